@@ -1,0 +1,34 @@
+# Quick start: `make demo` runs the window desk end to end; `make test` runs the tests.
+# Each target sets itself up: the Debian packages for PDF output (LibreOffice, CJK
+# fonts; installed only when missing), a virtualenv in .venv and the project with its
+# test extras.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO_HOME ?= demo-home
+
+.PHONY: demo test deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+deps:
+	@bash tools/install-debian-deps.sh
+
+demo: deps $(STAMP)
+	$(BIN)/archive demo --home $(DEMO_HOME)
+
+# pytest exits 5 when it collects no tests; that is not a failure of the suite.
+test: deps $(STAMP)
+	$(BIN)/python -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+
+bench: deps $(STAMP)
+	$(BIN)/python bench/notices.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache

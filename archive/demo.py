@@ -1,0 +1,206 @@
+"""The demonstration: a sample centre works through a day of applications.
+
+It covers every outcome at the window (accepted, supplement then accepted, deemed
+acceptance, both rejection grounds, excluded time, extension, approval and denial, a
+joint case in three parts, a pending-materials case, a forwarded case, an appointment
+card) on fixed dates around the 2026 National Day holiday, so the working-day clocks
+visibly skip the holiday block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from . import appointments, cases, workspace
+from .cases import Applicant
+
+DAY = dt.date(2026, 9, 28)  # Monday before the National Day block (10-01 … 10-08)
+
+PEOPLE = {
+    "张三": "11010519491231002X",
+    "李梅": "110101199003071233",
+    "王建国": "330106198507150013",
+    "陈晓": "440305199212120022",
+}
+ORGS = {
+    "江州市甲乙&联合餐饮有限公司": ("91350100M000100Y43", "刘强"),
+    "江州市安居房地产开发有限公司": ("91360100MA35K2LX1C", "周华"),
+}
+
+
+@dataclass
+class Row:
+    case: str
+    item: str
+    applicant: str
+    outcome: str
+    notices: list[str]
+
+
+@dataclass
+class Report:
+    home: str
+    rows: list[Row] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    pdf: bool = False
+    appointment: str = ""
+
+    def to_dict(self) -> dict:
+        return {"home": self.home, "documents": f"{self.home}/documents", "pdf": self.pdf,
+                "appointment": self.appointment,
+                "cases": [row.__dict__ for row in self.rows], "files": self.files}
+
+    def text(self) -> str:
+        width = max(len(r.item) for r in self.rows) if self.rows else 10
+        lines = ["办件编号              事项" + "　" * max(width - 2, 0) + "  申请人    结果 / 文书"]
+        for r in self.rows:
+            lines.append(f"{r.case:<22}{r.item}{'　' * (width - len(r.item))}  {r.applicant:<8}  {r.outcome}"
+                         + (f"（{'、'.join(r.notices)}）" if r.notices else ""))
+        lines.append("")
+        lines.append(f"预约卡：{self.appointment}")
+        lines.append(f"共生成文书 {len(self.files)} 份（{'含 PDF' if self.pdf else '仅 .docx；安装 LibreOffice 后可同时生成 PDF：make deps'}）")
+        lines.append(f"文书目录：{self.home}/documents")
+        lines.append(f"工作区：{self.home}（可用 ARCHIVE_HOME={self.home} archive case list 继续查看）")
+        return "\n".join(lines)
+
+
+def _person(name: str, phone: str = "13800138000") -> Applicant:
+    return Applicant.person(name, PEOPLE[name], phone)
+
+
+def _org(name: str, phone: str = "0792-85123456") -> Applicant:
+    code, rep = ORGS[name]
+    return Applicant.organisation(name, code, rep, phone)
+
+
+def run(home, *, progress=None) -> Report:
+    """Initialise the sample centre in ``home`` and process a day of applications."""
+    session = workspace.init(home, sample=True, operator="王芳")
+    session.progress = progress
+    steps = []  # (label, function returning (Result, outcome label))
+
+    def step(label):
+        def register(func):
+            steps.append((label, func))
+            return func
+        return register
+
+    def at(day):
+        session.today = day
+
+    @step("即办件：材料齐全，当场受理并办结")
+    def _():
+        r = cases.receive(session, item_code="SJ-XK-001", applicant=_person("张三"), materials=["M01", "M02", "M03"],
+                          received_on=DAY)
+        cases.conclude(session, r.case.case_no, decision="approved", on=DAY)
+        return r, "受理并当场办结（准予）"
+
+    @step("承诺件：材料齐全，受理，期限跨国庆假期")
+    def _():
+        r = cases.receive(session, item_code="ZR-QR-001", applicant=_person("李梅"),
+                          materials=["M01", "M02", "M03", "M04", "M05"], received_on=DAY)
+        return r, f"受理，承诺{r.case.due_on.isoformat()}前办结"
+
+    @step("承诺件：材料不全，一次性告知补正，补齐后受理")
+    def _():
+        r = cases.receive(session, item_code="SJ-XK-003", applicant=_org("江州市甲乙&联合餐饮有限公司"),
+                          materials=["M01", "M02", "M04"], defects={"M04": "食品安全管理制度未加盖公章"},
+                          received_on=DAY)
+        s = cases.supplement(session, r.case.case_no, materials=["M03", "M04", "M05", "M06"], on=DAY + dt.timedelta(days=1))
+        return cases.Result(s.case, r.notices + s.notices), f"补正后受理，承诺{s.case.due_on.isoformat()}前办结"
+
+    @step("联办件：三联文书（申请人、窗口、中心）")
+    def _():
+        r = cases.receive(session, item_code="SJ-XK-002", applicant=_org("江州市安居房地产开发有限公司"),
+                          materials=["M01", "M02", "M03", "M04", "M05", "M06"], received_on=DAY)
+        return r, "联办受理（三联）"
+
+    @step("补办件：先受理，缺件限期补交")
+    def _():
+        r = cases.receive(session, item_code="SJ-XK-004", applicant=_org("江州市甲乙&联合餐饮有限公司"),
+                          materials=["M01", "M02"], received_on=DAY)
+        return r, "受理（材料待补交）"
+
+    @step("上报件：初审后上报省级")
+    def _():
+        r = cases.receive(session, item_code="ZJ-XK-003", applicant=_org("江州市安居房地产开发有限公司"),
+                          materials=["M01", "M02", "M03", "M04", "M05", "M06"], received_on=DAY)
+        return r, "受理（初审后上报）"
+
+    @step("不属于本机关职权：不予受理，告知有权机关")
+    def _():
+        r = cases.receive(session, item_code="WJ-XK-001", applicant=_person("王建国"), materials=["M01"],
+                          received_on=DAY, defer=True)
+        j = cases.reject(session, r.case.case_no, ground="out-of-scope", reason="申请场所位于江城区，该事项由区级卫生健康部门实施",
+                         competent_organ="江州市江城区卫生健康局", on=DAY)
+        return cases.Result(j.case, j.notices), "不予受理（告知有权机关）"
+
+    @step("依法不需要许可：不予受理")
+    def _():
+        r = cases.receive(session, item_code="ZJ-GG-005", applicant=_person("陈晓"), materials=["M01"],
+                          received_on=DAY, defer=True)
+        j = cases.reject(session, r.case.case_no, ground="not-required",
+                         reason="所申请的信息已主动公开，可在市政府门户网站查阅，无需依申请办理", on=DAY)
+        return cases.Result(j.case, j.notices), "不予受理（无需许可）"
+
+    @step("除外时间：专家评审暂停计时，恢复后顺延")
+    def _():
+        r = cases.receive(session, item_code="ZJ-XK-001", applicant=_org("江州市安居房地产开发有限公司"),
+                          materials=["M01", "M02", "M03", "M04", "M05", "M06"], received_on=DAY)
+        p = cases.pause(session, r.case.case_no, reason="施工图需组织专家评审", on=DAY + dt.timedelta(days=1),
+                        expected_days=3)
+        s = cases.resume(session, r.case.case_no, on=DAY + dt.timedelta(days=15))
+        return cases.Result(s.case, r.notices + p.notices), f"暂停{s.case.paused_workdays}个工作日，顺延至{s.case.due_on.isoformat()}"
+
+    @step("延期：负责人批准延长10个工作日")
+    def _():
+        r = cases.receive(session, item_code="ZJ-XK-002", applicant=_org("江州市安居房地产开发有限公司"),
+                          materials=["M01", "M02", "M03", "M04", "M05", "M06"], received_on=DAY)
+        e = cases.extend(session, r.case.case_no, days=10, reason="需对预售资金监管协议进行核查", approver="赵立新",
+                         on=DAY + dt.timedelta(days=2))
+        return cases.Result(e.case, r.notices + e.notices), f"延期至{e.case.due_on.isoformat()}"
+
+    @step("审查后不予许可：不予许可决定书")
+    def _():
+        r = cases.receive(session, item_code="WJ-XK-002", applicant=_person("陈晓"),
+                          materials=["M01", "M02", "M03", "M04", "M05"], received_on=DAY)
+        d = cases.conclude(session, r.case.case_no, decision="denied",
+                           reason="申请人提交的医师资格证书经核验与本人信息不一致", on=DAY + dt.timedelta(days=10))
+        return cases.Result(d.case, r.notices + d.notices), "不予许可"
+
+    @step("转后台审查逾期未告知补正：视为受理")
+    def _():
+        r = cases.receive(session, item_code="ZR-QR-002", applicant=_person("王建国"), materials=["M01", "M02"],
+                          received_on=DAY, defer=True)
+        at(dt.date(2026, 10, 20))
+        shown = cases.show(session, r.case.case_no)
+        at(DAY)
+        return cases.Result(shown, shown.notices), "逾期未告知补正，视为受理"
+
+    report = Report(home=str(session.ws.home), pdf=session.pdf_enabled())
+    total = len(steps) + 1
+    try:
+        for number, (label, func) in enumerate(steps, start=1):
+            if progress:
+                progress(number, total, label)
+            result, outcome = func()
+            report.rows.append(Row(case=result.case.case_no, item=result.case.item_name, applicant=result.case.applicant.name,
+                                   outcome=outcome, notices=[n.title for n in result.notices]))
+            for notice in result.notices:
+                report.files.append(notice.docx)
+                if notice.pdf:
+                    report.files.append(notice.pdf)
+        if progress:
+            progress(total, total, "预约卡：群众预约领导接待")
+        booked = appointments.book(session, name="张三", phone="13800138000", id_number=PEOPLE["张三"],
+                                   with_whom="市场监管局 赵立新副局长", at="2026-09-30 09:30", place="市民中心三楼接待室",
+                                   matter="咨询个体工商户转企业的办理流程", materials=["本人身份证件", "营业执照副本"])
+        report.appointment = booked.card
+        for notice in booked.notices:
+            report.files.append(notice.docx)
+            if notice.pdf:
+                report.files.append(notice.pdf)
+    finally:
+        session.close()
+    return report

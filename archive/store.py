@@ -1,0 +1,283 @@
+"""The store: SQLAlchemy Core tables, the engine, transactions and gap-free counters.
+
+The embedded default is a SQLite file in the workspace; the same code runs on PostgreSQL.
+Schema changes are Alembic migrations in ``archive/migrations`` (never hand edits).
+Writes run in ``BEGIN IMMEDIATE`` transactions on SQLite so that two clerks issuing
+notices at the same moment queue for the write lock (bounded by ``busy_timeout``) instead
+of failing; readers never block thanks to WAL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import WorkspaceError
+
+BUSY_TIMEOUT_SECONDS = 60
+
+metadata = MetaData()
+
+items = Table(
+    "items",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("case_type", String(32), nullable=False),
+    Column("promised_days", Integer, nullable=False),
+    Column("statutory_days", Integer, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("fee", String(200), nullable=False),
+    Column("delivery", String(200), nullable=False),
+    Column("materials", JSON, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("loaded_at", DateTime, nullable=False),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("year", Integer, ForeignKey("calendar_years.year"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # holiday | workday
+    Column("name", String(100), nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_no", String(64), nullable=False, unique=True),
+    Column("item_code", String(64), ForeignKey("items.code"), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("case_type", String(32), nullable=False),
+    Column("applicant", JSON, nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("materials", JSON, nullable=False),  # received material codes
+    Column("defects", JSON, nullable=False),  # {code: problem}
+    Column("missing", JSON, nullable=False),  # material codes still missing
+    Column("received_on", Date, nullable=False, index=True),
+    Column("check_due_on", Date),  # end of the 5-working-day supplement window
+    Column("accepted_on", Date),
+    Column("deemed_accepted", Boolean, nullable=False, default=False),
+    Column("due_on", Date, index=True),
+    Column("promised_days", Integer, nullable=False),
+    Column("statutory_days", Integer, nullable=False),
+    Column("paused_on", Date),
+    Column("paused_workdays", Integer, nullable=False, default=0),
+    Column("extended_days", Integer, nullable=False, default=0),
+    Column("decision", String(32)),
+    Column("decision_reason", Text),
+    Column("concluded_on", Date),
+    Column("sealed_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), index=True),
+    Column("subject", String(100), nullable=False, index=True),  # e.g. case number, card number
+    Column("action", String(50), nullable=False),
+    Column("operator", String(100), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("card_no", String(64), nullable=False, unique=True),
+    Column("unit", String(32), nullable=False),
+    Column("visitor", JSON, nullable=False),
+    Column("with_whom", String(200), nullable=False),
+    Column("starts_at", DateTime, nullable=False, index=True),
+    Column("time_slot", String(50), nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("matter", Text, nullable=False),
+    Column("materials_to_bring", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # booked | cancelled
+    Column("cancel_reason", Text),
+    Column("created_at", DateTime, nullable=False),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("number", String(100), nullable=False),
+    Column("check_code", String(16), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), index=True),
+    Column("appointment_id", Integer, ForeignKey("appointments.id")),
+    Column("reprint_of", Integer, ForeignKey("notices.id")),
+    Column("reprint_no", Integer, nullable=False, default=0),
+    Column("path", String(500), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf_path", String(500)),
+    Column("pdf_sha256", String(64)),
+    Column("context", JSON, nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+    UniqueConstraint("unit", "kind", "year", "seq", "reprint_no", name="uq_notice_seq"),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; for SQLite: WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE on writes."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, future=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are off).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Store:
+    """The database of one workspace."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+
+    @contextlib.contextmanager
+    def write(self):
+        """A write transaction: all or nothing, serialised against other writers."""
+        with self.engine.connect().execution_options(write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self):
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def next_number(conn: Connection, scope: str) -> int:
+    """Take the next number of a gap-free counter inside the caller's transaction.
+
+    The number is consumed only if the transaction commits, so a failure half-way never
+    leaves a gap.
+    """
+    row = conn.execute(
+        update(counters).where(counters.c.scope == scope).values(value=counters.c.value + 1).returning(counters.c.value)
+    ).first()
+    if row is not None:
+        return row[0]
+    conn.execute(counters.insert().values(scope=scope, value=1))
+    return 1
+
+
+def peek_number(conn: Connection, scope: str) -> int:
+    """The number the counter would give next, without taking it."""
+    value = conn.execute(select(counters.c.value).where(counters.c.scope == scope)).scalar()
+    return (value or 0) + 1
+
+
+# -- migrations --------------------------------------------------------------------------
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(store: Store) -> str | None:
+    with store.read() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            return None
+
+
+def upgrade(store: Store) -> None:
+    """Bring the database to the newest schema with Alembic."""
+    from alembic import command
+
+    cfg = _alembic_config(store.url)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_store(url: str, *, migrate: bool = False) -> Store:
+    """Open the store; with ``migrate`` bring it to the newest schema first."""
+    store = Store(url)
+    if migrate:
+        upgrade(store)
+    elif current_revision(store) is None:
+        raise WorkspaceError("数据库尚未建立", hint="运行 archive init 建立工作区")
+    return store

@@ -1,0 +1,52 @@
+"""Shared fixtures: every test gets its own workspace under tmp_path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+# A Monday before the 2026 National Day holiday, so limits cross a real holiday block.
+DEMO_DAY = dt.date(2026, 9, 28)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """No test can touch a real archive: ARCHIVE_HOME always points into tmp_path."""
+    monkeypatch.setenv("ARCHIVE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARCHIVE_PDF", "never")
+    monkeypatch.delenv("ARCHIVE_OPERATOR", raising=False)
+    monkeypatch.delenv("ARCHIVE_DB_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def _sample_template(tmp_path_factory):
+    """One initialised sample workspace, copied for each test that needs one (init is slow)."""
+    from archive import workspace
+
+    home = tmp_path_factory.mktemp("template") / "home"
+    workspace.init(home, sample=True).close()
+    return home
+
+
+@pytest.fixture
+def home(_sample_template, tmp_path):
+    target = tmp_path / "home"
+    shutil.copytree(_sample_template, target)
+    return target
+
+
+@pytest.fixture
+def session(home):
+    """A session on a fresh sample workspace, operated by 王芳, with 'today' fixed."""
+    from archive.config import open_workspace
+    from archive.session import Session
+
+    with Session(open_workspace(home), operator="王芳", today=DEMO_DAY) as s:
+        yield s
+
+
+# Valid identity numbers for tests (check digits computed by archive.validate).
+PERSON_ID = "11010519491231002X"
+ORG_CODE = "91350100M000100Y43"
