@@ -273,6 +273,7 @@ def _materials_context(item: ServiceItem, received: list[str], pending: list[str
 def _update(work: Work, case_id: int, **values) -> None:
     values["updated_at"] = work.session.now()
     work.conn.execute(st.cases.update().where(st.cases.c.id == case_id).values(**values))
+    work.touch("case", work.conn.execute(select(st.cases.c.case_no).where(st.cases.c.id == case_id)).scalar())
 
 
 def _issue_receipt(work: Work, item: ServiceItem, row_like: dict, *, accepted_on: dt.date, due_on: dt.date,
@@ -376,6 +377,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         )
         case_id = work.conn.execute(st.cases.insert().values(**values)).inserted_primary_key[0]
         values["id"] = case_id
+        work.touch("case", case_no)
         session.log(work, "receive", case_no, case_id=case_id, item=item.code, materials=received, missing=missing,
                     status=status)
         issued = []

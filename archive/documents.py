@@ -451,9 +451,7 @@ class _Validator:
 
         import jsonschema
         from referencing import Registry, Resource
-
-        folder = schema_path.parent
-        self.depends = [schema_path]
+        from referencing.exceptions import Unresolvable
 
         def load(path: Path):
             try:
@@ -461,18 +459,28 @@ class _Validator:
             except (OSError, ValueError) as exc:
                 raise ConfigError(f"无法读取模板字段定义 {path}：{exc}", field=str(path)) from None
 
-        def retrieve(uri: str):
-            path = folder / uri.rsplit("/", 1)[-1]
-            self.depends.append(path)
-            return Resource.from_contents(load(path))
-
+        # Load the schema and every file it refers to ("notice_common.json#/$defs/...")
+        # up front: a registry that retrieves lazily would read them again on every call.
         schema = load(schema_path)
+        self.depends = [schema_path]
+        resources, pending = [], _external_refs(schema)
+        while pending:
+            name = pending.pop()
+            path = schema_path.parent / name
+            if path in self.depends:
+                continue
+            contents = load(path)
+            self.depends.append(path)
+            resources.append((contents.get("$id", name), Resource.from_contents(contents)))
+            pending |= _external_refs(contents)
         self.kind = kind
-        self.properties = set(schema.get("properties", {}))
         self._validator = jsonschema.Draft202012Validator(
-            schema, registry=Registry(retrieve=retrieve))
-        # Resolve every $ref now, so that self.depends is complete and errors show early.
-        self._validator.is_valid({})
+            schema, registry=Registry().with_resources(resources).crawl())
+        try:
+            self._validator.is_valid({})  # resolve the $refs now, so a bad one shows here
+        except Unresolvable as exc:
+            raise ConfigError(f"模板字段定义 {schema_path} 引用了不存在的定义：{exc}",
+                              field=str(schema_path)) from None
 
     def check(self, context: Any) -> None:
         from jsonschema.exceptions import best_match
@@ -528,6 +536,21 @@ def _describe(error, kind: str) -> tuple[str, str]:
     if v in ("minimum", "exclusiveMinimum"):
         return field, f"字段 {field} 不能小于 {value}"
     return field, f"字段 {field} 不符合模板要求：{error.message}"
+
+
+def _external_refs(schema: Any) -> set[str]:
+    """File names that ``$ref``s in ``schema`` point into (``x.json#/$defs/y`` gives x.json)."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            found.add(ref.split("#", 1)[0].rsplit("/", 1)[-1])
+        for value in schema.values():
+            found |= _external_refs(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found |= _external_refs(value)
+    return found
 
 
 def _find_control_char(value: Any, path: list) -> list | None:

@@ -139,6 +139,8 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
             issued_on=on, issued_at=session.now(), operator=session.operator,
         )
     )
+    if case_id is not None:
+        work.touch("case", subject)
     session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, kind=kind,
                 number=context["number"], path=str(path), sha256=digest)
     return Notice(kind=kind, number=context["number"], check_code=context["check_code"], docx=str(path),

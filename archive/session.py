@@ -23,6 +23,21 @@ from .errors import InputError
 from .validate import check_text
 
 
+STORE_GENERATION = "store:generation"
+
+
+def _update_search_index(session: "Session", touched: list[tuple[str, str]]) -> None:
+    """Keep the full-text index in step with the store, when the workspace has one."""
+    if (session.ws.home / "index").exists():
+        from .search import apply_changes
+
+        apply_changes(session, touched)
+
+
+# Called after every committed unit of work that touched searchable records.
+AFTER_COMMIT = [_update_search_index]
+
+
 @dataclass
 class Work:
     """The transaction and the files of one write."""
@@ -30,10 +45,17 @@ class Work:
     conn: Connection
     session: "Session"
     created: list[Path] = field(default_factory=list)
+    touched: list[tuple[str, str]] = field(default_factory=list)
 
     def track(self, path: Path) -> Path:
+        """Remember a file written in this unit of work, to be removed if it fails."""
         self.created.append(Path(path))
         return path
+
+    def touch(self, kind: str, key: str) -> None:
+        """Say that a searchable record changed ("case", case number) or ("volume", archival code)."""
+        if (kind, key) not in self.touched:
+            self.touched.append((kind, key))
 
 
 class Session:
@@ -133,11 +155,17 @@ class Session:
             with self.store.write() as conn:
                 unit = Work(conn=conn, session=self, created=created)
                 yield unit
+                if unit.touched:
+                    # The search index records the generation it reflects; a lower one is stale.
+                    st.next_number(conn, STORE_GENERATION)
         except BaseException:
             for path in reversed(created):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             raise
+        if unit.touched:
+            for hook in AFTER_COMMIT:
+                hook(self, list(unit.touched))
 
     def log(self, work: Work, action: str, subject: str, *, case_id: int | None = None, **detail) -> None:
         """Record who did what and when, as an event."""

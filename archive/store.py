@@ -166,6 +166,115 @@ notices = Table(
 )
 
 
+# -- the archive (filing, catalogues, fixity, disposal) -----------------------------------
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # pdf | image
+    Column("path", String(500), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("has_text", Boolean, nullable=False, default=True),
+    Column("added_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+volumes = Table(
+    "volumes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("archival_code", String(100), nullable=False, unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("fonds", String(32), nullable=False),
+    Column("classification", String(32), nullable=False, index=True),
+    Column("year", Integer, nullable=False, index=True),
+    Column("retention", String(8), nullable=False),  # Y | D30 | D10
+    Column("catalogue", Integer, nullable=False),
+    Column("volume_no", Integer, nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("items_count", Integer, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("access", String(16), nullable=False, default="开放"),  # 开放 | 控制 | 延期开放 | 未审核
+    Column("security_level", String(16)),  # None, or 秘密 | 机密 | 绝密
+    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroyed
+    Column("folder", String(500), nullable=False),
+    Column("merged_pdf", String(500)),
+    Column("merged_sha256", String(64)),
+    Column("filed_at", DateTime, nullable=False),
+    Column("filed_by", String(100), nullable=False),
+    Column("destroyed_at", DateTime),
+    Column("destroyed_by", String(100)),
+    Column("destruction_list_id", Integer, ForeignKey("destruction_lists.id")),
+    UniqueConstraint("fonds", "classification", "year", "retention", "catalogue", "volume_no", name="uq_volume_no"),
+)
+
+volume_items = Table(
+    "volume_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("doc_number", String(100)),  # 文号
+    Column("responsible", String(200), nullable=False),  # 责任者
+    Column("date", Date, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("page_start", Integer, nullable=False),
+    Column("role", String(16), nullable=False),  # item | form (cover, list, notes sheet, merged pdf)
+    Column("path", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    UniqueConstraint("volume_id", "role", "number", name="uq_volume_item"),
+)
+
+volume_notes = Table(
+    "volume_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("kind", String(32), nullable=False, default="note"),  # note | return | inspection
+    Column("at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+    Column("scope", JSON, nullable=False),  # archival codes, or [] for all
+    Column("checked", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("problems", JSON, nullable=False),
+)
+
+destruction_lists = Table(
+    "destruction_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # draft | executed
+    Column("volume_ids", JSON, nullable=False),
+    Column("path", String(500)),
+    Column("sha256", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("approver", String(100)),
+    Column("witnesses", JSON),
+    Column("method", String(100)),
+    Column("executed_at", DateTime),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine; for SQLite: WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE on writes."""
     if not url.startswith("sqlite"):

@@ -11,6 +11,9 @@ from .errors import WorkspaceError
 from .session import Session
 
 
+SAMPLE_SECTIONS = ("archive", "roles", "lending")
+
+
 def init(home=None, *, sample: bool = False, operator: str = "系统初始化") -> Session:
     """Create (or bring up to date) a workspace and return a session on it.
 
@@ -33,6 +36,11 @@ def init(home=None, *, sample: bool = False, operator: str = "系统初始化") 
         data = {"version": 1, "centre": {"name": "政务服务中心"}, "units": []}
         if centre:
             data = {"version": 1, "centre": centre["centre"], "units": centre["units_raw"]}
+            # Each area ships its sample section: archive (scheme), roles, lending (rules).
+            for section in SAMPLE_SECTIONS:
+                sample_file = catalog.DATA_DIR / f"sample_{section}.json"
+                if sample_file.exists():
+                    data[section] = json.loads(sample_file.read_text(encoding="utf-8"))
         validate_against("config", data, "配置文件 config.json")
         tmp = config_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

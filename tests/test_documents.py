@@ -222,7 +222,7 @@ def test_output_is_a_valid_package(kind, out):
 def test_joint_applicant_name_prints_intact(out):
     render_notice("receipt", make_context("receipt"), out)
     document = docx.Document(out)
-    assert document.paragraphs[3].text == f"{JOINT}："
+    assert f"{JOINT}：" in [p.text for p in document.paragraphs]
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
     assert JOINT in cells
 
@@ -240,7 +240,7 @@ def test_receipt_lists_materials_as_table_rows(out):
         ["3", "法定代表人身份证明", "2", "复印件"],
     ]
     text = text_of(split_parts(document)[0])
-    assert "5个工作日（法定20个工作日）" in text and "2026年10月12日" in text
+    assert "法定时限20个工作日" in text and "预计办结日期为2026年10月12日" in text
 
 
 def test_supplement_lists_every_missing_material(out):
@@ -295,7 +295,13 @@ def test_reprint_mark_next_to_the_title(out):
     render_notice("receipt", make_context("receipt", reprint=True), out)
     document = docx.Document(out)
     titles = [p.text for p in document.paragraphs if p.style.name == "公文标题"]
-    assert titles == ["受理通知书（补打）"] * 3
+    assert titles == [f"\t受理通知书（补打）\t{p['label']}　{p['destination']}" for p in PARTS]
+
+
+def test_footer_names_clerk_and_complaint_phone(out):
+    render_notice("extension", make_context("extension"), out)
+    footer = docx.Document(out).sections[0].footer
+    assert footer.paragraphs[0].text == "经办人：王芳　经办人电话：0591-88888888　监督投诉电话：12345"
 
 
 def test_line_breaks_in_values_become_breaks(out):
@@ -485,6 +491,6 @@ def test_renders_are_independent(tmp_path):
     first, second = tmp_path / "1.docx", tmp_path / "2.docx"
     render_notice("receipt", make_context("receipt", check_code="AAAAAA"), first)
     render_notice("receipt", make_context("receipt", check_code="BBBBBB", reprint=True), second)
-    assert "AAAAAA" in docx.Document(first).paragraphs[0].text
+    assert "AAAAAA" in text_of(docx.Document(first).element.body)
     text = text_of(docx.Document(second).element.body)
     assert "BBBBBB" in text and "AAAAAA" not in text and "（补打）" in text

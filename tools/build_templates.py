@@ -449,7 +449,7 @@ def build_excluded_time() -> Notice:
 def build_appointment() -> Notice:
     n = Notice("预约卡")
     _part_head(n)
-    n.table(INFO_WIDTHS, [
+    n.table([24, 56, 24, 52], [
         ["预约卡号", "{{ card_no }}", "预约人", "{{ visitor.name }}"],
         ["身份证号码", "{{ visitor.masked_id }}", "联系电话", "{{ visitor.phone }}"],
         ["预约事项", "{{ matter }}", None, None],
