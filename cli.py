@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from commands import window
+from commands import filing, lending, search, window
 from commands.common import CONTEXT_SETTINGS, ArchiveGroup
 
 
@@ -33,7 +33,7 @@ def main():
 
 
 
-for module in (window,):
+for module in (window, filing, search, lending):
     for command in module.COMMANDS:
         main.add_command(command)
 
