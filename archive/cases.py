@@ -323,7 +323,7 @@ def _issue_supplement(work: Work, item: ServiceItem, row_like: dict, *, on: dt.d
         "received_on": format_cn_date(row_like["received_on"]),
         "missing": missing_rows,
         "submit_to": f"{unit.get('address', '')}{unit.get('window', '')}".strip() or unit["name"],
-        "submit_deadline_text": "请按本通知一次性补齐上述全部材料；受理期限自收到全部补正材料之日起计算。",
+        "submit_deadline_text": "请按本通知一次性补齐上述全部材料后到上述地点提交。",
     }
     return nt.issue(work, "supplement", unit_code=item.unit, fields=fields, on=on, subject=row_like["case_no"],
                     case_id=row_like["id"], joint=item.case_type == "joint")

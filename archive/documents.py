@@ -21,6 +21,7 @@ Also here, for the rest of the library: :func:`atomic_write_bytes` and :func:`pu
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import posixpath
 import re
@@ -49,7 +50,6 @@ __all__ = [
 DEFLATE_LEVEL = 6
 #: Width of the seal on paper; the height follows the image's aspect ratio.
 SEAL_WIDTH_EMU = 40 * 36000  # 40 mm
-_EMU_PER_TWIP = 635
 _DEFAULT_LINE_PITCH_EMU = 367665  # 28.95 pt, GB/T 9704's 22 lines a page
 
 _XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
@@ -198,15 +198,14 @@ def _zip_bytes(members: list[_Member]) -> bytes:
 class _SealRun:
     """The drawing run for ``{{r seal }}``; each use gets its own drawing id."""
 
-    __slots__ = ("_xml", "_next")
+    __slots__ = ("_xml", "_ids")
 
-    def __init__(self, xml: str):
+    def __init__(self, xml: str, ids):
         self._xml = xml
-        self._next = 0
+        self._ids = ids
 
     def __html__(self) -> str:
-        self._next += 1
-        return self._xml.replace("@@ID@@", str(self._next))
+        return self._xml.replace("@@ID@@", str(next(self._ids)))
 
     __str__ = __html__
 
@@ -251,6 +250,7 @@ class _CompiledTemplate:
     def __init__(self, kind: str, path: Path):
         import zipfile
 
+        from docx.opc.oxml import parse_xml
         from docxtpl import DocxTemplate
         from jinja2 import TemplateError
 
@@ -270,9 +270,10 @@ class _CompiledTemplate:
             infos = zf.infolist()
             for info in infos:
                 if re.fullmatch(r"word/(header|footer)\d*\.xml", info.filename):
-                    text = zf.read(info).decode("utf-8")
-                    if "{{" in text or "{%" in text:
-                        sources[info.filename] = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)
+                    blob = zf.read(info)
+                    if b"{{" in blob or b"{%" in blob:
+                        # As docxtpl does: reparse without the whitespace between tags.
+                        sources[info.filename] = tpl.xml_to_string(parse_xml(blob))
             try:
                 self._dynamic = {}
                 for name, xml in sources.items():
@@ -318,9 +319,12 @@ class _CompiledTemplate:
         from docx.image.exceptions import UnrecognizedImageError
         from docx.image.image import Image
 
-        blob = Path(seal_path).read_bytes()
         try:
+            blob = Path(seal_path).read_bytes()
             image = Image.from_blob(blob)
+        except OSError as exc:
+            raise InputError(f"无法读取印章图片 {seal_path}：{exc.strerror or exc}",
+                             field="seal") from None
         except (UnrecognizedImageError, ValueError, IndexError, struct.error):  # truncated too
             raise InputError(f"无法识别印章图片的格式：{seal_path}", field="seal",
                              hint="请使用 PNG 或 JPEG 格式的印章图片") from None
@@ -370,8 +374,10 @@ class _CompiledTemplate:
     def render(self, context: dict, package: _Package) -> bytes:
         from jinja2 import TemplateError, UndefinedError
 
+        # Drawing ids must be unique in the document; like docxtpl, number from 1001.
+        ids = itertools.count(1001)
         ctx = dict(context)
-        ctx["seal"] = _SealRun(package.anchor_xml)
+        ctx["seal"] = _SealRun(package.anchor_xml, ids)
         members = list(package.static)
         for name, (template, renumber) in self._dynamic.items():
             try:
@@ -391,10 +397,9 @@ class _CompiledTemplate:
             if "\n" in xml or "\t" in xml:
                 # Line breaks and tabs inside values become <w:br/> and <w:tab/>.
                 xml = self._resolve_listing(xml)
-            if renumber:
-                counter = iter(range(1, 1 << 30))
+            if renumber:  # the template has pictures of its own, repeated by the loop
                 xml = re.sub(r'(<wp:docPr\b[^>]*?\bid=")\d+',
-                             lambda m: m.group(1) + str(next(counter)), xml)
+                             lambda m: m.group(1) + str(next(ids)), xml)
             members.append(_deflated(name, (_XML_DECLARATION + xml).encode("utf-8"),
                                      self._infos[name].date_time))
         return _zip_bytes(members)
@@ -450,37 +455,26 @@ class _Validator:
         import json
 
         import jsonschema
-        from referencing import Registry, Resource
-        from referencing.exceptions import Unresolvable
 
-        def load(path: Path):
-            try:
-                return json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"无法读取模板字段定义 {path}：{exc}", field=str(path)) from None
-
-        # Load the schema and every file it refers to ("notice_common.json#/$defs/...")
-        # up front: a registry that retrieves lazily would read them again on every call.
-        schema = load(schema_path)
-        self.depends = [schema_path]
-        resources, pending = [], _external_refs(schema)
-        while pending:
-            name = pending.pop()
-            path = schema_path.parent / name
-            if path in self.depends:
-                continue
-            contents = load(path)
-            self.depends.append(path)
-            resources.append((contents.get("$id", name), Resource.from_contents(contents)))
-            pending |= _external_refs(contents)
         self.kind = kind
-        self._validator = jsonschema.Draft202012Validator(
-            schema, registry=Registry().with_resources(resources).crawl())
-        try:
-            self._validator.is_valid({})  # resolve the $refs now, so a bad one shows here
-        except Unresolvable as exc:
-            raise ConfigError(f"模板字段定义 {schema_path} 引用了不存在的定义：{exc}",
-                              field=str(schema_path)) from None
+        self.depends = [schema_path]
+        docs: dict[str, Any] = {}
+
+        def load(name: str):
+            if name not in docs:
+                path = schema_path.parent / name
+                try:
+                    docs[name] = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise ConfigError(f"无法读取模板字段定义 {path}：{exc}", field=str(path)) from None
+                if path not in self.depends:
+                    self.depends.append(path)
+            return docs[name]
+
+        # jsonschema resolves a $ref on every validation, which costs more than the
+        # checks themselves; the notice schemas are not recursive, so inline them once.
+        schema = _inline_refs(load(schema_path.name), schema_path.name, load)
+        self._validator = jsonschema.Draft202012Validator(schema)
 
     def check(self, context: Any) -> None:
         from jsonschema.exceptions import best_match
@@ -498,6 +492,11 @@ class _Validator:
 
 _TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true 或 false",
                "array": "列表", "object": "对象", "null": "null"}
+
+
+_PY_TYPE_NAMES = {"str": "文本", "int": "整数", "float": "数字", "bool": "true/false",
+                  "list": "列表", "dict": "对象", "NoneType": "null", "date": "日期对象",
+                  "datetime": "日期时间对象"}
 
 
 def _describe(error, kind: str) -> tuple[str, str]:
@@ -518,13 +517,16 @@ def _describe(error, kind: str) -> tuple[str, str]:
         want = value if isinstance(value, list) else [value]
         names = "或".join(_TYPE_NAMES.get(t, t) for t in want)
         hint = "（日期请先用 format_cn_date 格式化）" if hasattr(inst, "isoformat") else ""
-        return field, f"字段 {field} 应为{names}，而不是 {type(inst).__name__}{hint}"
+        got = _PY_TYPE_NAMES.get(type(inst).__name__, type(inst).__name__)
+        return field, f"字段 {field} 应为{names}，而不是{got}{hint}"
     if v in ("enum", "const"):
         options = value if v == "enum" else [value]
         return field, f"字段 {field} 只能是：{'、'.join(map(str, options))}"
     if v == "pattern":
-        what = error.schema.get("description") or f"格式 {value}"
-        return field, f"字段 {field} 的格式不对，应为{what}"
+        if "年" in value:  # the formatted-date pattern of notice_common.json
+            return field, (f"字段 {field} 应为已格式化的日期，如 2026年10月10日（不补零），"
+                           f"而不是“{inst}”")
+        return field, f"字段 {field} 的格式不对：“{inst}”不符合 {value}"
     if v == "minLength":
         return field, f"字段 {field} 不能为空"
     if v == "maxLength":
@@ -538,19 +540,32 @@ def _describe(error, kind: str) -> tuple[str, str]:
     return field, f"字段 {field} 不符合模板要求：{error.message}"
 
 
-def _external_refs(schema: Any) -> set[str]:
-    """File names that ``$ref``s in ``schema`` point into (``x.json#/$defs/y`` gives x.json)."""
-    found: set[str] = set()
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#"):
-            found.add(ref.split("#", 1)[0].rsplit("/", 1)[-1])
-        for value in schema.values():
-            found |= _external_refs(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            found |= _external_refs(value)
-    return found
+def _inline_refs(node: Any, doc: str, load, depth: int = 0) -> Any:
+    """``node`` (from file ``doc``) with every ``$ref`` replaced by the schema it names;
+    ``load(name)`` returns a schema file's contents. Sibling keywords of a ``$ref``
+    (a description) are kept."""
+    if depth > 50:
+        raise ConfigError(f"模板字段定义 {doc} 中的 $ref 循环引用", field=doc)
+    if isinstance(node, list):
+        return [_inline_refs(v, doc, load, depth + 1) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict = {}
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name, _, pointer = ref.partition("#")
+        target_doc = name.rsplit("/", 1)[-1] or doc
+        target = load(target_doc)
+        try:
+            for key in filter(None, pointer.split("/")):
+                target = target[key.replace("~1", "/").replace("~0", "~")]
+        except (KeyError, TypeError):
+            raise ConfigError(f"模板字段定义 {doc} 引用了不存在的定义 {ref}", field=doc) from None
+        out.update(_inline_refs(target, target_doc, load, depth + 1))
+    for key, value in node.items():
+        if key not in ("$ref", "$defs"):
+            out[key] = _inline_refs(value, doc, load, depth + 1)
+    return out
 
 
 def _find_control_char(value: Any, path: list) -> list | None:
@@ -620,3 +635,20 @@ def render_notice(kind: str, context: dict, out_path: str | os.PathLike) -> Path
         raise _exists_error(out_path, "out_path")
     data = template.render(context, template.package(context["seal"]))
     return atomic_write_bytes(out_path, data, fsync=False)
+
+
+def render_document(kind: str, context: dict, out_path: str | os.PathLike) -> Path:
+    """Render ``templates/<kind>.docx``, a template without a seal (the archive's forms),
+    with ``context`` and write it to ``out_path``; same checks as :func:`render_notice`."""
+    out_path = Path(out_path)
+    template, validator = _compiled(kind)
+    validator.check(context)
+    if out_path.exists():
+        raise _exists_error(out_path, "out_path")
+    package = getattr(template, "_plain_package", None)
+    if package is None:  # the template's own members, with no seal image added
+        package = _Package([_member(name, method=info.compress_type, crc=info.CRC, raw=template._raw[name],
+                                    size=info.file_size, date_time=info.date_time, flags=info.flag_bits)
+                            for name, info in template._infos.items() if name not in template._dynamic], "")
+        template._plain_package = package
+    return atomic_write_bytes(out_path, template.render(context, package), fsync=False)

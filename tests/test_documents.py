@@ -494,3 +494,33 @@ def test_renders_are_independent(tmp_path):
     assert "AAAAAA" in text_of(docx.Document(first).element.body)
     text = text_of(docx.Document(second).element.body)
     assert "BBBBBB" in text and "AAAAAA" not in text and "（补打）" in text
+
+
+def test_each_seal_image_is_placed(tmp_path):
+    """A second unit's seal (here a JPEG) goes into its own documents, not the first's."""
+    from PIL import Image
+
+    other = tmp_path / "other_seal.jpg"
+    Image.new("RGB", (300, 200), (200, 20, 20)).save(other)
+    first, second = tmp_path / "1.docx", tmp_path / "2.docx"
+    render_notice("extension", make_context("extension"), first)
+    render_notice("extension", make_context("extension", seal=str(other)), second)
+    for path, image in ((first, SEAL), (second, other)):
+        document = docx.Document(path)
+        blip = document.element.body.find(".//" + qn("a:blip"))
+        assert document.part.related_parts[blip.get(qn("r:embed"))].blob == image.read_bytes()
+    extent = docx.Document(second).element.body.find(".//" + qn("wp:extent"))
+    assert int(extent.get("cy")) == int(extent.get("cx")) * 2 // 3  # aspect ratio kept
+    with zipfile.ZipFile(second) as zf:
+        assert 'Extension="jpg" ContentType="image/jpeg"' in zf.read("[Content_Types].xml").decode()
+
+
+def test_templates_dir_can_be_moved(tmp_path, out, monkeypatch):
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(__file__).parent.parent / "templates", templates)
+    monkeypatch.setenv("ARCHIVE_TEMPLATES_DIR", str(templates))
+    render_notice("receipt", make_context("receipt"), out)
+    (templates / "receipt.docx").unlink()
+    with pytest.raises(InputError) as info:
+        render_notice("receipt", make_context("receipt"), tmp_path / "again.docx")
+    assert info.value.field == "kind"

@@ -252,9 +252,9 @@ class Notice:
         """A paragraph holding only a ``{%p ... %}`` tag (docxtpl removes the paragraph)."""
         return self.p(text, style="Normal")
 
-    def blank(self, n=1):
+    def blank(self, n=1, keep_with_next=False):
         for _ in range(n):
-            self.p("", style="Normal")
+            self.p("", style="Normal").paragraph_format.keep_with_next = keep_with_next or None
 
     def table(self, widths_mm, rows, *, header=None, loop=None, loop_row=None):
         """A bordered table of 12 pt text.
@@ -330,10 +330,13 @@ def _part_head(n: Notice) -> None:
 def _part_foot(n: Notice, signer: str = APPLICANT_SIGNATURE) -> None:
     # One blank line above and below the organ/date pair: the seal (40 mm) centred on
     # the boundary between those two lines then touches neither body text nor signature.
-    n.blank()
+    # The block is kept together, and with the last line of the body, so that a part
+    # that runs over a page never leaves the seal on a page without text (GB/T 9704).
+    n.doc.paragraphs[-1].paragraph_format.keep_with_next = True
+    n.blank(keep_with_next=True)
     n.p("{{r seal }}", "{{ organ }}", style="落款")
     n.p("{{ issued_on }}", style="落款")
-    n.blank()
+    n.blank(keep_with_next=True)
     n.p(signer, style="签收")
     n.tag("{%p endfor %}")
     # Clerk and complaint phone are the same on every part: the page footer carries them.
