@@ -117,15 +117,14 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
     session = work.session
     stored = dict(context)
     context = dict(context, seal=str(session.ws.seal_path(unit_code)))
-    work.track(path)
-    render_notice(kind, context, path)
+    # Writes are atomic and refuse an existing target, so a file is ours (and tracked for
+    # removal on failure) only once the write has returned.
+    work.track(render_notice(kind, context, path))
     pdf_path = pdf_sha = None
     if session.pdf_enabled():
         from .converter import stamp_metadata
 
-        pdf_path = path.with_suffix(".pdf")
-        work.track(pdf_path)
-        session.converter.convert(path, pdf_path)
+        pdf_path = work.track(session.converter.convert(path, path.with_suffix(".pdf")))
         stamp_metadata(pdf_path, title=f"{context['title']} {context['number']}", number=context["number"],
                        case=subject, subject=context["title"], author=context["organ"])
         pdf_sha = sha256_file(pdf_path)
