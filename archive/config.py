@@ -92,6 +92,56 @@ def json_path(parts) -> str:
     return out or "（根）"
 
 
+_TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true 或 false",
+               "array": "列表", "object": "对象", "null": "null"}
+
+
+_PY_TYPE_NAMES = {"str": "文本", "int": "整数", "float": "数字", "bool": "true/false",
+                  "list": "列表", "dict": "对象", "NoneType": "null", "date": "日期对象",
+                  "datetime": "日期时间对象"}
+
+
+def describe_schema_error(error, subject: str) -> tuple[str, str]:
+    """The field path and a Chinese message for one jsonschema error in ``subject``."""
+    path = list(error.absolute_path)
+    v, value, inst = error.validator, error.validator_value, error.instance
+    if v == "required" and isinstance(inst, dict):
+        missing = next(name for name in value if name not in inst)
+        field = json_path(path + [missing])
+        return field, f"缺少字段 {field}，请补全后重试"
+    if v == "additionalProperties" and isinstance(inst, dict):
+        known = error.schema.get("properties", {})
+        extra = next(name for name in inst if name not in known)
+        field = json_path(path + [extra])
+        return field, f"{subject}没有字段 {field}，请删除或改正字段名（可用：{'、'.join(known)}）"
+    field = json_path(path)
+    if v == "type":
+        want = value if isinstance(value, list) else [value]
+        names = "或".join(_TYPE_NAMES.get(t, t) for t in want)
+        hint = "（日期请先用 format_cn_date 格式化）" if hasattr(inst, "isoformat") else ""
+        got = _PY_TYPE_NAMES.get(type(inst).__name__, type(inst).__name__)
+        return field, f"字段 {field} 应为{names}，而不是{got}{hint}"
+    if v in ("enum", "const"):
+        options = value if v == "enum" else [value]
+        return field, f"字段 {field} 只能是：{'、'.join(map(str, options))}"
+    if v == "pattern":
+        if "年" in value:  # the formatted-date pattern of notice_common.json
+            return field, (f"字段 {field} 应为已格式化的日期，如 2026年10月10日（不补零），"
+                           f"而不是“{inst}”")
+        return field, f"字段 {field} 的格式不对：“{inst}”不符合 {value}"
+    if v == "minLength":
+        return field, f"字段 {field} 不能为空"
+    if v == "maxLength":
+        if value == 0:
+            return field, f"字段 {field} 应为空字符串（自然人没有法定代表人）"
+        return field, f"字段 {field} 不能超过 {value} 个字符"
+    if v == "minItems":
+        return field, f"字段 {field} 至少需要 {value} 项"
+    if v in ("minimum", "exclusiveMinimum"):
+        return field, f"字段 {field} 不能小于 {value}"
+    return field, f"字段 {field} 不符合{subject}的要求：{error.message}"
+
+
 def validate_against(schema_name: str, data: Any, what: str) -> None:
     """Validate ``data`` against ``schemas/<schema_name>.json``; raise ConfigError naming the field."""
     import jsonschema
@@ -104,11 +154,12 @@ def validate_against(schema_name: str, data: Any, what: str) -> None:
         return Resource.from_contents(_load_json_file(folder / uri.split("/")[-1], "模式"))
 
     validator = jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        error = errors[0]
-        where = json_path(error.absolute_path)
-        raise ConfigError(f"{what}中 {where} 不符合要求：{error.message}", field=where)
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(data))
+    if error is not None:
+        field, message = describe_schema_error(error, what)
+        raise ConfigError(f"{what}：{message}", field=field)
 
 
 @dataclass

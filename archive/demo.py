@@ -10,6 +10,7 @@ visibly skip the holiday block.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 
 from . import appointments, cases, workspace
@@ -52,17 +53,28 @@ class Report:
                 "cases": [row.__dict__ for row in self.rows], "files": self.files}
 
     def text(self) -> str:
-        width = max(len(r.item) for r in self.rows) if self.rows else 10
-        lines = ["办件编号              事项" + "　" * max(width - 2, 0) + "  申请人    结果 / 文书"]
-        for r in self.rows:
-            lines.append(f"{r.case:<22}{r.item}{'　' * (width - len(r.item))}  {r.applicant:<8}  {r.outcome}"
-                         + (f"（{'、'.join(r.notices)}）" if r.notices else ""))
+        header = ("办件编号", "事项", "申请人", "结果（文书）")
+        rows = [(r.case, r.item, r.applicant, r.outcome + (f"（{'、'.join(r.notices)}）" if r.notices else ""))
+                for r in self.rows]
+        widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(3)]
+        lines = ["  ".join(_pad(cell, widths[i]) if i < 3 else cell for i, cell in enumerate(row))
+                 for row in [header, *rows]]
+        lines.insert(1, "-" * (sum(widths) + 6 + 24))
         lines.append("")
         lines.append(f"预约卡：{self.appointment}")
         lines.append(f"共生成文书 {len(self.files)} 份（{'含 PDF' if self.pdf else '仅 .docx；安装 LibreOffice 后可同时生成 PDF：make deps'}）")
         lines.append(f"文书目录：{self.home}/documents")
         lines.append(f"工作区：{self.home}（可用 ARCHIVE_HOME={self.home} archive case list 继续查看）")
         return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 def _person(name: str, phone: str = "13800138000") -> Applicant:

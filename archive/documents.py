@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import json_path, schemas_dir, templates_dir
+from .config import describe_schema_error, json_path, schemas_dir, templates_dir
 from .errors import ConfigError, InputError, StateError
 from .validate import format_cn_date
 
@@ -481,63 +481,13 @@ class _Validator:
 
         error = best_match(self._validator.iter_errors(context))
         if error is not None:
-            field, message = _describe(error, self.kind)
+            field, message = describe_schema_error(error, f"{self.kind} 模板")
             raise InputError(message, field=field)
         bad = _find_control_char(context, [])
         if bad is not None:
             field = json_path(bad)
             raise InputError(f"字段 {field} 含有不可打印的控制字符", field=field,
                              hint="请删除该字段中的控制字符后重试")
-
-
-_TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true 或 false",
-               "array": "列表", "object": "对象", "null": "null"}
-
-
-_PY_TYPE_NAMES = {"str": "文本", "int": "整数", "float": "数字", "bool": "true/false",
-                  "list": "列表", "dict": "对象", "NoneType": "null", "date": "日期对象",
-                  "datetime": "日期时间对象"}
-
-
-def _describe(error, kind: str) -> tuple[str, str]:
-    """The field path and a Chinese message for one jsonschema error."""
-    path = list(error.absolute_path)
-    v, value, inst = error.validator, error.validator_value, error.instance
-    if v == "required" and isinstance(inst, dict):
-        missing = next(name for name in value if name not in inst)
-        field = json_path(path + [missing])
-        return field, f"缺少字段 {field}，请补全后重试"
-    if v == "additionalProperties" and isinstance(inst, dict):
-        known = error.schema.get("properties", {})
-        extra = next(name for name in inst if name not in known)
-        field = json_path(path + [extra])
-        return field, f"{kind} 模板没有字段 {field}，请删除或改正字段名（可用：{'、'.join(known)}）"
-    field = json_path(path)
-    if v == "type":
-        want = value if isinstance(value, list) else [value]
-        names = "或".join(_TYPE_NAMES.get(t, t) for t in want)
-        hint = "（日期请先用 format_cn_date 格式化）" if hasattr(inst, "isoformat") else ""
-        got = _PY_TYPE_NAMES.get(type(inst).__name__, type(inst).__name__)
-        return field, f"字段 {field} 应为{names}，而不是{got}{hint}"
-    if v in ("enum", "const"):
-        options = value if v == "enum" else [value]
-        return field, f"字段 {field} 只能是：{'、'.join(map(str, options))}"
-    if v == "pattern":
-        if "年" in value:  # the formatted-date pattern of notice_common.json
-            return field, (f"字段 {field} 应为已格式化的日期，如 2026年10月10日（不补零），"
-                           f"而不是“{inst}”")
-        return field, f"字段 {field} 的格式不对：“{inst}”不符合 {value}"
-    if v == "minLength":
-        return field, f"字段 {field} 不能为空"
-    if v == "maxLength":
-        if value == 0:
-            return field, f"字段 {field} 应为空字符串（自然人没有法定代表人）"
-        return field, f"字段 {field} 不能超过 {value} 个字符"
-    if v == "minItems":
-        return field, f"字段 {field} 至少需要 {value} 项"
-    if v in ("minimum", "exclusiveMinimum"):
-        return field, f"字段 {field} 不能小于 {value}"
-    return field, f"字段 {field} 不符合模板要求：{error.message}"
 
 
 def _inline_refs(node: Any, doc: str, load, depth: int = 0) -> Any:
