@@ -260,3 +260,11 @@ def test_reprint_keeps_number_and_is_marked(session):
     assert again.number == original.number and again.docx != original.docx
     assert "补打" in docx_text(again.docx)
     assert Path(original.docx).exists()
+
+
+def test_appointment_on_a_holiday_is_refused(session):
+    from archive import appointments
+
+    with pytest.raises(StateError, match="不是工作日"):
+        appointments.book(session, name="张三", phone="13800138000", with_whom="赵局长", at="2026-10-01 09:30",
+                          place="三楼", matter="咨询")

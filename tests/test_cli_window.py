@@ -151,3 +151,28 @@ def test_every_command_has_chinese_help_with_an_example(path, command):
 def test_library_does_not_import_click():
     code = "import archive, archive.cases, archive.notices, archive.session, sys; assert 'click' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_appointment_book_list_cancel(home, session):
+    from docx import Document
+
+    from archive import appointments
+
+    booked = appointments.book(session, name="张三", phone="13800138000", id_number=PERSON_ID, with_whom="赵局长",
+                               at="2026-09-30 09:30", place="三楼接待室", matter="咨询不动产登记")
+    data = {"card": booked.card, "notices": [n.to_dict() for n in booked.notices]}
+    assert data["notices"][0]["kind"] == "appointment"
+    text = "\n".join(p.text for p in Document(data["notices"][0]["docx"]).paragraphs)
+    assert "110105********002X" in text and PERSON_ID not in text  # the card shows a masked ID only
+    listed = json.loads(run("appointment", "list", "--json", home=home).output)
+    assert [a["card"] for a in listed] == [data["card"]]
+    cancelled = run("appointment", "cancel", data["card"], "--reason", "改期", "--json", home=home)
+    assert json.loads(cancelled.output)["status"] == "cancelled"
+    again = run("appointment", "cancel", data["card"], "--reason", "改期", home=home)
+    assert again.exit_code == 2
+
+
+def test_appointment_in_the_past_is_refused(home):
+    result = run("appointment", "book", "--name", "张三", "--phone", "13800138000", "--with", "赵局长",
+                 "--at", "2026-09-01 09:30", "--place", "三楼", "--matter", "咨询", home=home)
+    assert result.exit_code == 2 and "已经过去" in result.output
