@@ -64,8 +64,10 @@ def book(session: Session, *, name: str, phone: str, with_whom: str, at: str, pl
     slot = f"{starts:%H:%M}—{starts + dt.timedelta(minutes=minutes):%H:%M}"
     today = session.today
     with session.work() as work:
-        seq = st.next_number(work.conn, f"appointment:{unit_code}:{starts.year}")
-        card_no = f"YY{starts.year}{unit_code}{seq:05d}"
+        # The card's number is the number printed on it: the next appointment notice number,
+        # read inside the write lock so that notices.issue takes exactly this one.
+        seq = st.peek_number(work.conn, nt.counter_scope(unit_code, "appointment", today.year))
+        card_no = nt.format_number(unit_row, "appointment", today.year, seq)
         visitor = {"name": name, "phone": phone, "id_number": id_number}
         appointment_id = work.conn.execute(st.appointments.insert().values(
             card_no=card_no, unit=unit_code, visitor=visitor, with_whom=with_whom, starts_at=starts, time_slot=slot,

@@ -28,6 +28,7 @@ KINDS = {
     "extension": "延期告知书",
     "excluded_time": "除外时间告知书",
     "appointment": "预约卡",
+    "reminder": "催还通知单",
 }
 
 
@@ -59,7 +60,12 @@ def check_code_for(number: str, subject: str, issued_on) -> str:
     return digest[:8].upper()
 
 
-def _format_number(unit: dict, kind: str, year: int, seq: int) -> str:
+def counter_scope(unit_code: str, kind: str, year: int) -> str:
+    """The gap-free counter behind notice numbers: one per unit, kind and year."""
+    return f"notice:{unit_code}:{kind}:{year}"
+
+
+def format_number(unit: dict, kind: str, year: int, seq: int) -> str:
     fmt = unit.get("number_formats", {}).get(kind)
     if not fmt:
         raise InputError(f"单位“{unit['name']}”未配置{KINDS[kind]}的文书编号格式", field=f"units.{unit['code']}.number_formats.{kind}")
@@ -87,8 +93,8 @@ def issue(work: Work, kind: str, *, unit_code: str, fields: dict, on, subject: s
     """
     session = work.session
     unit = session.ws.unit(unit_code)
-    seq = st.next_number(work.conn, f"notice:{unit_code}:{kind}:{on.year}")
-    number = _format_number(unit, kind, on.year, seq)
+    seq = st.next_number(work.conn, counter_scope(unit_code, kind, on.year))
+    number = format_number(unit, kind, on.year, seq)
     context = {
         "organ": unit["name"],
         "title": KINDS[kind],

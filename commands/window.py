@@ -414,7 +414,7 @@ def appointment_cancel(session, card, reason, as_json):
 
     \b
     示例：
-      archive appointment cancel YY2026SJ00001 --reason 来访人改期
+      archive appointment cancel SJ-YY-2026-0001 --reason 来访人改期
     """
     from archive import appointments
 

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from cli import main
 
 from .conftest import ORG_CODE, PERSON_ID
+from .test_cases import docx_text
 
 FOOD_ALL = "M01,M02,M03,M04,M05,M06"
 
@@ -154,15 +155,14 @@ def test_library_does_not_import_click():
 
 
 def test_appointment_book_list_cancel(home, session):
-    from docx import Document
-
     from archive import appointments
 
     booked = appointments.book(session, name="张三", phone="13800138000", id_number=PERSON_ID, with_whom="赵局长",
                                at="2026-09-30 09:30", place="三楼接待室", matter="咨询不动产登记")
     data = {"card": booked.card, "notices": [n.to_dict() for n in booked.notices]}
     assert data["notices"][0]["kind"] == "appointment"
-    text = "\n".join(p.text for p in Document(data["notices"][0]["docx"]).paragraphs)
+    text = docx_text(data["notices"][0]["docx"])
+    assert data["card"] == data["notices"][0]["number"]
     assert "110105********002X" in text and PERSON_ID not in text  # the card shows a masked ID only
     listed = json.loads(run("appointment", "list", "--json", home=home).output)
     assert [a["card"] for a in listed] == [data["card"]]
