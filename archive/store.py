@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -175,8 +176,10 @@ attachments = Table(
     Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
     Column("title", String(200), nullable=False),
     Column("kind", String(16), nullable=False),  # pdf | image
+    Column("original_name", String(300), nullable=False),
     Column("path", String(500), nullable=False, unique=True),
     Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
     Column("pages", Integer, nullable=False),
     Column("has_text", Boolean, nullable=False, default=True),
     Column("added_at", DateTime, nullable=False),
@@ -209,6 +212,7 @@ volumes = Table(
     Column("merged_sha256", String(64)),
     Column("filed_at", DateTime, nullable=False),
     Column("filed_by", String(100), nullable=False),
+    Column("checker", String(100)),  # 检查人 on the notes sheet
     Column("destroyed_at", DateTime),
     Column("destroyed_by", String(100)),
     Column("destruction_list_id", Integer, ForeignKey("destruction_lists.id")),
@@ -227,7 +231,10 @@ volume_items = Table(
     Column("date", Date, nullable=False),
     Column("pages", Integer, nullable=False),
     Column("page_start", Integer, nullable=False),
-    Column("role", String(16), nullable=False),  # item | form (cover, list, notes sheet, merged pdf)
+    Column("role", String(16), nullable=False),  # item | form | superseded (an earlier version of a form)
+    # item: application_record | attachment | notice | decision_record;
+    # form: volume_cover | item_list | notes_sheet | merged_pdf
+    Column("kind", String(32), nullable=False),
     Column("path", String(500), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("size", Integer, nullable=False),
@@ -272,6 +279,9 @@ destruction_lists = Table(
     Column("witnesses", JSON),
     Column("method", String(100)),
     Column("executed_at", DateTime),
+    Column("executed_by", String(100)),
+    Column("executed_path", String(500)),  # the list as executed, with approver and witnesses
+    Column("executed_sha256", String(64)),
 )
 
 
