@@ -78,6 +78,7 @@ NOTICE_KINDS: dict[str, str] = {
     "extension": "延期告知书",
     "excluded_time": "除外时间告知书",
     "appointment": "预约卡",
+    "reminder": "催还通知单",
 }
 NUMBER_FIELDS = ("year", "seq", "prefix", "unit")
 

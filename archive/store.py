@@ -285,6 +285,97 @@ destruction_lists = Table(
 )
 
 
+# -- lending (borrowers, loans, reminders, copies) ----------------------------------------
+
+borrowers = Table(
+    "borrowers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),  # 借阅证号, e.g. JZ0001
+    Column("name", String(100), nullable=False),
+    Column("unit", String(200), nullable=False),
+    Column("type", String(16), nullable=False),  # internal | agency | public
+    Column("id_number", String(18), nullable=False, unique=True),
+    Column("phone", String(32), nullable=False),
+    Column("role", String(32), nullable=False),  # a role of archive.access
+    Column("blocked", Boolean, nullable=False, default=False),
+    Column("blocked_reason", Text),
+    Column("blocked_at", DateTime),
+    Column("blocked_by", String(100)),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),  # 借阅单号
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("borrower_id", Integer, ForeignKey("borrowers.id"), nullable=False),
+    # The volume's id while it is out, NULL once it is back: a unique key, so the store
+    # itself refuses a second open loan of one volume whatever the code above it does.
+    Column("open_volume_id", Integer, unique=True),
+    Column("mode", String(16), nullable=False),  # read | excerpt | copy | loan
+    Column("purpose", String(16), nullable=False),  # one of archive.loans.PURPOSES
+    Column("rules", JSON, nullable=False),  # ids of the rules that decided, per field
+    Column("approval_needed", String(16), nullable=False),  # none | head-in-charge | principal-head
+    Column("approved_by", String(100)),
+    Column("approver_level", String(16)),
+    Column("lent_on", Date, nullable=False, index=True),
+    Column("due_on", Date, nullable=False),
+    Column("renewals", JSON, nullable=False),  # [{on, due_on, approved_by, approver_level}]
+    Column("returned_on", Date),
+    Column("pages_expected", Integer),
+    Column("pages_counted", Integer),
+    Column("condition", Text),
+    Column("discrepancy", Text),
+    Column("late_days", Integer),
+    Column("effect", Text),  # 利用效果
+    Column("reminder_level", Integer, nullable=False, default=0),  # 0 none, 1 first, 2 second, 3 final
+    Column("reminded_on", Date),
+    Column("lent_at", DateTime, nullable=False),
+    Column("lent_by", String(100), nullable=False),
+    Column("returned_at", DateTime),
+    Column("returned_by", String(100)),
+    # Open loans by due date (the overdue scan), and a borrower's open loans.
+    Index("ix_loans_open_due", "returned_on", "due_on"),
+    Index("ix_loans_borrower_open", "borrower_id", "returned_on"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False),
+    Column("level", Integer, nullable=False),  # 1 first | 2 second | 3 final
+    Column("days_overdue", Integer, nullable=False),
+    Column("notice_id", Integer, ForeignKey("notices.id"), nullable=False),
+    Column("number", String(100), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+    UniqueConstraint("loan_id", "level", name="uq_reminder_level"),
+)
+
+copies = Table(
+    "copies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(80), nullable=False, unique=True),  # loan number + -FZ<n>
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("pages", JSON, nullable=False),  # page numbers of the volume, 1-based
+    Column("certified", Boolean, nullable=False, default=False),
+    Column("approved_by", String(100)),
+    Column("approver_level", String(16)),
+    Column("path", String(500), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("made_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine; for SQLite: WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE on writes."""
     if not url.startswith("sqlite"):
