@@ -138,7 +138,7 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
     work.conn.execute(
         st.notices.insert().values(
             kind=kind, unit=unit_code, year=year, seq=seq, number=context["number"],
-            check_code=context["check_code"], case_id=case_id, appointment_id=appointment_id,
+            check_code=context["check_code"], case_id=case_id, appointment_id=appointment_id, subject=subject,
             reprint_of=reprint_of, reprint_no=reprint_no, path=session.ws.relative(path), sha256=digest,
             pdf_path=session.ws.relative(pdf_path) if pdf_path else None, pdf_sha256=pdf_sha, context=stored,
             issued_on=on, issued_at=session.now(), operator=session.operator,
@@ -190,6 +190,9 @@ def reprint(session: Session, number: str) -> Notice:
 
 
 def _subject_of(conn, row) -> str:
+    """What the notice is about: recorded since migration 0004; older rows are derived."""
+    if row.subject:
+        return row.subject
     if row.case_id is not None:
         return conn.execute(select(st.cases.c.case_no).where(st.cases.c.id == row.case_id)).scalar()
     return conn.execute(select(st.appointments.c.card_no).where(st.appointments.c.id == row.appointment_id)).scalar()

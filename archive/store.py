@@ -153,6 +153,7 @@ notices = Table(
     Column("check_code", String(16), nullable=False),
     Column("case_id", Integer, ForeignKey("cases.id"), index=True),
     Column("appointment_id", Integer, ForeignKey("appointments.id")),
+    Column("subject", String(100), index=True),  # case number, card number or loan number
     Column("reprint_of", Integer, ForeignKey("notices.id")),
     Column("reprint_no", Integer, nullable=False, default=0),
     Column("path", String(500), nullable=False, unique=True),

@@ -578,3 +578,14 @@ def test_migration_0003_creates_exactly_the_lending_tables(tmp_path):
         return None
 
     assert [d for d in diff if table_of(d) in mine] == []
+
+
+def test_a_reminder_can_be_reprinted(session):
+    from archive import loans, notices
+
+    code = make_volume(session)
+    loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")
+    first = loans.overdue(session, as_of="2026-10-06", notices=True).loans[0].notice
+    again = notices.reprint(session, first.number)
+    assert again.number == first.number and again.case == loan.loan
+    assert "补打" in docx_text(again.docx)

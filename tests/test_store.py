@@ -1,0 +1,24 @@
+"""The migrations and the table definitions describe the same database."""
+
+
+def test_migrations_match_the_tables(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from archive import store as st
+
+    store = st.open_store(f"sqlite:///{tmp_path / 'db.sqlite'}", migrate=True)
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), st.metadata)
+    store.dispose()
+    assert diffs == []
+
+
+def test_migrating_twice_changes_nothing(tmp_path):
+    from archive import store as st
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    st.open_store(url, migrate=True).dispose()
+    store = st.open_store(url, migrate=True)
+    assert st.current_revision(store) == st.head_revision()
+    store.dispose()
