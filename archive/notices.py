@@ -16,20 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from . import store as st
+from .catalog import NOTICE_KINDS, format_notice_number
 from .errors import InputError, NotFoundError
 from .session import Session, Work
 from .validate import format_cn_date
 
-KINDS = {
-    "receipt": "受理通知书",
-    "supplement": "补正材料通知书",
-    "rejection": "不予受理决定书",
-    "denial": "不予许可决定书",
-    "extension": "延期告知书",
-    "excluded_time": "除外时间告知书",
-    "appointment": "预约卡",
-    "reminder": "催还通知单",
-}
+KINDS = NOTICE_KINDS  # the kinds of notice and their titles, declared with the units' number formats
 
 
 @dataclass(frozen=True)
@@ -66,10 +58,7 @@ def counter_scope(unit_code: str, kind: str, year: int) -> str:
 
 
 def format_number(unit: dict, kind: str, year: int, seq: int) -> str:
-    fmt = unit.get("number_formats", {}).get(kind)
-    if not fmt:
-        raise InputError(f"单位“{unit['name']}”未配置{KINDS[kind]}的文书编号格式", field=f"units.{unit['code']}.number_formats.{kind}")
-    return fmt.format(year=year, seq=seq, prefix=unit.get("short_name", ""), unit=unit["code"])
+    return format_notice_number(unit, kind, year=year, seq=seq)
 
 
 def _notice_path(session: Session, *, unit: str, kind: str, year: int, seq: int, number: str, case: str,
