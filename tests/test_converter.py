@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -58,9 +59,29 @@ def make_docx(
 
 
 def soffice_processes(pgid: int) -> list[str]:
-    """Command names of the processes still in the server's process group."""
-    result = subprocess.run(["pgrep", "-l", "-g", str(pgid)], capture_output=True, text=True)
-    return [line.split()[1] for line in result.stdout.splitlines() if line.strip()]
+    """Command names of the live processes still in the server's process group.
+
+    Zombies do not count: LibreOffice's gpgconf/gpg helpers are left as zombies of the
+    process that adopts them, which reaps them in its own time (a second later in some
+    containers); they are not running and hold nothing.
+    """
+    result = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True)
+    names = []
+    for pid in result.stdout.split():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+        if state != "Z":
+            names.append(name)
+    return names
+
+
+def processes_using(folder: Path) -> list[str]:
+    """``pgrep -f``: processes whose command line names ``folder`` (LibreOffice's profile)."""
+    result = subprocess.run(["pgrep", "-a", "-f", str(folder)], capture_output=True, text=True)
+    return result.stdout.splitlines()
 
 
 def embedded_font_names(pdf: Path) -> set[str]:
@@ -260,3 +281,297 @@ def test_missing_libreoffice_says_how_to_install(monkeypatch):
     assert caught.value.exit_code == 1
     assert "make deps" in caught.value.message
     assert "sudo apt-get install libreoffice-writer-nogui fonts-noto-cjk" in caught.value.message
+
+
+# --------------------------------------------------------------------------- pool
+
+
+SEAL = Path(__file__).parent / "data" / "seal_test.png"
+
+
+def make_sealed_docx(path: Path, *, title: str) -> Path:
+    """A notice with the 600×600 test seal 40 mm wide, as the real notices carry it."""
+    import docx
+    from docx.shared import Mm
+
+    make_docx(path, title=title)
+    document = docx.Document(path)
+    document.add_picture(str(SEAL), width=Mm(40))
+    document.save(path)
+    return path
+
+
+def pdf_summary(pdf: Path) -> tuple[int, str]:
+    return pdf_page_count(pdf), pdf_text(pdf)
+
+
+@needs_libreoffice
+def test_pool_of_two_servers_gives_the_same_pdfs_as_one(shared_converter, tmp_path):
+    names = "甲乙丙丁戊己"
+    sources = [
+        make_sealed_docx(tmp_path / f"n{i}.docx", title=f"受理通知书之{names[i]}") for i in range(6)
+    ]
+    single = tmp_path / "single"
+    for source in sources:
+        shared_converter.convert(source, single / f"{source.stem}.pdf")
+    calls = []
+
+    pool = PdfConverter(servers=2, parallel_threshold=4)
+    with pool:
+        pairs = [(source, tmp_path / "pool" / f"{source.stem}.pdf") for source in sources]
+        result = pool.convert_many(pairs, progress=lambda *args: calls.append(args))
+        assert pool.starts == 2
+        pgids = pool.server_pids
+        assert len(pgids) == 2
+        workdirs = [server.workdir for server in pool._servers]
+        for pgid in pgids:
+            assert soffice_processes(pgid).count("soffice.bin") == 1
+
+    assert result == [pdf for _, pdf in pairs]
+    for source in sources:
+        assert pdf_summary(tmp_path / "pool" / f"{source.stem}.pdf") == pdf_summary(
+            single / f"{source.stem}.pdf"
+        )
+    assert [(done, total) for done, total, _ in calls] == [(i, 6) for i in range(1, 7)]
+    assert sorted(name for _, _, name in calls) == sorted(pdf.name for _, pdf in pairs)
+    assert sorted(p.name for p in (tmp_path / "pool").iterdir()) == sorted(pdf.name for _, pdf in pairs)
+    # close() ended both servers and removed both temporary folders.
+    for pgid in pgids:
+        assert soffice_processes(pgid) == []
+    for workdir in workdirs:
+        assert not workdir.exists()
+        assert processes_using(workdir) == []
+    assert pool.server_pids == []
+
+
+@needs_libreoffice
+def test_small_batch_and_single_conversions_use_one_server(tmp_path):
+    sources = [make_docx(tmp_path / f"n{i}.docx") for i in range(3)]
+
+    with PdfConverter(servers=2, parallel_threshold=4) as pool:
+        pool.convert_many([(s, s.with_suffix(".pdf")) for s in sources[:2]])
+        pool.convert(sources[2], sources[2].with_suffix(".pdf"))
+        assert pool.starts == 1
+        assert len(pool.server_pids) == 1
+
+    assert all(pdf_page_count(s.with_suffix(".pdf")) == 1 for s in sources)
+
+
+@needs_libreoffice
+def test_seal_is_embedded_at_its_own_resolution(shared_converter, tmp_path):
+    # LibreOffice's default export resamples it to 300 dpi JPEG (slow and blurred).
+    from pypdf import PdfReader
+
+    pdf = shared_converter.convert(make_sealed_docx(tmp_path / "s.docx", title="受理通知书"), tmp_path / "s.pdf")
+
+    images = [
+        xobject.get_object()
+        for page in PdfReader(pdf).pages
+        for xobject in page["/Resources"].get_object().get("/XObject", {}).values()
+    ]
+    assert [(image["/Width"], image["/Height"], image["/Filter"]) for image in images] == [
+        (600, 600, "/FlateDecode")
+    ]
+
+
+@needs_libreoffice
+def test_batch_with_a_damaged_document_leaves_nothing(tmp_path):
+    sources = [make_docx(tmp_path / f"n{i}.docx") for i in range(5)]
+    damaged = tmp_path / "n3.docx"
+    with zipfile.ZipFile(sources[0]) as original, zipfile.ZipFile(damaged, "w") as broken:
+        for name in original.namelist():
+            data = original.read(name)
+            if name == "word/document.xml":
+                data = data[: len(data) // 2]
+            broken.writestr(name, data)
+    out = tmp_path / "out"
+
+    with PdfConverter(servers=2, parallel_threshold=2) as pool:
+        with pytest.raises(ConversionError) as caught:
+            pool.convert_many([(s, out / f"{s.stem}.pdf") for s in sources])
+        assert "n3.docx" in caught.value.message
+        assert list(out.iterdir()) == []  # all or nothing
+        # The servers survive and the next batch goes through.
+        good = [s for s in sources if s != damaged]
+        pool.convert_many([(s, out / f"{s.stem}.pdf") for s in good])
+
+    assert sorted(p.name for p in out.iterdir()) == ["n0.pdf", "n1.pdf", "n2.pdf", "n4.pdf"]
+
+
+@needs_libreoffice
+def test_batch_is_checked_before_anything_is_converted(shared_converter, tmp_path):
+    sources = [make_docx(tmp_path / f"n{i}.docx") for i in range(3)]
+    (tmp_path / "n2.pdf").write_bytes(b"earlier print")
+    starts = shared_converter.starts
+
+    with pytest.raises(StateError):
+        shared_converter.convert_many([(s, s.with_suffix(".pdf")) for s in sources])
+    with pytest.raises(InputError) as caught:
+        shared_converter.convert_many([(sources[0], tmp_path / "x.pdf"), (sources[1], tmp_path / "x.pdf")])
+
+    assert caught.value.field == "pdf_path"
+    assert sorted(p.name for p in tmp_path.glob("*.pdf")) == ["n2.pdf"]
+    assert shared_converter.starts == starts
+    assert shared_converter.convert_many([]) == []
+
+
+@needs_libreoffice
+def test_batch_goes_on_when_an_extra_server_cannot_start(monkeypatch, tmp_path):
+    sources = [make_docx(tmp_path / f"n{i}.docx") for i in range(4)]
+    pool = PdfConverter(servers=2, parallel_threshold=2)
+    real_start = converter._Server.start
+
+    def start(server, cfg):
+        if server is not cfg._servers[0]:
+            raise ConversionError("第二个服务起不来")
+        real_start(server, cfg)
+
+    monkeypatch.setattr(converter._Server, "start", start)
+    with pool:
+        pool.convert_many([(s, s.with_suffix(".pdf")) for s in sources])
+        assert pool.starts == 1
+
+    assert all(pdf_page_count(s.with_suffix(".pdf")) == 1 for s in sources)
+
+
+@needs_libreoffice
+def test_cached_profile_is_built_once_and_holds_no_document_paths(tmp_path):
+    cache = tmp_path / "cache"
+    source = make_docx(tmp_path / "secret-applicant.docx")
+
+    with PdfConverter(profile_cache=cache) as first:
+        first.convert(source, tmp_path / "a.pdf")
+    templates = list(cache.glob("libreoffice-profile-*"))
+    assert len(templates) == 1
+    built = templates[0].stat().st_mtime_ns
+    with PdfConverter(profile_cache=cache) as second:
+        assert (second._workdir / "profile" / "user" / "registrymodifications.xcu").is_file()
+        second.convert(source, tmp_path / "b.pdf")
+
+    assert list(cache.glob("libreoffice-profile-*")) == templates
+    assert templates[0].stat().st_mtime_ns == built
+    assert [p.name for p in cache.iterdir()] == [templates[0].name]  # no building leftovers
+    for path in templates[0].rglob("*"):
+        if path.is_file():
+            assert b"secret-applicant" not in path.read_bytes(), path
+    assert "受理通知书" in pdf_text(tmp_path / "b.pdf")
+
+
+@needs_libreoffice
+def test_converter_without_profile_cache_starts_with_a_new_profile(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+    with PdfConverter(profile_cache=None) as pdf_converter:
+        pdf_converter.convert(make_docx(tmp_path / "n.docx"), tmp_path / "n.pdf")
+
+    assert not (tmp_path / "xdg" / "archive").exists()  # (LibreOffice puts its dconf there)
+    assert pdf_page_count(tmp_path / "n.pdf") == 1
+
+
+@needs_libreoffice
+def test_libreoffice_temporary_files_go_with_the_server(tmp_path):
+    pdf_converter = PdfConverter()
+    with pdf_converter:
+        pdf_converter.convert(make_docx(tmp_path / "n.docx"), tmp_path / "n.pdf")
+        lo_temp = list((pdf_converter._workdir / "tmp").glob("lu*.tmp"))
+        assert lo_temp  # LibreOffice's own temporary folder is inside the server's folder
+    assert not any(path.exists() for path in lo_temp)
+
+
+@needs_libreoffice
+def test_prewarm_starts_in_the_background_and_convert_waits_for_it(tmp_path):
+    pdf_converter = PdfConverter()
+    try:
+        pdf_converter.prewarm()
+        pdf_converter.prewarm()  # a start in progress is not doubled
+        source = make_docx(tmp_path / "n.docx")  # meanwhile the caller does its own work
+
+        pdf_converter.convert(source, tmp_path / "n.pdf")
+
+        assert pdf_converter.starts == 1
+        assert pdf_page_count(tmp_path / "n.pdf") == 1
+    finally:
+        pdf_converter.close()
+    assert not pdf_converter.running
+
+
+@needs_libreoffice
+def test_close_right_after_prewarm_leaves_no_server(tmp_path):
+    import time
+
+    pdf_converter = PdfConverter()
+    pdf_converter.prewarm()
+    pdf_converter.close()
+    time.sleep(0.5)  # a background start that outlived close() would show by now
+
+    assert pdf_converter._servers[0].proc is None
+    assert pdf_converter.server_pids == []
+
+
+@needs_libreoffice
+def test_cached_profile_that_does_not_start_is_thrown_away(monkeypatch, tmp_path):
+    cache = tmp_path / "cache"
+    with PdfConverter(profile_cache=cache):
+        pass  # builds the cached profile
+    template = next(cache.glob("libreoffice-profile-*"))
+    real_launch = converter._Server._launch
+    used = []
+
+    def launch(server, cfg, soffice, python, package, dist_infos, profile_template):
+        used.append(profile_template)
+        if profile_template is not None:
+            raise converter._ServerExited("LibreOffice 转换服务启动失败（模拟）")
+        real_launch(server, cfg, soffice, python, package, dist_infos, profile_template)
+
+    monkeypatch.setattr(converter._Server, "_launch", launch)
+    with PdfConverter(profile_cache=cache) as pdf_converter:
+        pdf_converter.convert(make_docx(tmp_path / "n.docx"), tmp_path / "n.pdf")
+
+    assert used == [template, None]
+    assert not template.exists()
+    assert pdf_page_count(tmp_path / "n.pdf") == 1
+
+
+@needs_libreoffice
+def test_server_whose_starter_died_ends_and_cleans_up(tmp_path):
+    # A batch killed outright (no close(), no finalizers): the watchdog ends the server.
+    import time
+
+    script = (
+        "import os, sys\n"
+        "from archive.converter import PdfConverter\n"
+        "c = PdfConverter()\n"
+        "c.start()\n"
+        "print(c.server_pid, c._workdir, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    root = Path(converter.__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root,
+                            check=True)
+    pgid, workdir = result.stdout.split()
+    for _ in range(100):  # the watchdog looks twice a second
+        if not soffice_processes(int(pgid)) and not Path(workdir).exists():
+            break
+        time.sleep(0.1)
+    assert soffice_processes(int(pgid)) == []
+    assert not Path(workdir).exists()
+
+
+@needs_libreoffice
+def test_port_taken_by_another_program_is_replaced(monkeypatch, tmp_path):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    real_reserve = converter._reserve_port
+    ports = iter([taken.getsockname()[1]])
+    monkeypatch.setattr(converter, "_reserve_port", lambda: next(ports, None) or real_reserve())
+    cache = tmp_path / "cache"
+    try:
+        with PdfConverter(profile_cache=cache) as pdf_converter:
+            pdf_converter.convert(make_docx(tmp_path / "n.docx"), tmp_path / "n.pdf")
+            assert pdf_converter.starts == 2  # the first server could not listen
+    finally:
+        taken.close()
+    assert len(list(cache.glob("libreoffice-profile-*"))) == 1  # a port clash keeps the profile
