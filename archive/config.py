@@ -50,6 +50,13 @@ DEFAULT_PARTS = {
 SETTINGS: tuple[Setting, ...] = (
     Setting("operator", None, "经办人姓名；每一项操作都记录经办人", "ARCHIVE_OPERATOR"),
     Setting("database_url", None, "数据库地址（SQLAlchemy URL）；默认为工作区内的 SQLite 文件 archive.db", "ARCHIVE_DB_URL"),
+    Setting(
+        "sqlite_synchronous",
+        "normal",
+        "SQLite 写入的落盘方式：normal＝断电时可能丢失最后几笔提交但不会损坏数据库（WAL 模式的推荐值）；"
+        "full＝每次提交都落盘，更稳妥但写入速度约减半",
+        "ARCHIVE_SQLITE_SYNCHRONOUS",
+    ),
     Setting("pdf", "auto", "是否同时生成 PDF：auto＝安装了 LibreOffice 时生成，always＝必须生成，never＝只生成 .docx", "ARCHIVE_PDF"),
     Setting("supplement_window_days", 5, "收到材料后出具补正告知的期限（工作日，行政许可法第三十二条）"),
     Setting("case_number_format", "{unit}{date:%Y%m%d}{seq:04d}", "办件编号格式；可用字段 unit、date、seq"),

@@ -79,7 +79,7 @@ class Session:
     @property
     def store(self) -> st.Store:
         if self._store is None:
-            self._store = st.open_store(self.ws.database_url)
+            self._store = st.open_store(self.ws.database_url, synchronous=self.ws.get("sqlite_synchronous"))
         return self._store
 
     @property

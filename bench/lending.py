@@ -136,9 +136,9 @@ def main(argv=None) -> int:
     parser.add_argument("--borrowers", type=int, default=1000)
     parser.add_argument("--pairs", type=int, default=10_000)
     parser.add_argument("--loans", type=int, default=100_000, help="open loans for the overdue scan")
-    parser.add_argument("--synchronous", choices=["store", "normal"], default="store",
-                        help="store: the store's own SQLite settings (default); normal: PRAGMA synchronous=NORMAL "
-                             "on the bench's connections, to show what the per-commit fsync costs")
+    parser.add_argument("--synchronous", choices=["normal", "full"], default="normal",
+                        help="the store's sqlite_synchronous setting: normal (the default) or full, which syncs "
+                             "every commit, to show what that costs")
     parser.add_argument("--keep", action="store_true", help="keep the workspace (its path is printed)")
     args = parser.parse_args(argv)
 
@@ -151,15 +151,8 @@ def main(argv=None) -> int:
         workspace.init(folder / "home", sample=True).close()
         from archive.config import open_workspace
 
-        with Session(open_workspace(folder / "home"), operator="基准测试", today=DAY) as session:
-            if args.synchronous == "normal":
-                from sqlalchemy import event
-
-                @event.listens_for(session.store.engine, "connect")
-                def _normal(dbapi_connection, _record):
-                    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-                session.store.engine.dispose()
+        ws = open_workspace(folder / "home", sqlite_synchronous=args.synchronous)
+        with Session(ws, operator="基准测试", today=DAY) as session:
             with session.store.read() as conn:
                 sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[conn.exec_driver_sql("PRAGMA synchronous").scalar()]
             print(f"store: {session.store.url.split('///')[0]} WAL, synchronous={sync}")

@@ -22,3 +22,13 @@ def test_migrating_twice_changes_nothing(tmp_path):
     store = st.open_store(url, migrate=True)
     assert st.current_revision(store) == st.head_revision()
     store.dispose()
+
+
+def test_sqlite_synchronous_setting_reaches_the_connection(home, monkeypatch):
+    from archive.config import open_workspace
+    from archive.session import Session
+
+    for value, expected in (("normal", 1), ("full", 2)):
+        monkeypatch.setenv("ARCHIVE_SQLITE_SYNCHRONOUS", value)
+        with Session(open_workspace(home)) as session, session.store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == expected
