@@ -1,0 +1,442 @@
+"""Benchmark: full-text search (our Whoosh index) against SQLite FTS5 over jieba-segmented text.
+
+    python bench/search.py [--docs 10000] [--procs 2] [--queries 200] [--recall-queries 100]
+
+Builds a synthetic corpus of realistic cases (bodies of 200–800 characters of Chinese
+administrative prose, applicants, items, addresses, dates; deterministic from ``--seed``)
+and prints, from one run and for the same corpus:
+
+* index build: documents/s and peak memory, for our index (``archive.search.build_index``,
+  the function ``archive reindex`` uses, with ``--procs`` worker processes) and for an FTS5
+  table over the same text folded the same way and segmented with jieba (one process:
+  SQLite has one writer);
+* query latency, median and p95 over ``--queries`` queries of 1–3 words drawn from the
+  corpus: "plain" (total + top 10) and "with highlights" (plus 10 snippets); for ours also
+  the full CLI path (plus facet counts). Ours goes through ``archive.search.search`` on a
+  real workspace, staleness check included;
+* recall against a brute-force substring scan for ``--recall-queries`` substrings of 2–6
+  Chinese characters taken from the documents;
+* a cold ``archive search`` process (median of 5).
+
+The index is built from generated documents, not from .docx files: text extraction is
+not part of the figures (``archive reindex`` adds python-docx/pypdf time per file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from archive import search  # noqa: E402
+
+# -- the corpus ---------------------------------------------------------------------------
+
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚"
+            "卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红娥玲芬燕彩春菊凤洁梅琳素云莲真环雪荣爱妹香月莺媛"
+         "瑞凡佳嘉琼勤珍贞莉娣叶璧璐娅琦晶妍茜秋珊莎锦黛青倩婷姣婉娴瑾颖露瑶怡婵雁蓓仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨"
+         "瑗琰韵融园艺咏卿聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢馥筠柔竹霭凝晓欢霄枫芸菲寒伊亚宜可舒影荔思建国志文斌海波"
+         "俊宏东庆")
+BRAND = ("鑫源宏达华盛金泰恒通瑞丰永兴嘉禾中信天成博远新元广汇聚福安和顺昌隆德润佳美优品联业富海东方正大世腾飞凯旋"
+         "卓越航创智慧明珠锦绣蓝绿洲星辰银河宝百川万家千禧")
+INDUSTRY = ("餐饮管理", "房地产开发", "建筑工程", "商贸", "科技", "医药连锁", "物业管理", "食品", "电子商务", "文化传媒",
+            "物流", "装饰工程", "农业开发", "环保科技", "教育咨询", "酒店管理", "汽车销售", "建材", "服装", "网络科技")
+DISTRICTS = ("江城区", "湖滨区", "新港区", "龙山县", "青溪县", "高新技术产业开发区", "经济技术开发区", "白沙镇", "东湖街道")
+ROADS = "人民解放建设中山胜利和平朝阳长江黄河滨江湖滨文化体育青年迎宾新华光明幸福友谊工业科技学府环城"
+ITEMS = (
+    ("SJ", "SJ-XK-001", "个体工商户设立登记"), ("SJ", "SJ-XK-002", "有限责任公司设立登记"),
+    ("SJ", "SJ-XK-003", "食品经营许可"), ("SJ", "SJ-XK-004", "食品经营许可变更"), ("SJ", "SJ-XK-005", "药品零售企业许可"),
+    ("SJ", "SJ-XK-006", "特种设备使用登记"), ("SJ", "SJ-XK-007", "营业执照注销登记"), ("SJ", "SJ-BA-008", "医疗器械经营备案"),
+    ("ZR", "ZR-QR-001", "不动产转移登记"), ("ZR", "ZR-QR-002", "不动产抵押权首次登记"), ("ZR", "ZR-GG-003", "不动产登记资料查询"),
+    ("ZR", "ZR-QR-004", "国有建设用地使用权首次登记"), ("ZR", "ZR-XK-005", "建设用地规划许可证核发"),
+    ("ZR", "ZR-QR-006", "不动产更正登记"), ("ZR", "ZR-QR-007", "宅基地使用权登记"),
+    ("ZJ", "ZJ-XK-001", "建筑工程施工许可证核发"), ("ZJ", "ZJ-XK-002", "商品房预售许可"), ("ZJ", "ZJ-XK-003", "建筑业企业资质核准"),
+    ("ZJ", "ZJ-XK-004", "建设工程竣工联合验收"), ("ZJ", "ZJ-BA-005", "房屋建筑工程竣工验收备案"), ("ZJ", "ZJ-XK-006", "燃气经营许可"),
+    ("ZJ", "ZJ-XK-007", "城市建筑垃圾处置核准"), ("WJ", "WJ-XK-001", "公共场所卫生许可"), ("WJ", "WJ-XK-002", "医师执业注册"),
+    ("WJ", "WJ-QT-003", "诊所备案"), ("WJ", "WJ-XK-004", "放射诊疗许可"), ("WJ", "WJ-XK-005", "母婴保健技术服务执业许可"),
+)
+UNIT_NAMES = {"SJ": "江州市市场监督管理局", "ZR": "江州市自然资源和规划局", "ZJ": "江州市住房和城乡建设局",
+              "WJ": "江州市卫生健康委员会"}
+CLASSES = {"SJ": "XK·ZC", "ZR": "DJ·BDC", "ZJ": "XK·JS", "WJ": "XK·JY"}
+MATERIALS = ("申请书", "营业执照复印件", "法定代表人身份证明", "经营场所使用证明", "食品安全管理制度", "平面布局图", "不动产权证书",
+             "购房合同", "完税证明", "抵押合同", "主债权合同", "施工图设计文件审查合格书", "中标通知书", "安全生产许可证",
+             "卫生检测报告", "从业人员健康证明", "医师资格证书", "授权委托书", "土地出让合同", "规划设计方案", "环境影响报告表",
+             "消防验收意见书", "资金监管协议", "章程", "股东会决议")
+PROSE = (
+    "经审查，申请人提交的申请材料齐全、符合法定形式，本机关决定予以受理",
+    "根据《中华人民共和国行政许可法》第三十二条第一款第（五）项的规定，予以受理",
+    "请申请人在收到本通知之日起五个工作日内一次性补齐下列材料",
+    "依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的，所需时间不计算在办理期限内",
+    "如不服本决定，可以在收到本决定书之日起60日内向江州市人民政府申请行政复议",
+    "或者在6个月内依法向江州市江城区人民法院提起行政诉讼",
+    "经现场核查，经营场所与申请材料所载内容一致，符合相关规定",
+    "申请人提交的医师资格证书经核验与本人信息不一致，决定不予许可",
+    "因需对预售资金监管协议进行核查，经负责人批准，办理期限延长十个工作日",
+    "施工图需组织专家评审，暂停计时，评审结束后恢复计算办理期限",
+    "凭本通知书或办件编号在窗口、政务服务网或拨打12345查询办理进度",
+    "办理结果可以选择窗口领取或者邮政速递送达，送达费用由政府承担",
+    "本事项实行告知承诺制，申请人对所作承诺的真实性负责",
+    "现场勘验发现消防通道被占用，责令限期整改后重新申请",
+    "抵押权人与抵押人共同申请办理抵押权登记，登记机构应当在受理后及时办结",
+    "买卖双方已签订存量房买卖合同并完成网签备案，已缴纳契税",
+    "该宗地位于城市规划区内，用途为城镇住宅用地，使用期限七十年",
+    "项目总建筑面积约为三万平方米，地上十八层，地下两层",
+    "从业人员均已取得健康证明，经营场所布局合理，符合食品安全要求",
+    "申请事项依法不属于本行政机关职权范围，请向有权机关申请",
+    "档案已按一案一卷整理归档，保管期限为定期三十年",
+    "窗口工作人员当场核对原件后退还，复印件留存归档",
+    "经营项目包括预包装食品销售、散装食品销售和热食类食品制售",
+    "本次变更内容为法定代表人和注册资本，其他登记事项不变",
+    "根据群众预约领导制度，安排分管领导现场接待并答复",
+    "申请人对补正内容无异议，并于当日补齐全部材料",
+    "经公示期满无异议，准予登记并颁发证书",
+    "该项目已取得建设用地规划许可证和建设工程规划许可证",
+    "污水经处理达标后排入市政管网，废气经收集处理后高空排放",
+    "运输车辆已安装卫星定位装置，驾驶员具备相应从业资格",
+    "申請人對審批結果有異議的，可以依法申請覆核",  # some text arrives in Traditional characters
+)
+
+
+def _person(rng) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+
+
+def _org(rng) -> str:
+    return ("江州市" + rng.choice(BRAND) + rng.choice(BRAND) + rng.choice(INDUSTRY)
+            + rng.choice(("有限公司", "有限责任公司", "股份有限公司")))
+
+
+def _address(rng) -> str:
+    return (f"江州市{rng.choice(DISTRICTS)}{rng.choice(ROADS)}{rng.choice(ROADS)}路{rng.randint(1, 999)}号"
+            + (f"{rng.randint(1, 30)}栋{rng.randint(101, 2808)}室" if rng.random() < 0.5 else ""))
+
+
+def _id_number(rng) -> str:
+    return (f"{rng.choice(('360102', '360111', '110105', '330106', '440305'))}{rng.randint(1950, 2005)}"
+            f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}{rng.choice('0123456789X')}")
+
+
+def _credit_code(rng) -> str:
+    return "91360100" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(10))
+
+
+def make_doc(i: int, seed: int) -> dict:
+    """The i-th synthetic case, as archive.search indexes it (the same for every process)."""
+    rng = random.Random(seed * 1_000_003 + i)
+    unit, item_code, item = rng.choice(ITEMS)
+    day = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 11))
+    is_org = rng.random() < 0.5
+    name = _org(rng) if is_org else _person(rng)
+    code = _credit_code(rng) if is_org else _id_number(rng)
+    key = f"{unit}{day:%Y%m%d}{i:06d}"
+    title = f"{name}{item}申请"
+    head = [title, f"申请人：{name}", f"{'统一社会信用代码' if is_org else '身份证号码'}：{code}", f"地址：{_address(rng)}",
+            f"事项：{item_code} {item}", f"办件编号：{key}", f"收件日期：{day.year}年{day.month}月{day.day}日"]
+    if is_org:
+        head.append(f"法定代表人：{_person(rng)}")
+    body, target = "", rng.randint(200, 800)
+    while len(body) < target:
+        r = rng.random()
+        if r < 0.45:
+            sentence = rng.choice(PROSE)
+        elif r < 0.65:
+            sentence = "已收材料：" + "、".join(rng.sample(MATERIALS, rng.randint(2, 5)))
+        elif r < 0.8:
+            sentence = (f"经办人{_person(rng)}于{day.year}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
+                        f"对位于{_address(rng)}的场所进行了核查")
+        elif r < 0.9:
+            sentence = f"{_org(rng)}作为相关方，委托{_person(rng)}办理{rng.choice(ITEMS)[2]}"
+        else:
+            sentence = (f"联系电话0792-{rng.randint(80000000, 89999999)}，承诺办结时限"
+                        f"{rng.choice((3, 5, 7, 10, 15, 20))}个工作日")
+        body += sentence + "。"
+    filed = rng.random() < 0.7
+    access = rng.choices(("开放", "控制", "延期开放", "未审核"), (85, 8, 4, 3))[0] if filed else None
+    archival_code = f"Z023-{CLASSES[unit]}·{day.year}·D30-001-{i:05d}" if filed else None
+    text = "\n".join(head) + "\n" + body
+    return {
+        "key": key, "archival_code": archival_code, "ids": [code], "item": item_code, "item_name": item, "unit": unit,
+        "classification": CLASSES[unit] if filed else None, "catalogue": "1" if filed else None, "year": day.year,
+        "date": int(day.strftime("%Y%m%d")), "status": "concluded" if filed else "accepted",
+        "kind": "volume" if filed else "case", "access": access or "-", "security": "-", "applicant": name,
+        "title": title, "text": text,
+        "info": {"case": key, "archival_code": archival_code, "title": title, "applicant": name, "item": item_code,
+                 "item_name": item, "unit": unit, "unit_name": UNIT_NAMES[unit], "year": day.year,
+                 "status": "concluded" if filed else "accepted", "no_text": []},
+    }
+
+
+def bench_source(n: int, seed: int, share: int, shares: int):
+    for i in range(share, n, shares):
+        yield make_doc(i, seed)
+
+
+def domain_words() -> list[str]:
+    return [item for _, _, item in ITEMS] + list(UNIT_NAMES.values())
+
+
+# -- building -----------------------------------------------------------------------------
+
+def _peak_mb(who) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _in_child(func, *args):
+    """Run func in a forked child; return its result and peak memory (self, largest worker)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+
+    def run():
+        try:
+            result = func(*args)
+            child.send((result, _peak_mb(resource.RUSAGE_SELF), _peak_mb(resource.RUSAGE_CHILDREN), None))
+        except BaseException as exc:  # report, don't hang
+            child.send((None, 0, 0, repr(exc)))
+
+    process = ctx.Process(target=run)
+    process.start()
+    result, own, workers, error = parent.recv()
+    process.join()
+    if error:
+        raise RuntimeError(error)
+    return result, own, workers
+
+
+def build_ours(path: str, n: int, seed: int, procs: int) -> float:
+    start = time.perf_counter()
+    search.build_index(path, partial(bench_source, n, seed), n, procs=procs, words=domain_words(),
+                       cache_dir=str(Path(path).parent))
+    return time.perf_counter() - start
+
+
+def _segment(jieba, text: str) -> str:
+    return " ".join(w for w in jieba.cut(search.fold(text), HMM=False) if w.strip())
+
+
+def build_fts5(path: str, n: int, seed: int) -> float:
+    jieba = search._jieba()
+    search.add_words(domain_words())
+    start = time.perf_counter()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, title, body, tokenize='unicode61')")
+    batch = []
+    for i in range(n):
+        doc = make_doc(i, seed)
+        batch.append((i + 1, doc["key"], _segment(jieba, doc["title"]), _segment(jieba, doc["text"])))
+        if len(batch) >= 1000:
+            con.executemany("INSERT INTO docs(rowid, key, title, body) VALUES (?, ?, ?, ?)", batch)
+            con.commit()
+            batch = []
+    if batch:
+        con.executemany("INSERT INTO docs(rowid, key, title, body) VALUES (?, ?, ?, ?)", batch)
+    con.commit()
+    con.close()
+    return time.perf_counter() - start
+
+
+# -- queries ------------------------------------------------------------------------------
+
+def word_queries(texts: list[str], count: int, rng, jieba) -> list[str]:
+    """Queries of 1–3 words of 2+ characters, drawn from the documents' own words."""
+    out = []
+    while len(out) < count:
+        words = [w for w in jieba.cut(rng.choice(texts), HMM=False)
+                 if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w)]
+        if words:
+            out.append(" ".join(rng.sample(words, min(len(words), rng.randint(1, 3)))))
+    return out
+
+
+def substring_queries(folded: list[str], count: int, rng) -> list[str]:
+    import re
+
+    out = []
+    while len(out) < count:
+        runs = [r for r in re.findall(r"[\u4e00-\u9fff]+", rng.choice(folded)) if len(r) >= 2]
+        if not runs:
+            continue
+        run = rng.choice(runs)
+        size = rng.randint(2, min(6, len(run)))
+        start = rng.randint(0, len(run) - size)
+        out.append(run[start:start + size])
+    return out
+
+
+def fts_match(jieba, query: str) -> str:
+    phrases = []
+    for word in query.split():
+        tokens = [t for t in jieba.cut(search.fold(word), HMM=False) if t.strip() and t.replace('"', "")]
+        if tokens:
+            phrases.append('"' + " ".join(t.replace('"', '""') for t in tokens) + '"')
+    return " ".join(phrases)
+
+
+def timed(func, queries, warmup: int = 20) -> list[float]:
+    for q in queries[:warmup]:
+        func(q)
+    out = []
+    for q in queries:
+        start = time.perf_counter()
+        func(q)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def describe(ms: list[float]) -> tuple[float, float]:
+    ms = sorted(ms)
+    return statistics.median(ms), ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=10000, help="number of synthetic cases (100000 for the targets)")
+    parser.add_argument("--procs", type=int, default=2, help="worker processes for our build")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--recall-queries", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=20260928)
+    parser.add_argument("--keep", help="build in this folder and keep it (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    n = args.docs
+
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-search-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    from archive import workspace
+    from archive.access import BUILT_IN
+
+    home = folder / "home"
+    if home.exists():
+        shutil.rmtree(home)
+    session = workspace.init(home, sample=True)
+    index_root = home / "index"
+    index_root.mkdir()
+    print(f"corpus: {n} synthetic cases (seed {args.seed}); cores: {os.cpu_count()}; "
+          f"load average before: {os.getloadavg()[0]:.2f}")
+
+    build = index_root / "build-bench"
+    seconds, own, workers = _in_child(build_ours, str(build), n, args.seed, args.procs)
+    size = sum(f.stat().st_size for f in build.iterdir()) / 1e6
+    with session.store.read() as conn:
+        generation = search._store_generation(conn)
+    search.install_index(session, build, generation=generation, documents=n)
+    ours_rate = n / seconds
+    print(f"build  ours (Whoosh, {args.procs} procs): {ours_rate:7.0f} docs/s  {seconds:6.1f} s  "
+          f"peak RSS main {own:.0f} MB, largest worker {workers:.0f} MB  index {size:.0f} MB")
+    fts_path = folder / "fts5.db"
+    with __import__("contextlib").suppress(FileNotFoundError):
+        fts_path.unlink()
+    fts_seconds, fts_own, _ = _in_child(build_fts5, str(fts_path), n, args.seed)
+    fts_rate = n / fts_seconds
+    print(f"build  FTS5 + jieba (1 proc):   {fts_rate:7.0f} docs/s  {fts_seconds:6.1f} s  "
+          f"peak RSS {fts_own:.0f} MB  database {fts_path.stat().st_size / 1e6:.0f} MB")
+
+    # Queries, from the same corpus.
+    jieba = search._jieba()
+    rng = random.Random(args.seed)
+    texts = [make_doc(i, args.seed)["text"] for i in range(n)]
+    queries = word_queries(texts, args.queries, rng, jieba)
+    role = BUILT_IN["principal"]  # sees every volume, like the FTS5 table
+    con = sqlite3.connect(str(fts_path))
+
+    def ours_plain(q):
+        return search.search(session, q, role=role, highlight=False, facets=False)
+
+    def ours_highlight(q):
+        return search.search(session, q, role=role, highlight=True, facets=False)
+
+    def ours_full(q):
+        return search.search(session, q, role=role, highlight=True, facets=True)
+
+    def fts_plain(q):
+        match = fts_match(jieba, q)
+        total = con.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (match,)).fetchone()[0]
+        rows = con.execute("SELECT key FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 10", (match,)).fetchall()
+        return total, rows
+
+    def fts_highlight(q):
+        match = fts_match(jieba, q)
+        total = con.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (match,)).fetchone()[0]
+        rows = con.execute("SELECT key, snippet(docs, 2, '【', '】', '…', 24) FROM docs WHERE docs MATCH ? "
+                           "ORDER BY rank LIMIT 10", (match,)).fetchall()
+        return total, rows
+
+    results = {}
+    search.CACHE_POSTINGS = False  # every query decodes its postings again, as FTS5 reads its doclists
+    for label, func in (("ours plain", ours_plain), ("ours highlights", ours_highlight),
+                        ("ours highlights+facets", ours_full), ("FTS5 plain", fts_plain),
+                        ("FTS5 highlights", fts_highlight)):
+        results[label] = describe(timed(func, queries))
+        print(f"query  {label:<31} median {results[label][0]:6.2f} ms  p95 {results[label][1]:6.2f} ms")
+    search.CACHE_POSTINGS = True  # a long-lived process keeps decoded postings while the index is unchanged
+    for label, func in (("ours plain, warm posting cache", ours_plain),
+                        ("ours highlights, warm cache", ours_highlight)):
+        results[label] = describe(timed(func, queries, warmup=len(queries)))
+        print(f"query  {label:<31} median {results[label][0]:6.2f} ms  p95 {results[label][1]:6.2f} ms")
+    print(f"       (queries: {len(queries)} of 1–3 words, e.g. {' / '.join(queries[:4])})")
+
+    # Recall against a brute-force substring scan.
+    folded = [search.fold(t) for t in texts]
+    del texts
+    keys = [make_doc(i, args.seed)["key"] for i in range(n)]
+    subs = substring_queries(folded, args.recall_queries, rng)
+    found = truth_total = fts_found = 0
+    for q in subs:
+        truth = {keys[i] for i, t in enumerate(folded) if q in t}
+        ours = set(search.find_all(session, q, role=role))
+        fts = {row[0] for row in con.execute("SELECT key FROM docs WHERE docs MATCH ?", (fts_match(jieba, q),))}
+        truth_total += len(truth)
+        found += len(truth & ours)
+        fts_found += len(truth & fts)
+    recall = found / truth_total if truth_total else 1.0
+    fts_recall = fts_found / truth_total if truth_total else 1.0
+    print(f"recall ours {recall * 100:6.2f} %   FTS5 + jieba {fts_recall * 100:6.2f} %   "
+          f"({len(subs)} substrings of 2–6 characters, {truth_total} matching documents by brute force)")
+
+    # A cold `archive search` process.
+    archive = str(Path(sys.executable).with_name("archive"))
+    cold = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([archive, "search", "不动产", "登记", "--home", str(home), "--role", "public"],
+                       capture_output=True, check=True, env=dict(os.environ, ARCHIVE_OPERATOR="赵立新"))
+        cold.append(time.perf_counter() - start)
+    print(f"cold   `archive search 不动产 登记` process: median {statistics.median(cold):.2f} s  max {max(cold):.2f} s")
+
+    plain, high = results["ours plain"][1], results["ours highlights"][1]
+    checks = [
+        ("recall ≥ 99%", recall >= 0.99),
+        ("plain p95 ≤ 20 ms", plain <= 20), ("highlights p95 ≤ 40 ms", high <= 40),
+        ("build ≥ 400 docs/s", ours_rate >= 400), ("cold search < 1.5 s", statistics.median(cold) < 1.5),
+        ("build within 2× of FTS5", ours_rate * 2 >= fts_rate),
+        ("plain p95 within 2× of FTS5", plain <= 2 * results["FTS5 plain"][1]),
+        ("highlights p95 within 2× of FTS5", high <= 2 * results["FTS5 highlights"][1]),
+    ]
+    print("targets (stated for 100k documents): "
+          + "; ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in checks))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    con.close()
+    session.close()
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

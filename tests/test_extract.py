@@ -1,0 +1,109 @@
+"""Text extraction for the index: .docx with tables, PDF with and without a text layer."""
+
+from pathlib import Path
+
+import pytest
+
+from archive.extract import IMAGE_NO_TEXT, NO_TEXT_LAYER, docx_text, extract
+
+
+def make_docx(path: Path) -> Path:
+    from docx import Document
+
+    document = Document()
+    document.sections[0].header.paragraphs[0].text = "江州市市场监督管理局（页眉）"
+    document.add_paragraph("受理通知书")
+    document.add_paragraph("申请人：張三   身份证号码：11010519491231002X")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "材料名称"
+    table.cell(0, 1).text = "份数"
+    table.cell(1, 0).text = "食品经营许可申请书"
+    inner = table.cell(1, 1).add_table(rows=1, cols=1)
+    inner.cell(0, 0).text = "嵌套表格中的文字"
+    document.add_paragraph("受理通知书")  # the second part (联) repeats the first
+    document.add_paragraph("第二联 窗口存根")
+    document.save(path)
+    return path
+
+
+def make_text_pdf(path: Path, text: str = "Permit SJ202609280001 issued 2026") -> Path:
+    """A one-page PDF whose text layer says ``text`` (ASCII, Helvetica)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def make_scan_pdf(path: Path) -> Path:
+    """A PDF made of an image only, like a scan: no text layer."""
+    from PIL import Image
+
+    Image.new("RGB", (200, 280), (250, 250, 240)).save(path, "PDF", resolution=72)
+    return path
+
+
+def test_docx_text_has_paragraphs_tables_nested_tables_and_headers_in_order(tmp_path):
+    text = docx_text(make_docx(tmp_path / "n.docx"))
+    lines = text.splitlines()
+    assert lines[0] == "江州市市场监督管理局（页眉）"
+    assert lines.index("受理通知书") < lines.index("材料名称") < lines.index("嵌套表格中的文字")
+    assert "食品经营许可申请书" in lines and "第二联 窗口存根" in lines
+    assert "申请人：張三 身份证号码：11010519491231002X" in lines  # runs of spaces collapse
+
+
+def test_a_paragraph_repeated_in_another_part_is_kept_once(tmp_path):
+    assert docx_text(make_docx(tmp_path / "n.docx")).splitlines().count("受理通知书") == 1
+
+
+def test_pdf_with_a_text_layer(tmp_path):
+    got = extract(make_text_pdf(tmp_path / "a.pdf"))
+    assert got.has_text and got.problem is None and got.pages == 1
+    assert "SJ202609280001" in got.text
+
+
+def test_a_scanned_pdf_is_reported_as_having_no_text(tmp_path):
+    got = extract(make_scan_pdf(tmp_path / "scan.pdf"))
+    assert (got.has_text, got.text, got.pages, got.problem) == (False, "", 1, NO_TEXT_LAYER)
+    assert "扫描件" in got.problem
+
+
+def test_an_image_has_no_text(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (10, 10)).save(path)
+    got = extract(path)
+    assert (got.has_text, got.problem) == (False, IMAGE_NO_TEXT)
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("missing.docx", None, "文件不存在"),
+    ("broken.docx", b"not a zip file", "无法读取文件内容"),
+    ("broken.pdf", b"%PDF-1.4 garbage", "无法读取文件内容"),
+    ("notes.txt", b"hello", "不支持提取该类型文件的文字（.txt）"),
+])
+def test_a_bad_file_is_reported_never_raised(tmp_path, name, content, expected):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    got = extract(path)
+    assert not got.has_text and got.text == ""
+    assert got.problem.startswith(expected)
+    assert got.to_dict()["has_text"] is False
+
