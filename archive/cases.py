@@ -270,10 +270,11 @@ def _materials_context(item: ServiceItem, received: list[str], pending: list[str
     return rows
 
 
-def _update(work: Work, case_id: int, **values) -> None:
+def _update(work: Work, row, **values) -> None:
+    """Change the case ``row`` (as loaded in this transaction) and say the index must follow."""
     values["updated_at"] = work.session.now()
-    work.conn.execute(st.cases.update().where(st.cases.c.id == case_id).values(**values))
-    work.touch("case", work.conn.execute(select(st.cases.c.case_no).where(st.cases.c.id == case_id)).scalar())
+    work.conn.execute(st.cases.update().where(st.cases.c.id == row.id).values(**values))
+    work.touch("case", row.case_no)
 
 
 def _issue_receipt(work: Work, item: ServiceItem, row_like: dict, *, accepted_on: dt.date, due_on: dt.date,
@@ -408,12 +409,12 @@ def examine(session: Session, case_no: str, *, on=None) -> Result:
         missing = list(row.missing)
         if not missing or item.case_type == "pending_materials":
             due = session.calendar.add_workdays(day, item.promised_days)
-            _update(work, row.id, status="accepted", accepted_on=day, due_on=due)
+            _update(work, row, status="accepted", accepted_on=day, due_on=due)
             session.log(work, "accept", case_no, case_id=row.id, on=day.isoformat())
             notice = _issue_receipt(work, item, values, accepted_on=day, due_on=due, received=list(row.materials),
                                     pending=missing)
         else:
-            _update(work, row.id, status="needs_supplement")
+            _update(work, row, status="needs_supplement")
             session.log(work, "request_supplement", case_no, case_id=row.id, missing=missing)
             notice = _issue_supplement(work, item, values, on=day, received=list(row.materials),
                                        defects=dict(row.defects))
@@ -437,7 +438,7 @@ def sweep_deemed(session: Session) -> list[str]:
                 continue
             item = get_item(work.conn, row.item_code)
             due = session.calendar.add_workdays(row.received_on, item.promised_days)
-            _update(work, row.id, status="accepted", accepted_on=row.received_on, due_on=due, deemed_accepted=True)
+            _update(work, row, status="accepted", accepted_on=row.received_on, due_on=due, deemed_accepted=True)
             session.log(work, "deemed_accepted", case_no, case_id=row.id,
                         reason="五个工作日内未一次告知补正内容，自收到材料之日起即为受理")
             _issue_receipt(work, item, dict(row._mapping), accepted_on=row.received_on, due_on=due,
@@ -462,11 +463,11 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
         session.log(work, "supplement", case_no, case_id=row.id, materials=added, on=day.isoformat())
         if not missing:
             due = session.calendar.add_workdays(day, item.promised_days)
-            _update(work, row.id, status="accepted", materials=received, defects=defects, missing=[],
+            _update(work, row, status="accepted", materials=received, defects=defects, missing=[],
                     accepted_on=day, due_on=due)
             notice = _issue_receipt(work, item, values, accepted_on=day, due_on=due, received=received)
         else:
-            _update(work, row.id, status="needs_supplement", materials=received, defects=defects, missing=missing)
+            _update(work, row, status="needs_supplement", materials=received, defects=defects, missing=missing)
             notice = _issue_supplement(work, item, dict(values, materials=received), on=day, received=received,
                                        defects=defects)
         case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
@@ -491,7 +492,7 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
         day = _check_on(on, "决定日期", session, row.received_on)
         item = get_item(work.conn, row.item_code)
         unit = session.ws.unit(item.unit)
-        _update(work, row.id, status="not_accepted", decision="not_accepted", decision_reason=reason,
+        _update(work, row, status="not_accepted", decision="not_accepted", decision_reason=reason,
                 concluded_on=day, sealed_at=session.now())
         session.log(work, "reject", case_no, case_id=row.id, ground=ground, reason=reason, competent_organ=organ)
         fields = {
@@ -521,7 +522,7 @@ def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，只有已受理的办件可以暂停计时", field="case")
         day = _check_on(on, "暂停日期", session, row.accepted_on)
         item = get_item(work.conn, row.item_code)
-        _update(work, row.id, status="paused", paused_on=day)
+        _update(work, row, status="paused", paused_on=day)
         session.log(work, "pause", case_no, case_id=row.id, reason=reason, on=day.isoformat(),
                     expected_days=expected_days)
         fields = {
@@ -547,7 +548,7 @@ def resume(session: Session, case_no: str, *, on=None) -> Result:
         day = _check_on(on, "恢复日期", session, row.paused_on)
         paused = session.calendar.workdays_between(row.paused_on, day)
         due = session.calendar.add_workdays(row.due_on, paused) if paused else row.due_on
-        _update(work, row.id, status="accepted", paused_on=None, paused_workdays=row.paused_workdays + paused,
+        _update(work, row, status="accepted", paused_on=None, paused_workdays=row.paused_workdays + paused,
                 due_on=due)
         session.log(work, "resume", case_no, case_id=row.id, on=day.isoformat(), paused_workdays=paused,
                     due_on=due.isoformat())
@@ -570,7 +571,7 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, approver: 
         day = _check_on(on, "决定日期", session, row.accepted_on)
         item = get_item(work.conn, row.item_code)
         new_due = session.calendar.add_workdays(row.due_on, days)
-        _update(work, row.id, due_on=new_due, extended_days=days)
+        _update(work, row, due_on=new_due, extended_days=days)
         session.log(work, "extend", case_no, case_id=row.id, days=days, reason=reason, approver=approver,
                     due_on=new_due.isoformat())
         fields = {
@@ -601,7 +602,7 @@ def conclude(session: Session, case_no: str, *, decision: str, reason: str | Non
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能办结{hint}", field="case")
         day = _check_on(on, "办结日期", session, row.accepted_on)
         item = get_item(work.conn, row.item_code)
-        _update(work, row.id, status="concluded", decision=decision, decision_reason=reason or None,
+        _update(work, row, status="concluded", decision=decision, decision_reason=reason or None,
                 concluded_on=day, sealed_at=session.now())
         session.log(work, "conclude", case_no, case_id=row.id, decision=decision, reason=reason, on=day.isoformat())
         issued = ()

@@ -72,10 +72,6 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def setting(name: str) -> Setting:
-    return _BY_NAME[name]
-
-
 def _load_json_file(path: Path, what: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")

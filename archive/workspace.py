@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 from .config import CONFIG_NAME, Workspace, load_config, resolve_home, validate_against
-from .errors import WorkspaceError
 from .session import Session
 
 
@@ -59,9 +57,3 @@ def init(home=None, *, sample: bool = False, operator: str = "系统初始化") 
         catalog.save_items(session, centre["items"], replace=False)
     return session
 
-
-def ensure_ready(home=None) -> Path:
-    path = resolve_home(home)
-    if not (path / CONFIG_NAME).exists():
-        raise WorkspaceError(f"工作区 {path} 尚未初始化", hint="先运行 archive init --sample")
-    return path
