@@ -22,12 +22,13 @@ Chinese text
     and credit codes also go into keyword fields that match whole or by prefix.
 
 Searching
-    Whoosh stores the index; queries are evaluated by :class:`_Engine` with Python sets
-    over decoded posting lists, because Whoosh's own matchers step through every match in
-    Python, which is slow when a common word matches most of the archive. Totals and
-    facet counts come from those sets, ranking is BM25 (the terms' frequencies, the field
-    lengths), title and applicant matches weigh more, and a role's hidden volumes are
-    subtracted as a set.
+    Whoosh stores the index (with postings kept as flat arrays, see
+    :mod:`archive.search_codec`); queries are evaluated by :mod:`archive.search_engine`
+    with numpy masks over all documents, because Whoosh's own matchers step through every
+    match in Python, which is slow when a common word matches most of the archive. Totals
+    and facet counts come from those masks, ranking is BM25 (the terms' frequencies, the
+    field lengths) over every match, title and applicant matches weigh more, and a
+    role's hidden volumes are masked out.
 
 Following the store
     After every committed unit of work that touched a case or a volume,
@@ -51,11 +52,11 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import math
 import os
 import random
 import re
 import shutil
+import sys
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ from .errors import ArchiveError, InputError
 log = logging.getLogger(__name__)
 
 INDEX_FOLDER = "index"
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # 3: array postings (archive.search_codec)
 STATE_FILE = "state.json"
 LOCK_FILE = "LOCK"
 JOURNAL_FILE = "journal.jsonl"
@@ -81,8 +82,7 @@ FRESHNESS_GRACE = 2.0  # ... and for a commit whose update has not announced its
 MARK_OPEN, MARK_CLOSE = "【", "】"
 SNIPPET_CHARS = 96
 PHRASE_CHECK_LIMIT = 20000  # phrase candidates verified against the stored text, at most
-SEGMENT_DOCS = 4000  # documents per segment written by a rebuild (about 300 MB of postings in memory)
-SEGMENT_MB = 4096  # Whoosh's pool limit: high enough that a segment's postings are never spilled to disk
+SEGMENT_DOCS = 25000  # documents per segment written by a rebuild (about 200 MB of postings in memory)
 SMALL_SEGMENT = 200  # segments below this many documents are merged by later updates (8 at a time)
 
 
@@ -264,10 +264,12 @@ def _schema():
     from whoosh.analysis import IDTokenizer, LowercaseFilter, SpaceSeparatedTokenizer
     from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, FieldType, Schema
 
+    from .search_codec import TokenCounts
+
     # Text fields receive ready-made tokens separated by spaces (see _fields): analysis
     # runs once, in the worker, and the format just counts them.
     def tokens():
-        return FieldType(_token_counts_class()(), SpaceSeparatedTokenizer(), scorable=True)
+        return FieldType(TokenCounts(), SpaceSeparatedTokenizer(), scorable=True)
 
     def code():  # one code per field, matched whole or by prefix, case-insensitively
         return ID(analyzer=IDTokenizer() | LowercaseFilter())
@@ -297,42 +299,6 @@ def _schema():
     )
 
 
-_TokenCounts = None
-
-
-def _token_counts_class():
-    """Whoosh's Frequency format, fed a string of ready-made tokens (counted in C, not per token).
-
-    Made on first use so that importing this module does not import Whoosh; the index's
-    schema refers to it as ``archive.search.TokenCounts`` (see ``__getattr__``).
-    """
-    global _TokenCounts
-    if _TokenCounts is None:
-        from collections import Counter
-
-        from whoosh.formats import Frequency
-        from whoosh.system import pack_uint
-
-        class TokenCounts(Frequency):
-            def word_values(self, value, analyzer, **kwargs):
-                if isinstance(value, str):
-                    boost = self.field_boost
-                    counts = Counter(value.split()).items()
-                    return ((word, freq, freq * boost, pack_uint(freq)) for word, freq in counts)
-                return Frequency.word_values(self, value, analyzer, **kwargs)
-
-        TokenCounts.__module__ = __name__
-        TokenCounts.__qualname__ = "TokenCounts"
-        _TokenCounts = TokenCounts
-    return _TokenCounts
-
-
-def __getattr__(name):  # PEP 562: unpickling an index's schema asks for the format class by name
-    if name == "TokenCounts":
-        return _token_counts_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _fields(doc: dict) -> dict:
     """Whoosh field values of one raw document (see _case_document)."""
     text = doc["text"]
@@ -352,46 +318,6 @@ def _fields(doc: dict) -> dict:
         "body": zlib.compress(_mask_ids(text).encode("utf-8"), 6),
     }
     return {k: v for k, v in values.items() if v is not None}
-
-
-def _writer_class():
-    from whoosh.codec.whoosh3 import W3Codec
-    from whoosh.writing import SegmentWriter
-
-    class Writer(SegmentWriter):
-        """A segment writer with large uncompressed posting blocks (see _Engine, which decodes
-        whole posting lists: 1024 postings a block read about five times faster than
-        Whoosh's 128 zlib-compressed ones, for an index about 1.7 times larger), reading
-        each document's field lengths once rather than once per posting."""
-
-        def __init__(self, ix, **kwargs):
-            kwargs.setdefault("codec", W3Codec(blocklimit=1024, compression=0))
-            # Separate files, not one compound file per segment: Whoosh copies every part of
-            # a compound file into memory when it opens it.
-            kwargs.setdefault("compound", False)
-            super().__init__(ix, **kwargs)
-
-        def per_document_reader(self):
-            return _CachedLengths(super().per_document_reader())
-
-    return Writer
-
-
-class _CachedLengths:
-    def __init__(self, inner):
-        self._inner = inner
-        self._lengths: dict[str, list[int]] = {}
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        lengths = self._lengths.get(fieldname)
-        if lengths is None:
-            count = self._inner.doc_count_all()
-            lengths = self._lengths[fieldname] = [self._inner.doc_field_length(d, fieldname, default)
-                                                  for d in range(count)]
-        return lengths[docnum] if docnum < len(lengths) else default
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
 
 
 # -- documents from the store -------------------------------------------------------------
@@ -653,7 +579,9 @@ def _open_dir(path: Path):
 
 def _write_documents(ix, docs: list[tuple[str, dict | None]]) -> None:
     """Replace (or delete) the documents of these cases in an open index."""
-    writer = _writer_class()(ix)
+    from .search_codec import ArrayWriter
+
+    writer = ArrayWriter(ix)
     try:
         for key, doc in docs:
             writer.delete_by_term("key", key)
@@ -765,18 +693,18 @@ def _init_worker(counter, words, cache_dir) -> None:
 def _build_share(path: str, source, share: int, shares: int):
     """Index one share of the documents into new segments of the index at ``path``.
 
-    A segment is written every ``SEGMENT_DOCS`` documents, sorted in memory: Whoosh's
-    writer spills postings to temporary files when its pool is full, and merging those
-    back doubles the cost of indexing. Returns (segments, documents, files without text).
+    A segment is written every ``SEGMENT_DOCS`` documents, its postings collected in
+    memory as arrays (see archive.search_codec). Returns (segments, documents, files without text).
     """
+    from .search_codec import ArrayWriter
+
     ix = _open_dir(Path(path))
-    writer_class = _writer_class()
     segments, count, no_text, pending = [], 0, [], 0
     writer = None
     try:
         for doc in source(share, shares):
             if writer is None:
-                writer = writer_class(ix, _lk=False, limitmb=SEGMENT_MB)
+                writer = ArrayWriter(ix, _lk=False)
             writer.add_document(**_fields(doc))
             count += 1
             no_text.extend(dict(item, case=doc["key"]) for item in doc["info"].get("no_text", ()))
@@ -841,7 +769,9 @@ def build_index(path: str | os.PathLike, source, total: int, *, procs: int | Non
                 if progress:
                     progress(min(counter.value, total), total, "建立检索索引")
             results = pending.get()
-    writer = _writer_class()(ix)  # commits the workers' segments (cf. whoosh.multiproc.MpWriter)
+    from .search_codec import ArrayWriter
+
+    writer = ArrayWriter(ix)  # commits the workers' segments (cf. whoosh.multiproc.MpWriter)
     segments = [segment for found, _, _ in results for segment in found]
     writer._close_segment()
     writer._commit_toc(segments)
@@ -1466,494 +1396,6 @@ def _restricted(role):
     return Q.Or(hidden)
 
 
-# -- evaluating and ranking -----------------------------------------------------------------
-
-BM25_K1, BM25_B = 1.2, 0.75
-EXACT_RANK = 3000  # up to this many matches, every one is scored
-POOL_PER_TERM = 1000
-POOL_TERMS = 4
-SHORTEST_IN_POOL = 200
-PROBE_RATIO = 16  # a term this many times more common than the candidates is probed, not decoded
-CACHE_POSTINGS = True  # keep decoded postings while the index does not change
-_CACHE_LIMIT = 3_000_000  # postings
-
-
-class _Postings:
-    """One term's postings: document numbers and weights, with a set and a map made on demand."""
-
-    __slots__ = ("ids", "weights", "_set", "_map")
-
-    def __init__(self, ids: list, weights: list):
-        self.ids, self.weights, self._set, self._map = ids, weights, None, None
-
-    @property
-    def set(self) -> frozenset:
-        if self._set is None:
-            self._set = frozenset(self.ids)
-        return self._set
-
-    @property
-    def map(self) -> dict:
-        if self._map is None:
-            self._map = dict(zip(self.ids, self.weights))
-        return self._map
-
-
-class _Engine:
-    """Evaluates queries on one open index with Python sets and ranks with BM25 computed here.
-
-    Whoosh's own matchers step through every matching document in Python (some 10–20 µs
-    a document with scoring), which is slow when a common word matches most of the
-    archive. Here a term's postings are decoded a block at a time with C-level helpers
-    (pickle, ``itertools.accumulate``) into lists; AND, OR and NOT become set operations;
-    totals come from the sets and facet counts from intersecting them with the postings
-    of each year, unit and class. Decoded postings are cached while the index stays the
-    same.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.searcher = _open_dir(path).searcher()
-        self.reader = self.searcher.reader()
-        self.leaves = list(self.reader.leaf_readers())
-        self.count_all = self.reader.doc_count_all()
-        self.count = max(1, self.reader.doc_count())
-        deleted = set()
-        for leaf, offset in self.leaves:
-            if leaf.has_deletions():
-                deleted.update(d + offset for d in leaf.deleted_docs_set)
-        self.deleted = frozenset(deleted)
-        self._postings: dict = {}
-        self._cached = 0
-        self._columns: dict = {}
-        self._facets: dict = {}
-        self._lengths: dict = {}
-        self._masks: dict = {}
-        self._all = None
-        self._by_length = None
-        self._by_date = None
-
-    def current(self) -> bool:
-        try:
-            return self.searcher.up_to_date()
-        except Exception:
-            return False
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.searcher.close()
-
-    # -- postings -----------------------------------------------------------------------
-    def postings(self, fieldname: str, text) -> _Postings:
-        key = (fieldname, text)
-        found = self._postings.get(key)
-        if found is not None:
-            return found
-        from whoosh.reading import TermNotFound
-
-        ids: list = []
-        weights: list = []
-        for leaf, offset in self.leaves:
-            try:
-                matcher = leaf.postings(fieldname, text)
-            except TermNotFound:
-                continue
-            _decode(getattr(matcher, "child", matcher) if type(matcher).__name__ == "FilterMatcher" else matcher,
-                    offset, ids, weights)
-        found = _Postings(ids, weights)
-        if self._cached + len(ids) > _CACHE_LIMIT:
-            self._postings.clear()
-            self._cached = 0
-        self._postings[key] = found
-        self._cached += len(ids)
-        return found
-
-    def frequency(self, fieldname: str, text) -> int:
-        """How many documents contain the term (from the term dictionary, no postings read)."""
-        found = self._postings.get((fieldname, text))
-        if found is not None:
-            return len(found.ids)
-        try:
-            return self.reader.doc_frequency(fieldname, text)
-        except Exception:
-            return 0
-
-    def probe(self, fieldname: str, text, candidates) -> dict:
-        """The term's weight in each of these candidates that contains it.
-
-        For a term far more common than the candidates only the posting blocks that can
-        hold a candidate are decoded (the others are passed over by their headers).
-        """
-        from bisect import bisect_left
-
-        found = self._postings.get((fieldname, text))
-        if found is not None:
-            if found._map is not None or len(candidates) * 6 > len(found.ids):
-                get = found.map.get
-                return {d: w for d in candidates if (w := get(d)) is not None}
-            ids, weights, out = found.ids, found.weights, {}  # ids ascend: bisect for the few
-            for d in candidates:
-                j = bisect_left(ids, d)
-                if j < len(ids) and ids[j] == d:
-                    out[d] = weights[j]
-            return out
-
-        from whoosh.reading import TermNotFound
-
-        ordered = sorted(candidates)
-        out: dict = {}
-        for leaf, offset in self.leaves:
-            low = bisect_left(ordered, offset)
-            high = bisect_left(ordered, offset + leaf.doc_count_all())
-            if low == high:
-                continue
-            try:
-                matcher = leaf.postings(fieldname, text)
-            except TermNotFound:
-                continue
-            if type(matcher).__name__ == "FilterMatcher":
-                matcher = matcher.child
-            _probe(matcher, [d - offset for d in ordered[low:high]], offset, out)
-        return out
-
-    def start(self) -> "_Engine":
-        """Begin a query (forgetting postings decoded for earlier ones unless CACHE_POSTINGS)."""
-        if not CACHE_POSTINGS:
-            self._postings.clear()
-            self._cached = 0
-        return self
-
-    def all(self) -> frozenset:
-        if self._all is None:
-            self._all = frozenset(range(self.count_all))
-        return self._all
-
-    def docs(self, query) -> set | frozenset:
-        """The documents matching a Whoosh query (deleted ones included; see ``deleted``)."""
-        from whoosh import query as Q
-
-        if isinstance(query, Q.Term):
-            return self.postings(query.fieldname, query.text).set
-        if isinstance(query, Q.And):
-            parts = _flatten_and(query)
-            positive = [q for q in parts if not isinstance(q, Q.Not)]
-            negative = [q.query for q in parts if isinstance(q, Q.Not)]
-            # Terms, rarest first, are probed for the few documents left rather than decoded whole.
-            terms = sorted((q for q in positive if isinstance(q, Q.Term)),
-                           key=lambda q: self.frequency(q.fieldname, q.text))
-            others = sorted((self.docs(q) for q in positive if not isinstance(q, Q.Term)), key=len)
-            out = None
-            if others and (not terms or len(others[0]) < self.frequency(terms[0].fieldname, terms[0].text)):
-                out = set(others.pop(0))
-            for q in terms:
-                if out is None:
-                    out = set(self.docs(q))
-                elif not out:
-                    break
-                elif len(out) * PROBE_RATIO < self.frequency(q.fieldname, q.text):
-                    out = set(self.probe(q.fieldname, q.text, out))
-                else:
-                    out &= self.docs(q)
-            if out is None:
-                out = set(self.all())
-            for other in others:
-                if not out:
-                    break
-                out &= other
-            for q in negative:
-                if out:
-                    out -= self.docs(q)
-            return out
-        if isinstance(query, Q.Or):
-            out = set()
-            for q in query.subqueries:
-                out |= self.docs(q)
-            return out
-        if isinstance(query, Q.Not):
-            return self.all() - self.docs(query.query)
-        if isinstance(query, Q.AndMaybe):
-            return self.docs(query.a)
-        if isinstance(query, Q.ConstantScoreQuery):
-            return self.docs(query.child)
-        if isinstance(query, Q.Prefix):
-            out = set()
-            for text in self.reader.expand_prefix(query.fieldname, query.text):
-                out |= self.postings(query.fieldname, text).set
-            return out
-        if isinstance(query, Q.Every):
-            return self.all()
-        return set(query.docs(self.searcher))
-
-    def mask(self, role) -> frozenset:
-        found = self._masks.get(role)
-        if found is None:
-            found = self._masks[role] = frozenset(self.docs(_restricted(role)))
-        return found
-
-    # -- columns ------------------------------------------------------------------------
-    def column(self, fieldname: str) -> list:
-        """A numeric sortable column for every document (values in sortable form), loaded once."""
-        found = self._columns.get(fieldname)
-        if found is None:
-            found = []
-            for leaf, _ in self.leaves:
-                found.extend(_leaf_column(leaf, fieldname))
-            self._columns[fieldname] = found
-        return found
-
-    def keys(self) -> list:
-        """Each document's key (case number), read once from the key column."""
-        found = self._columns.get("key")
-        if found is None:
-            found = []
-            for leaf, _ in self.leaves:
-                found.extend(leaf.column_reader("key"))
-            self._columns["key"] = found
-        return found
-
-    def facet(self, fieldname: str, candidates) -> dict:
-        """How many candidates have each value of a one-word field (year_key, unit, …)."""
-        from collections import Counter
-
-        column = self._facets.get(fieldname)
-        if column is None:  # each document's value, from the postings of each value, once
-            column = [None] * self.count_all
-            for value in self.reader.field_terms(fieldname):
-                if value:
-                    for doc in self.postings(fieldname, value).ids:
-                        column[doc] = value
-            self._facets[fieldname] = column
-        counts = Counter(map(column.__getitem__, candidates))
-        counts.pop(None, None)
-        return dict(counts)
-
-    def lengths(self, fieldname: str) -> list:
-        """Each document's length in a field (the index keeps it to one byte, logarithmic)."""
-        found = self._lengths.get(fieldname)
-        if found is None:
-            found = []
-            for leaf, _ in self.leaves:
-                found.extend(_leaf_lengths(leaf, fieldname))
-            self._lengths[fieldname] = found
-        return found
-
-    def average_length(self, fieldname: str) -> float:
-        return max(1.0, self.reader.field_length(fieldname) / self.count)
-
-    # -- ranking ------------------------------------------------------------------------
-    def newest(self, candidates, count: int) -> list:
-        """The ``count`` most recent candidates (by date, then by position)."""
-        import heapq
-        from itertools import islice
-
-        dates = self.column("date")
-        if len(candidates) * 20 < self.count_all:
-            return heapq.nlargest(count, candidates, key=lambda d: (dates[d], -d))
-        if self._by_date is None:
-            self._by_date = sorted(range(self.count_all), key=lambda d: (-dates[d], d))
-        return list(islice(filter(candidates.__contains__, self._by_date), count))
-
-    def shortest(self, candidates, count: int) -> list:
-        """The ``count`` candidates with the shortest text (walking a length order made once)."""
-        from itertools import islice
-
-        if self._by_length is None:
-            lengths = self.lengths("text")
-            self._by_length = sorted(range(self.count_all), key=lengths.__getitem__)
-        return list(islice(filter(candidates.__contains__, self._by_length), count))
-
-    def pool(self, candidates, terms) -> set:
-        """The candidates that can rank first, when there are too many to score them all.
-
-        BM25 grows with a term's frequency in the document and shrinks with the document's
-        length, so the pool takes, for each ranking term, the candidates where it occurs
-        most often (about ``POOL_PER_TERM``; a term equally frequent everywhere ranks
-        nothing and is passed over), and the shortest candidates.
-        """
-        from itertools import compress, repeat
-        from operator import ge
-
-        pool = set()
-        distinct = _unique((f, t) for f, t, _ in terms)
-        # the most selective terms say most about the order (and each costs a pass)
-        for fieldname, text in sorted(distinct, key=lambda ft: self.frequency(*ft))[:POOL_TERMS]:
-            postings = self.postings(fieldname, text)
-            if len(postings.ids) <= POOL_PER_TERM:
-                pool.update(filter(candidates.__contains__, postings.ids))
-                continue
-            # The highest frequencies first, down to about POOL_PER_TERM documents (weights
-            # are whole numbers of occurrences, so a few C-level counts find the threshold).
-            weights = postings.weights
-            taken, threshold, weight = 0, None, max(weights)
-            while weight >= 1:
-                count = weights.count(weight)
-                if threshold is not None and taken + count > POOL_PER_TERM:
-                    break
-                taken += count
-                threshold = weight
-                weight -= 1
-            if threshold is None or taken > 4 * POOL_PER_TERM:
-                continue
-            chosen = compress(postings.ids, map(ge, postings.weights, repeat(threshold)))
-            pool.update(filter(candidates.__contains__, chosen))
-        pool.update(self.shortest(candidates, SHORTEST_IN_POOL))
-        return pool
-
-    def scores(self, candidates, terms) -> dict:
-        """BM25 of each candidate over the ranking terms (field, token, boost)."""
-        scores = dict.fromkeys(candidates, 0.0)
-        if not scores:
-            return scores
-        k1, b = BM25_K1, BM25_B
-        seen = set()
-        for fieldname, text, boost in terms:
-            if (fieldname, text) in seen:
-                continue
-            seen.add((fieldname, text))
-            df = self.frequency(fieldname, text)
-            if not df:
-                continue
-            postings = self.postings(fieldname, text) if df <= len(scores) * PROBE_RATIO else None
-            idf = boost * math.log(1 + (self.count - df + 0.5) / (df + 0.5))
-            lengths = self.lengths(fieldname)
-            base, per = k1 * (1 - b), k1 * b / self.average_length(fieldname)
-            if postings is not None:
-                for doc, weight in zip(postings.ids, postings.weights):
-                    if doc in scores:
-                        scores[doc] += idf * weight * (k1 + 1) / (weight + base + per * lengths[doc])
-            else:
-                for doc, weight in self.probe(fieldname, text, scores).items():
-                    scores[doc] += idf * weight * (k1 + 1) / (weight + base + per * lengths[doc])
-        return scores
-
-
-def _decode(matcher, offset: int, ids: list, weights: list) -> None:
-    """Append a leaf matcher's postings (document numbers + offset, weights) to the lists."""
-    from itertools import accumulate, repeat
-    from operator import add
-
-    if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block") and hasattr(matcher, "_atend") \
-            and not getattr(matcher, "_byteids", False):
-        # Whoosh 3 block postings: each block is a pickled (delta-encoded ids, weights, values).
-        while not matcher._atend:
-            if matcher._data is None:
-                matcher._read_data()
-            block_ids, block_weights = matcher._data[0], matcher._data[1]
-            before = len(ids)
-            ids.extend(map(add, accumulate(block_ids), repeat(offset)) if offset else accumulate(block_ids))
-            count = len(ids) - before
-            if block_weights is None:
-                weights.extend(repeat(1.0, count))
-            elif isinstance(block_weights, float):
-                weights.extend(repeat(block_weights, count))
-            else:
-                weights.extend(block_weights)
-            matcher._next_block()
-        return
-    while matcher.is_active():
-        ids.append(matcher.id() + offset)
-        weights.append(matcher.weight())
-        matcher.next()
-
-
-def _flatten_and(query) -> list:
-    """The parts of nested ANDs as one list, so that the rarest term of any word goes first."""
-    from whoosh import query as Q
-
-    out = []
-    for part in query.subqueries:
-        if isinstance(part, Q.And):
-            out.extend(_flatten_and(part))
-        else:
-            out.append(part)
-    return out
-
-
-def _probe(matcher, targets: list, offset: int, out: dict) -> None:
-    """Record in ``out`` the weight of each target document (sorted, segment-local) the leaf
-    matcher has, decoding only the blocks whose id range can hold one."""
-    from bisect import bisect_left
-    from itertools import accumulate
-
-    if not (hasattr(matcher, "_read_data") and hasattr(matcher, "_maxid") and hasattr(matcher, "_atend")) \
-            or getattr(matcher, "_byteids", False):
-        wanted = set(targets)
-        while matcher.is_active():
-            if matcher.id() in wanted:
-                out[matcher.id() + offset] = matcher.weight()
-            matcher.next()
-        return
-    i, count = 0, len(targets)
-    while not matcher._atend and i < count:
-        last = matcher._maxid
-        if targets[i] <= last:
-            if matcher._data is None:
-                matcher._read_data()
-            ids = list(accumulate(matcher._data[0]))
-            weights = matcher._data[1]
-            while i < count and targets[i] <= last:
-                j = bisect_left(ids, targets[i])
-                if j < len(ids) and ids[j] == targets[i]:
-                    out[targets[i] + offset] = weights if isinstance(weights, float) else \
-                        1.0 if weights is None else weights[j]
-                i += 1
-        matcher._next_block()
-
-
-def _leaf_column(leaf, fieldname: str) -> list:
-    count = leaf.doc_count_all()
-    try:  # one read of a fixed-width numeric column instead of a call per document
-        from array import array
-
-        reader = leaf.column_reader(fieldname, translate=False)
-        raw = reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen)
-        values = array(reader._typecode)
-        values.frombytes(raw)
-        if values.itemsize > 1 and array("H", [1]).tobytes()[0] == 1:
-            values.byteswap()  # stored big-endian
-        out = values.tolist()
-        return out + [reader._default] * (count - len(out))
-    except Exception:
-        return list(leaf.column_reader(fieldname, translate=False))
-
-
-def _leaf_lengths(leaf, fieldname: str) -> list:
-    count = leaf.doc_count_all()
-    try:  # one read of the one-byte length column instead of a call per document
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-        from whoosh.util.numeric import byte_to_length
-
-        column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if column is None:
-            return [0] * count
-        raw = column._dbfile.get(column._basepos, column._count)
-        out = list(map(byte_to_length, raw))
-        return out + [0] * (count - len(out))
-    except Exception:
-        return [leaf.doc_field_length(d, fieldname, 0) for d in range(count)]
-
-
-_engines: dict[str, _Engine] = {}
-
-
-def _engine(path: Path) -> _Engine:
-    """The engine of the index at ``path``, kept for later searches while the index is unchanged."""
-    key = str(path)
-    engine = _engines.get(key)
-    if engine is not None and engine.current():
-        return engine
-    for old in list(_engines):
-        _engines.pop(old).close()
-    engine = _engines[key] = _Engine(path)
-    return engine
-
-
-def clear_caches() -> None:
-    """Forget open indexes and decoded postings (benchmarks measure with and without them)."""
-    for old in list(_engines):
-        _engines.pop(old).close()
-
-
 # -- searching ------------------------------------------------------------------------------
 
 def _body(stored: dict) -> str:
@@ -2014,18 +1456,20 @@ def snippet(text: str, needles: list[str], width: int = SNIPPET_CHARS) -> str:
     return ("…" if lo > 0 else "") + "".join(out) + ("…" if hi < len(text) else "")
 
 
-def _phrase_docs(engine: _Engine, clause: Clause, candidates) -> set | None:
-    """The candidates where a clause occurs as written (None: nothing to check, or too many).
+def _phrase_docs(engine, clause: Clause, candidates):
+    """The candidates (a mask) where a clause occurs as written (None: nothing to check, or
+    too many).
 
     Checked against the stored text, spaces ignored. A single word or code needs no check
     (its tokens are already exact; the stored text has identity numbers masked).
     """
     needle = "".join(fold(clause.value).split())
-    if len(candidates) > PHRASE_CHECK_LIMIT or len(list(_RUN.finditer(needle))) < 2 and \
+    docs = candidates.nonzero()[0]
+    if len(docs) > PHRASE_CHECK_LIMIT or len(list(_RUN.finditer(needle))) < 2 and \
             not any(len(m.group()) > 2 for m in _HAN_RUN.finditer(needle)):
         return None
-    out = set()
-    for docnum in candidates:
+    out = candidates.copy()
+    for docnum in docs.tolist():
         stored = engine.searcher.stored_fields(docnum)
         info = stored.get("info") or {}
         if clause.field == "applicant":
@@ -2034,8 +1478,8 @@ def _phrase_docs(engine: _Engine, clause: Clause, candidates) -> set | None:
             haystack = info.get("title", "")
         else:
             haystack = _body(stored)
-        if needle in "".join(fold(haystack).split()):
-            out.add(docnum)
+        if needle not in "".join(fold(haystack).split()):
+            out[docnum] = False
     return out
 
 
@@ -2056,8 +1500,8 @@ def _filters(session, *, year=None, unit=None, item=None, classification=None, s
     return filters
 
 
-def _matches(session, engine: _Engine, parsed: ParsedQuery, filters: list, role):
-    """(the set of matching documents a role may see, the ranking terms)."""
+def _matches(session, engine, parsed: ParsedQuery, filters: list, role):
+    """(the matching documents a role may see, as a mask over the index; the ranking terms)."""
     from whoosh import query as Q
 
     groups, ranking, phrases = [], [], []
@@ -2077,10 +1521,7 @@ def _matches(session, engine: _Engine, parsed: ParsedQuery, filters: list, role)
             ranking += [t for (_, terms), _ in built for t in terms]
     query = Q.And(groups + filters) if len(groups) + len(filters) > 1 else \
         (groups + filters)[0] if groups + filters else Q.Every()
-    found = engine.docs(query)
-    found = set(found) if isinstance(found, frozenset) else found
-    found -= engine.deleted
-    found -= engine.mask(role)
+    found = engine.docs(query) & ~engine.deleted & ~engine.mask(role)
     for clause, _ in phrases:
         exact = _phrase_docs(engine, clause, found)
         if exact is not None:
@@ -2105,8 +1546,6 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
     by default the operator's. Raises InputError (exit 2) for a malformed query or filter,
     IndexMissingError / IndexStaleError (exit 1) when the index must be (re)built first.
     """
-    import heapq
-
     parsed = parse_query(query)
     if sort not in ("relevance", "date"):
         raise InputError(f"排序方式“{sort}”无效，可选：relevance（相关度）、date（日期）", field="sort")
@@ -2116,29 +1555,22 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
         raise InputError("页码应为从 1 开始的整数", field="page")
     filters = _filters(session, year=year, unit=unit, item=item, classification=classification, status=status)
     role = _role(session, role)
-    engine = _engine(_check_fresh(session, _Area(session))).start()
+    engine = _open_engine(session)
     found, ranking = _matches(session, engine, parsed, filters, role)
     wanted = page * limit
-    scores: dict = {}
-    if sort == "relevance" and ranking and found:
-        pool = found
-        if len(found) > EXACT_RANK and wanted * 4 < len(found):
-            pool = engine.pool(found, ranking)
-            if len(pool) < wanted * 2:
-                pool = found
-        scores = engine.scores(pool, ranking)
-        top = heapq.nlargest(wanted, pool, key=lambda d: (scores[d], -d))
+    if sort == "relevance" and ranking:
+        top = engine.best(found, ranking, wanted)
     else:
-        top = engine.newest(found, wanted)
+        top = [(docnum, 0.0) for docnum in engine.newest(found, wanted)]
     needles = _needles(parsed) if highlight else []
     hits = []
-    for docnum in top[(page - 1) * limit:]:
+    for docnum, score in top[(page - 1) * limit:]:
         stored = engine.searcher.stored_fields(docnum)
         info = stored.get("info") or {}
         hits.append(Hit(
             case=info.get("case", stored.get("key", "")), archival_code=info.get("archival_code"),
             title=info.get("title", ""), applicant=info.get("applicant", ""), year=int(info.get("year") or 0),
-            score=round(scores.get(docnum, 0.0), 3), snippet=snippet(_body(stored), needles) if highlight else "",
+            score=round(score, 3), snippet=snippet(_body(stored), needles) if highlight else "",
             unit=info.get("unit", ""), unit_name=info.get("unit_name", ""), item_name=info.get("item_name", ""),
             status=info.get("status", ""),
         ))
@@ -2147,7 +1579,7 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
         for name, fieldname in (("year", "year_key"), ("unit", "unit"), ("class", "classification")):
             counts = engine.facet(fieldname, found)
             facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return SearchResult(total=len(found), hits=tuple(hits), facets=facet_counts, page=page, limit=limit,
+    return SearchResult(total=int(found.sum()), hits=tuple(hits), facets=facet_counts, page=page, limit=limit,
                         role=role.name)
 
 
@@ -2156,9 +1588,23 @@ def find_all(session, query: str = "", *, role=None, **filters) -> list[str]:
     parsed = parse_query(query)
     filter_queries = _filters(session, **filters)
     role = _role(session, role)
-    engine = _engine(_check_fresh(session, _Area(session))).start()
+    engine = _open_engine(session)
     found, _ = _matches(session, engine, parsed, filter_queries, role)
-    if len(found) < 200:
-        return sorted(engine.searcher.stored_fields(d)["key"] for d in found)
+    docs = found.nonzero()[0].tolist()
+    if len(docs) < 200:
+        return sorted(engine.searcher.stored_fields(d)["key"] for d in docs)
     keys = engine.keys()
-    return sorted(keys[d] for d in found)
+    return sorted(keys[d] for d in docs)
+
+
+def _open_engine(session):
+    """The query engine over the current index, once the index is up to date."""
+    from .search_engine import engine
+
+    return engine(_check_fresh(session, _Area(session))).start()
+
+
+def clear_caches() -> None:
+    """Forget open indexes and decoded postings."""
+    if "archive.search_engine" in sys.modules:
+        sys.modules["archive.search_engine"].clear_caches()

@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive import search  # noqa: E402
+from archive import search, search_engine  # noqa: E402
 
 # -- the corpus ---------------------------------------------------------------------------
 
@@ -378,13 +378,13 @@ def main(argv=None) -> int:
         return total, rows
 
     results = {}
-    search.CACHE_POSTINGS = False  # every query decodes its postings again, as FTS5 reads its doclists
+    search_engine.CACHE_POSTINGS = False  # every query decodes its postings again, as FTS5 reads its doclists
     for label, func in (("ours plain", ours_plain), ("ours highlights", ours_highlight),
                         ("ours highlights+facets", ours_full), ("FTS5 plain", fts_plain),
                         ("FTS5 highlights", fts_highlight)):
         results[label] = describe(timed(func, queries))
         print(f"query  {label:<31} median {results[label][0]:6.2f} ms  p95 {results[label][1]:6.2f} ms")
-    search.CACHE_POSTINGS = True  # a long-lived process keeps decoded postings while the index is unchanged
+    search_engine.CACHE_POSTINGS = True  # a long-lived process keeps decoded postings while the index is unchanged
     for label, func in (("ours plain, warm posting cache", ours_plain),
                         ("ours highlights, warm cache", ours_highlight)):
         results[label] = describe(timed(func, queries, warmup=len(queries)))

@@ -448,7 +448,7 @@ def synthetic(count: int, share: int, shares: int):
                "title": f"文件{i}", "text": text, "info": {"case": f"K{i:05d}", "title": f"文件{i}", "year": 2000 + i % 20}}
 
 
-def test_probing_and_set_evaluation_agree_with_a_scan(session):
+def test_the_engine_agrees_with_a_scan(session):
     from functools import partial
 
     count = 1500

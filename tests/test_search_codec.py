@@ -1,0 +1,108 @@
+"""The search index's postings format: what Whoosh reads, the engine reads, and merges keep."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+from whoosh import index
+from whoosh import query as Q
+
+from archive import search
+from archive.search_codec import INLINE_LIMIT, ArrayWriter, read_postings
+from archive.search_engine import Engine
+
+
+def documents(count: int, share: int, shares: int):
+    """常见 in every document, 中等 in every 3rd, 罕见 in every 50th, 次数 said i % 4 + 1 times."""
+    for i in range(share, count, shares):
+        words = ["常见词语"] + (["中等频率"] if i % 3 == 0 else []) + (["罕见词汇"] if i % 50 == 0 else [])
+        text = "，".join(words) + "。" + "次数" * (i % 4 + 1) + f"。编号{i}"
+        yield {"key": f"K{i:05d}", "year": 2000 + i % 20, "date": 20000101 + i, "unit": "SJ",
+               "applicant": f"申请人{i}", "title": f"文件{i}", "text": text,
+               "info": {"case": f"K{i:05d}", "title": f"文件{i}", "year": 2000 + i % 20}}
+
+
+@pytest.fixture
+def built(tmp_path):
+    path = tmp_path / "ix"
+    search.build_index(path, partial(documents, 600), 600, procs=1)
+    return path
+
+
+def whoosh_postings(path, fieldname: str, text: str) -> tuple[list, list]:
+    """(document numbers, weights) through Whoosh's own matchers."""
+    with index.open_dir(str(path)).searcher() as searcher:
+        ids, weights = [], []
+        for leaf, offset in searcher.reader().leaf_readers():
+            try:
+                matcher = leaf.postings(fieldname, text)
+            except Exception:  # noqa: BLE001 - the term is not in this segment
+                continue
+            while matcher.is_active():
+                ids.append(matcher.id() + offset)
+                weights.append(matcher.weight())
+                matcher.next()
+    return ids, weights
+
+
+@pytest.mark.parametrize("term", ["常见", "中等", "罕见", "次数", "编号", "599"])
+def test_whoosh_and_the_engine_read_the_same_postings(built, term):
+    engine = Engine(built)
+    ids, weights = engine.postings("text", term)
+    expected_ids, expected_weights = whoosh_postings(built, "text", term)
+    assert ids.tolist() == expected_ids and expected_ids
+    assert weights.tolist() == expected_weights
+    if term == "次数":  # the frequency is the weight
+        assert set(weights.tolist()) == {1.0, 2.0, 3.0, 4.0}
+    engine.close()
+
+
+def test_short_posting_lists_live_in_the_term_dictionary_and_read_alike(built):
+    with index.open_dir(str(built)).reader() as reader:
+        leaf = next(iter(reader.leaf_readers()))[0]
+        rare = leaf._terms.term_info("text", "罕见".encode())  # 12 documents of 600: a block
+        unique = leaf._terms.term_info("text", b"599")  # one document: inlined
+        assert rare.doc_frequency() >= INLINE_LIMIT and not rare.is_inlined()
+        assert unique.is_inlined()
+        ids, weights = read_postings(leaf._terms._postfile, rare)
+        assert ids.tolist() == list(range(0, 600, 50)) and weights.tolist() == [1.0] * 12
+        assert read_postings(leaf._terms._postfile, unique)[0].tolist() == [599]
+
+
+def test_whoosh_queries_and_scoring_work_on_the_index(built):
+    with index.open_dir(str(built)).searcher() as searcher:
+        hits = searcher.search(Q.And([Q.Term("text", "罕见"), Q.Term("text", "次数")]), limit=3)
+        assert len(hits) == 12 and hits.scored_length() == 3  # 12 found, the best 3 scored
+        assert sorted(searcher.search(Q.Term("text", "罕见"), limit=None).docs()) == list(range(0, 600, 50))
+        # the most repetitions of 次数 rank first (i % 4 == 3 says it four times)
+        assert int(searcher.stored_fields(searcher.search(Q.Term("text", "次数"), limit=1)[0].docnum)["key"][1:]) \
+            % 4 == 3
+
+
+def test_updates_and_merges_of_small_segments_keep_every_posting(built):
+    ix = index.open_dir(str(built))
+    more = list(documents(620, 0, 1))[600:]
+    for doc in more:  # one small segment per update, merged once there are eight
+        search._write_documents(ix, [(doc["key"], doc)])
+    search._write_documents(ix, [("K00000", None)])  # a deletion
+    segments = index.open_dir(str(built))._segments()
+    assert len(segments) < 1 + len(more)  # the small segments were merged
+    engine = Engine(built)
+    mask = engine.docs(Q.Term("text", "罕见")) & ~engine.deleted
+    keys = engine.keys()
+    assert sorted(keys[d] for d in np.flatnonzero(mask)) == [f"K{i:05d}" for i in range(50, 620, 50)]
+    ids = engine.postings("text", "罕见")[0]  # deleted documents included, the engine masks them
+    assert whoosh_postings(built, "text", "罕见")[0] == ids[~engine.deleted[ids]].tolist()
+    engine.close()
+
+
+def test_fractional_weights_are_kept(tmp_path):
+    ix = index.create_in(str(tmp_path), search._schema())
+    writer = ArrayWriter(ix)
+    for i in range(INLINE_LIMIT + 2):
+        writer.add_document(key=f"K{i}", text="加权 加权", _text_boost=0.75, info={}, date=i, year=2020)
+    writer.commit()
+    engine = Engine(tmp_path)
+    assert engine.postings("text", "加权")[1].tolist() == [1.5] * (INLINE_LIMIT + 2)
+    assert whoosh_postings(tmp_path, "text", "加权")[1] == [1.5] * (INLINE_LIMIT + 2)
+    engine.close()
