@@ -247,28 +247,36 @@ class Engine:
 
     # -- ranking ------------------------------------------------------------------------
     def scores(self, candidates: np.ndarray, terms) -> np.ndarray:
-        """BM25 over the ranking terms (field, token, boost) for every document (0 outside the
-        candidates)."""
-        scores = np.zeros(self.count_all, dtype=np.float64)
-        k1, b = BM25_K1, BM25_B
+        """BM25 over the ranking terms (field, token, boost) for every candidate (entries
+        outside the candidates are not meaningful)."""
+        scores = np.zeros(self.count_all, dtype=np.float32)
+        # When most documents are candidates, scoring every posting is cheaper than choosing.
+        sparse = int(np.count_nonzero(candidates)) * 4 < self.count_all
         seen = set()
         for fieldname, text, boost in terms:
             if (fieldname, text) in seen:
                 continue
             seen.add((fieldname, text))
             ids, weights = self.postings(fieldname, text)
-            if not len(ids):
-                continue
-            inside = candidates[ids]
-            ids, weights = ids[inside], weights[inside]
+            if sparse and len(ids):
+                inside = candidates[ids]
+                ids, weights = ids[inside], weights[inside]
             if not len(ids):
                 continue
             df = self.frequency(fieldname, text)
             idf = boost * math.log(1 + (self.count - df + 0.5) / (df + 0.5))
-            base, per = k1 * (1 - b), k1 * b / self.average_length(fieldname)
-            lengths = self.lengths(fieldname)[ids]
-            scores[ids] += idf * weights * (k1 + 1) / (weights + base + per * lengths)
+            scores[ids] += (idf * (BM25_K1 + 1)) * weights / (weights + self.norms(fieldname)[ids])
         return scores
+
+    def norms(self, fieldname: str) -> np.ndarray:
+        """BM25's length normalisation of each document, k1·(1 − b + b·length / average)."""
+        key = "#norm:" + fieldname
+        found = self._columns.get(key)
+        if found is None:
+            k1, b = BM25_K1, BM25_B
+            found = self._columns[key] = (k1 * (1 - b) + k1 * b / self.average_length(fieldname)
+                                          * self.lengths(fieldname)).astype(np.float32)
+        return found
 
     def best(self, candidates: np.ndarray, terms, count: int) -> list[tuple[int, float]]:
         """The ``count`` best-scoring candidates, best first (ties: the earlier document)."""
