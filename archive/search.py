@@ -56,7 +56,6 @@ import os
 import random
 import re
 import shutil
-import sys
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -1603,8 +1602,3 @@ def _open_engine(session):
 
     return engine(_check_fresh(session, _Area(session))).start()
 
-
-def clear_caches() -> None:
-    """Forget open indexes and decoded postings."""
-    if "archive.search_engine" in sys.modules:
-        sys.modules["archive.search_engine"].clear_caches()

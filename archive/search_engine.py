@@ -22,9 +22,9 @@ from .search_codec import LENGTH_TABLE, field_lengths, read_postings
 
 BM25_K1, BM25_B = 1.2, 0.75
 CACHE_POSTINGS = True  # keep decoded postings while the index does not change
-_CACHE_LIMIT = 20_000_000  # postings kept, at most (about 160 MB)
+_CACHE_LIMIT = 10_000_000  # postings kept, at most (8 bytes each)
 
-_EMPTY_IDS = np.zeros(0, dtype=np.int64)
+_EMPTY_IDS = np.zeros(0, dtype=np.int32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
@@ -95,7 +95,7 @@ class Engine:
                     leaf_ids, leaf_weights = read_postings(leaf._terms._postfile, terminfo)
                 except ValueError:  # a segment written by another codec
                     leaf_ids, leaf_weights = _matcher_postings(leaf, fieldname, text)
-            ids.append(leaf_ids.astype(np.int64) + offset)
+            ids.append(leaf_ids.astype(np.int32) + np.int32(offset))  # document numbers stay below 2**31
             weights.append(leaf_weights)
         if not ids:
             found = (_EMPTY_IDS, _EMPTY_WEIGHTS)
@@ -309,7 +309,7 @@ def _matcher_postings(leaf, fieldname: str, text) -> tuple[np.ndarray, np.ndarra
         ids.append(matcher.id())
         weights.append(matcher.weight())
         matcher.next()
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+    return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
 
 
 def _flatten_and(query) -> list:
@@ -352,12 +352,7 @@ def engine(path: Path) -> Engine:
     found = _engines.get(key)
     if found is not None and found.current():
         return found
-    clear_caches()
+    for old in list(_engines):  # one index open at a time: the newest
+        _engines.pop(old).close()
     found = _engines[key] = Engine(path)
     return found
-
-
-def clear_caches() -> None:
-    """Forget open indexes and decoded postings (benchmarks measure with and without them)."""
-    for old in list(_engines):
-        _engines.pop(old).close()
