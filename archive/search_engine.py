@@ -37,7 +37,8 @@ class Engine:
         self.path = path
         self.searcher = index.open_dir(str(path)).searcher()
         self.reader = self.searcher.reader()
-        self.leaves = list(self.reader.leaf_readers())
+        # (an empty index has one reader without segments, columns or terms)
+        self.leaves = [(leaf, offset) for leaf, offset in self.reader.leaf_readers() if leaf.doc_count_all()]
         self.count_all = self.reader.doc_count_all()
         self.count = max(1, self.reader.doc_count())
         self.deleted = np.zeros(self.count_all, dtype=bool)
@@ -85,16 +86,9 @@ class Engine:
         ids, weights = [], []
         for leaf, offset in self.leaves:
             try:
-                terminfo = leaf._terms.term_info(fieldname, tbytes)
+                leaf_ids, leaf_weights = _leaf_postings(leaf, fieldname, text, tbytes)
             except TermNotFound:
                 continue
-            except AttributeError:  # not a segment reader: ask Whoosh
-                leaf_ids, leaf_weights = _matcher_postings(leaf, fieldname, text)
-            else:
-                try:
-                    leaf_ids, leaf_weights = read_postings(leaf._terms._postfile, terminfo)
-                except ValueError:  # a segment written by another codec
-                    leaf_ids, leaf_weights = _matcher_postings(leaf, fieldname, text)
             ids.append(leaf_ids.astype(np.int32) + np.int32(offset))  # document numbers stay below 2**31
             weights.append(leaf_weights)
         if not ids:
@@ -300,6 +294,16 @@ def _top(docs: np.ndarray, key: np.ndarray, count: int) -> list[int]:
         docs, values = docs[keep], values[keep]
     order = np.lexsort((docs, -values.astype(np.float64)))
     return [int(d) for d in docs[order[:count]]]
+
+
+def _leaf_postings(leaf, fieldname: str, text, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A term's postings in one segment (raises TermNotFound when it has none)."""
+    terms = getattr(leaf, "_terms", None)  # an empty index has a reader without segments
+    if terms is not None:
+        terminfo = terms.term_info(fieldname, tbytes)
+        with contextlib.suppress(ValueError):  # ValueError: a segment written by another codec
+            return read_postings(terms._postfile, terminfo)
+    return _matcher_postings(leaf, fieldname, text)
 
 
 def _matcher_postings(leaf, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:

@@ -235,6 +235,17 @@ def test_without_an_index_search_says_to_reindex(session):
     assert "archive reindex" in str(err.value) and err.value.exit_code == 1
 
 
+def test_an_empty_index_answers_with_nothing(session):
+    search.reindex(session)  # no cases yet: an index without segments
+    for query, options in (("食品", {}), ("", {"sort": "date"}), ("", {"year": "2026"}), ("申请", {"unit": "SJ"})):
+        result = search.search(session, query, role=EVERYONE, **options)
+        assert (result.total, result.hits) == (0, ()), (query, options)
+        assert result.facets == {"year": {}, "unit": {}, "class": {}}
+    assert search.find_all(session, "食品", role=EVERYONE) == []
+    made = make_case(session).case.case_no  # the first update writes the first segment
+    assert keys(search.search(session, "食品", role=EVERYONE)) == [made]
+
+
 def test_a_new_case_is_searchable_at_once(session, indexed):
     fresh = receive_org(session, name="江州市宏达商贸有限公司", code="91350100M000100Y43").case.case_no
     assert keys(search.search(session, "宏达商贸", role=EVERYONE)) == [fresh]
