@@ -38,3 +38,21 @@ def test_schemas_are_valid_draft_2020_12(kind):
 
     Draft202012Validator.check_schema(_schema(kind))
     Draft202012Validator.check_schema(_schema("notice_common"))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "templates").glob("*.docx")), ids=lambda p: p.stem)
+def test_templates_carry_only_the_styles_they_use(path):
+    """The builders trim python-docx's default styles (tools/template_package.py): every
+    rendered notice, and every reader of it (LibreOffice, the search index), pays for them."""
+    import docx
+    from docx.oxml.ns import qn
+
+    document = docx.Document(str(path))
+    parts = {str(part.partname) for part in document.part.package.iter_parts()}
+    assert not {p for p in parts if "stylesWithEffects" in p or "thumbnail" in p or "customXml" in p}
+    styles = document.styles.element
+    latent = styles.find(qn("w:latentStyles"))
+    assert latent is None or len(latent) == 0  # no per-style exceptions left
+    assert len(styles.findall(qn("w:style"))) <= 25
+    used = {node.get(qn("w:val")) for tag in ("w:pStyle", "w:tblStyle") for node in document.element.iter(qn(tag))}
+    assert used <= {style.style_id for style in document.styles}

@@ -33,6 +33,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+import template_package  # tools/template_package.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BODY_FONT = "仿宋"
@@ -194,6 +196,7 @@ class Form:
         para.add_run(text)
 
     def save(self, path: Path) -> None:
+        template_package.trim(self.doc)
         self.doc.save(path)
 
 

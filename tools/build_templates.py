@@ -37,6 +37,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+import template_package  # tools/template_package.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BODY_FONT = "仿宋"
@@ -184,18 +186,6 @@ def _setup_settings(doc) -> None:
         lang.set(qn("w:eastAsia"), "zh-CN")
 
 
-def _drop_unused_parts(doc) -> None:
-    """Drop parts python-docx's default template carries but a notice never uses."""
-    for rid, rel in list(doc.part.rels.items()):
-        if rel.reltype in (RT.CUSTOM_XML, "http://schemas.microsoft.com/office/2007/"
-                                           "relationships/stylesWithEffects"):
-            doc.part.drop_rel(rid)
-    pkg_rels = doc.part.package.rels
-    for rid, rel in list(pkg_rels.items()):
-        if rel.reltype == RT.THUMBNAIL:
-            pkg_rels.pop(rid)
-
-
 def new_document(title: str):
     """An empty A4 document with the GB/T 9704 page setup and styles."""
     doc = Document()
@@ -211,7 +201,6 @@ def new_document(title: str):
     _setup_styles(doc)
     _setup_font_table(doc)
     _setup_settings(doc)
-    _drop_unused_parts(doc)
     props = doc.core_properties
     props.title = title
     props.author = "行政服务中心"
@@ -301,6 +290,7 @@ class Notice:
         return table
 
     def save(self, path: Path) -> None:
+        template_package.trim(self.doc)
         self.doc.save(path)
 
 
