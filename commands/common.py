@@ -84,7 +84,13 @@ def split_codes(value: str | None) -> list[str]:
     return [part for part in re.split(r"[,，、\s]+", value or "") if part]
 
 
-def describe_result(result) -> str:
+def _no_pdf_reason(session) -> str:
+    if session is not None and str(session.ws.get("pdf")).lower() == "never":
+        return "（未生成：已设置为不生成 PDF，见配置项 pdf 或环境变量 ARCHIVE_PDF）"
+    return "（未生成：未安装 LibreOffice，运行 make deps 安装后可生成 PDF）"
+
+
+def describe_result(result, session=None) -> str:
     case = result.case
     lines = [f"办件编号：{case.case_no}", f"事项：{case.item_code} {case.item_name}", f"状态：{case.to_dict()['status_text']}"]
     if case.accepted_on:
@@ -96,7 +102,7 @@ def describe_result(result) -> str:
     for notice in result.notices:
         lines.append(f"文书：{notice.title} {notice.number}")
         lines.append(f"  DOCX：{notice.docx}")
-        lines.append(f"  PDF： {notice.pdf or '（未生成：未安装 LibreOffice，运行 make deps 安装后可生成 PDF）'}")
+        lines.append(f"  PDF： {notice.pdf or _no_pdf_reason(session)}")
     for warning in case.warnings:
         lines.append(f"提醒：{warning}")
     return "\n".join(lines)

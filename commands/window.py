@@ -156,7 +156,7 @@ def case_receive(session, item_code, applicant, id_number, credit_code, legal_re
         defects[code.strip()] = problem
     result = cases.receive(session, item_code=item_code, applicant=who, materials=split_codes(materials),
                            received_on=received_on, defects=defects, defer=defer)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "examine")
@@ -173,7 +173,7 @@ def case_examine(session, case_no, on, as_json):
     from archive import cases
 
     result = cases.examine(session, case_no, on=on)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "supplement")
@@ -191,7 +191,7 @@ def case_supplement(session, case_no, materials, on, as_json):
     from archive import cases
 
     result = cases.supplement(session, case_no, materials=split_codes(materials), on=on)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "reject")
@@ -213,7 +213,7 @@ def case_reject(session, case_no, ground, reason, competent_organ, on, as_json):
     from archive import cases
 
     result = cases.reject(session, case_no, ground=ground, reason=reason, competent_organ=competent_organ, on=on)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "pause")
@@ -232,7 +232,7 @@ def case_pause(session, case_no, reason, on, expected_days, as_json):
     from archive import cases
 
     result = cases.pause(session, case_no, reason=reason, on=on, expected_days=expected_days)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "resume")
@@ -249,7 +249,7 @@ def case_resume(session, case_no, on, as_json):
     from archive import cases
 
     result = cases.resume(session, case_no, on=on)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "extend")
@@ -269,7 +269,7 @@ def case_extend(session, case_no, days, reason, approver, on, as_json):
     from archive import cases
 
     result = cases.extend(session, case_no, days=days, reason=reason, approver=approver, on=on)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "conclude")
@@ -289,7 +289,7 @@ def case_conclude(session, case_no, decision, reason, on, as_json):
     from archive import cases
 
     result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on)
-    emit(as_json, result.to_dict(), describe_result(result))
+    emit(as_json, result.to_dict(), describe_result(result, session))
 
 
 @session_command(case_group, "show")

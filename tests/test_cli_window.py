@@ -44,6 +44,16 @@ def test_receive_json_shape(home):
     assert set(data) >= {"case", "status", "received_on", "accepted_on", "due_on", "missing", "notices"}
 
 
+def test_the_text_output_says_why_there_is_no_pdf(home, monkeypatch):
+    args = ("case", "receive", "--item", "SJ-XK-003", "--applicant", "张三", "--id-number", PERSON_ID,
+            "--phone", "13800138000", "--materials", FOOD_ALL, "--received-on", "2026-09-28")
+    monkeypatch.setenv("ARCHIVE_PDF", "never")  # switched off, whether or not LibreOffice is installed
+    assert "已设置为不生成 PDF" in run(*args, home=home).output
+    monkeypatch.setenv("ARCHIVE_PDF", "auto")
+    monkeypatch.setattr("archive.converter.libreoffice_available", lambda: False)
+    assert "未安装 LibreOffice" in run(*args, home=home).output
+
+
 def test_supplement_flow_via_cli(home):
     first = json.loads(receive(home, materials="M01,M02").output)
     assert first["status"] == "needs_supplement" and first["due_on"] is None
