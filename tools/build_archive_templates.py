@@ -27,7 +27,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -54,21 +54,10 @@ STYLES = {  # name shown in Word/WPS: (style id, font, size pt, alignment, line 
 }
 
 
-def _set_fonts(rpr, name: str) -> None:
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = OxmlElement("w:rFonts")
-        rpr.insert(0, rfonts)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        rfonts.attrib.pop(qn(attr), None)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), name)
-
-
 def _setup(doc) -> None:
     styles = doc.styles.element
     rpr = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    _set_fonts(rpr, BODY_FONT)
+    template_package.set_fonts(rpr, BODY_FONT)
     lang = rpr.find(qn("w:lang"))
     if lang is None:
         lang = OxmlElement("w:lang")
@@ -76,7 +65,7 @@ def _setup(doc) -> None:
     lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), "zh-CN")
     for name in ("Normal", "Table Grid"):
-        _set_fonts(doc.styles[name].element.get_or_add_rPr(), BODY_FONT)
+        template_package.set_fonts(doc.styles[name].element.get_or_add_rPr(), BODY_FONT)
     normal = doc.styles["Normal"].paragraph_format
     normal.space_before = normal.space_after = Pt(0)
     for name, (style_id, font, size, align, line) in STYLES.items():
@@ -85,7 +74,7 @@ def _setup(doc) -> None:
         style.base_style = doc.styles["Normal"]
         style.quick_style = True
         style.font.size = Pt(size)
-        _set_fonts(style.element.get_or_add_rPr(), font)
+        template_package.set_fonts(style.element.get_or_add_rPr(), font)
         fmt = style.paragraph_format
         fmt.alignment = align
         fmt.space_before = fmt.space_after = Pt(0)
@@ -142,51 +131,19 @@ class Form:
               row_height_mm=None, label_style="表头", centre_columns=()):
         """A bordered table. ``rows`` are lists of texts; a text of None merges the cell into its
         left neighbour. ``loop``/``loop_row`` add ``{%tr for … %}`` / row / ``{%tr endfor %}``."""
-        all_rows = []
-        if header:
-            all_rows.append(("header", header))
-        all_rows += [("pair", r) for r in rows]
-        if loop:
-            all_rows.append(("tag", [f"{{%tr for {loop} %}}"] + [""] * (len(widths_mm) - 1)))
-            all_rows.append(("data", loop_row))
-            all_rows.append(("tag", ["{%tr endfor %}"] + [""] * (len(widths_mm) - 1)))
-        table = self.doc.add_table(rows=len(all_rows), cols=len(widths_mm))
-        table.style = self.doc.styles["Table Grid"]
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        table.autofit = False
-        for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths_mm):
-            grid_col.w = Mm(width)
-        for row, (kind, texts) in zip(table.rows, all_rows):
+        def style_of(kind, column):
+            if kind == "header" or (kind == "pair" and column in label_columns):
+                return label_style
+            return "表格居中" if column in centre_columns else "表格内容"
+
+        def prepare_row(row, kind):
             if row_height_mm and kind != "tag":
                 row.height = Mm(row_height_mm)
-            if kind == "header":
-                trpr = row._tr.get_or_add_trPr()
-                repeat = OxmlElement("w:tblHeader")
-                trpr.append(repeat)
-            cells = row.cells
-            for i, width in enumerate(widths_mm):
-                cells[i].width = Mm(width)
-                cells[i].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-            for i in range(len(texts) - 1, 0, -1):
-                if texts[i] is None:
-                    cells[i - 1].merge(cells[i])
-            for i, text in enumerate(texts):
-                if text is None:
-                    continue
-                cell = row.cells[i]
-                para = cell.paragraphs[0]
-                if kind == "header" or (kind == "pair" and i in label_columns):
-                    style = label_style
-                elif i in centre_columns:
-                    style = "表格居中"
-                else:
-                    style = "表格内容"
-                para.style = self.doc.styles[style]
-                if text:
-                    para.add_run(text)
-                for extra in cell.paragraphs[1:]:
-                    extra._p.getparent().remove(extra._p)
-        return table
+            if kind == "header":  # repeated at the top of every page
+                row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+
+        return template_package.grid_table(self.doc, widths_mm, rows, style_of, header=header, loop=loop,
+                                           loop_row=loop_row, prepare_row=prepare_row)
 
     def footer(self, text: str) -> None:
         footer = self.doc.sections[0].footer

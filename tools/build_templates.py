@@ -30,7 +30,6 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
@@ -61,18 +60,6 @@ FONT_TABLE = {
 
 
 # --------------------------------------------------------------------------- styles
-
-def _set_fonts(rpr, name: str) -> None:
-    """Name ``name`` for every script on ``rpr`` and drop theme fonts that would win."""
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = OxmlElement("w:rFonts")
-        rpr.insert(0, rfonts)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        rfonts.attrib.pop(qn(attr), None)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), name)
-
 
 def _set_lang(rpr) -> None:
     lang = rpr.find(qn("w:lang"))
@@ -110,7 +97,7 @@ def _paragraph_style(doc, name, *, font=BODY_FONT, size=16, line=LINE_PITCH,
         style.base_style = doc.styles[base]
         style.quick_style = True
     style.font.size = Pt(size)
-    _set_fonts(style.element.get_or_add_rPr(), font)
+    template_package.set_fonts(style.element.get_or_add_rPr(), font)
     fmt = style.paragraph_format
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(0)
@@ -128,7 +115,7 @@ def _paragraph_style(doc, name, *, font=BODY_FONT, size=16, line=LINE_PITCH,
 def _setup_styles(doc) -> None:
     styles = doc.styles.element
     rpr_default = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    _set_fonts(rpr_default, BODY_FONT)
+    template_package.set_fonts(rpr_default, BODY_FONT)
     _set_lang(rpr_default)
     for sz in ("w:sz", "w:szCs"):
         rpr_default.find(qn(sz)).set(qn("w:val"), "32")
@@ -157,7 +144,7 @@ def _setup_styles(doc) -> None:
     _paragraph_style(doc, "表格标签", size=12, line=small, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph_style(doc, "附注", size=12, line=Pt(18), align=WD_ALIGN_PARAGRAPH.CENTER)
     table_style = doc.styles["Table Grid"]
-    _set_fonts(table_style.element.get_or_add_rPr(), BODY_FONT)
+    template_package.set_fonts(table_style.element.get_or_add_rPr(), BODY_FONT)
 
 
 def _setup_font_table(doc) -> None:
@@ -232,7 +219,7 @@ class Notice:
             if size:
                 r.font.size = Pt(size)
             if font:
-                _set_fonts(r._r.get_or_add_rPr(), font)
+                template_package.set_fonts(r._r.get_or_add_rPr(), font)
         if page_break_before:
             para.paragraph_format.page_break_before = True
         return para
@@ -252,42 +239,12 @@ class Notice:
         even columns. A cell text of ``None`` merges the cell into its left neighbour.
         ``loop``/``loop_row`` add ``{%tr for ... %}`` / row / ``{%tr endfor %}``.
         """
-        all_rows = []
-        if header:
-            all_rows.append(("header", header))
-        all_rows += [("pair", r) for r in rows]
-        if loop:
-            all_rows.append(("tag", [f"{{%tr for {loop} %}}"] + [""] * (len(widths_mm) - 1)))
-            all_rows.append(("data", loop_row))
-            all_rows.append(("tag", ["{%tr endfor %}"] + [""] * (len(widths_mm) - 1)))
-        table = self.doc.add_table(rows=len(all_rows), cols=len(widths_mm))
-        table.style = self.doc.styles["Table Grid"]
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        table.autofit = False
-        for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths_mm):
-            grid_col.w = Mm(width)
-        for row, (kind, texts) in zip(table.rows, all_rows):
-            cells = row.cells
-            for i, width in enumerate(widths_mm):
-                cells[i].width = Mm(width)
-                cells[i].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-            # Merge right to left so the indices of the cells still to merge stay valid.
-            for i in range(len(texts) - 1, 0, -1):
-                if texts[i] is None:
-                    cells[i - 1].merge(cells[i])
-            for i, text in enumerate(texts):
-                if text is None:
-                    continue
-                cell = row.cells[i]
-                para = cell.paragraphs[0]
-                label = kind == "header" or (kind == "pair" and i % 2 == 0)
-                para.style = self.doc.styles["表格标签" if label else "表格文字"]
-                if text:
-                    para.add_run(text)
-                # A merge leaves the absorbed cells' empty paragraphs behind.
-                for extra in cell.paragraphs[1:]:
-                    extra._p.getparent().remove(extra._p)
-        return table
+        def style_of(kind, column):
+            label = kind == "header" or (kind == "pair" and column % 2 == 0)
+            return "表格标签" if label else "表格文字"
+
+        return template_package.grid_table(self.doc, widths_mm, rows, style_of, header=header, loop=loop,
+                                           loop_row=loop_row)
 
     def save(self, path: Path) -> None:
         template_package.trim(self.doc)

@@ -1,5 +1,6 @@
-"""What every template builder does last: drop what python-docx's default document carries
-but a template never uses.
+"""What the template builders share: fonts named for every script, bordered tables with
+docxtpl row loops, and what every builder does last, dropping what python-docx's default
+document carries but a template never uses.
 
 python-docx starts from a default document with 160-odd styles, their latent-style list
 (353 KB of styles.xml), a 438 KB stylesWithEffects part, custom XML and a thumbnail. Every
@@ -9,12 +10,74 @@ parse them: LibreOffice for each PDF, python-docx for each file the search index
 
 from __future__ import annotations
 
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.shared import Mm
 
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 _STYLE_REFERENCES = ("w:pStyle", "w:rStyle", "w:tblStyle", "w:numStyleLink", "w:styleLink")
 _STYLE_LINKS = ("w:basedOn", "w:next", "w:link")
+
+
+def set_fonts(rpr, name: str) -> None:
+    """Name ``name`` for every script on ``rpr`` and drop theme fonts that would win."""
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        rfonts.set(qn(attr), name)
+
+
+def grid_table(doc, widths_mm, rows, style_of, *, header=None, loop=None, loop_row=None, prepare_row=None):
+    """A centred, bordered table with fixed column widths.
+
+    ``rows`` are lists of cell texts; a text of ``None`` merges the cell into its left
+    neighbour. ``loop``/``loop_row`` add ``{%tr for ... %}`` / row / ``{%tr endfor %}``.
+    ``style_of(kind, column)`` names each cell's paragraph style (kind: header, pair,
+    data); ``prepare_row(row, kind)`` may set a row's height or mark it as a header.
+    """
+    all_rows = []
+    if header:
+        all_rows.append(("header", header))
+    all_rows += [("pair", r) for r in rows]
+    if loop:
+        all_rows.append(("tag", [f"{{%tr for {loop} %}}"] + [""] * (len(widths_mm) - 1)))
+        all_rows.append(("data", loop_row))
+        all_rows.append(("tag", ["{%tr endfor %}"] + [""] * (len(widths_mm) - 1)))
+    table = doc.add_table(rows=len(all_rows), cols=len(widths_mm))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths_mm):
+        grid_col.w = Mm(width)
+    for row, (kind, texts) in zip(table.rows, all_rows):
+        if prepare_row is not None:
+            prepare_row(row, kind)
+        cells = row.cells
+        for i, width in enumerate(widths_mm):
+            cells[i].width = Mm(width)
+            cells[i].vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        # Merge right to left so the indices of the cells still to merge stay valid.
+        for i in range(len(texts) - 1, 0, -1):
+            if texts[i] is None:
+                cells[i - 1].merge(cells[i])
+        for i, text in enumerate(texts):
+            if text is None:
+                continue
+            cell = row.cells[i]
+            para = cell.paragraphs[0]
+            para.style = doc.styles[style_of(kind, i)]
+            if text:
+                para.add_run(text)
+            # A merge leaves the absorbed cells' empty paragraphs behind.
+            for extra in cell.paragraphs[1:]:
+                extra._p.getparent().remove(extra._p)
+    return table
 
 
 def drop_unused_parts(doc) -> None:
