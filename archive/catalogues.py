@@ -166,7 +166,6 @@ def export(session: Session, *, fmt: str, out=None, fonds: str | None = None, ye
     if fmt == "xlsx":
         atomic_write_bytes(path, _xlsx(found, scheme), fsync=False)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
         context = {
             "fonds": {"code": scheme.fonds_code, "name": scheme.fonds_name},
             "printed_on": format_cn_date(session.today),

@@ -145,12 +145,11 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     # the volumes tree outside every volume's recorded files.
     folders = {str(ws.absolute(v.folder)): v.archival_code for v in volumes}
     roots = list(folders) if codes else [str(volumes_root(session))]
-    known_folders = folders if codes else {str(ws.absolute(v.folder)): v.archival_code for v in _all_folders(session)}
     for root in roots:
         for path in _walk(Path(root)):
             if path in expected:
                 continue
-            owner = _owner(path, known_folders)
+            owner = _owner(path, folders)
             problems.append(Problem(owner, path, "unexpected"))
     problems.sort(key=lambda p: (p.archival_code or "", p.path))
     report = Report(checked=len(paths), bytes=total, volumes=sum(v.state != "destroyed" for v in volumes),
@@ -158,11 +157,6 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     if record:
         _record(session, codes, report, volumes)
     return report
-
-
-def _all_folders(session: Session):
-    with session.store.read() as conn:
-        return conn.execute(select(st.volumes.c.archival_code, st.volumes.c.folder)).all()
 
 
 def _owner(path: str, folders: dict[str, str]) -> str | None:
@@ -181,8 +175,12 @@ def _record(session: Session, codes: list[str], report: Report, volumes) -> None
         work.conn.execute(st.verifications.insert().values(
             at=session.now(), operator=session.operator, scope=codes, checked=report.checked, bytes=report.bytes,
             problems=[p.to_dict() for p in report.problems]))
+        query = select(st.volumes.c.id, st.volumes.c.state)  # the states now, inside the transaction
+        if codes:
+            query = query.where(st.volumes.c.archival_code.in_(codes))
+        states = dict(work.conn.execute(query).all())
         for v in volumes:
-            state = work.conn.execute(select(st.volumes.c.state).where(st.volumes.c.id == v.id)).scalar()
+            state = states.get(v.id)
             if v.archival_code in bad and state == "on_shelf":
                 new = "flagged"
             elif v.archival_code not in bad and state == "flagged":

@@ -26,7 +26,6 @@ DEFAULT_CODE_TEMPLATE = "{fonds}-{class}·{year}·{retention}-{catalogue:03}-{vo
 DEFAULT_VOLUME_PATH = "volumes/{fonds}/{year}/{class}/{code}"
 CODE_FIELDS = ("fonds", "class", "year", "retention", "catalogue", "volume", "unit")
 OUTCOMES = {"approved": "准予许可", "denied": "不予许可", "not_accepted": "不予受理"}
-ACCESS = ("开放", "控制", "延期开放", "未审核")
 
 _RETENTION = re.compile(r"^(Y|D([1-9][0-9]?))$")
 

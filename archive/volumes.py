@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 
 from . import store as st
 from .errors import ArchiveError, ConfigError, InputError, NotFoundError, StateError
+from .cases import _load_row
 from .scheme import OUTCOMES, Scheme, load as load_scheme, retention_text
 from .session import Session, Work
 from .validate import check_text, format_cn_date
@@ -323,7 +324,7 @@ def attach(session: Session, case_no: str, file, *, title: str) -> Attachment:
         raise InputError(f"无法读取附件文件 {source}：{exc}", field="file") from None
     kind, pages, has_text, ext = inspect_attachment(data, source.name)
     with session.work() as work:
-        row = _case_row(work.conn, case_no)
+        row = _load_row(work.conn, case_no)
         filed = work.conn.execute(select(st.volumes.c.archival_code).where(st.volumes.c.case_id == row.id)).scalar()
         if filed:
             raise StateError(f"办件{row.case_no}已归档（档号 {filed}），不能再添加材料",
@@ -345,14 +346,6 @@ def attach(session: Session, case_no: str, file, *, title: str) -> Attachment:
 
 
 # -- filing -------------------------------------------------------------------------------
-
-def _case_row(conn, case_no: str):
-    case_no = check_text(case_no, "办件编号", max_length=64)
-    row = conn.execute(select(st.cases).where(st.cases.c.case_no == case_no)).first()
-    if row is None:
-        raise NotFoundError(f"找不到办件编号为“{case_no}”的办件", field="case")
-    return row
-
 
 def _outcome(row) -> str:
     return "not_accepted" if row.status == "not_accepted" else row.decision
@@ -628,7 +621,7 @@ def file_case(session: Session, case_no: str, *, dry_run: bool = False, checker:
 
 def _file(session: Session, conn, work: Work | None, case_no: str, scheme: Scheme, checker, operator,
           get_item, created_dirs: list[Path], previewed: dict) -> Volume:
-    row = _case_row(conn, case_no)
+    row = _load_row(conn, case_no)
     _check_filable(conn, row)
     item = get_item(conn, row.item_code)
     unit = session.ws.unit(row.unit)
