@@ -183,6 +183,11 @@ class Workspace:
         return self.home / "documents"
 
     @property
+    def index_dir(self) -> Path:
+        """The full-text search index (a cache of the store; see archive.search)."""
+        return self.home / "index"
+
+    @property
     def database_url(self) -> str:
         return self.get("database_url") or f"sqlite:///{self.home / 'archive.db'}"
 

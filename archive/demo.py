@@ -89,7 +89,6 @@ def _org(name: str, phone: str = "0792-85123456") -> Applicant:
 def run(home, *, progress=None) -> Report:
     """Initialise the sample centre in ``home`` and process a day of applications."""
     session = workspace.init(home, sample=True, operator="王芳")
-    session.progress = progress
     session.today = DAY  # the demo's working day, so dates and deadlines are the same on every run
     steps = []  # (label, function returning (Result, outcome label))
 

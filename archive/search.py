@@ -68,12 +68,10 @@ from .errors import ArchiveError, InputError
 
 log = logging.getLogger(__name__)
 
-INDEX_FOLDER = "index"
 INDEX_FORMAT = 3  # 3: array postings (archive.search_codec)
 STATE_FILE = "state.json"
 LOCK_FILE = "LOCK"
 JOURNAL_FILE = "journal.jsonl"
-STORE_GENERATION = "store:generation"
 WRITE_TIMEOUT = 30.0  # seconds a clerk's command waits for the index lock before giving up
 SWAP_TIMEOUT = 300.0
 FRESHNESS_WAIT = 15.0  # seconds a search waits for updates under way in other processes
@@ -469,7 +467,7 @@ def _documents(session, conn, case_ids: list[int]) -> list[tuple[str, dict | Non
 
 
 def _store_generation(conn) -> int:
-    return conn.execute(select(st.counters.c.value).where(st.counters.c.scope == STORE_GENERATION)).scalar() or 0
+    return conn.execute(select(st.counters.c.value).where(st.counters.c.scope == st.STORE_GENERATION)).scalar() or 0
 
 
 # -- the index folder: state, lock, journal -------------------------------------------------
@@ -478,7 +476,7 @@ class _Area:
     """``<workspace>/index``: the state file, the lock, the journal and the index versions."""
 
     def __init__(self, session):
-        self.root = session.ws.home / INDEX_FOLDER
+        self.root = session.ws.index_dir
 
     @property
     def state_path(self) -> Path:

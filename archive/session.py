@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,12 +22,9 @@ from .errors import InputError
 from .validate import check_text
 
 
-STORE_GENERATION = "store:generation"
-
-
 def _update_search_index(session: "Session", touched: list[tuple[str, str]]) -> None:
     """Keep the full-text index in step with the store, when the workspace has one."""
-    if (session.ws.home / "index").exists():
+    if session.ws.index_dir.exists():
         from .search import apply_changes
 
         apply_changes(session, touched)
@@ -61,15 +57,13 @@ class Work:
 class Session:
     """What every library function is handed: workspace, store, calendar, operator."""
 
-    def __init__(self, workspace: Workspace, *, operator: str | None = None, today: dt.date | None = None,
-                 progress=None):
+    def __init__(self, workspace: Workspace, *, operator: str | None = None, today: dt.date | None = None):
         self.ws = workspace
         self._operator = operator
         self._today = today
         self._store: st.Store | None = None
         self._calendar = None
         self._converter = None
-        self.progress = progress  # optional callable(done, total, label)
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, **overrides) -> "Session":
@@ -97,7 +91,7 @@ class Session:
     @property
     def operator(self) -> str:
         """The person doing the action; every write is refused without one."""
-        name = self._operator or self.ws.get("operator") or os.environ.get("ARCHIVE_OPERATOR")
+        name = self._operator or self.ws.get("operator")  # the setting reads ARCHIVE_OPERATOR too
         if not name:
             raise InputError(
                 "未指定经办人：每一项操作都要记录经办人",
@@ -157,7 +151,7 @@ class Session:
                 yield unit
                 if unit.touched:
                     # The search index records the generation it reflects; a lower one is stale.
-                    st.next_number(conn, STORE_GENERATION)
+                    st.next_number(conn, st.STORE_GENERATION)
         except BaseException:
             for path in reversed(created):
                 with contextlib.suppress(FileNotFoundError):

@@ -73,6 +73,8 @@ calendar_days = Table(
     Column("name", String(100), nullable=False),
 )
 
+STORE_GENERATION = "store:generation"  # the counters row every committed change advances
+
 counters = Table(
     "counters",
     metadata,

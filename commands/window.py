@@ -305,7 +305,7 @@ def case_show(session, case_no, as_json):
     from archive import cases
 
     case = cases.show(session, case_no)
-    emit(as_json, case.to_dict(), describe_result(cases.Result(case, case.notices)))
+    emit(as_json, case.to_dict(), describe_result(cases.Result(case, case.notices), session))
 
 
 @session_command(case_group, "list")
