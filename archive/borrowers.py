@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, or_, select
 
 from . import store as st
+from .access import get_role
 from .errors import InputError, NotFoundError, StateError
 from .rules import BORROWER_TYPES, borrower_type_key, section
 from .session import Session
@@ -74,16 +75,6 @@ def find_row(conn, ref: str):
     return row
 
 
-def _check_role(session: Session, role: str, field: str = "role") -> str:
-    from .access import roles
-
-    known = roles(session)
-    if role not in known:
-        listed = "、".join(f"{name}（{r.label}）" for name, r in known.items())
-        raise InputError(f"角色“{role}”不存在，可选：{listed}", field=field)
-    return role
-
-
 def _as_field(check, value, label: str, field: str):
     """Run a validator, naming the field as the command line does (``id_number``)."""
     try:
@@ -103,7 +94,7 @@ def add(session: Session, *, name: str, unit: str | None, type: str, id_number: 
     lending = section(session)
     role = check_text(role, "角色", required=False, max_length=32) or \
         lending.get("default_roles", {}).get(kind, DEFAULT_ROLES[kind])
-    _check_role(session, role)
+    get_role(session, role)  # InputError naming the known roles
     with session.work() as work:
         existing = work.conn.execute(
             select(st.borrowers.c.code).where(st.borrowers.c.id_number == id_number)

@@ -47,6 +47,10 @@ DEFAULT_PARTS = {
     "appointment": [["第一联", "来访人收执"], ["第二联", "存根"]],
 }
 
+# Kinds with parts of their own when the configuration's parts do not name them (a reminder
+# goes to a borrower, not an applicant).
+KIND_PARTS = {"reminder": [["第一联", "借阅人收执"], ["第二联", "档案室存根"]]}
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("operator", None, "经办人姓名；每一项操作都记录经办人", "ARCHIVE_OPERATOR"),
     Setting("database_url", None, "数据库地址（SQLAlchemy URL）；默认为工作区内的 SQLite 文件 archive.db", "ARCHIVE_DB_URL"),
@@ -207,6 +211,8 @@ class Workspace:
         parts = self.get("parts")
         if kind in parts:
             return parts[kind]
+        if kind in KIND_PARTS:
+            return KIND_PARTS[kind]
         if joint and "joint" in parts:
             return parts["joint"]
         return parts.get("default", DEFAULT_PARTS["default"])

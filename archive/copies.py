@@ -142,12 +142,7 @@ def _items(session: Session, conn, volume) -> list[_Item]:
         .where(st.volume_items.c.volume_id == volume.id, st.volume_items.c.role == "item")
         .order_by(st.volume_items.c.number)
     ).all()
-    return [_Item(r.number, _absolute(session.ws, r.path), r.sha256, r.page_start, r.pages) for r in rows]
-
-
-def _absolute(ws, recorded: str) -> Path:
-    path = Path(recorded)
-    return path if path.is_absolute() else ws.absolute(recorded)
+    return [_Item(r.number, session.ws.absolute(r.path), r.sha256, r.page_start, r.pages) for r in rows]
 
 
 def _checked(path: Path, digest: str | None) -> Path:
@@ -195,7 +190,7 @@ def _volume_pages(session: Session, conn, volume, spec: str | None, scratch: Pat
     if not spec and volume.merged_pdf:
         from pypdf import PdfReader
 
-        pages = list(PdfReader(_checked(_absolute(session.ws, volume.merged_pdf), volume.merged_sha256)).pages)
+        pages = list(PdfReader(_checked(session.ws.absolute(volume.merged_pdf), volume.merged_sha256)).pages)
         return pages, tuple(range(1, len(pages) + 1))
     if not items:
         raise StateError(f"案卷 {volume.archival_code} 没有登记卷内文件，无法制作复制件", field="volume")

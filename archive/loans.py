@@ -46,7 +46,6 @@ _PURPOSE_ALIASES = {
 INTACT = {"完好", "完好无损", "无损", "良好", "正常", "intact", "good", "ok"}
 REMINDER_LEVELS = {1: "第一次催还", 2: "第二次催还", 3: "最后一次催还"}
 DEFAULT_REMINDERS = {"first": 1, "second": 8, "final": 15, "min_interval_days": 5}
-REMINDER_PARTS = [{"label": "第一联", "destination": "借阅人收执"}, {"label": "第二联", "destination": "档案室存根"}]
 RETURN_WITHIN_DAYS = 3
 
 
@@ -198,8 +197,6 @@ _TAKE_FROM_SHELF = (st.volumes.update().where(_V.id == bindparam("vid"), _V.stat
 _SET_VOLUME_STATE = st.volumes.update().where(_V.id == bindparam("vid"))
 _INSERT_LOAN = st.loans.insert()
 _UPDATE_LOAN = st.loans.update().where(_L.id == bindparam("lid"))
-_NEXT_IN_COUNTER = (st.counters.update().where(st.counters.c.scope == bindparam("counter"))
-                    .values(value=st.counters.c.value + 1).returning(st.counters.c.value))
 _ITEM_PAGES = select(func.sum(st.volume_items.c.pages)).where(
     st.volume_items.c.volume_id == bindparam("vid"), st.volume_items.c.role == "item")
 
@@ -374,12 +371,6 @@ def _check_request(session: Session, conn, *, code, borrower_ref, mode, approver
     return volume, borrower, decision
 
 
-def _next_loan_seq(conn, scope: str) -> int:
-    """``store.next_number`` with the statement built once (the year's first loan creates the counter there)."""
-    value = conn.execute(_NEXT_IN_COUNTER, {"counter": scope}).scalar()
-    return value if value is not None else st.next_number(conn, scope)
-
-
 def lend(session: Session, code: str, *, borrower: str, purpose: str, mode: str, approved_by: str | None = None,
          approver_level: str | None = None, on=None, dry_run: bool = False) -> Loan:
     """Lend the volume ``code`` to ``borrower`` for ``purpose`` in ``mode`` (read/excerpt/copy/loan or
@@ -410,7 +401,7 @@ def lend(session: Session, code: str, *, borrower: str, purpose: str, mode: str,
         if taken != 1:
             raise RuleError(f"案卷 {volume.archival_code} 刚被借出，请刷新后再试", field="archival_code")
         lending = rl.section(session)
-        seq = _next_loan_seq(conn, f"loan:{day.year}")
+        seq = st.next_number(conn, f"loan:{day.year}")
         number = lending.get("loan_number_format", "JY{year}{seq:05d}").format(year=day.year, seq=seq)
         due = day + dt.timedelta(days=decision.loan_days)
         try:
@@ -617,7 +608,6 @@ def _remind(work: Work, r, level: int, days: int, day: dt.date):
 
     session = work.session
     unit = _reminder_unit(session, r.unit)
-    parts = session.ws.get("parts")
     fields = {
         "level": level,
         "level_name": REMINDER_LEVELS[level],
@@ -627,8 +617,6 @@ def _remind(work: Work, r, level: int, days: int, day: dt.date):
                  "due_on": format_cn_date(r.due_on), "days_overdue": days},
         "return_by": format_cn_date(day + dt.timedelta(days=RETURN_WITHIN_DAYS)),
     }
-    if "reminder" not in parts:
-        fields["parts"] = REMINDER_PARTS
     notice = nt.issue(work, "reminder", unit_code=unit, fields=fields, on=day, subject=r.number)
     notice_id = work.conn.execute(
         select(st.notices.c.id).where(st.notices.c.number == notice.number, st.notices.c.kind == "reminder",

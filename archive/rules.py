@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .access import SECURITY_LEVELS
 from .errors import ConfigError, InputError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -37,8 +38,6 @@ MODES: dict[str, str] = {"read": "阅览", "excerpt": "摘抄", "copy": "复制"
 BORROWER_TYPES: dict[str, str] = {"internal": "内部人员", "agency": "外单位人员", "public": "社会公众"}
 APPROVALS: dict[str, str] = {"none": "无需审批", "head-in-charge": "分管负责人", "principal-head": "主要负责人"}
 APPROVAL_RANK: dict[str, int] = {"none": 0, "head-in-charge": 1, "principal-head": 2}
-ACCESS_STATUSES = ("开放", "控制", "延期开放", "未审核")
-SECURITY_LEVELS = ("秘密", "机密", "绝密")
 FIELDS = ("allowed", "approval", "loan_days", "renewals", "renewal_days", "renewal_approval", "max_out")
 FIELD_NAMES = {
     "allowed": "是否允许", "approval": "审批级别", "loan_days": "借期（天）", "renewals": "续借次数",
@@ -121,9 +120,6 @@ class Rule:
         if self.security == "classified":
             return security != "none"
         return self.security in ("*", security)
-
-    def describe(self) -> str:
-        return f"规则 {self.id}（{self.name}）"
 
     def to_dict(self) -> dict:
         keys = {k: getattr(self, k) for k in ("borrower_type", "access", "security", "mode")}

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     select,
@@ -438,25 +439,28 @@ class Store:
         self.engine.dispose()
 
 
+# Built once: every write takes a number or two, and building the statement cost as much as running it.
+_TAKE_NUMBER = (update(counters).where(counters.c.scope == bindparam("counter_scope"))
+                .values(value=counters.c.value + 1).returning(counters.c.value))
+_READ_NUMBER = select(counters.c.value).where(counters.c.scope == bindparam("counter_scope"))
+
+
 def next_number(conn: Connection, scope: str) -> int:
     """Take the next number of a gap-free counter inside the caller's transaction.
 
     The number is consumed only if the transaction commits, so a failure half-way never
     leaves a gap.
     """
-    row = conn.execute(
-        update(counters).where(counters.c.scope == scope).values(value=counters.c.value + 1).returning(counters.c.value)
-    ).first()
-    if row is not None:
-        return row[0]
+    value = conn.execute(_TAKE_NUMBER, {"counter_scope": scope}).scalar()
+    if value is not None:
+        return value
     conn.execute(counters.insert().values(scope=scope, value=1))
     return 1
 
 
 def peek_number(conn: Connection, scope: str) -> int:
     """The number the counter would give next, without taking it."""
-    value = conn.execute(select(counters.c.value).where(counters.c.scope == scope)).scalar()
-    return (value or 0) + 1
+    return (conn.execute(_READ_NUMBER, {"counter_scope": scope}).scalar() or 0) + 1
 
 
 # -- migrations --------------------------------------------------------------------------
