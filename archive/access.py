@@ -14,7 +14,6 @@ Search leaves out volumes a role may not see; lending refuses them.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
@@ -62,6 +61,11 @@ def _rank(level: str | None) -> int:
         return len(SECURITY_LEVELS) + 1
 
 
+def cleared_levels(role: Role) -> tuple[str, ...]:
+    """The security levels ``role`` may see: up to its clearance (none without one)."""
+    return SECURITY_LEVELS[:_rank(role.max_security)] if role.max_security in SECURITY_LEVELS else ()
+
+
 def can_see(role: Role, access: str, security_level: str | None) -> bool:
     """True when ``role`` may see a volume with this access status and security level.
 
@@ -69,11 +73,7 @@ def can_see(role: Role, access: str, security_level: str | None) -> bool:
     """
     if access not in role.may_see:
         return False
-    if not security_level:
-        return True
-    if security_level not in SECURITY_LEVELS or role.max_security is None:
-        return False
-    return _rank(security_level) <= _rank(role.max_security)
+    return not security_level or security_level in cleared_levels(role)
 
 
 def _section(session) -> dict:
@@ -110,7 +110,7 @@ def _default_role_name(session, known: dict[str, Role]) -> str:
 
 def _current_operator(session) -> str | None:
     """The operator of the session if one is set (reading needs none, so this never raises)."""
-    return session._operator or session.ws.get("operator") or os.environ.get("ARCHIVE_OPERATOR") or None
+    return session.operator_name
 
 
 def role_of(session, name: str | None = None) -> Role:

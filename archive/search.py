@@ -119,10 +119,14 @@ def fold(text: str) -> str:
     return _opencc.convert(text.translate(_WIDTH))
 
 
+def _pairs(run: str) -> list[str]:
+    """The run's overlapping two-character sequences."""
+    return [run[i:i + 2] for i in range(len(run) - 1)]
+
+
 def _bigrams(run: str) -> list[str]:
-    out = [run[i:i + 2] for i in range(len(run) - 1)]
-    out.append(run[-1])
-    return out
+    """What a run is indexed as: its pairs, and its last character on its own."""
+    return _pairs(run) + [run[-1]]
 
 
 def _bridged(text: str) -> str:
@@ -131,15 +135,20 @@ def _bridged(text: str) -> str:
     return _GAP.sub("", fold(text))
 
 
-def gram_tokens(text: str) -> list[str]:
-    """Bigrams of every Chinese run (plus its last character) and whole ASCII words, folded."""
+def _tokens(text: str, of_run) -> list[str]:
+    """``of_run(run)`` for every Chinese run and each ASCII word whole, of the folded text."""
     out: list[str] = []
     for match in _RUN.finditer(_bridged(text)):
         if match.group(1):
-            out.extend(_bigrams(match.group(1)))
+            out.extend(of_run(match.group(1)))
         else:
             out.append(match.group())
     return out
+
+
+def gram_tokens(text: str) -> list[str]:
+    """Bigrams of every Chinese run (plus its last character) and whole ASCII words, folded."""
+    return _tokens(text, _bigrams)
 
 
 _run_cache: dict[str, list[str]] = {}
@@ -161,13 +170,7 @@ def _run_tokens(run: str) -> list[str]:
 
 def text_tokens(text: str) -> list[str]:
     """The tokens of the full-text field: bigrams, jieba words of 3+ characters, ASCII words."""
-    out: list[str] = []
-    for match in _RUN.finditer(_bridged(text)):
-        if match.group(1):
-            out.extend(_run_tokens(match.group(1)))
-        else:
-            out.append(match.group())
-    return out
+    return _tokens(text, _run_tokens)
 
 
 # -- jieba --------------------------------------------------------------------------------
@@ -467,7 +470,7 @@ def _documents(session, conn, case_ids: list[int]) -> list[tuple[str, dict | Non
 
 
 def _store_generation(conn) -> int:
-    return conn.execute(select(st.counters.c.value).where(st.counters.c.scope == st.STORE_GENERATION)).scalar() or 0
+    return st.peek_number(conn, st.STORE_GENERATION) - 1  # the number of changes committed so far
 
 
 # -- the index folder: state, lock, journal -------------------------------------------------
@@ -1166,7 +1169,7 @@ def _text_query(fieldname: str, value: str, prefix: bool = False):
             if len(run) == 1:
                 parts.append(Q.Prefix(fieldname, run))
             else:
-                grams = _unique(run[k:k + 2] for k in range(len(run) - 1))
+                grams = _unique(_pairs(run))
                 parts.extend(Q.Term(fieldname, g) for g in grams)
         elif prefix and index == len(runs) - 1:
             parts.append(Q.Prefix(fieldname, run))
@@ -1264,7 +1267,7 @@ def _scoring_terms(reader, fieldname: str, value: str, boost: float = 1.0) -> li
         run = match.group()
         if match.group(1):
             if len(run) > 1:
-                grams = _unique(run[k:k + 2] for k in range(len(run) - 1))
+                grams = _unique(_pairs(run))
                 out.append((fieldname, min(grams, key=lambda g: reader.doc_frequency(fieldname, g)), boost))
         else:
             out.append((fieldname, run, boost))
@@ -1384,10 +1387,9 @@ def _restricted(role):
     """What ``role`` may not see, as a query."""
     from whoosh import query as Q
 
-    from .access import ACCESS_STATUSES, SECURITY_LEVELS
+    from .access import ACCESS_STATUSES, SECURITY_LEVELS, cleared_levels
 
-    cleared = SECURITY_LEVELS[:SECURITY_LEVELS.index(role.max_security) + 1] \
-        if role.max_security in SECURITY_LEVELS else ()
+    cleared = cleared_levels(role)
     hidden = [Q.Term("access", a) for a in ACCESS_STATUSES if a not in role.may_see] + [Q.Term("access", "?")]
     hidden += [Q.Term("security", s) for s in SECURITY_LEVELS if s not in cleared] + [Q.Term("security", "?")]
     return Q.Or(hidden)

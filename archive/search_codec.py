@@ -352,8 +352,3 @@ def field_lengths(perdoc, fieldname: str, count: int) -> np.ndarray:
     return out[:count]
 
 
-def is_array_index(reader) -> bool:
-    """Whether every segment of an open reader was written with :class:`ArrayCodec`."""
-    return all(isinstance(getattr(leaf, "_codec", None), ArrayCodec) for leaf, _ in reader.leaf_readers())
-
-

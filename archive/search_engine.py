@@ -34,7 +34,6 @@ class Engine:
     def __init__(self, path: Path):
         from whoosh import index
 
-        self.path = path
         self.searcher = index.open_dir(str(path)).searcher()
         self.reader = self.searcher.reader()
         # (an empty index has one reader without segments, columns or terms)

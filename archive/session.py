@@ -89,9 +89,14 @@ class Session:
         return dt.datetime.now().replace(microsecond=0)
 
     @property
+    def operator_name(self) -> str | None:
+        """The operator if one is set (option, ARCHIVE_OPERATOR or config), unchecked; reading needs none."""
+        return self._operator or self.ws.get("operator") or None
+
+    @property
     def operator(self) -> str:
         """The person doing the action; every write is refused without one."""
-        name = self._operator or self.ws.get("operator")  # the setting reads ARCHIVE_OPERATOR too
+        name = self.operator_name
         if not name:
             raise InputError(
                 "未指定经办人：每一项操作都要记录经办人",
