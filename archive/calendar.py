@@ -237,7 +237,9 @@ def _check_schema(data: Any) -> None:
         return
     path = list(error.absolute_path)
     message = _schema_message(error, path)
-    raise ConfigError(message, field=_json_path(path) or None)
+    from .config import json_path
+
+    raise ConfigError(message, field=json_path(path) if path else None)
 
 
 _TYPES_CN = {
@@ -280,13 +282,6 @@ def _schema_message(error, path: list) -> str:
     if kind == "minItems":
         return "至少要列出一天"
     return f"不符合 schemas/calendar.json 的要求（{error.message}）"
-
-
-def _json_path(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 # --------------------------------------------------------------------------- calendar

@@ -295,7 +295,29 @@ class _CompiledTemplate:
                           if name in self._infos}
         self._geometry = _seal_geometry(doc)
         self._packages: dict[tuple, _Package] = {}
+        self._plain: _Package | None = None
         self._lock = threading.Lock()
+
+    def _static_members(self, changed: dict | None = None) -> list:
+        """The template's own members in order, the rendered parts left out, ``changed`` ones replaced."""
+        changed = changed or {}
+        out = []
+        for name in self._order:
+            if name in self._dynamic:
+                continue
+            info = self._infos[name]
+            if name in changed:
+                out.append(_deflated(name, changed[name], info.date_time))
+            else:
+                out.append(_member(name, method=info.compress_type, crc=info.CRC, raw=self._raw[name],
+                                   size=info.file_size, date_time=info.date_time, flags=info.flag_bits))
+        return out
+
+    def plain_package(self) -> _Package:
+        """The package with no seal image (forms and lists), made once."""
+        if self._plain is None:
+            self._plain = _Package(self._static_members(), "")
+        return self._plain
 
     # -- seal registration ---------------------------------------------------------------
 
@@ -346,17 +368,7 @@ class _CompiledTemplate:
                            types, count=1)
         changed = {"[Content_Types].xml": types.encode("utf-8"),
                    self._rels_name: rels.encode("utf-8")}
-        static = []
-        for name in self._order:
-            info = self._infos[name]
-            if name in self._dynamic:
-                continue
-            if name in changed:
-                static.append(_deflated(name, changed[name], info.date_time))
-            else:
-                static.append(_member(name, method=info.compress_type, crc=info.CRC,
-                                      raw=self._raw[name], size=info.file_size,
-                                      date_time=info.date_time, flags=info.flag_bits))
+        static = self._static_members(changed)
         date_time = self._infos[next(iter(self._dynamic))].date_time
         static.append(_member(media, method=0, crc=zlib.crc32(blob), raw=blob, size=len(blob),
                               date_time=date_time))
@@ -595,10 +607,4 @@ def render_document(kind: str, context: dict, out_path: str | os.PathLike) -> Pa
     validator.check(context)
     if out_path.exists():
         raise _exists_error(out_path, "out_path")
-    package = getattr(template, "_plain_package", None)
-    if package is None:  # the template's own members, with no seal image added
-        package = _Package([_member(name, method=info.compress_type, crc=info.CRC, raw=template._raw[name],
-                                    size=info.file_size, date_time=info.date_time, flags=info.flag_bits)
-                            for name, info in template._infos.items() if name not in template._dynamic], "")
-        template._plain_package = package
-    return atomic_write_bytes(out_path, template.render(context, package), fsync=False)
+    return atomic_write_bytes(out_path, template.render(context, template.plain_package()), fsync=False)

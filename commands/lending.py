@@ -12,8 +12,8 @@ APPROVAL_HELP = "批准人级别：head-in-charge（分管负责人，默认）�
 def _approver(loan) -> str:
     from archive.rules import APPROVALS
 
-    if not loan.approved_by:
-        return "无需审批" if loan.approval_needed == "none" else "（未审批）"
+    if not loan.approved_by:  # only asked for when approval was needed
+        return "（未审批）"
     return f"{loan.approved_by}（{APPROVALS.get(loan.approver_level, loan.approver_level)}）"
 
 
