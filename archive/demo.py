@@ -13,8 +13,10 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
 
-from . import appointments, cases, workspace
-from .cases import Applicant
+from .window import appointments
+from .window import cases
+from .core import workspace
+from .window.cases import Applicant
 
 DAY = dt.date(2026, 9, 28)  # Monday before the National Day block (10-01 … 10-08)
 

@@ -36,8 +36,9 @@ NAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施�
 
 
 def make_cases(session, count: int, *, label: str) -> None:
-    from archive import cases, catalog
-    from archive.cases import Applicant
+    from archive.window import cases
+    from archive.window import catalog
+    from archive.window.cases import Applicant
 
     items = [i for i in catalog.list_items(session)]
     started = time.perf_counter()
@@ -60,7 +61,7 @@ def make_cases(session, count: int, *, label: str) -> None:
 
 
 def file_all(session) -> tuple[int, float]:
-    from archive import volumes
+    from archive.shelf import volumes
 
     started = time.perf_counter()
     result = volumes.file_all_due(session)
@@ -73,7 +74,7 @@ def file_all(session) -> tuple[int, float]:
 def stored_files(session) -> list[str]:
     from sqlalchemy import select
 
-    from archive import store as st
+    from archive.core import store as st
 
     with session.store.read() as conn:
         return [str(session.ws.absolute(p)) for p in conn.execute(select(st.volume_items.c.path)).scalars()]
@@ -93,10 +94,10 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace and print its path")
     args = parser.parse_args(argv)
 
-    from archive import workspace
-    from archive.config import open_workspace
-    from archive.converter import libreoffice_available
-    from archive.session import Session
+    from archive.core import workspace
+    from archive.core.config import open_workspace
+    from archive.documents.office import libreoffice_available
+    from archive.core.session import Session
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-filing-"))
     try:
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
             print("转换 PDF：未安装 LibreOffice，跳过")
 
         with Session(open_workspace(home, pdf="never"), operator="档案员", today=DAY) as session:
-            from archive import fixity
+            from archive.shelf import fixity
 
             files = stored_files(session)
             size = sum(os.path.getsize(f) for f in files)

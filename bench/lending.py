@@ -5,11 +5,11 @@
 Setup (not timed) bulk-inserts the volumes (each with a case row and two items on its item
 list) and the borrowers straight into a fresh SQLite workspace. Then, timed:
 
-* ``--pairs`` lend/return pairs through the library (``archive.loans.lend`` and
-  ``archive.loans.return_loan``), each its own ``session.work()`` transaction with every
+* ``--pairs`` lend/return pairs through the library (``archive.lending.loans.lend`` and
+  ``archive.lending.loans.return_loan``), each its own ``session.work()`` transaction with every
   check (volume state, borrower, overdue loans, role, rules, maximum), the event log and
   the page count on return — random volumes, random borrowers, mixed modes;
-* the overdue scan (``archive.loans.overdue``, no notices) over ``--loans`` open loans
+* the overdue scan (``archive.lending.loans.overdue``, no notices) over ``--loans`` open loans
   inserted for it, about half of them overdue.
 
 Prints pairs per second (and lends/returns per second) and the scan time. Targets: at
@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Boolean, Date, DateTime, Integer, JSON, select, update  # noqa: E402
 
-from archive import store as st  # noqa: E402
-from archive.validate import id_number_check_digit  # noqa: E402
+from archive.core import store as st  # noqa: E402
+from archive.core.validate import id_number_check_digit  # noqa: E402
 
 DAY = dt.date(2026, 9, 28)
 NOW = dt.datetime(2026, 9, 28, 9, 0)
@@ -93,7 +93,7 @@ def setup(session, volumes: int, borrowers: int) -> list[str]:
 
 
 def lend_return_pairs(session, codes: list[str], borrowers: int, pairs: int, rng: random.Random) -> tuple[float, float]:
-    from archive import loans
+    from archive.lending import loans
 
     lend_time = return_time = 0.0
     chosen = rng.sample(codes, pairs)
@@ -142,14 +142,15 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the workspace (its path is printed)")
     args = parser.parse_args(argv)
 
-    from archive import loans, workspace
-    from archive.session import Session
+    from archive.lending import loans
+    from archive.core import workspace
+    from archive.core.session import Session
 
     folder = Path(tempfile.mkdtemp(prefix="bench-lending-"))
     rng = random.Random(20260928)
     try:
         workspace.init(folder / "home", sample=True).close()
-        from archive.config import open_workspace
+        from archive.core.config import open_workspace
 
         ws = open_workspace(folder / "home", sqlite_synchronous=args.synchronous)
         with Session(ws, operator="基准测试", today=DAY) as session:

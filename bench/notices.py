@@ -11,7 +11,7 @@ Prints, from one run:
   copied in its compressed form, written with a plain ``open(..., "xb")``. No validation,
   no escaping beyond XML's, no template engine: nothing is faster and still a .docx;
 * their ratio;
-* when ``archive.converter`` and LibreOffice are present: the PDF start-up (entering
+* when ``archive.documents.office`` and LibreOffice are present: the PDF start-up (entering
   ``PdfConverter`` to the first PDF; also the first-ever start, which builds the cached
   LibreOffice profile), and PDFs/s for the batch through ``PdfConverter.convert_many``
   (a pool of one LibreOffice per core); ``--pdf-single`` adds the same batch through
@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.documents import DEFLATE_LEVEL, render_notice  # noqa: E402
+from archive.documents.render import DEFLATE_LEVEL, render_notice  # noqa: E402
 
 SEAL = ROOT / "tests" / "data" / "seal_test.png"
 PARTS = [
@@ -249,9 +249,9 @@ def _naive_docxtpl(ctx: dict, out: Path) -> None:
 
 def _bench_pdf(source: Path, target: Path, count: int, *, single: bool = False) -> None:
     try:
-        from archive.converter import PdfConverter, libreoffice_available
+        from archive.documents.office import PdfConverter, libreoffice_available
     except ImportError as exc:
-        print(f"PDF: skipped (archive.converter not importable: {exc})")
+        print(f"PDF: skipped (archive.documents.office not importable: {exc})")
         return
     if count <= 0:
         return

@@ -6,13 +6,13 @@ Builds a synthetic corpus of realistic cases (bodies of 200–800 characters of 
 administrative prose, applicants, items, addresses, dates; deterministic from ``--seed``)
 and prints, from one run and for the same corpus:
 
-* index build: documents/s and peak memory, for our index (``archive.search.build_index``,
+* index build: documents/s and peak memory, for our index (``archive.search.index.build_index``,
   the function ``archive reindex`` uses, with ``--procs`` worker processes) and for an FTS5
   table over the same text folded the same way and segmented with jieba (one process:
   SQLite has one writer);
 * query latency, median and p95 over ``--queries`` queries of 1–3 words drawn from the
   corpus: "plain" (total + top 10) and "with highlights" (plus 10 snippets); for ours also
-  the full CLI path (plus facet counts). Ours goes through ``archive.search.search`` on a
+  the full CLI path (plus facet counts). Ours goes through ``archive.search.index.search`` on a
   real workspace, staleness check included;
 * recall against a brute-force substring scan for ``--recall-queries`` substrings of 2–6
   Chinese characters taken from the documents;
@@ -42,7 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive import search, search_engine  # noqa: E402
+from archive.search import index as search
+from archive import search_engine  # noqa: E402
 
 # -- the corpus ---------------------------------------------------------------------------
 
@@ -136,7 +137,7 @@ def _credit_code(rng) -> str:
 
 
 def make_doc(i: int, seed: int) -> dict:
-    """The i-th synthetic case, as archive.search indexes it (the same for every process)."""
+    """The i-th synthetic case, as archive.search.index indexes it (the same for every process)."""
     rng = random.Random(seed * 1_000_003 + i)
     unit, item_code, item = rng.choice(ITEMS)
     day = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 11))
@@ -318,8 +319,8 @@ def main(argv=None) -> int:
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-search-"))
     folder.mkdir(parents=True, exist_ok=True)
-    from archive import workspace
-    from archive.access import BUILT_IN
+    from archive.core import workspace
+    from archive.core.access import BUILT_IN
 
     home = folder / "home"
     if home.exists():

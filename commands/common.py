@@ -8,7 +8,7 @@ import re
 
 import click
 
-from archive.errors import ArchiveError
+from archive.core.errors import ArchiveError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -63,7 +63,7 @@ def session_command(group, name, **kwargs):
         @operator_option
         @functools.wraps(func)
         def wrapper(home, operator, **options):
-            from archive.session import Session
+            from archive.core.session import Session
 
             with Session.open(home, operator=operator) as session:
                 return func(session, **options)

@@ -27,8 +27,8 @@ def _size(n: int) -> str:
 
 
 def describe_volume(volume, *, show_state: bool = False) -> str:
-    from archive.scheme import retention_text
-    from archive.volumes import STATES
+    from archive.shelf.scheme import retention_text
+    from archive.shelf.volumes import STATES
 
     lines = [
         f"档号：{volume.archival_code}" + ("（预演，未归档）" if volume.dry_run else ""),
@@ -75,8 +75,8 @@ def file_command(session, case_no, all_due, dry_run, checker, as_json):
       archive file SJ202609280001 --dry-run --json
       archive file --all-due
     """
-    from archive import volumes
-    from archive.errors import InputError
+    from archive.shelf import volumes
+    from archive.core.errors import InputError
 
     if bool(case_no) == bool(all_due):
         raise InputError("请指定一个办件编号，或使用 --all-due 归档全部待归档办件（二者选一）", field="case")
@@ -117,7 +117,7 @@ def attach_command(session, case_no, file, title, as_json):
     示例：
       archive case attach SJ202609280001 营业执照.pdf --title 营业执照复印件
     """
-    from archive import volumes
+    from archive.shelf import volumes
 
     added = volumes.attach(session, case_no, file, title=title)
     emit(as_json, added.to_dict(),
@@ -141,7 +141,7 @@ def volume_show(session, code, as_json):
     示例：
       archive volume show "Z023-XK·ZC·2026·D30-001-0001" --json
     """
-    from archive import volumes
+    from archive.shelf import volumes
 
     volume = volumes.show(session, code)
     emit(as_json, volume.to_show_dict(), describe_volume(volume, show_state=True))
@@ -160,7 +160,7 @@ def volume_list(session, class_code, year, catalogue, state, as_json):
     示例：
       archive volume list --class XK·ZC --year 2026
     """
-    from archive import volumes
+    from archive.shelf import volumes
 
     found = volumes.list_volumes(session, class_code=class_code, year=year, catalogue=catalogue, state=state)
     lines = [f"{v.archival_code}\t{v.case}\t{v.pages}页\t{volumes.STATES.get(v.state, v.state)}\t{v.title}"
@@ -179,7 +179,7 @@ def volume_note(session, code, text, as_json):
     示例：
       archive volume note "Z023-XK·ZC·2026·D30-001-0001" --text 申请人补交营业执照原件核验无误
     """
-    from archive import volumes
+    from archive.shelf import volumes
 
     volume = volumes.note(session, code, text=text)
     sheet = next((f.path for f in volume.forms if f.kind == "notes_sheet"), "")
@@ -211,8 +211,8 @@ def catalogue_show(session, fonds, year, class_code, catalogue, as_json):
     示例：
       archive catalogue show --year 2026 --class XK·ZC
     """
-    from archive import catalogues
-    from archive.scheme import load
+    from archive.shelf import catalogues
+    from archive.shelf.scheme import load
 
     found = catalogues.sheets(session, fonds=fonds, year=year, class_code=class_code, catalogue=catalogue)
     scheme = load(session)
@@ -240,7 +240,7 @@ def catalogue_export(session, fonds, year, class_code, catalogue, fmt, out, as_j
       archive catalogue export --year 2026 --format xlsx
       archive catalogue export --class XK·ZC --format docx --out 案卷目录.docx
     """
-    from archive import catalogues
+    from archive.shelf import catalogues
 
     path, found = catalogues.export(session, fmt=fmt, out=out, fonds=fonds, year=year, class_code=class_code,
                                     catalogue=catalogue)
@@ -264,7 +264,7 @@ def verify_command(session, codes, show_last, as_json):
       archive verify "Z023-XK·ZC·2026·D30-001-0001" --json
       archive verify --last
     """
-    from archive import fixity
+    from archive.shelf import fixity
 
     if show_last:
         summary = fixity.last(session)
@@ -286,7 +286,7 @@ def verify_command(session, codes, show_last, as_json):
 # -- disposal ----------------------------------------------------------------------------------
 
 def _describe_list(result) -> str:
-    from archive.scheme import retention_text
+    from archive.shelf.scheme import retention_text
 
     lines = [f"{e.number}\t{e.archival_code}\t{e.year}\t{retention_text(e.retention)}\t{e.pages}页\t{e.title}"
              for e in result.entries]
@@ -304,7 +304,7 @@ def appraise_command(session, as_of, dry_run, as_json):
     示例：
       archive appraise --as-of 2037-01-01
     """
-    from archive import disposal
+    from archive.shelf import disposal
 
     result = disposal.appraise(session, as_of, dry_run=dry_run)
     if result.status == "empty":
@@ -332,7 +332,7 @@ def destroy_command(session, list_no, approver, witnesses, method, dry_run, yes,
     示例：
       archive destroy --list 1 --approver 赵立新 --witness 王芳 --witness 李强
     """
-    from archive import disposal
+    from archive.shelf import disposal
 
     if not dry_run and not yes and sys.stdin.isatty():
         preview = disposal.destroy(session, list_no, approver=approver, witnesses=witnesses, method=method,
@@ -366,7 +366,7 @@ def scheme_check(session, as_json):
     示例：
       archive scheme check --json
     """
-    from archive import scheme
+    from archive.shelf import scheme
 
     report = scheme.check(session)
     lines = [f"全宗：{report.scheme.fonds_code} {report.scheme.fonds_name}　类目 {len(report.scheme.classes)} 个　"

@@ -10,7 +10,7 @@ APPROVAL_HELP = "批准人级别：head-in-charge（分管负责人，默认）�
 
 
 def _approver(loan) -> str:
-    from archive.rules import APPROVALS
+    from archive.lending.rules import APPROVALS
 
     if not loan.approved_by:  # only asked for when approval was needed
         return "（未审批）"
@@ -18,7 +18,7 @@ def _approver(loan) -> str:
 
 
 def _describe_loan(loan) -> str:
-    from archive.rules import APPROVALS
+    from archive.lending.rules import APPROVALS
 
     head = "【预检通过，未登记】" if loan.dry_run else f"借阅单号：{loan.loan}"
     lines = [
@@ -73,7 +73,7 @@ def borrower_add(session, name, unit, kind, id_number, phone, role, as_json):
       archive borrower add --name 李四 --unit 江州市市场监督管理局 --type internal \\
           --id-number 11010519491231002X --phone 13800138000
     """
-    from archive import borrowers
+    from archive.lending import borrowers
 
     b = borrowers.add(session, name=name, unit=unit, type=kind, id_number=id_number, phone=phone, role=role)
     emit(as_json, b.to_dict(), f"已登记借阅人\n{_describe_borrower(b)}")
@@ -91,7 +91,7 @@ def borrower_list(session, kind, blocked, query, as_json):
     示例：
       archive borrower list --type public
     """
-    from archive import borrowers
+    from archive.lending import borrowers
 
     found = borrowers.list_borrowers(session, type=kind, blocked=blocked, query=query)
     lines = [f"{b.code}\t{b.name}\t{b.unit}\t{b.type_name}\t{b.role}" + ("\t已停借" if b.blocked else "")
@@ -109,7 +109,7 @@ def borrower_show(session, borrower, as_json):
     示例：
       archive borrower show JZ0001
     """
-    from archive import borrowers
+    from archive.lending import borrowers
 
     record = borrowers.show(session, borrower)
     lines = [_describe_borrower(record.borrower), f"累计借阅：{record.uses}次"]
@@ -131,7 +131,7 @@ def borrower_block(session, borrower, reason, unblock, as_json):
       archive borrower block JZ0001 --reason 归还时发现缺页，待查明
       archive borrower block JZ0001 --unblock
     """
-    from archive import borrowers
+    from archive.lending import borrowers
 
     b = borrowers.block(session, borrower, reason=reason, unblock=unblock)
     emit(as_json, b.to_dict(), f"{'已恢复借阅' if unblock else '已停止借阅'}：{b.code} {b.name}")
@@ -160,7 +160,7 @@ def lend_command(session, code, borrower, purpose, mode, approved_by, approver_l
       archive lend Z023-XK·JY·2026·D30-003-0001 --borrower JZ0001 --purpose 工作查考 \\
           --mode loan --approved-by 赵明 --approver-level head-in-charge
     """
-    from archive import loans
+    from archive.lending import loans
 
     loan = loans.lend(session, code, borrower=borrower, purpose=purpose, mode=mode, approved_by=approved_by,
                       approver_level=approver_level, on=on, dry_run=dry_run)
@@ -182,7 +182,7 @@ def return_command(session, loan, pages, condition, effect, on, as_json):
       archive return JY202600001 --pages 12
       archive return JY202600001 --pages 10 --condition 第3页撕裂
     """
-    from archive import loans
+    from archive.lending import loans
 
     result = loans.return_loan(session, loan, pages=pages, condition=condition, on=on, effect=effect)
     lines = [f"已归还：{result.loan.loan}（{result.loan.archival_code}）",
@@ -208,7 +208,7 @@ def renew_command(session, loan, approved_by, approver_level, on, as_json):
     示例：
       archive renew JY202600001 --approved-by 赵明
     """
-    from archive import loans
+    from archive.lending import loans
 
     result = loans.renew(session, loan, approved_by=approved_by, approver_level=approver_level, on=on)
     emit(as_json, result.to_dict(), f"已续借：{result.loan}，应还日期改为 {result.due_on.isoformat()}"
@@ -227,7 +227,7 @@ def overdue_command(session, as_of, notices, as_json):
       archive overdue
       archive overdue --as-of 2026-10-20 --notices
     """
-    from archive import loans
+    from archive.lending import loans
 
     report = loans.overdue(session, as_of=as_of, notices=notices)
     lines = [f"截至 {report.as_of.isoformat()}，逾期未还 {len(report.loans)} 卷"]
@@ -252,7 +252,7 @@ def inspect_command(session, code, result, on, as_json):
     示例：
       archive inspect Z023-XK·JY·2026·D30-003-0001 --result 缺页已交回并归位
     """
-    from archive import loans
+    from archive.lending import loans
 
     done = loans.inspect(session, code, result=result, on=on)
     emit(as_json, done, f"已检查并重新上架：{done['archival_code']}\n{done['note']}")
@@ -274,7 +274,7 @@ def copy_command(session, loan, pages, certified, approved_by, approver_level, o
       archive copy JY202600001 --pages 1-5
       archive copy JY202600001 --certified --approved-by 赵明
     """
-    from archive import copies
+    from archive.lending import copies
 
     made = copies.make_copy(session, loan, pages=pages, certified=certified, approved_by=approved_by,
                             approver_level=approver_level, on=on)
@@ -304,7 +304,7 @@ def register_export(session, date_from, date_to, fmt, out, as_json):
     示例：
       archive register export --from 2026-01-01 --to 2026-12-31 --format xlsx
     """
-    from archive import registers
+    from archive.lending import registers
 
     result = registers.export_register(session, date_from=date_from, date_to=date_to, format=fmt, out=out)
     emit(as_json, result.to_dict(), f"已导出借阅登记表 {result.rows} 条：{result.path}")
@@ -331,8 +331,8 @@ def report_lending(session, year, as_json):
     示例：
       archive report lending --year 2026
     """
-    from archive import registers
-    from archive.rules import BORROWER_TYPES, MODES
+    from archive.lending import registers
+    from archive.lending.rules import BORROWER_TYPES, MODES
 
     data = registers.lending_report(session, year)
     overdue = data["overdue"]
@@ -367,7 +367,7 @@ def lending_rules(session, as_json):
     示例：
       archive lending rules
     """
-    from archive import rules
+    from archive.lending import rules
 
     def shown(value):
         if isinstance(value, bool):

@@ -71,7 +71,8 @@ def search_command(session, query, year, unit, item, classification, status, lim
       archive search applicant:张三 --json
       archive search 91350100 --sort date
     """
-    from archive import access, search
+    from archive.core import access
+    from archive.search import index as search
 
     unknown = [word for word in query if word.startswith("--")]
     if unknown:  # "-词" excludes a word, but "--词" is a mistyped option
@@ -95,7 +96,7 @@ def reindex_command(session, show_progress, as_json):
     示例：
       archive reindex --progress
     """
-    from archive import search
+    from archive.search import index as search
 
     def progress(done, total, label):
         click.echo(f"\r{label}：{done}/{total}", nl=False, err=True)

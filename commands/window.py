@@ -17,7 +17,7 @@ def init_command(home, sample, as_json):
     示例：
       archive init --home ./demo --sample
     """
-    from archive import workspace
+    from archive.core import workspace
 
     with workspace.init(home, sample=sample) as session:
         ws = session.ws
@@ -45,7 +45,7 @@ def catalog_import(session, file, replace, as_json):
       archive catalog import 事项目录.xlsx
       archive catalog import items.json --replace
     """
-    from archive import catalog
+    from archive.window import catalog
 
     items = catalog.import_file(session, file, replace=replace)
     emit(as_json, {"imported": len(items), "items": [i.code for i in items]}, f"已导入 {len(items)} 个事项")
@@ -61,7 +61,7 @@ def catalog_list(session, unit, as_json):
     示例：
       archive catalog list --unit SJ --json
     """
-    from archive import catalog
+    from archive.window import catalog
 
     items = catalog.list_items(session, unit=unit)
     lines = [f"{i.code}\t{i.name}\t{i.unit}\t{catalog.CASE_TYPES[i.case_type]}\t承诺{i.promised_days}日/法定{i.statutory_days}日"
@@ -87,7 +87,7 @@ def calendar_load(session, file, replace, as_json):
     示例：
       archive calendar load 2027.json
     """
-    from archive import calendar
+    from archive.core import calendar
 
     schedule = calendar.load_file(session, file, replace=replace)
     emit(as_json, {"year": schedule.year, "holidays": len(schedule.holidays), "workdays": len(schedule.workdays)},
@@ -137,8 +137,8 @@ def case_receive(session, item_code, applicant, id_number, credit_code, legal_re
       archive case receive --item SJ-XK-002 --applicant 江州市甲乙餐饮有限公司 \\
           --credit-code 91330100MA27XL0R3K --legal-rep 李四 --phone 0571-87654321 --materials M01
     """
-    from archive import cases
-    from archive.errors import InputError
+    from archive.window import cases
+    from archive.core.errors import InputError
 
     if credit_code and id_number:
         raise InputError("自然人填写 --id-number，法人或其他组织填写 --credit-code，二者不能同时填写", field="id-number")
@@ -170,7 +170,7 @@ def case_examine(session, case_no, on, as_json):
     示例：
       archive case examine SJ202610120001 --on 2026-10-14
     """
-    from archive import cases
+    from archive.window import cases
 
     result = cases.examine(session, case_no, on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
@@ -188,7 +188,7 @@ def case_supplement(session, case_no, materials, on, as_json):
     示例：
       archive case supplement SJ202610120001 --materials M03,M04
     """
-    from archive import cases
+    from archive.window import cases
 
     result = cases.supplement(session, case_no, materials=split_codes(materials), on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
@@ -210,7 +210,7 @@ def case_reject(session, case_no, ground, reason, competent_organ, on, as_json):
       archive case reject SJ202610120002 --ground out-of-scope \\
           --reason 该事项由区级部门实施 --competent-organ 江州市江城区市场监督管理局
     """
-    from archive import cases
+    from archive.window import cases
 
     result = cases.reject(session, case_no, ground=ground, reason=reason, competent_organ=competent_organ, on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
@@ -229,7 +229,7 @@ def case_pause(session, case_no, reason, on, expected_days, as_json):
     示例：
       archive case pause SJ202610120001 --reason 现场核查需专家评审 --expected-days 5
     """
-    from archive import cases
+    from archive.window import cases
 
     result = cases.pause(session, case_no, reason=reason, on=on, expected_days=expected_days)
     emit(as_json, result.to_dict(), describe_result(result, session))
@@ -246,7 +246,7 @@ def case_resume(session, case_no, on, as_json):
     示例：
       archive case resume SJ202610120001 --on 2026-10-20
     """
-    from archive import cases
+    from archive.window import cases
 
     result = cases.resume(session, case_no, on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
@@ -266,7 +266,7 @@ def case_extend(session, case_no, days, reason, approver, on, as_json):
     示例：
       archive case extend SJ202610120001 --days 10 --reason 需补充现场勘验 --approver 赵局长
     """
-    from archive import cases
+    from archive.window import cases
 
     result = cases.extend(session, case_no, days=days, reason=reason, approver=approver, on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
@@ -286,7 +286,7 @@ def case_conclude(session, case_no, decision, reason, on, as_json):
       archive case conclude SJ202610120001 --decision approved
       archive case conclude SJ202610120003 --decision denied --reason 经现场核查不符合条件
     """
-    from archive import cases
+    from archive.window import cases
 
     result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
@@ -302,7 +302,7 @@ def case_show(session, case_no, as_json):
     示例：
       archive case show SJ202610120001 --json
     """
-    from archive import cases
+    from archive.window import cases
 
     case = cases.show(session, case_no)
     emit(as_json, case.to_dict(), describe_result(cases.Result(case, case.notices), session))
@@ -322,7 +322,7 @@ def case_list(session, status, unit, due_within, overdue, as_json):
       archive case list --status accepted --due-within 2
       archive case list --overdue --json
     """
-    from archive import cases
+    from archive.window import cases
 
     found = cases.list_cases(session, status=status, unit=unit, due_within=due_within, overdue=overdue)
     lines = [f"{c.case_no}\t{c.item_name}\t{c.applicant.name}\t{cases.STATUSES[c.status]}\t"
@@ -347,7 +347,7 @@ def notice_reprint(session, number, as_json):
     示例：
       archive notice reprint "江市监受字〔2026〕1号"
     """
-    from archive import notices
+    from archive.window import notices
 
     notice = notices.reprint(session, number)
     emit(as_json, notice.to_dict(), f"已补打：{notice.number}\nDOCX：{notice.docx}\nPDF： {notice.pdf or '（未生成）'}")
@@ -379,7 +379,7 @@ def appointment_book(session, name, phone, id_number, with_whom, at, place, matt
       archive appointment book --name 张三 --phone 13800138000 --with 赵局长 \\
           --at "2026-12-01 09:30" --place 三楼接待室 --matter 咨询不动产登记
     """
-    from archive import appointments
+    from archive.window import appointments
 
     booked = appointments.book(session, name=name, phone=phone, id_number=id_number, with_whom=with_whom, at=at,
                                place=place, matter=matter, unit=unit, materials=list(bring))
@@ -398,7 +398,7 @@ def appointment_list(session, status, as_json):
     示例：
       archive appointment list --status booked
     """
-    from archive import appointments
+    from archive.window import appointments
 
     found = appointments.list_appointments(session, status=status)
     lines = [f"{a.card}\t{a.starts_at:%Y-%m-%d %H:%M}\t{a.name}\t{a.with_whom}\t{a.status}" for a in found]
@@ -416,7 +416,7 @@ def appointment_cancel(session, card, reason, as_json):
     示例：
       archive appointment cancel SJ-YY-2026-0001 --reason 来访人改期
     """
-    from archive import appointments
+    from archive.window import appointments
 
     cancelled = appointments.cancel(session, card, reason=reason)
     emit(as_json, cancelled.to_dict(), f"已取消预约 {cancelled.card}")

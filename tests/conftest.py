@@ -23,7 +23,7 @@ def _isolated_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def _sample_template(tmp_path_factory):
     """One initialised sample workspace, copied for each test that needs one (init is slow)."""
-    from archive import workspace
+    from archive.core import workspace
 
     home = tmp_path_factory.mktemp("template") / "home"
     workspace.init(home, sample=True).close()
@@ -40,13 +40,13 @@ def home(_sample_template, tmp_path):
 @pytest.fixture
 def session(home):
     """A session on a fresh sample workspace, operated by 王芳, with 'today' fixed."""
-    from archive.config import open_workspace
-    from archive.session import Session
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
 
     with Session(open_workspace(home), operator="王芳", today=DEMO_DAY) as s:
         yield s
 
 
-# Valid identity numbers for tests (check digits computed by archive.validate).
+# Valid identity numbers for tests (check digits computed by archive.core.validate).
 PERSON_ID = "11010519491231002X"
 ORG_CODE = "91350100M000100Y43"

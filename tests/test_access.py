@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from archive.access import BUILT_IN, Role, can_see, get_role, narrowed_role, role_of, roles
-from archive.config import open_workspace, validate_against
-from archive.errors import ConfigError, InputError, RuleError
-from archive.session import Session
+from archive.core.access import BUILT_IN, Role, can_see, get_role, narrowed_role, role_of, roles
+from archive.core.config import open_workspace, validate_against
+from archive.core.errors import ConfigError, InputError, RuleError
+from archive.core.session import Session
 
 
 def session_with(home, section=None, operator=None):
@@ -110,7 +110,7 @@ def test_the_schema_names_the_bad_field(section, where):
 
 
 def test_the_sample_roles_file_validates():
-    from archive.catalog import DATA_DIR
+    from archive.window.catalog import DATA_DIR
 
     data = json.loads((DATA_DIR / "sample_roles.json").read_text(encoding="utf-8"))
     validate_against("roles", data, "角色配置")

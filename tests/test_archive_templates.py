@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.documents import template_variables
+from archive.documents.render import template_variables
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ["application_record", "decision_record", "volume_cover", "item_list", "notes_sheet", "catalogue",
@@ -37,7 +37,7 @@ def test_templates_are_rebuilt_identically_in_content(tmp_path):
                    check=True, capture_output=True)
     from docxtpl import DocxTemplate
 
-    from archive.documents import _jinja_env
+    from archive.documents.render import _jinja_env
 
     for kind in KINDS:
         built = DocxTemplate(tmp_path / f"{kind}.docx").get_undeclared_template_variables(jinja_env=_jinja_env())
@@ -57,7 +57,7 @@ def test_migrations_create_the_volume_tables_as_the_store_declares_them(tmp_path
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from archive import store as st
+    from archive.core import store as st
 
     store = st.open_store(f"sqlite:///{tmp_path / 'db.sqlite'}", migrate=True)
     with store.engine.connect() as conn:

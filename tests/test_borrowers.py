@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from archive import borrowers
-from archive import store as st
-from archive.errors import InputError, NotFoundError, StateError
+from archive.lending import borrowers
+from archive.core import store as st
+from archive.core.errors import InputError, NotFoundError, StateError
 
 from .conftest import PERSON_ID
 from .test_loans import id_number, lend, make_borrower, make_volume

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.calendar import (
+from archive.core.calendar import (
     WorkCalendar,
     YearSchedule,
     read_schedule_file,
@@ -17,7 +17,7 @@ from archive.calendar import (
     schedule_to_json,
     schedules_from_chinesecalendar,
 )
-from archive.errors import CalendarMissingError, ConfigError, InputError
+from archive.core.errors import CalendarMissingError, ConfigError, InputError
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_2027 = DATA / "calendar_2027_sample.json"

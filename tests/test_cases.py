@@ -5,9 +5,10 @@ import pytest
 from docx import Document
 from sqlalchemy import func, select
 
-from archive import cases, store as st
-from archive.cases import Applicant
-from archive.errors import CalendarMissingError, InputError, NotFoundError, StateError
+from archive.window import cases
+from archive.core import store as st
+from archive.window.cases import Applicant
+from archive.core.errors import CalendarMissingError, InputError, NotFoundError, StateError
 
 from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
 
@@ -109,7 +110,7 @@ def test_unknown_item_is_refused(session):
 
 
 def test_failure_while_rendering_leaves_no_case_no_number_no_file(session, home, monkeypatch):
-    from archive import documents
+    from archive.documents import render as documents
 
     before, before_files = counts(session), files(home)
 
@@ -253,7 +254,7 @@ def test_list_filters(session):
 
 
 def test_reprint_keeps_number_and_is_marked(session):
-    from archive import notices
+    from archive.window import notices
 
     original = make_case(session).notices[0]
     again = notices.reprint(session, original.number)
@@ -263,7 +264,7 @@ def test_reprint_keeps_number_and_is_marked(session):
 
 
 def test_appointment_on_a_holiday_is_refused(session):
-    from archive import appointments
+    from archive.window import appointments
 
     with pytest.raises(StateError, match="不是工作日"):
         appointments.book(session, name="张三", phone="13800138000", with_whom="赵局长", at="2026-10-01 09:30",

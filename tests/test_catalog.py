@@ -1,4 +1,4 @@
-"""Tests for archive.catalog: the sample centre, JSON/Excel catalogues, units and seals.
+"""Tests for archive.window.catalog: the sample centre, JSON/Excel catalogues, units and seals.
 
 ``tests/data/catalog_sample.xlsx`` is written by :func:`build_catalog_sample`; regenerate
 it with ``.venv/bin/python tests/test_catalog.py``.
@@ -16,8 +16,8 @@ import pytest
 if __name__ == "__main__":  # run as a script to regenerate the fixture workbook
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archive import catalog
-from archive.catalog import (
+from archive.window import catalog
+from archive.window.catalog import (
     CASE_TYPES,
     XLSX_COLUMNS,
     Material,
@@ -29,7 +29,7 @@ from archive.catalog import (
     read_units,
     write_catalog_xlsx,
 )
-from archive.errors import ConfigError, InputError, NotFoundError
+from archive.core.errors import ConfigError, InputError, NotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

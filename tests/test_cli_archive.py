@@ -214,6 +214,6 @@ def test_every_archive_command_has_help_with_an_example(name, command):
 
 
 def test_the_library_does_not_import_click():
-    code = ("import sys; import archive.volumes, archive.fixity, archive.disposal, archive.catalogues, "
-            "archive.scheme, archive.pdfstamp; assert 'click' not in sys.modules")
+    code = ("import sys; import archive.shelf.volumes, archive.shelf.fixity, archive.shelf.disposal, archive.shelf.catalogues, "
+            "archive.shelf.scheme, archive.documents.pdfstamp; assert 'click' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

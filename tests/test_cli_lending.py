@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from archive import store as st
+from archive.core import store as st
 from cli import main
 
 from .conftest import PERSON_ID
@@ -170,7 +170,7 @@ def test_copy_command(home, session):
 def test_register_export_xlsx_has_the_register_columns(home, session):
     from openpyxl import load_workbook
 
-    from archive.registers import COLUMNS
+    from archive.lending.registers import COLUMNS
 
     code = make_volume(session)
     add_borrower(home)
@@ -240,6 +240,6 @@ def test_library_does_not_import_click():
     import subprocess
     import sys
 
-    code = ("import archive.loans, archive.copies, archive.registers, archive.borrowers, archive.rules, sys; "
+    code = ("import archive.lending.loans, archive.lending.copies, archive.lending.registers, archive.lending.borrowers, archive.lending.rules, sys; "
             "assert 'click' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent).returncode == 0

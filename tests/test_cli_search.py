@@ -97,10 +97,10 @@ def test_missing_or_stale_index_says_to_reindex_with_exit_1(home, made, monkeypa
     assert result.exit_code == 1
     assert "尚未建立检索索引" in result.output and "archive reindex" in result.output
     run("reindex", "--home", str(home))
-    monkeypatch.setattr("archive.session.AFTER_COMMIT", [])
-    monkeypatch.setattr("archive.search.FRESHNESS_GRACE", 0.05)
-    from archive.config import open_workspace
-    from archive.session import Session
+    monkeypatch.setattr("archive.core.session.AFTER_COMMIT", [])
+    monkeypatch.setattr("archive.search.index.FRESHNESS_GRACE", 0.05)
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
 
     with Session(open_workspace(home), operator="王芳") as s:
         receive_org(s)

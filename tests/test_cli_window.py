@@ -50,7 +50,7 @@ def test_the_text_output_says_why_there_is_no_pdf(home, monkeypatch):
     monkeypatch.setenv("ARCHIVE_PDF", "never")  # switched off, whether or not LibreOffice is installed
     assert "已设置为不生成 PDF" in run(*args, home=home).output
     monkeypatch.setenv("ARCHIVE_PDF", "auto")
-    monkeypatch.setattr("archive.converter.libreoffice_available", lambda: False)
+    monkeypatch.setattr("archive.documents.office.libreoffice_available", lambda: False)
     assert "未安装 LibreOffice" in run(*args, home=home).output
 
 
@@ -160,12 +160,12 @@ def test_every_command_has_chinese_help_with_an_example(path, command):
 
 
 def test_library_does_not_import_click():
-    code = "import archive, archive.cases, archive.notices, archive.session, sys; assert 'click' not in sys.modules"
+    code = "import archive, archive.window.cases, archive.window.notices, archive.core.session, sys; assert 'click' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_appointment_book_list_cancel(home, session):
-    from archive import appointments
+    from archive.window import appointments
 
     booked = appointments.book(session, name="张三", phone="13800138000", id_number=PERSON_ID, with_whom="赵局长",
                                at="2026-09-30 09:30", place="三楼接待室", matter="咨询不动产登记")

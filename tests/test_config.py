@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from archive.config import SETTINGS, open_workspace
-from archive.errors import ConfigError, WorkspaceError
+from archive.core.config import SETTINGS, open_workspace
+from archive.core.errors import ConfigError, WorkspaceError
 
 
 def test_every_setting_is_documented():

@@ -1,4 +1,4 @@
-"""archive.converter against a real LibreOffice (no mocks of the conversion).
+"""archive.documents.office against a real LibreOffice (no mocks of the conversion).
 
 The tests that convert skip, saying why, on a machine without LibreOffice; ``make deps``
 (tools/install-debian-deps.sh) installs it on Debian/Ubuntu.
@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from archive import converter
-from archive.converter import (
+from archive.documents import office as converter
+from archive.documents.office import (
     PdfConverter,
     libreoffice_available,
     pdf_page_count,
     pdf_text,
     stamp_metadata,
 )
-from archive.errors import ConversionError, InputError, StateError
+from archive.core.errors import ConversionError, InputError, StateError
 
 needs_libreoffice = pytest.mark.skipif(
     not libreoffice_available(),
@@ -539,13 +539,13 @@ def test_server_whose_starter_died_ends_and_cleans_up(tmp_path):
 
     script = (
         "import os, sys\n"
-        "from archive.converter import PdfConverter\n"
+        "from archive.documents.office import PdfConverter\n"
         "c = PdfConverter()\n"
         "c.start()\n"
         "print(c.server_pid, c._workdir, flush=True)\n"
         "os._exit(0)\n"
     )
-    root = Path(converter.__file__).resolve().parent.parent
+    root = Path(converter.__file__).resolve().parent.parent.parent
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root,
                             check=True)
     pgid, workdir = result.stdout.split()

@@ -10,9 +10,11 @@ from pypdf import PdfReader
 from pypdf.constants import UserAccessPermissions as P
 from sqlalchemy import select
 
-from archive import copies, loans, volumes
-from archive import store as st
-from archive.errors import InputError, RuleError, StateError
+from archive.lending import copies
+from archive.lending import loans
+from archive.shelf import volumes
+from archive.core import store as st
+from archive.core.errors import InputError, RuleError, StateError
 
 from .test_loans import lend, make_borrower, make_volume
 
@@ -188,7 +190,7 @@ def test_parse_pages(spec, pages):
 def test_with_pdf_output_docx_items_are_converted_and_whole_copies_use_the_merged_pdf(session, monkeypatch):
     """A volume filed without PDF has .docx items, converted for the copy once PDF output is
     on; a volume filed with PDF output has a merged PDF, and a whole-volume copy is made from it."""
-    from archive.converter import libreoffice_available
+    from archive.documents.office import libreoffice_available
 
     if not libreoffice_available():
         pytest.skip("LibreOffice not installed")

@@ -4,8 +4,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive import catalogues, disposal, fixity, store as st, volumes
-from archive.errors import ArchiveError, InputError, NotFoundError, StateError
+from archive.shelf import catalogues
+from archive.shelf import disposal
+from archive.shelf import fixity
+from archive.core import store as st
+from archive.shelf import volumes
+from archive.core.errors import ArchiveError, InputError, NotFoundError, StateError
 
 from .test_cases import docx_text
 from .test_volumes import make_concluded

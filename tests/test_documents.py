@@ -1,4 +1,4 @@
-"""archive.documents: notices rendered to real .docx files and read back with python-docx."""
+"""archive.documents.render: notices rendered to real .docx files and read back with python-docx."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ import pytest
 from docx.oxml.ns import qn
 from docx.shared import Mm
 
-from archive.documents import (
+from archive.documents.render import (
     atomic_write_bytes,
     format_cn_date,
     render_notice,
     sha256_file,
     template_variables,
 )
-from archive.errors import InputError, StateError
+from archive.core.errors import InputError, StateError
 
 DATA = Path(__file__).parent / "data"
 SEAL = DATA / "seal_test.png"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.extract import IMAGE_NO_TEXT, NO_TEXT_LAYER, docx_text, extract
+from archive.documents.extract import IMAGE_NO_TEXT, NO_TEXT_LAYER, docx_text, extract
 
 
 def make_docx(path: Path) -> Path:

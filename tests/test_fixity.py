@@ -4,8 +4,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive import fixity, store as st, volumes
-from archive.errors import NotFoundError
+from archive.shelf import fixity
+from archive.core import store as st
+from archive.shelf import volumes
+from archive.core.errors import NotFoundError
 
 from .test_volumes import make_concluded
 

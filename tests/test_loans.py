@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import store as st
-from archive.errors import InputError, NotFoundError, RuleError, StateError
+from archive.core import store as st
+from archive.core.errors import InputError, NotFoundError, RuleError, StateError
 
 from .conftest import DEMO_DAY
 from .test_cases import docx_text, make_case
@@ -19,7 +19,7 @@ from .test_cases import docx_text, make_case
 
 def id_number(n: int) -> str:
     """A valid resident ID number (GB 11643 check digit) for the n-th test borrower."""
-    from archive.validate import id_number_check_digit
+    from archive.core.validate import id_number_check_digit
 
     first17 = f"110105{1970 + n % 40}{n % 12 + 1:02d}{n % 28 + 1:02d}{n % 1000:03d}"
     return first17 + id_number_check_digit(first17)
@@ -31,7 +31,7 @@ def make_pdf(path: Path, pages: int, label: str = "材料") -> Path:
     """A real PDF of ``pages`` pages, each saying which page it is (Pillow, CJK font)."""
     from PIL import Image, ImageDraw
 
-    from archive.copies import _font
+    from archive.lending.copies import _font
 
     font = _font(24)
     images = []
@@ -52,7 +52,8 @@ def make_volume(session, *, attachments=(3, 2), access: str | None = None, secur
     ``access``/``security_level`` set the volume's access status and security level the
     way an appraisal would.
     """
-    from archive import cases, volumes
+    from archive.window import cases
+    from archive.shelf import volumes
 
     case_no = make_case(session, **case_overrides).case.case_no
     folder = Path(tmp or session.ws.home / "scans")
@@ -70,7 +71,7 @@ def make_volume(session, *, attachments=(3, 2), access: str | None = None, secur
 
 def make_borrower(session, **overrides):
     """Register a borrower with complete defaults (an internal member of staff)."""
-    from archive import borrowers
+    from archive.lending import borrowers
 
     count = len(borrowers.list_borrowers(session))
     args = dict(name=f"借阅人{count + 1}", unit="江州市市场监督管理局", type="internal", id_number=id_number(count),
@@ -80,7 +81,7 @@ def make_borrower(session, **overrides):
 
 
 def lend(session, code, borrower, **overrides):
-    from archive import loans
+    from archive.lending import loans
 
     args = dict(borrower=borrower.code, purpose="工作查考", mode="read")
     args.update(overrides)
@@ -104,7 +105,7 @@ def snapshot(session):
 # -- lending ------------------------------------------------------------------------------
 
 def test_lend_read_in_the_room_records_the_use_and_takes_the_volume_off_the_shelf(session):
-    from archive import loans
+    from archive.lending import loans
 
     code = make_volume(session)
     reader = make_borrower(session)
@@ -217,7 +218,8 @@ def test_volume_out_destroyed_flagged_or_not_filed_is_refused(session):
 
 
 def test_blocked_borrower_and_borrower_with_overdue_loan_cannot_borrow(session):
-    from archive import borrowers, loans
+    from archive.lending import borrowers
+    from archive.lending import loans
 
     a, b = make_volume(session), make_volume(session)
     reader = make_borrower(session)
@@ -273,10 +275,10 @@ def test_the_store_refuses_a_second_open_loan_of_one_volume(session):
 
 def _lend_in_process(home: str, code: str, borrower: str, barrier, results) -> None:
     """Child process: open the workspace, wait for the other archivist, lend."""
-    from archive.config import open_workspace
-    from archive.errors import ArchiveError
-    from archive.loans import lend as lend_volume
-    from archive.session import Session
+    from archive.core.config import open_workspace
+    from archive.core.errors import ArchiveError
+    from archive.lending.loans import lend as lend_volume
+    from archive.core.session import Session
 
     with Session(open_workspace(home), operator=f"档案员{borrower}", today=DEMO_DAY) as session:
         session.store  # connect before the race starts
@@ -289,7 +291,8 @@ def _lend_in_process(home: str, code: str, borrower: str, barrier, results) -> N
 
 
 def test_two_processes_cannot_lend_the_same_volume_at_once(session, home):
-    from archive import loans, volumes
+    from archive.lending import loans
+    from archive.shelf import volumes
 
     code = make_volume(session)
     readers = [make_borrower(session).code for _ in range(2)]
@@ -319,9 +322,9 @@ def _lend_holding_the_transaction(home, code, borrower, checked, release, result
     """Child process A: lend, but stop after every check has passed, inside the transaction."""
     import time
 
-    import archive.loans as lending
-    from archive.config import open_workspace
-    from archive.session import Session
+    import archive.lending.loans as lending
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
 
     checks = lending._check_request
 
@@ -341,10 +344,10 @@ def _lend_after_a_checked(home, code, borrower, checked, results) -> None:
     """Child process B: lend the same volume while A sits between its check and its write."""
     import time
 
-    from archive.config import open_workspace
-    from archive.errors import ArchiveError
-    from archive.loans import lend as lend_volume
-    from archive.session import Session
+    from archive.core.config import open_workspace
+    from archive.core.errors import ArchiveError
+    from archive.lending.loans import lend as lend_volume
+    from archive.core.session import Session
 
     checked.wait(timeout=60)
     with Session(open_workspace(home), operator="档案员乙", today=DEMO_DAY) as session:
@@ -387,7 +390,7 @@ def test_a_second_lend_waits_for_the_first_transaction_and_then_sees_the_volume_
 # -- returns ------------------------------------------------------------------------------
 
 def test_return_counts_pages_against_the_item_list(session):
-    from archive import loans
+    from archive.lending import loans
 
     code = make_volume(session, attachments=(3, 2))
     loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")
@@ -406,7 +409,8 @@ def test_return_counts_pages_against_the_item_list(session):
 
 
 def test_shortfall_goes_on_the_notes_sheet_flags_the_volume_and_the_return_is_recorded(session):
-    from archive import loans, volumes
+    from archive.lending import loans
+    from archive.shelf import volumes
 
     code = make_volume(session)
     reader = make_borrower(session)
@@ -432,7 +436,8 @@ def test_shortfall_goes_on_the_notes_sheet_flags_the_volume_and_the_return_is_re
 
 
 def test_extra_pages_are_a_discrepancy_too(session):
-    from archive import loans, volumes
+    from archive.lending import loans
+    from archive.shelf import volumes
 
     code = make_volume(session)
     loan = lend(session, code, make_borrower(session))
@@ -443,7 +448,7 @@ def test_extra_pages_are_a_discrepancy_too(session):
 # -- renewals -----------------------------------------------------------------------------
 
 def test_renew_once_with_approval(session):
-    from archive import loans
+    from archive.lending import loans
 
     code = make_volume(session)
     loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")
@@ -459,7 +464,7 @@ def test_renew_once_with_approval(session):
 
 
 def test_reading_in_the_room_cannot_be_renewed_and_overdue_loans_neither(session):
-    from archive import loans
+    from archive.lending import loans
 
     code, other = make_volume(session), make_volume(session)
     read = lend(session, code, make_borrower(session))
@@ -473,7 +478,7 @@ def test_reading_in_the_room_cannot_be_renewed_and_overdue_loans_neither(session
 
 
 def test_classified_loan_cannot_be_renewed(session):
-    from archive import loans
+    from archive.lending import loans
 
     code = make_volume(session, security_level="秘密")
     loan = lend(session, code, make_borrower(session, role="principal"), mode="loan", approved_by="钱主任",
@@ -487,7 +492,7 @@ def test_classified_loan_cannot_be_renewed(session):
 # -- overdue and reminders ------------------------------------------------------------------
 
 def test_overdue_lists_and_escalates_reminders(session):
-    from archive import loans
+    from archive.lending import loans
 
     code = make_volume(session)
     reader = make_borrower(session)
@@ -527,7 +532,7 @@ def test_overdue_lists_and_escalates_reminders(session):
 def test_reminder_template_matches_its_schema():
     import json
 
-    from archive.documents import template_variables
+    from archive.documents.render import template_variables
 
     root = Path(__file__).resolve().parent.parent
     schema = json.loads((root / "schemas" / "reminder.json").read_text(encoding="utf-8"))
@@ -538,9 +543,9 @@ def test_reminder_template_matches_its_schema():
 def test_reminder_notice_with_a_configured_issuing_unit(session, home):
     import json
 
-    from archive import loans
-    from archive.config import open_workspace
-    from archive.session import Session
+    from archive.lending import loans
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
 
     config = json.loads((home / "config.json").read_text(encoding="utf-8"))
     config["lending"]["issuing_unit"] = "ZR"
@@ -581,7 +586,8 @@ def test_migration_0003_creates_exactly_the_lending_tables(tmp_path):
 
 
 def test_a_reminder_can_be_reprinted(session):
-    from archive import loans, notices
+    from archive.lending import loans
+    from archive.window import notices
 
     code = make_volume(session)
     loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")

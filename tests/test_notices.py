@@ -8,17 +8,18 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
-from archive import notices, store as st
-from archive.documents import sha256_file
-from archive.errors import NotFoundError, StateError
+from archive.window import notices
+from archive.core import store as st
+from archive.documents.render import sha256_file
+from archive.core.errors import NotFoundError, StateError
 
 from .test_cases import docx_text, make_case
 
 WORKER = textwrap.dedent("""
     import datetime as dt, json, sys
-    from archive.cases import Applicant, receive
-    from archive.config import open_workspace
-    from archive.session import Session
+    from archive.window.cases import Applicant, receive
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
 
     home, count = sys.argv[1], int(sys.argv[2])
     out = []
@@ -90,7 +91,7 @@ def test_reprint_of_unknown_number(session):
 
 
 def test_pdf_when_libreoffice_is_installed(session, monkeypatch):
-    from archive.converter import libreoffice_available, pdf_text
+    from archive.documents.office import libreoffice_available, pdf_text
 
     if not libreoffice_available():
         pytest.skip("LibreOffice 未安装（make deps 可安装）")

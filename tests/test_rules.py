@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from archive import rules
-from archive.config import validate_against
-from archive.errors import ConfigError, InputError
+from archive.lending import rules
+from archive.core.config import validate_against
+from archive.core.errors import ConfigError, InputError
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_schema_errors_name_the_field(change, where):
 
 
 def test_workspace_without_a_lending_section_uses_the_packaged_rules(tmp_path):
-    from archive import workspace
+    from archive.core import workspace
 
     with workspace.init(tmp_path / "bare") as session:
         assert "lending" not in session.ws.data

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from archive import scheme as sc
-from archive.errors import ConfigError, InputError
+from archive.shelf import scheme as sc
+from archive.core.errors import ConfigError, InputError
 
-SAMPLE = json.loads((Path(sc.__file__).parent / "data" / "sample_archive.json").read_text(encoding="utf-8"))
-CENTRE = json.loads((Path(sc.__file__).parent / "data" / "sample_centre.json").read_text(encoding="utf-8"))
+SAMPLE = json.loads((Path(sc.__file__).parent.parent / "data" / "sample_archive.json").read_text(encoding="utf-8"))
+CENTRE = json.loads((Path(sc.__file__).parent.parent / "data" / "sample_centre.json").read_text(encoding="utf-8"))
 
 
 def sample(**changes) -> dict:

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from archive import cases, search, store as st
-from archive.access import BUILT_IN
-from archive.cases import Applicant
-from archive.errors import InputError
-from archive.search import IndexMissingError, IndexStaleError, fold, gram_tokens, parse_query, snippet
+from archive.window import cases
+from archive.search import index as search
+from archive.core import store as st
+from archive.core.access import BUILT_IN
+from archive.window.cases import Applicant
+from archive.core.errors import InputError
+from archive.search.index import IndexMissingError, IndexStaleError, fold, gram_tokens, parse_query, snippet
 
 from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
 from .test_cases import make_case
@@ -43,7 +45,7 @@ def concluded(session, result) -> str:
 
 
 def filed(session, result) -> str:
-    from archive import volumes
+    from archive.shelf import volumes
 
     return volumes.file_case(session, concluded(session, result)).archival_code
 
@@ -253,7 +255,7 @@ def test_a_new_case_is_searchable_at_once(session, indexed):
 
 
 def test_an_index_older_than_the_store_refuses_to_answer(session, indexed, monkeypatch):
-    monkeypatch.setattr("archive.session.AFTER_COMMIT", [])  # e.g. written by a process without the hook
+    monkeypatch.setattr("archive.core.session.AFTER_COMMIT", [])  # e.g. written by a process without the hook
     monkeypatch.setattr(search, "FRESHNESS_GRACE", 0.05)
     receive_org(session)
     with pytest.raises(IndexStaleError) as err:
@@ -349,8 +351,8 @@ def test_restricted_volumes_are_left_out_unless_the_role_allows(session, indexed
 
 
 def test_the_operators_role_applies_by_default(home):
-    from archive.config import open_workspace
-    from archive.session import Session
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
 
     with Session(open_workspace(home), operator="王芳", today=DEMO_DAY) as clerk:
         code = filed(clerk, receive_land(clerk, name="钱七"))
@@ -372,7 +374,7 @@ def test_a_destroyed_volume_disappears(session, indexed):
 
 
 def test_a_scanned_attachment_is_indexed_by_its_title_and_reported(session, indexed, tmp_path):
-    from archive import volumes
+    from archive.shelf import volumes
 
     from .test_extract import make_scan_pdf
 
@@ -386,9 +388,9 @@ def test_a_scanned_attachment_is_indexed_by_its_title_and_reported(session, inde
 
 CLERK = """
 import datetime as dt, sys
-from archive.cases import Applicant, receive
-from archive.config import open_workspace
-from archive.session import Session
+from archive.window.cases import Applicant, receive
+from archive.core.config import open_workspace
+from archive.core.session import Session
 home, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with Session(open_workspace(home), operator=name, today=dt.date(2026, 9, 28)) as session:
     for n in range(count):
@@ -399,10 +401,10 @@ with Session(open_workspace(home), operator=name, today=dt.date(2026, 9, 28)) as
 
 READER = """
 import sys, time
-from archive import search
-from archive.access import BUILT_IN
-from archive.config import open_workspace
-from archive.session import Session
+from archive.search import index as search
+from archive.core.access import BUILT_IN
+from archive.core.config import open_workspace
+from archive.core.session import Session
 home, seconds = sys.argv[1], float(sys.argv[2])
 answers = errors = 0
 deadline = time.monotonic() + seconds

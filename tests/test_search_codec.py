@@ -7,9 +7,9 @@ import pytest
 from whoosh import index
 from whoosh import query as Q
 
-from archive import search
-from archive.search_codec import INLINE_LIMIT, ArrayWriter, read_postings
-from archive.search_engine import Engine
+from archive.search import index as search
+from archive.search.codec import INLINE_LIMIT, ArrayWriter, read_postings
+from archive.search.engine import Engine
 
 
 def documents(count: int, share: int, shares: int):

@@ -5,7 +5,7 @@ def test_migrations_match_the_tables(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from archive import store as st
+    from archive.core import store as st
 
     store = st.open_store(f"sqlite:///{tmp_path / 'db.sqlite'}", migrate=True)
     with store.engine.connect() as conn:
@@ -15,7 +15,7 @@ def test_migrations_match_the_tables(tmp_path):
 
 
 def test_migrating_twice_changes_nothing(tmp_path):
-    from archive import store as st
+    from archive.core import store as st
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     st.open_store(url, migrate=True).dispose()
@@ -25,8 +25,8 @@ def test_migrating_twice_changes_nothing(tmp_path):
 
 
 def test_sqlite_synchronous_setting_reaches_the_connection(home, monkeypatch):
-    from archive.config import open_workspace
-    from archive.session import Session
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
 
     for value, expected in (("normal", 1), ("full", 2)):
         monkeypatch.setenv("ARCHIVE_SQLITE_SYNCHRONOUS", value)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.documents import template_variables
+from archive.documents.render import template_variables
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ["receipt", "supplement", "rejection", "denial", "extension", "excluded_time", "appointment"]

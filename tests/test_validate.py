@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from archive.errors import InputError
-from archive.validate import (
+from archive.core.errors import InputError
+from archive.core.validate import (
     check_credit_code,
     check_id_number,
     check_phone,

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from archive import cases, store as st, volumes
-from archive.errors import ArchiveError, InputError, NotFoundError, StateError
+from archive.window import cases
+from archive.core import store as st
+from archive.shelf import volumes
+from archive.core.errors import ArchiveError, InputError, NotFoundError, StateError
 
 from .conftest import DEMO_DAY, PERSON_ID
 from .test_cases import FOOD, docx_text, make_case
@@ -246,7 +248,7 @@ def test_file_all_due_reports_a_case_it_cannot_file_and_goes_on(session):
 
 
 def test_every_write_tells_the_search_index(session, monkeypatch):
-    from archive import session as session_module
+    from archive.core import session as session_module
 
     touched = []
     monkeypatch.setattr(session_module, "AFTER_COMMIT", [lambda s, changes: touched.extend(changes)])
@@ -345,7 +347,7 @@ def test_notes_go_on_a_new_notes_sheet_and_filed_items_never_change(session, hom
         assert sorted(roles) == ["form", "superseded"]
     volumes.note(session, v.archival_code, text="第二条")
     assert next(f for f in volumes.show(session, v.archival_code).forms if f.kind == "notes_sheet").path.endswith("-3.docx")
-    from archive import fixity
+    from archive.shelf import fixity
 
     assert fixity.verify(session).ok
 
@@ -408,7 +410,7 @@ def test_two_processes_filing_at_once_get_unique_gap_free_numbers(session, home)
 # -- PDF output (needs LibreOffice) --------------------------------------------------------
 
 def _needs_libreoffice():
-    from archive.converter import libreoffice_available
+    from archive.documents.office import libreoffice_available
 
     if not libreoffice_available():
         pytest.skip("需要 LibreOffice 才能生成 PDF")
@@ -418,7 +420,7 @@ def test_with_pdf_items_are_pdfs_and_one_merged_pdf_is_stamped_with_the_code(ses
     _needs_libreoffice()
     from pypdf import PdfReader
 
-    from archive.converter import pdf_text
+    from archive.documents.office import pdf_text
 
     monkeypatch.setenv("ARCHIVE_PDF", "always")
     case_no = make_case(session).case.case_no

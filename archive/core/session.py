@@ -1,0 +1,190 @@
+"""A session: one workspace, its store, the working-day calendar and the operator.
+
+Every library action takes a session. ``session.work()`` is the unit of work for a write:
+one database transaction plus the files written during it. If anything fails before the
+commit, the transaction rolls back and every file written in it is removed, so a failure
+half-way leaves the store and the documents folder as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from . import store as st
+from .config import Workspace, open_workspace
+from .errors import InputError
+from .validate import check_text
+
+
+def _update_search_index(session: "Session", touched: list[tuple[str, str]]) -> None:
+    """Keep the full-text index in step with the store, when the workspace has one."""
+    if session.ws.index_dir.exists():
+        from ..search.index import apply_changes
+
+        apply_changes(session, touched)
+
+
+# Called after every committed unit of work that touched searchable records.
+AFTER_COMMIT = [_update_search_index]
+
+
+@dataclass
+class Work:
+    """The transaction and the files of one write."""
+
+    conn: Connection
+    session: "Session"
+    created: list[Path] = field(default_factory=list)
+    touched: list[tuple[str, str]] = field(default_factory=list)
+
+    def track(self, path: Path) -> Path:
+        """Remember a file written in this unit of work, to be removed if it fails."""
+        self.created.append(Path(path))
+        return path
+
+    def touch(self, kind: str, key: str) -> None:
+        """Say that a searchable record changed ("case", case number) or ("volume", archival code)."""
+        if (kind, key) not in self.touched:
+            self.touched.append((kind, key))
+
+
+class Session:
+    """What every library function is handed: workspace, store, calendar, operator."""
+
+    def __init__(self, workspace: Workspace, *, operator: str | None = None, today: dt.date | None = None):
+        self.ws = workspace
+        self._operator = operator
+        self._today = today
+        self._store: st.Store | None = None
+        self._calendar = None
+        self._converter = None
+
+    @classmethod
+    def open(cls, home=None, *, operator: str | None = None, **overrides) -> "Session":
+        return cls(open_workspace(home, **overrides), operator=operator)
+
+    # -- basics ----------------------------------------------------------------------
+    @property
+    def store(self) -> st.Store:
+        if self._store is None:
+            self._store = st.open_store(self.ws.database_url, synchronous=self.ws.get("sqlite_synchronous"))
+        return self._store
+
+    @property
+    def today(self) -> dt.date:
+        """The working date: today, unless the caller fixed it (back-dated entry, tests, demo)."""
+        return self._today or dt.date.today()
+
+    @today.setter
+    def today(self, value: dt.date | None) -> None:
+        self._today = value
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now().replace(microsecond=0)
+
+    @property
+    def operator_name(self) -> str | None:
+        """The operator if one is set (option, ARCHIVE_OPERATOR or config), unchecked; reading needs none."""
+        return self._operator or self.ws.get("operator") or None
+
+    @property
+    def operator(self) -> str:
+        """The person doing the action; every write is refused without one."""
+        name = self.operator_name
+        if not name:
+            raise InputError(
+                "未指定经办人：每一项操作都要记录经办人",
+                field="operator",
+                hint="加上 --operator 姓名，或设置环境变量 ARCHIVE_OPERATOR",
+            )
+        return check_text(name, "经办人", max_length=50)
+
+    @property
+    def calendar(self):
+        if self._calendar is None:
+            from .calendar import WorkCalendar, YearSchedule
+
+            schedules: dict[int, dict] = {}
+            with self.store.read() as conn:
+                for row in conn.execute(select(st.calendar_years)):
+                    schedules[row.year] = {"holidays": {}, "workdays": {}, "source": row.source}
+                for row in conn.execute(select(st.calendar_days)):
+                    schedules[row.year]["holidays" if row.kind == "holiday" else "workdays"][row.day] = row.name
+            self._calendar = WorkCalendar(
+                {year: YearSchedule(year=year, **data) for year, data in schedules.items()}
+            )
+        return self._calendar
+
+    def reset_calendar(self) -> None:
+        self._calendar = None
+
+    # -- PDF ---------------------------------------------------------------------------
+    def pdf_enabled(self) -> bool:
+        mode = str(self.ws.get("pdf")).lower()
+        if mode == "never":
+            return False
+        from ..documents.office import libreoffice_available
+
+        if mode == "always":
+            return True
+        return libreoffice_available()
+
+    @property
+    def converter(self):
+        """One long-lived LibreOffice for the whole session (started on first use)."""
+        if self._converter is None:
+            from ..documents.office import PdfConverter
+
+            self._converter = PdfConverter()
+            self._converter.__enter__()
+        return self._converter
+
+    # -- transactions ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def work(self):
+        """One write: a transaction plus the files it creates, all or nothing."""
+        created: list[Path] = []
+        try:
+            with self.store.write() as conn:
+                unit = Work(conn=conn, session=self, created=created)
+                yield unit
+                if unit.touched:
+                    # The search index records the generation it reflects; a lower one is stale.
+                    st.next_number(conn, st.STORE_GENERATION)
+        except BaseException:
+            for path in reversed(created):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            raise
+        if unit.touched:
+            for hook in AFTER_COMMIT:
+                hook(self, list(unit.touched))
+
+    def log(self, work: Work, action: str, subject: str, *, case_id: int | None = None, **detail) -> None:
+        """Record who did what and when, as an event."""
+        work.conn.execute(
+            st.events.insert().values(
+                case_id=case_id, subject=subject, action=action, operator=self.operator, at=self.now(),
+                detail=detail,
+            )
+        )
+
+    def close(self) -> None:
+        if self._converter is not None:
+            self._converter.close()
+            self._converter = None
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,511 @@
+"""The store: SQLAlchemy Core tables, the engine, transactions and gap-free counters.
+
+The embedded default is a SQLite file in the workspace; the same code runs on PostgreSQL.
+Schema changes are Alembic migrations in ``archive/migrations`` (never hand edits).
+Writes run in ``BEGIN IMMEDIATE`` transactions on SQLite so that two clerks issuing
+notices at the same moment queue for the write lock (bounded by ``busy_timeout``) instead
+of failing; readers never block thanks to WAL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    create_engine,
+    event,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import WorkspaceError
+
+BUSY_TIMEOUT_SECONDS = 60
+
+metadata = MetaData()
+
+items = Table(
+    "items",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("case_type", String(32), nullable=False),
+    Column("promised_days", Integer, nullable=False),
+    Column("statutory_days", Integer, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("fee", String(200), nullable=False),
+    Column("delivery", String(200), nullable=False),
+    Column("materials", JSON, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("loaded_at", DateTime, nullable=False),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("year", Integer, ForeignKey("calendar_years.year"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # holiday | workday
+    Column("name", String(100), nullable=False),
+)
+
+STORE_GENERATION = "store:generation"  # the counters row every committed change advances
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_no", String(64), nullable=False, unique=True),
+    Column("item_code", String(64), ForeignKey("items.code"), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("case_type", String(32), nullable=False),
+    Column("applicant", JSON, nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("materials", JSON, nullable=False),  # received material codes
+    Column("defects", JSON, nullable=False),  # {code: problem}
+    Column("missing", JSON, nullable=False),  # material codes still missing
+    Column("received_on", Date, nullable=False, index=True),
+    Column("check_due_on", Date),  # end of the 5-working-day supplement window
+    Column("accepted_on", Date),
+    Column("deemed_accepted", Boolean, nullable=False, default=False),
+    Column("due_on", Date, index=True),
+    Column("promised_days", Integer, nullable=False),
+    Column("statutory_days", Integer, nullable=False),
+    Column("paused_on", Date),
+    Column("paused_workdays", Integer, nullable=False, default=0),
+    Column("extended_days", Integer, nullable=False, default=0),
+    Column("decision", String(32)),
+    Column("decision_reason", Text),
+    Column("concluded_on", Date),
+    Column("sealed_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), index=True),
+    Column("subject", String(100), nullable=False, index=True),  # e.g. case number, card number
+    Column("action", String(50), nullable=False),
+    Column("operator", String(100), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("card_no", String(64), nullable=False, unique=True),
+    Column("unit", String(32), nullable=False),
+    Column("visitor", JSON, nullable=False),
+    Column("with_whom", String(200), nullable=False),
+    Column("starts_at", DateTime, nullable=False, index=True),
+    Column("time_slot", String(50), nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("matter", Text, nullable=False),
+    Column("materials_to_bring", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # booked | cancelled
+    Column("cancel_reason", Text),
+    Column("created_at", DateTime, nullable=False),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("number", String(100), nullable=False),
+    Column("check_code", String(16), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), index=True),
+    Column("appointment_id", Integer, ForeignKey("appointments.id")),
+    Column("subject", String(100), index=True),  # case number, card number or loan number
+    Column("reprint_of", Integer, ForeignKey("notices.id")),
+    Column("reprint_no", Integer, nullable=False, default=0),
+    Column("path", String(500), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf_path", String(500)),
+    Column("pdf_sha256", String(64)),
+    Column("context", JSON, nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+    UniqueConstraint("unit", "kind", "year", "seq", "reprint_no", name="uq_notice_seq"),
+)
+
+
+# -- the archive (filing, catalogues, fixity, disposal) -----------------------------------
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # pdf | image
+    Column("original_name", String(300), nullable=False),
+    Column("path", String(500), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("has_text", Boolean, nullable=False, default=True),
+    Column("added_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+volumes = Table(
+    "volumes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("archival_code", String(100), nullable=False, unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("fonds", String(32), nullable=False),
+    Column("classification", String(32), nullable=False, index=True),
+    Column("year", Integer, nullable=False, index=True),
+    Column("retention", String(8), nullable=False),  # Y | D30 | D10
+    Column("catalogue", Integer, nullable=False),
+    Column("volume_no", Integer, nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("items_count", Integer, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("access", String(16), nullable=False, default="开放"),  # 开放 | 控制 | 延期开放 | 未审核
+    Column("security_level", String(16)),  # None, or 秘密 | 机密 | 绝密
+    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroyed
+    Column("folder", String(500), nullable=False),
+    Column("merged_pdf", String(500)),
+    Column("merged_sha256", String(64)),
+    Column("filed_at", DateTime, nullable=False),
+    Column("filed_by", String(100), nullable=False),
+    Column("checker", String(100)),  # 检查人 on the notes sheet
+    Column("destroyed_at", DateTime),
+    Column("destroyed_by", String(100)),
+    Column("destruction_list_id", Integer, ForeignKey("destruction_lists.id")),
+    UniqueConstraint("fonds", "classification", "year", "retention", "catalogue", "volume_no", name="uq_volume_no"),
+)
+
+volume_items = Table(
+    "volume_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("doc_number", String(100)),  # 文号
+    Column("responsible", String(200), nullable=False),  # 责任者
+    Column("date", Date, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("page_start", Integer, nullable=False),
+    Column("role", String(16), nullable=False),  # item | form | superseded (an earlier version of a form)
+    # item: application_record | attachment | notice | decision_record;
+    # form: volume_cover | item_list | notes_sheet | merged_pdf
+    Column("kind", String(32), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    UniqueConstraint("volume_id", "role", "number", name="uq_volume_item"),
+)
+
+volume_notes = Table(
+    "volume_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("kind", String(32), nullable=False, default="note"),  # note | return | inspection
+    Column("at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+    Column("scope", JSON, nullable=False),  # archival codes, or [] for all
+    Column("checked", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("problems", JSON, nullable=False),
+)
+
+destruction_lists = Table(
+    "destruction_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # draft | executed
+    Column("volume_ids", JSON, nullable=False),
+    Column("path", String(500)),
+    Column("sha256", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("approver", String(100)),
+    Column("witnesses", JSON),
+    Column("method", String(100)),
+    Column("executed_at", DateTime),
+    Column("executed_by", String(100)),
+    Column("executed_path", String(500)),  # the list as executed, with approver and witnesses
+    Column("executed_sha256", String(64)),
+)
+
+
+# -- lending (borrowers, loans, reminders, copies) ----------------------------------------
+
+borrowers = Table(
+    "borrowers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),  # 借阅证号, e.g. JZ0001
+    Column("name", String(100), nullable=False),
+    Column("unit", String(200), nullable=False),
+    Column("type", String(16), nullable=False),  # internal | agency | public
+    Column("id_number", String(18), nullable=False, unique=True),
+    Column("phone", String(32), nullable=False),
+    Column("role", String(32), nullable=False),  # a role of archive.core.access
+    Column("blocked", Boolean, nullable=False, default=False),
+    Column("blocked_reason", Text),
+    Column("blocked_at", DateTime),
+    Column("blocked_by", String(100)),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),  # 借阅单号
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("borrower_id", Integer, ForeignKey("borrowers.id"), nullable=False),
+    # The volume's id while it is out, NULL once it is back: a unique key, so the store
+    # itself refuses a second open loan of one volume whatever the code above it does.
+    Column("open_volume_id", Integer, unique=True),
+    Column("mode", String(16), nullable=False),  # read | excerpt | copy | loan
+    Column("purpose", String(16), nullable=False),  # one of archive.lending.loans.PURPOSES
+    Column("rules", JSON, nullable=False),  # ids of the rules that decided, per field
+    Column("approval_needed", String(16), nullable=False),  # none | head-in-charge | principal-head
+    Column("approved_by", String(100)),
+    Column("approver_level", String(16)),
+    Column("lent_on", Date, nullable=False, index=True),
+    Column("due_on", Date, nullable=False),
+    Column("renewals", JSON, nullable=False),  # [{on, due_on, approved_by, approver_level}]
+    Column("returned_on", Date),
+    Column("pages_expected", Integer),
+    Column("pages_counted", Integer),
+    Column("condition", Text),
+    Column("discrepancy", Text),
+    Column("late_days", Integer),
+    Column("effect", Text),  # 利用效果
+    Column("reminder_level", Integer, nullable=False, default=0),  # 0 none, 1 first, 2 second, 3 final
+    Column("reminded_on", Date),
+    Column("lent_at", DateTime, nullable=False),
+    Column("lent_by", String(100), nullable=False),
+    Column("returned_at", DateTime),
+    Column("returned_by", String(100)),
+    # Open loans by due date (the overdue scan), and a borrower's open loans.
+    Index("ix_loans_open_due", "returned_on", "due_on"),
+    Index("ix_loans_borrower_open", "borrower_id", "returned_on"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False),
+    Column("level", Integer, nullable=False),  # 1 first | 2 second | 3 final
+    Column("days_overdue", Integer, nullable=False),
+    Column("notice_id", Integer, ForeignKey("notices.id"), nullable=False),
+    Column("number", String(100), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+    UniqueConstraint("loan_id", "level", name="uq_reminder_level"),
+)
+
+copies = Table(
+    "copies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(80), nullable=False, unique=True),  # loan number + -FZ<n>
+    Column("loan_id", Integer, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("pages", JSON, nullable=False),  # page numbers of the volume, 1-based
+    Column("certified", Boolean, nullable=False, default=False),
+    Column("approved_by", String(100)),
+    Column("approver_level", String(16)),
+    Column("path", String(500), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("made_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+
+SYNCHRONOUS = ("normal", "full")
+
+
+def make_engine(url: str, *, synchronous: str = "normal") -> Engine:
+    """An engine; for SQLite: WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE on writes.
+
+    ``synchronous`` is SQLite's durability setting in WAL mode: ``normal`` never corrupts
+    the database but may lose the last commits on a power cut; ``full`` syncs every commit
+    (about half the write throughput on these machines).
+    """
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(synchronous)
+    if not url.startswith("sqlite"):
+        return create_engine(url, future=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are off).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Store:
+    """The database of one workspace."""
+
+    def __init__(self, url: str, *, synchronous: str = "normal"):
+        self.url = url
+        self.engine = make_engine(url, synchronous=synchronous)
+
+    @contextlib.contextmanager
+    def write(self):
+        """A write transaction: all or nothing, serialised against other writers."""
+        with self.engine.connect().execution_options(write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self):
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# Built once: every write takes a number or two, and building the statement cost as much as running it.
+_TAKE_NUMBER = (update(counters).where(counters.c.scope == bindparam("counter_scope"))
+                .values(value=counters.c.value + 1).returning(counters.c.value))
+_READ_NUMBER = select(counters.c.value).where(counters.c.scope == bindparam("counter_scope"))
+
+
+def next_number(conn: Connection, scope: str) -> int:
+    """Take the next number of a gap-free counter inside the caller's transaction.
+
+    The number is consumed only if the transaction commits, so a failure half-way never
+    leaves a gap.
+    """
+    value = conn.execute(_TAKE_NUMBER, {"counter_scope": scope}).scalar()
+    if value is not None:
+        return value
+    conn.execute(counters.insert().values(scope=scope, value=1))
+    return 1
+
+
+def peek_number(conn: Connection, scope: str) -> int:
+    """The number the counter would give next, without taking it."""
+    return (conn.execute(_READ_NUMBER, {"counter_scope": scope}).scalar() or 0) + 1
+
+
+# -- migrations --------------------------------------------------------------------------
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(store: Store) -> str | None:
+    with store.read() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            return None
+
+
+def upgrade(store: Store) -> None:
+    """Bring the database to the newest schema with Alembic."""
+    from alembic import command
+
+    cfg = _alembic_config(store.url)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_store(url: str, *, migrate: bool = False, synchronous: str = "normal") -> Store:
+    """Open the store; with ``migrate`` bring it to the newest schema first."""
+    store = Store(url, synchronous=synchronous)
+    if migrate:
+        upgrade(store)
+    elif current_revision(store) is None:
+        raise WorkspaceError("数据库尚未建立", hint="运行 archive init 建立工作区")
+    return store

@@ -1,0 +1,172 @@
+"""Borrowers (借阅人): who may borrow, what their role lets them see, and blocking.
+
+A borrower is registered once with a validated resident ID number (GB 11643) and gets a
+borrower number (借阅证号, ``borrower_number_format`` of the lending section, default
+``JZ{seq:04d}``). The type — ``internal`` (内部人员), ``agency`` (外单位人员) or ``public``
+(社会公众) — selects the lending rules; the role (a role of :mod:`archive.core.access`) decides
+which volumes the borrower may see at all. A blocked borrower cannot borrow or renew.
+Commands name a borrower by number or ID number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, or_, select
+
+from ..core import store as st
+from ..core.access import get_role
+from ..core.errors import InputError, NotFoundError, StateError
+from .rules import BORROWER_TYPES, borrower_type_key, section
+from ..core.session import Session
+from ..core.validate import check_id_number, check_phone, check_text, mask_id
+
+DEFAULT_ROLES = {"internal": "staff", "agency": "staff", "public": "public"}
+PUBLIC_UNIT = "个人"
+
+
+@dataclass(frozen=True)
+class Borrower:
+    """A registered borrower."""
+
+    code: str
+    name: str
+    unit: str
+    type: str
+    id_number: str
+    phone: str
+    role: str
+    blocked: bool
+    blocked_reason: str | None
+    created_at: dt.datetime
+
+    @property
+    def type_name(self) -> str:
+        return BORROWER_TYPES[self.type]
+
+    def to_dict(self) -> dict:
+        return {
+            "borrower": self.code, "name": self.name, "unit": self.unit, "type": self.type,
+            "type_name": self.type_name, "id_number": mask_id(self.id_number), "phone": self.phone,
+            "role": self.role, "blocked": self.blocked, "blocked_reason": self.blocked_reason,
+            "registered_at": self.created_at.isoformat(sep=" "),
+        }
+
+
+def from_row(row) -> Borrower:
+    return Borrower(code=row.code, name=row.name, unit=row.unit, type=row.type, id_number=row.id_number,
+                    phone=row.phone, role=row.role, blocked=bool(row.blocked), blocked_reason=row.blocked_reason,
+                    created_at=row.created_at)
+
+
+# Built once: lending looks a borrower up on every request.
+_BY_CODE_OR_ID = select(st.borrowers).where(
+    or_(st.borrowers.c.code == bindparam("ref"), st.borrowers.c.id_number == bindparam("ref")))
+
+
+def find_row(conn, ref: str):
+    """The borrower row named by number or ID number; NotFoundError otherwise."""
+    text = check_text(ref, "借阅人", max_length=32).upper()
+    row = conn.execute(_BY_CODE_OR_ID, {"ref": text}).first()
+    if row is None:
+        raise NotFoundError(f"找不到借阅人“{ref}”（按借阅证号或身份证号码查找）", field="borrower",
+                            hint="先用 archive borrower add 登记借阅人，或用 archive borrower list 查看")
+    return row
+
+
+def _as_field(check, value, label: str, field: str):
+    """Run a validator, naming the field as the command line does (``id_number``)."""
+    try:
+        return check(value, label)
+    except InputError as exc:
+        raise InputError(exc.message, field=field, hint=exc.hint) from None
+
+
+def add(session: Session, *, name: str, unit: str | None, type: str, id_number: str, phone: str,
+        role: str | None = None) -> Borrower:
+    """Register a borrower; the ID number must be valid and not registered yet."""
+    name = check_text(name, "借阅人姓名", max_length=50)
+    kind = borrower_type_key(type)
+    unit = check_text(unit, "借阅人单位", required=kind != "public", max_length=200) or PUBLIC_UNIT
+    id_number = _as_field(check_id_number, id_number, "身份证号码", "id_number")
+    phone = _as_field(check_phone, phone, "联系电话", "phone")
+    lending = section(session)
+    role = check_text(role, "角色", required=False, max_length=32) or \
+        lending.get("default_roles", {}).get(kind, DEFAULT_ROLES[kind])
+    get_role(session, role)  # InputError naming the known roles
+    with session.work() as work:
+        existing = work.conn.execute(
+            select(st.borrowers.c.code).where(st.borrowers.c.id_number == id_number)
+        ).scalar()
+        if existing:
+            raise StateError(f"身份证号码为 {mask_id(id_number)} 的借阅人已登记，借阅证号 {existing}",
+                             field="id_number")
+        seq = st.next_number(work.conn, "borrower")
+        code = lending.get("borrower_number_format", "JZ{seq:04d}").format(seq=seq)
+        now = session.now()
+        work.conn.execute(st.borrowers.insert().values(
+            code=code, name=name, unit=unit, type=kind, id_number=id_number, phone=phone, role=role,
+            blocked=False, created_at=now, created_by=session.operator,
+        ))
+        session.log(work, "borrower_add", code, name=name, unit=unit, type=kind, role=role)
+        return from_row(find_row(work.conn, code))
+
+
+def get(session: Session, ref: str) -> Borrower:
+    with session.store.read() as conn:
+        return from_row(find_row(conn, ref))
+
+
+def list_borrowers(session: Session, *, type: str | None = None, blocked: bool | None = None,
+                   query: str | None = None) -> list[Borrower]:
+    """Borrowers in number order, optionally of one type, (un)blocked, or matching a name/unit."""
+    stmt = select(st.borrowers).order_by(st.borrowers.c.id)
+    if type:
+        stmt = stmt.where(st.borrowers.c.type == borrower_type_key(type))
+    if blocked is not None:
+        stmt = stmt.where(st.borrowers.c.blocked == blocked)
+    if query:
+        like = f"%{check_text(query, '查询条件', max_length=50)}%"
+        stmt = stmt.where(or_(st.borrowers.c.name.like(like), st.borrowers.c.unit.like(like)))
+    with session.store.read() as conn:
+        return [from_row(row) for row in conn.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class BorrowerRecord:
+    """A borrower with the loans they hold now and how many uses they made in all."""
+
+    borrower: Borrower
+    open_loans: tuple
+    uses: int
+
+    def to_dict(self) -> dict:
+        return {**self.borrower.to_dict(), "open_loans": [loan.to_dict() for loan in self.open_loans],
+                "uses": self.uses}
+
+
+def show(session: Session, ref: str) -> BorrowerRecord:
+    from .loans import loans_of
+
+    with session.store.read() as conn:
+        row = find_row(conn, ref)
+        uses = conn.execute(select(func.count()).where(st.loans.c.borrower_id == row.id)).scalar()
+        return BorrowerRecord(from_row(row), tuple(loans_of(conn, row.id, open_only=True)), uses)
+
+
+def block(session: Session, ref: str, *, reason: str | None = None, unblock: bool = False) -> Borrower:
+    """Stop (or, with ``unblock``, restore) a borrower's lending; the reason is recorded."""
+    reason = check_text(reason, "停借原因", required=not unblock, max_length=500) or None
+    with session.work() as work:
+        row = find_row(work.conn, ref)
+        if unblock and not row.blocked:
+            raise StateError(f"借阅人 {row.code}（{row.name}）未被停借", field="borrower")
+        if not unblock and row.blocked:
+            raise StateError(f"借阅人 {row.code}（{row.name}）已于 {row.blocked_at:%Y-%m-%d} 停借：{row.blocked_reason}",
+                             field="borrower")
+        values = (dict(blocked=False, blocked_reason=None, blocked_at=None, blocked_by=None) if unblock else
+                  dict(blocked=True, blocked_reason=reason, blocked_at=session.now(), blocked_by=session.operator))
+        work.conn.execute(st.borrowers.update().where(st.borrowers.c.id == row.id).values(**values))
+        session.log(work, "borrower_unblock" if unblock else "borrower_block", row.code, reason=reason)
+        return from_row(find_row(work.conn, row.code))

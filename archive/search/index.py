@@ -1,0 +1,1604 @@
+"""Full-text search over cases and filed volumes (Whoosh, Chinese-aware).
+
+The index is a cache of the store, kept in ``<workspace>/index``; it can always be thrown
+away and rebuilt with :func:`reindex`. One index document per case, from receipt on; once
+the case is filed, the same document also carries its volume (archival code, class,
+catalogue, access status, security level, notes and the text of its items and forms). A
+destroyed volume is taken out of the index.
+
+Chinese text
+    Text is folded before it is indexed or searched: Traditional to Simplified (OpenCC
+    ``t2s``), full-width ASCII to half-width and ASCII to lower case. Every run of Chinese
+    characters is indexed as its overlapping two-character sequences (bigrams; the last
+    character of a run also on its own), so *any* substring of two or more characters that
+    occurs in a document finds it, however a segmenter would have cut the query or the
+    document. A query term must contain all its bigrams (AND), which is what makes recall
+    complete; a quoted phrase is then checked against the stored text. jieba segmentation,
+    with the item catalogue, unit names and organisation names added to its dictionary,
+    adds the words of three or more characters to the same field; they rank a document
+    where 不动产 is a word above one where 不动 and 动产 merely occur. At query time those
+    words are found in the index's own vocabulary, so searching never loads jieba. Runs of
+    ASCII letters and digits are indexed whole; case numbers, archival codes, ID numbers
+    and credit codes also go into keyword fields that match whole or by prefix.
+
+Searching
+    Whoosh stores the index (with postings kept as flat arrays, see
+    :mod:`archive.search.codec`); queries are evaluated by :mod:`archive.search.engine`
+    with numpy masks over all documents, because Whoosh's own matchers step through every
+    match in Python, which is slow when a common word matches most of the archive. Totals
+    and facet counts come from those masks, ranking is BM25 (the terms' frequencies, the
+    field lengths) over every match, title and applicant matches weigh more, and a
+    role's hidden volumes are masked out.
+
+Following the store
+    After every committed unit of work that touched a case or a volume,
+    :func:`apply_changes` re-indexes those cases in the same command. The index records
+    the store's generation counter it reflects; :func:`search` waits a moment for updates
+    other processes have under way, and refuses to answer from an index that stays older
+    than the store (it says to run ``archive reindex``). :func:`reindex` builds a new
+    index in a temporary folder with two worker processes and swaps it in; changes
+    committed meanwhile are journalled and replayed before the swap.
+
+Concurrency
+    Writers (apply_changes, the swap of a rebuild) take one lock file in turn, with a
+    bounded exponential back-off; a writer that cannot get it in time marks the index
+    stale instead of failing the clerk's command. Readers take no lock: they read the
+    small state file, open the current index folder and search it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..core import store as st
+from ..core.errors import ArchiveError, InputError
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 3  # 3: array postings (archive.search.codec)
+STATE_FILE = "state.json"
+LOCK_FILE = "LOCK"
+JOURNAL_FILE = "journal.jsonl"
+WRITE_TIMEOUT = 30.0  # seconds a clerk's command waits for the index lock before giving up
+SWAP_TIMEOUT = 300.0
+FRESHNESS_WAIT = 15.0  # seconds a search waits for updates under way in other processes
+FRESHNESS_GRACE = 2.0  # ... and for a commit whose update has not announced itself yet
+MARK_OPEN, MARK_CLOSE = "【", "】"
+SNIPPET_CHARS = 96
+PHRASE_CHECK_LIMIT = 20000  # phrase candidates verified against the stored text, at most
+SEGMENT_DOCS = 25000  # documents per segment written by a rebuild (about 200 MB of postings in memory)
+SMALL_SEGMENT = 200  # segments below this many documents are merged by later updates (8 at a time)
+
+
+# -- errors -------------------------------------------------------------------------------
+
+class IndexMissingError(ArchiveError):
+    """There is no usable index yet (exit 1)."""
+
+
+class IndexStaleError(ArchiveError):
+    """The index is older than the store (exit 1)."""
+
+
+class IndexBusyError(ArchiveError):
+    """Another process held the index lock for too long (exit 1)."""
+
+
+# -- folding and tokens -------------------------------------------------------------------
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_RUN = re.compile(f"([{_HAN}]+)|[0-9a-z]+")
+_HAN_RUN = re.compile(f"[{_HAN}]+")
+_GAP = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
+_WIDTH = {c + 0xFEE0: chr(c).lower() for c in range(0x21, 0x7F)}
+_WIDTH.update({c: chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
+_WIDTH[0x3000] = " "
+_opencc = None
+
+
+def fold(text: str) -> str:
+    """Traditional → Simplified, full-width → half-width, ASCII lower case."""
+    global _opencc
+    if _opencc is None:
+        import opencc
+
+        _opencc = opencc.OpenCC("t2s")
+    return _opencc.convert(text.translate(_WIDTH))
+
+
+def _pairs(run: str) -> list[str]:
+    """The run's overlapping two-character sequences."""
+    return [run[i:i + 2] for i in range(len(run) - 1)]
+
+
+def _bigrams(run: str) -> list[str]:
+    """What a run is indexed as: its pairs, and its last character on its own."""
+    return _pairs(run) + [run[-1]]
+
+
+def _bridged(text: str) -> str:
+    """Folded, with no space or line break left between two Chinese characters: a PDF's layout
+    leaves them inside words (江州 市人民政府), a heading spaces its characters (申 请 人)."""
+    return _GAP.sub("", fold(text))
+
+
+def _tokens(text: str, of_run) -> list[str]:
+    """``of_run(run)`` for every Chinese run and each ASCII word whole, of the folded text."""
+    out: list[str] = []
+    for match in _RUN.finditer(_bridged(text)):
+        if match.group(1):
+            out.extend(of_run(match.group(1)))
+        else:
+            out.append(match.group())
+    return out
+
+
+def gram_tokens(text: str) -> list[str]:
+    """Bigrams of every Chinese run (plus its last character) and whole ASCII words, folded."""
+    return _tokens(text, _bigrams)
+
+
+_run_cache: dict[str, list[str]] = {}
+_RUN_CACHE_SIZE = 200_000
+
+
+def _run_tokens(run: str) -> list[str]:
+    # Administrative prose repeats itself (legal bases, appeal rights); segment each run once.
+    tokens = _run_cache.get(run)
+    if tokens is None:
+        tokens = _bigrams(run)
+        if len(run) >= 3:
+            tokens.extend(w for w in _jieba().cut_for_search(run, HMM=False) if len(w) >= 3)
+        if len(_run_cache) >= _RUN_CACHE_SIZE:
+            _run_cache.clear()
+        _run_cache[run] = tokens
+    return tokens
+
+
+def text_tokens(text: str) -> list[str]:
+    """The tokens of the full-text field: bigrams, jieba words of 3+ characters, ASCII words."""
+    return _tokens(text, _run_tokens)
+
+
+# -- jieba --------------------------------------------------------------------------------
+
+_tokenizer = None
+_jieba_words: set[str] = set()
+_jieba_cache_dir: str | None = None
+JIEBA_MIN_FREQ = 20  # dictionary words kept (80,000 of 349,000): loads in a quarter of the time
+
+
+def _jieba():
+    """A jieba tokenizer, initialised once per process, quietly, with its files in a writable folder.
+
+    It uses jieba's own dictionary without its rarest words (frequency below
+    ``JIEBA_MIN_FREQ``): every clerk's command that changes a case re-indexes it, and
+    loading the full dictionary costs about a second; the trimmed one cuts
+    administrative prose the same way. Domain words are added on top (add_words).
+    """
+    global _tokenizer
+    if _tokenizer is None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        folder = _jieba_cache_dir
+        if folder is None or not os.access(folder, os.W_OK):
+            import tempfile
+
+            folder = tempfile.gettempdir()
+        tokenizer = jieba.Tokenizer(_trimmed_dictionary(Path(folder), Path(jieba.__file__).parent / "dict.txt"))
+        tokenizer.tmp_dir = folder
+        tokenizer.initialize()
+        _tokenizer = tokenizer
+    return _tokenizer
+
+
+def _trimmed_dictionary(folder: Path, full: Path) -> str:
+    target = folder / f"jieba-dict-{JIEBA_MIN_FREQ}.txt"
+    if not target.exists():
+        lines = []
+        with open(full, encoding="utf-8") as source:
+            for line in source:
+                parts = line.split()
+                if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) >= JIEBA_MIN_FREQ:
+                    lines.append(line if line.endswith("\n") else line + "\n")
+        tmp = folder / f".{target.name}.{os.getpid()}.tmp"
+        tmp.write_text("".join(lines), encoding="utf-8")
+        os.replace(tmp, target)
+    return str(target)
+
+
+def use_jieba_cache(folder: str | os.PathLike) -> None:
+    """Keep jieba's dictionary cache in ``folder`` (the workspace's index folder)."""
+    global _jieba_cache_dir
+    _jieba_cache_dir = str(folder)
+
+
+def add_words(words) -> None:
+    """Add domain words (item names, units, organisations) to jieba's dictionary."""
+    new = []
+    for word in words:
+        for run in _HAN_RUN.findall(fold(word or "")):
+            if len(run) >= 2 and run not in _jieba_words:
+                new.append(run)
+    if not new:
+        return
+    jieba = _jieba()
+    for run in new:
+        _jieba_words.add(run)
+        jieba.add_word(run)
+    _run_cache.clear()
+
+
+def _domain_words(session, conn, case_ids=None) -> list[str]:
+    """Item names, unit names and the organisations among the applicants (of ``case_ids``)."""
+    words = [row.name for row in conn.execute(select(st.items.c.name))]
+    for unit in session.ws.units.values():
+        words += [unit.get("name", ""), unit.get("short_name", "")]
+    words.append(session.ws.centre.get("name", ""))
+    query = select(st.cases.c.applicant)
+    if case_ids is not None:
+        query = query.where(st.cases.c.id.in_(list(case_ids)))
+    for (applicant,) in conn.execute(query):
+        if applicant.get("kind") == "organisation":
+            words.append(applicant.get("name", ""))
+    return words
+
+
+# -- schema -------------------------------------------------------------------------------
+
+def _schema():
+    from whoosh.analysis import IDTokenizer, LowercaseFilter, SpaceSeparatedTokenizer
+    from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, FieldType, Schema
+
+    from .codec import TokenCounts
+
+    # Text fields receive ready-made tokens separated by spaces (see _fields): analysis
+    # runs once, in the worker, and the format just counts them.
+    def tokens():
+        return FieldType(TokenCounts(), SpaceSeparatedTokenizer(), scorable=True)
+
+    def code():  # one code per field, matched whole or by prefix, case-insensitively
+        return ID(analyzer=IDTokenizer() | LowercaseFilter())
+
+    return Schema(
+        key=ID(unique=True, stored=True, sortable=True),  # the case number, exactly
+        case=code(),
+        archival_code=code(),
+        ids=KEYWORD(lowercase=True),  # ID number, credit code
+        item=code(),
+        unit=ID(stored=True),
+        classification=ID(),
+        catalogue=ID(),
+        year=NUMERIC(int),
+        year_key=ID(),  # the year as a word, for facet counts
+        date=NUMERIC(int, sortable=True),
+        status=ID(),
+        kind=ID(),
+        access=ID(),
+        security=ID(),
+        applicant=tokens(),
+        title=tokens(),
+        item_name=tokens(),
+        text=tokens(),
+        info=STORED(),
+        body=STORED(),
+    )
+
+
+def _fields(doc: dict) -> dict:
+    """Whoosh field values of one raw document (see _case_document)."""
+    text = doc["text"]
+    values = {
+        "key": doc["key"], "case": doc["key"], "archival_code": doc.get("archival_code") or None,
+        "ids": " ".join(doc.get("ids") or ()) or None, "item": doc.get("item") or None,
+        "unit": doc.get("unit") or None, "classification": doc.get("classification") or None,
+        "catalogue": doc.get("catalogue") or None, "year": int(doc["year"]), "year_key": str(int(doc["year"])),
+        "date": int(doc["date"]),
+        "status": doc.get("status") or None, "kind": doc.get("kind") or "case",
+        "access": doc.get("access") or "-", "security": doc.get("security") or "-",
+        "applicant": " ".join(gram_tokens(doc.get("applicant") or "")),
+        "title": " ".join(gram_tokens(doc.get("title") or "")),
+        "item_name": " ".join(gram_tokens(doc.get("item_name") or "")),
+        "text": " ".join(text_tokens(text)),
+        "info": doc["info"],
+        "body": zlib.compress(_mask_ids(text).encode("utf-8"), 6),
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# -- documents from the store -------------------------------------------------------------
+
+def _d8(day) -> int:
+    return int(day.strftime("%Y%m%d")) if day else 0
+
+
+def _iso(day) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _masked(applicant: dict) -> str:
+    from ..core.validate import mask_id
+
+    number = applicant.get("id_number") or ""
+    return mask_id(number) if applicant.get("kind") == "person" and number else number
+
+
+def _gather_rows(conn, case_ids: list[int]) -> dict[int, dict]:
+    """Everything the index needs about these cases, in a few queries (named columns only)."""
+    c, n, a, v, i, t = st.cases.c, st.notices.c, st.attachments.c, st.volumes.c, st.volume_items.c, st.volume_notes.c
+    out: dict[int, dict] = {}
+    for row in conn.execute(select(c.id, c.case_no, c.item_code, c.unit, c.applicant, c.status, c.received_on,
+                                   c.concluded_on, c.decision_reason).where(c.id.in_(case_ids))):
+        out[row.id] = {"case": row, "notices": [], "attachments": [], "volume": None, "items": [], "notes": []}
+    if not out:
+        return out
+    ids = list(out)
+    for row in conn.execute(select(n.case_id, n.number, n.path).where(n.case_id.in_(ids), n.reprint_of.is_(None))
+                            .order_by(n.id)):
+        out[row.case_id]["notices"].append(row)
+    for row in conn.execute(select(a.case_id, a.title, a.path).where(a.case_id.in_(ids)).order_by(a.id)):
+        out[row.case_id]["attachments"].append(row)
+    by_volume = {}
+    for row in conn.execute(select(v.id, v.case_id, v.archival_code, v.classification, v.catalogue, v.year, v.title,
+                                   v.access, v.security_level, v.state, v.end_date, v.merged_pdf)
+                            .where(v.case_id.in_(ids))):
+        out[row.case_id]["volume"] = row
+        by_volume[row.id] = out[row.case_id]
+    if by_volume:
+        vids = list(by_volume)
+        for row in conn.execute(select(i.volume_id, i.role, i.kind, i.title, i.path).where(i.volume_id.in_(vids))
+                                .order_by(i.volume_id, i.role, i.number)):
+            by_volume[row.volume_id]["items"].append(row)
+        for row in conn.execute(select(t.volume_id, t.text).where(t.volume_id.in_(vids)).order_by(t.id)):
+            by_volume[row.volume_id]["notes"].append(row)
+    return out
+
+
+def _files_of(ws, data: dict) -> list[tuple[str, str]]:
+    """(title, recorded path) of every document whose text is indexed: the volume's items and
+    forms once filed, otherwise the notices (.docx) and the attachments."""
+    volume = data["volume"]
+    if volume is not None:
+        files = [(row.title, row.path) for row in data["items"]
+                 if row.role != "superseded" and row.kind != "merged_pdf" and row.path != volume.merged_pdf]
+        if files:
+            return files
+    return [(row.number, row.path) for row in data["notices"]] + [(row.title, row.path) for row in data["attachments"]]
+
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def _mask_ids(text: str) -> str:
+    """The text as shown in snippets: identity card numbers masked (they stay searchable)."""
+    from ..core.validate import mask_id
+
+    return _ID_NUMBER.sub(lambda m: mask_id(m.group()), text)
+
+
+def _case_document(ws, data: dict, item_names: dict[str, str], extract=None) -> dict | None:
+    """The raw index document of one case (None when its volume was destroyed)."""
+    from ..documents.extract import extract as extract_file
+
+    extract = extract or extract_file
+    case, volume = data["case"], data["volume"]
+    if volume is not None and volume.state == "destroyed":
+        return None
+    applicant = case.applicant or {}
+    unit = ws.units.get(case.unit, {})
+    item_name = item_names.get(case.item_code, "")
+    asks = "" if "申请" in item_name else "申请"
+    title = volume.title if volume is not None else f"{applicant.get('name', '')}{item_name}{asks}"
+    lines = [title, applicant.get("name", ""), applicant.get("legal_rep", ""), f"{case.item_code} {item_name}",
+             unit.get("name", ""), case.case_no]
+    if case.decision_reason:
+        lines.append(case.decision_reason)
+    if volume is not None:
+        lines.append(volume.archival_code)
+    seen = set(lines)
+    no_text = []
+    for label, recorded in _files_of(ws, data):
+        got = extract(ws.absolute(recorded))
+        if not got.has_text:
+            no_text.append({"title": label, "path": recorded, "problem": got.problem})
+            continue
+        for line in got.text.splitlines():
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
+    for note in data["notes"]:
+        lines.append(note.text)
+    text = "\n".join(line for line in lines if line)
+    ids = [applicant.get("id_number", "")]
+    year = volume.year if volume is not None else case.received_on.year
+    day = (volume.end_date if volume is not None else None) or case.concluded_on or case.received_on
+    info = {
+        "case": case.case_no, "archival_code": volume.archival_code if volume is not None else None,
+        "title": title, "applicant": applicant.get("name", ""), "applicant_id": _masked(applicant),
+        "item": case.item_code, "item_name": item_name, "unit": case.unit, "unit_name": unit.get("name", case.unit),
+        "year": year, "status": case.status, "received_on": _iso(case.received_on),
+        "concluded_on": _iso(case.concluded_on),
+        "filed": volume is not None, "classification": volume.classification if volume is not None else None,
+        "access": volume.access if volume is not None else None,
+        "security_level": volume.security_level if volume is not None else None,
+        "no_text": no_text,
+    }
+    return {
+        "key": case.case_no, "archival_code": info["archival_code"], "ids": [i for i in ids if i],
+        "item": case.item_code, "item_name": item_name, "unit": case.unit,
+        "classification": info["classification"], "catalogue": str(volume.catalogue) if volume is not None else None,
+        "year": year, "date": _d8(day), "status": case.status, "kind": "volume" if volume is not None else "case",
+        "access": _access_value(volume.access) if volume is not None else "-",
+        "security": _security_value(volume.security_level) if volume is not None else "-",
+        "applicant": applicant.get("name", ""), "title": title, "text": text, "info": info,
+    }
+
+
+def _access_value(access: str | None) -> str:
+    from ..core.access import ACCESS_STATUSES
+
+    return access if access in ACCESS_STATUSES else "?"
+
+
+def _security_value(level: str | None) -> str:
+    from ..core.access import SECURITY_LEVELS
+
+    if not level:
+        return "-"
+    return level if level in SECURITY_LEVELS else "?"
+
+
+def _documents(session, conn, case_ids: list[int]) -> list[tuple[str, dict | None]]:
+    """(case number, raw document or None to delete) for each case id."""
+    item_names = {row.code: row.name for row in conn.execute(select(st.items.c.code, st.items.c.name))}
+    rows = _gather_rows(conn, case_ids)
+    return [(data["case"].case_no, _case_document(session.ws, data, item_names)) for data in rows.values()]
+
+
+def _store_generation(conn) -> int:
+    return st.peek_number(conn, st.STORE_GENERATION) - 1  # the number of changes committed so far
+
+
+# -- the index folder: state, lock, journal -------------------------------------------------
+
+class _Area:
+    """``<workspace>/index``: the state file, the lock, the journal and the index versions."""
+
+    def __init__(self, session):
+        self.root = session.ws.index_dir
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / STATE_FILE
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / JOURNAL_FILE
+
+    def read_state(self) -> dict | None:
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, ValueError):
+            return {"format": None}
+        return data if isinstance(data, dict) else {"format": None}
+
+    def write_state(self, state: dict) -> None:
+        tmp = self.root / f".{STATE_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.state_path)
+
+    def current(self, state: dict | None) -> Path | None:
+        if not state or state.get("format") != INDEX_FORMAT or not state.get("current"):
+            return None
+        path = self.root / state["current"]
+        return path if path.is_dir() else None
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float):
+        """The writers' lock, retried with exponential back-off for at most ``timeout`` seconds."""
+        from whoosh.util.filelock import FileLock
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.root / LOCK_FILE))
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while not lock.acquire(blocking=False):
+            if time.monotonic() >= deadline:
+                raise IndexBusyError(f"检索索引被其他进程占用超过{timeout:.0f}秒", field="index",
+                                     hint="稍后重试；如持续出现，请检查是否有卡住的 archive 进程")
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.5)
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def announce_update(self) -> Path:
+        """A marker that this process is bringing the index up to date (removed when done)."""
+        marker = self.root / f"updating-{os.getpid()}-{random.randrange(16 ** 8):08x}"
+        with contextlib.suppress(OSError):
+            marker.write_text(dt.datetime.now().isoformat(timespec="seconds"), encoding="utf-8")
+        return marker
+
+    def updates_under_way(self) -> bool:
+        """True while a live process has announced an update (markers of dead ones are removed)."""
+        busy = False
+        for marker in self.root.glob("updating-*"):
+            try:
+                pid = int(marker.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if _pid_alive(pid):
+                busy = True
+            else:
+                with contextlib.suppress(OSError):
+                    marker.unlink()
+        return busy
+
+    def mark_stale(self, reason: str) -> None:
+        """Say that the index missed a change (a failed update); search then asks for a reindex."""
+        with contextlib.suppress(OSError):
+            marker = self.root / "STALE"
+            marker.write_text(f"{dt.datetime.now().isoformat(timespec='seconds')} {reason}\n", encoding="utf-8")
+
+    def clear_stale(self, before: float) -> None:
+        """Remove the stale marker if it was written before ``before`` (a rebuild's start)."""
+        marker = self.root / "STALE"
+        with contextlib.suppress(FileNotFoundError):
+            if marker.stat().st_mtime < before:
+                marker.unlink()
+
+    def stale_reason(self) -> str | None:
+        try:
+            return (self.root / "STALE").read_text(encoding="utf-8").strip() or "未知原因"
+        except OSError:
+            return None
+
+
+def _open_dir(path: Path):
+    from whoosh import index
+
+    return index.open_dir(str(path))
+
+
+def _write_documents(ix, docs: list[tuple[str, dict | None]]) -> None:
+    """Replace (or delete) the documents of these cases in an open index."""
+    from .codec import ArrayWriter
+
+    writer = ArrayWriter(ix)
+    try:
+        for key, doc in docs:
+            writer.delete_by_term("key", key)
+            if doc is not None:
+                writer.add_document(**_fields(doc))
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(mergetype=_merge_small_segments)
+
+
+def _merge_small_segments(writer, segments):
+    """Whoosh merge policy for updates: merge the small segments the updates made, never the
+    large ones of a rebuild (Whoosh's MERGE_SMALL would, once there are enough of them, merge
+    most of the archive inside a clerk's command)."""
+    from whoosh.reading import SegmentReader
+
+    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT]
+    if len(small) < 8:
+        return segments
+    for segment in small:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in small]
+
+
+# -- following the store --------------------------------------------------------------------
+
+def _case_ids_for(conn, touched) -> tuple[list[int], list[str]]:
+    """Case ids named by the touched records, and case numbers that no longer exist."""
+    ids: list[int] = []
+    gone: list[str] = []
+    for kind, key in touched:
+        if kind == "case":
+            found = conn.execute(select(st.cases.c.id).where(st.cases.c.case_no == key)).scalar()
+            if found is None:
+                gone.append(key)
+        elif kind == "volume":
+            found = conn.execute(select(st.volumes.c.case_id).where(st.volumes.c.archival_code == key)).scalar()
+        else:
+            continue
+        if found is not None and found not in ids:
+            ids.append(found)
+    return ids, gone
+
+
+def _prepare(session, touched) -> tuple[int, list[tuple[str, dict | None]]]:
+    """Read and extract the touched cases (outside the lock): (store generation, documents)."""
+    with session.store.read() as conn:
+        generation = _store_generation(conn)
+        ids, gone = _case_ids_for(conn, touched)
+        add_words(_domain_words(session, conn, ids))
+        docs = _documents(session, conn, ids) if ids else []
+    return generation, docs + [(key, None) for key in gone]
+
+
+def apply_changes(session, touched: list[tuple[str, str]]) -> None:
+    """Re-index the cases and volumes a committed unit of work touched.
+
+    Called by the session after the commit. It never raises: the change is already in the
+    store, so a problem here (the lock held too long, a damaged index) marks the index
+    stale and the next search asks for ``archive reindex``. While it runs, a marker says
+    an update is under way, so that a search waits for it instead of calling the index
+    stale.
+    """
+    area = _Area(session)
+    state = area.read_state()
+    if area.current(state) is None:
+        return  # no index built yet: the first `archive reindex` will include this change
+    marker = area.announce_update()
+    try:
+        use_jieba_cache(area.root)
+        generation, docs = _prepare(session, touched)
+        with area.lock(WRITE_TIMEOUT):
+            state = area.read_state()
+            current = area.current(state)
+            if current is None:
+                return
+            if docs:
+                _write_documents(_open_dir(current), docs)
+            state["generation"] = max(int(state.get("generation") or 0), generation)
+            if state.get("reindexing"):
+                with open(area.journal_path, "a", encoding="utf-8") as journal:
+                    journal.write(json.dumps({"generation": generation, "touched": [list(t) for t in touched]},
+                                             ensure_ascii=False) + "\n")
+            area.write_state(state)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("检索索引未能更新：%s", exc)
+        area.mark_stale(f"{type(exc).__name__}: {exc}")
+    finally:
+        with contextlib.suppress(OSError):
+            marker.unlink()
+
+
+# -- building -----------------------------------------------------------------------------
+
+_progress_counter = None
+
+
+def _init_worker(counter, words, cache_dir) -> None:
+    global _progress_counter
+    _progress_counter = counter
+    if cache_dir:
+        use_jieba_cache(cache_dir)
+    add_words(words)
+
+
+def _build_share(path: str, source, share: int, shares: int):
+    """Index one share of the documents into new segments of the index at ``path``.
+
+    A segment is written every ``SEGMENT_DOCS`` documents, its postings collected in
+    memory as arrays (see archive.search.codec). Returns (segments, documents, files without text).
+    """
+    from .codec import ArrayWriter
+
+    ix = _open_dir(Path(path))
+    segments, count, no_text, pending = [], 0, [], 0
+    writer = None
+    try:
+        for doc in source(share, shares):
+            if writer is None:
+                writer = ArrayWriter(ix, _lk=False)
+            writer.add_document(**_fields(doc))
+            count += 1
+            no_text.extend(dict(item, case=doc["key"]) for item in doc["info"].get("no_text", ()))
+            if writer.docnum >= SEGMENT_DOCS:
+                segments.append(writer._finalize_segment())
+                writer = None
+            pending += 1
+            if _progress_counter is not None and pending >= 25:
+                with _progress_counter.get_lock():
+                    _progress_counter.value += pending
+                pending = 0
+        if writer is not None:
+            segments.append(writer._finalize_segment())
+            writer = None
+        if _progress_counter is not None and pending:
+            with _progress_counter.get_lock():
+                _progress_counter.value += pending
+        return segments, count, no_text
+    except BaseException:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+        raise
+
+
+def build_index(path: str | os.PathLike, source, total: int, *, procs: int | None = None, words=(),
+                progress=None, cache_dir: str | None = None) -> dict:
+    """Build a new index at ``path`` from ``source(share, shares)``, which yields raw documents.
+
+    With ``procs`` > 1 (default: two, or one on a single core) each worker process reads,
+    analyses and indexes its share into segments of its own, and the segments are
+    committed together without a merge, as Whoosh's own multiprocessing writer does with
+    ``multisegment=True``. Returns {"documents": n, "no_text": [...]}.
+    """
+    import multiprocessing
+
+    from whoosh import index
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    ix = index.create_in(str(path), _schema())
+    procs = max(1, procs if procs is not None else min(2, os.cpu_count() or 1))
+    if total < 200:
+        procs = 1
+    if cache_dir:
+        use_jieba_cache(cache_dir)
+    add_words(words)
+    if procs == 1:
+        global _progress_counter
+        _progress_counter = None
+        results = [_build_share(str(path), source, 0, 1)]
+        if progress:
+            progress(total, total, "建立检索索引")
+    else:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+        counter = ctx.Value("i", 0)
+        with ctx.Pool(procs, initializer=_init_worker, initargs=(counter, list(words), cache_dir)) as pool:
+            pending = pool.starmap_async(_build_share, [(str(path), source, i, procs) for i in range(procs)])
+            while not pending.ready():
+                pending.wait(0.25)
+                if progress:
+                    progress(min(counter.value, total), total, "建立检索索引")
+            results = pending.get()
+    from .codec import ArrayWriter
+
+    writer = ArrayWriter(ix)  # commits the workers' segments (cf. whoosh.multiproc.MpWriter)
+    segments = [segment for found, _, _ in results for segment in found]
+    writer._close_segment()
+    writer._commit_toc(segments)
+    writer._finish()
+    return {"documents": sum(n for _, n, _ in results), "no_text": [x for _, _, items in results for x in items]}
+
+
+def _store_source(home: str, overrides: dict, case_ids: list[int], share: int, shares: int):
+    """The raw documents of one share of the cases, read by a worker from the store."""
+    from ..core.config import open_workspace
+    from ..core.session import Session
+
+    mine = case_ids[share::shares]
+    with Session(open_workspace(home, **overrides)) as session:
+        for start in range(0, len(mine), 200):
+            with session.store.read() as conn:
+                docs = _documents(session, conn, mine[start:start + 200])
+            for _, doc in docs:
+                if doc is not None:
+                    yield doc
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """What a rebuild did."""
+
+    documents: int
+    generation: int
+    seconds: float
+    no_text: tuple[dict, ...] = ()
+    replayed: int = 0
+    path: str = ""
+
+    def to_dict(self) -> dict:
+        return {"documents": self.documents, "generation": self.generation, "seconds": round(self.seconds, 2),
+                "no_text": list(self.no_text), "replayed": self.replayed, "path": self.path}
+
+
+def _pid_alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def reindex(session, *, progress=None, procs: int | None = None) -> ReindexReport:
+    """Rebuild the index from the store alone, in a new folder, and swap it in.
+
+    ``progress(done, total, label)`` is called while documents are indexed. Changes
+    committed by other processes during the rebuild are replayed before the swap.
+    """
+    from functools import partial
+
+    started = time.monotonic()
+    started_wall = time.time()
+    area = _Area(session)
+    area.root.mkdir(parents=True, exist_ok=True)
+    use_jieba_cache(area.root)
+    with area.lock(SWAP_TIMEOUT):
+        state = area.read_state() or {}
+        if state.get("format") != INDEX_FORMAT:
+            state = {"format": INDEX_FORMAT, "current": None, "generation": 0}
+        running = state.get("reindexing") or {}
+        if running.get("pid") not in (None, os.getpid()) and _pid_alive(running.get("pid")):
+            raise ArchiveError(f"另一个重建索引的进程（{running['pid']}）正在运行", field="index",
+                               hint="等它完成后再试")
+        state["reindexing"] = {"pid": os.getpid(), "started": dt.datetime.now().isoformat(timespec="seconds")}
+        area.write_state(state)
+        with contextlib.suppress(FileNotFoundError):
+            area.journal_path.unlink()
+    build = area.root / f"build-{os.getpid()}-{random.randrange(16 ** 6):06x}"
+    try:
+        with session.store.read() as conn:
+            generation = _store_generation(conn)
+            case_ids = list(conn.execute(select(st.cases.c.id).order_by(st.cases.c.id)).scalars())
+            words = _domain_words(session, conn)
+        session.store.dispose()  # no pooled SQLite connection crosses into the workers
+        source = partial(_store_source, str(session.ws.home), dict(session.ws.overrides), case_ids)
+        built = build_index(build, source, len(case_ids), procs=procs, words=words, progress=progress,
+                            cache_dir=str(area.root))
+        replayed, name = install_index(session, build, generation=generation, documents=built["documents"],
+                                       no_text=len(built["no_text"]), rebuild_started=started_wall)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        with contextlib.suppress(Exception), area.lock(10):
+            state = area.read_state() or {}
+            if (state.get("reindexing") or {}).get("pid") == os.getpid():
+                state["reindexing"] = None
+                area.write_state(state)
+        raise
+    return ReindexReport(documents=built["documents"], generation=max(generation, _generation_of(area)),
+                         seconds=time.monotonic() - started, no_text=tuple(built["no_text"]), replayed=replayed,
+                         path=str(area.root / name))
+
+
+def install_index(session, build: Path, *, generation: int, documents: int, no_text: int = 0,
+                  rebuild_started: float | None = None) -> tuple[int, str]:
+    """Swap a freshly built index folder in as the current index: (cases replayed, version name).
+
+    Under the writers' lock: the changes journalled since the rebuild began are applied to
+    the new index, the folder is renamed into place and the state file names it, with the
+    store generation it reflects. The version before stays one more round for readers
+    still using it; older ones are removed. (Used by :func:`reindex` and the benchmark.)
+    """
+    area = _Area(session)
+    with area.lock(SWAP_TIMEOUT):
+        replay_generation, replayed = _replay_journal(session, area, Path(build))
+        state = area.read_state() or {}
+        previous = state.get("current")
+        name = _next_version(area.root, previous)
+        os.replace(build, area.root / name)
+        area.write_state({
+            "format": INDEX_FORMAT, "current": name, "generation": max(generation, replay_generation),
+            "built_at": dt.datetime.now().isoformat(timespec="seconds"), "documents": documents,
+            "no_text": no_text, "reindexing": None,
+        })
+        with contextlib.suppress(FileNotFoundError):
+            area.journal_path.unlink()
+        if rebuild_started is not None:
+            area.clear_stale(before=rebuild_started)
+    _remove_old_versions(area.root, keep={name, previous})
+    return replayed, name
+
+
+def _generation_of(area: _Area) -> int:
+    return int((area.read_state() or {}).get("generation") or 0)
+
+
+def _replay_journal(session, area: _Area, build: Path) -> tuple[int, int]:
+    """Apply the changes journalled during a rebuild to the new index: (generation, cases)."""
+    try:
+        lines = area.journal_path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return 0, 0
+    touched, generation = [], 0
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            generation = max(generation, int(entry.get("generation") or 0))
+            touched += [tuple(t) for t in entry.get("touched", []) if tuple(t) not in touched]
+    if not touched:
+        return generation, 0
+    read_generation, docs = _prepare(session, touched)
+    if docs:
+        _write_documents(_open_dir(build), docs)
+    return max(generation, read_generation), len(docs)
+
+
+def _next_version(root: Path, previous: str | None) -> str:
+    number = 0
+    if previous and previous.startswith("v") and previous[1:].isdigit():
+        number = int(previous[1:])
+    for child in root.iterdir():
+        if child.name.startswith("v") and child.name[1:].isdigit():
+            number = max(number, int(child.name[1:]))
+    return f"v{number + 1:04d}"
+
+
+def _remove_old_versions(root: Path, keep: set) -> None:
+    # The previous version stays one more round: a search may still be reading it.
+    for child in root.iterdir():
+        if child.is_dir() and child.name not in keep and child.name.startswith("v") and child.name[1:].isdigit():
+            shutil.rmtree(child, ignore_errors=True)
+
+
+# -- the state of the index -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """Where the index stands against the store."""
+
+    exists: bool
+    documents: int
+    generation: int
+    store_generation: int
+    built_at: str | None
+    stale_reason: str | None
+
+    @property
+    def fresh(self) -> bool:
+        return self.exists and not self.stale_reason and self.generation >= self.store_generation
+
+    def to_dict(self) -> dict:
+        return {"exists": self.exists, "documents": self.documents, "generation": self.generation,
+                "store_generation": self.store_generation, "built_at": self.built_at, "fresh": self.fresh,
+                "stale_reason": self.stale_reason}
+
+
+def status(session) -> IndexStatus:
+    """Whether the index exists and reflects the store's latest change."""
+    area = _Area(session)
+    state = area.read_state()
+    with session.store.read() as conn:
+        store_generation = _store_generation(conn)
+    exists = area.current(state) is not None
+    return IndexStatus(exists=exists, documents=int((state or {}).get("documents") or 0),
+                       generation=int((state or {}).get("generation") or 0), store_generation=store_generation,
+                       built_at=(state or {}).get("built_at"), stale_reason=area.stale_reason() if exists else None)
+
+
+def _check_fresh(session, area: _Area) -> Path:
+    """The current index folder, once it reflects the store's latest change.
+
+    A commit reaches the index a moment later (the committing process updates it, see
+    apply_changes); a search waits for updates under way, up to ``FRESHNESS_WAIT``
+    seconds, and only an index that stays behind with nobody updating it is stale.
+    """
+    deadline = time.monotonic() + FRESHNESS_WAIT
+    grace = time.monotonic() + FRESHNESS_GRACE
+    while True:
+        state = area.read_state()
+        current = area.current(state)
+        if current is None:
+            if state and state.get("format") != INDEX_FORMAT:
+                raise IndexMissingError("检索索引是旧版本的格式，需要重建", field="index",
+                                        hint="运行 archive reindex 重建索引（索引随时可以从数据库重建）")
+            raise IndexMissingError("尚未建立检索索引", field="index",
+                                    hint="运行 archive reindex 建立索引（索引随时可以从数据库重建）")
+        reason = area.stale_reason()
+        if reason:
+            raise IndexStaleError(f"检索索引未能随上次变更更新（{reason}），结果可能不全", field="index",
+                                  hint="运行 archive reindex 重建索引")
+        with session.store.read() as conn:
+            store_generation = _store_generation(conn)
+        indexed = int(state.get("generation") or 0)
+        if indexed >= store_generation:
+            return current
+        now = time.monotonic()
+        busy = area.updates_under_way()
+        if now >= deadline and busy:
+            raise IndexBusyError("检索索引正在更新，请稍后再试", field="index",
+                                 hint="其他用户刚刚办理的业务正在写入索引，通常几秒内完成")
+        if now >= deadline or (not busy and now >= grace):
+            raise IndexStaleError(
+                f"检索索引落后于数据库（索引反映第{indexed}次变更，数据库已有{store_generation}次变更），"
+                "为避免给出过时的结果，本次不检索", field="index", hint="运行 archive reindex 重建索引")
+        time.sleep(0.05)
+
+
+# -- queries ------------------------------------------------------------------------------
+
+FIELDS = {
+    "applicant": "applicant", "申请人": "applicant",
+    "title": "title", "题名": "title",
+    "item": "item", "事项": "item",
+    "unit": "unit", "单位": "unit",
+    "class": "class", "分类": "class", "类别": "class",
+    "year": "year", "年度": "year",
+    "status": "status", "状态": "status",
+    "case": "case", "办件编号": "case", "办件": "case",
+    "code": "code", "档号": "code",
+    "id": "id", "证件号": "id", "证件号码": "id",
+    "text": "text", "全文": "text",
+}
+FIELD_HELP = ("applicant（申请人）、title（题名）、item（事项）、unit（单位）、class（分类）、year（年度）、"
+              "status（状态）、case（办件编号）、code（档号）、id（证件号）、text（全文）")
+FILED = ("filed", "已归档")
+_OPEN_QUOTES = {'"': '"”', "“": "”\"", "「": "」", "『": "』"}
+_CLOSE_QUOTES = set("”」』")
+_FIELD_NAME = re.compile(r"([A-Za-z_]+|[\u4e00-\u9fff]{1,4})[:：]")
+_CODE_LIKE = re.compile(r"[0-9a-z][0-9a-z·\-_./]*")
+_OR_WORDS = {"OR", "或", "|"}
+_AND_WORDS = {"AND", "且", "&"}
+_NOT_WORDS = {"NOT", "非"}
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One condition of a query: a word, a phrase or a field value."""
+
+    field: str | None
+    value: str
+    phrase: bool = False
+    negated: bool = False
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """Groups joined by AND; the clauses of a group joined by OR."""
+
+    groups: tuple[tuple[Clause, ...], ...]
+
+    @property
+    def clauses(self) -> list[Clause]:
+        return [c for group in self.groups for c in group]
+
+
+def _query_error(message: str) -> InputError:
+    return InputError(message, field="query",
+                      hint="示例：不动产 登记、\"不予受理决定书\"、applicant:张三、code:Z023-XK*、year:2020-2023")
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse the query syntax: words (AND), "phrases", field:value, OR, NOT/-word, prefix*.
+
+    A malformed query raises InputError naming the problem.
+    """
+    text = (text or "").strip()
+    tokens: list = []
+    i, n = 0, len(text)
+    pending_not = False
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        negated = pending_not
+        pending_not = False
+        if text[i] == "-" and i + 1 < n and not text[i + 1].isspace():
+            negated, i = True, i + 1
+        field = None
+        match = _FIELD_NAME.match(text, i)
+        if match:
+            name = match.group(1)
+            key = name.lower() if name.isascii() else name
+            if key in FIELDS:
+                field, i = FIELDS[key], match.end()
+            elif name.isascii() and text[match.end() - 1] == ":":
+                raise _query_error(f"未知的检索字段“{name}”，可用的字段：{FIELD_HELP}")
+        phrase = False
+        if i < n and text[i] in _OPEN_QUOTES:
+            closers = _OPEN_QUOTES[text[i]]
+            end = min((p for p in (text.find(c, i + 1) for c in closers) if p != -1), default=-1)
+            if end == -1:
+                raise _query_error(f"引号不成对：从“{text[start:start + 12]}”开始的引号没有结束")
+            value, phrase, i = text[i + 1:end], True, end + 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in _OPEN_QUOTES:
+                if text[j] in _CLOSE_QUOTES:
+                    raise _query_error(f"引号不成对：“{text[start:j + 1]}”中有右引号而没有对应的左引号")
+                j += 1
+            value, i = text[i:j], j
+        if field is None and not negated and not phrase:
+            if value in _OR_WORDS:
+                tokens.append("OR")
+                continue
+            if value in _AND_WORDS:
+                continue
+            if value in _NOT_WORDS:
+                pending_not = True
+                continue
+        prefix = not phrase and value.endswith("*")
+        value = value.rstrip("*") if prefix else value
+        if not value.strip():
+            if field:
+                raise _query_error(f"字段“{text[start:i].split(':')[0].split('：')[0].lstrip('-')}”后缺少检索词")
+            if phrase:
+                raise _query_error("引号中没有检索词")
+            continue
+        tokens.append(Clause(field=field, value=value.strip(), phrase=phrase, negated=negated, prefix=prefix))
+    if pending_not:
+        raise _query_error("NOT 后缺少检索词")
+    groups: list[list[Clause]] = []
+    join = False
+    for token in tokens:
+        if token == "OR":
+            if not groups or join:
+                raise _query_error("OR 的两边都要有检索词")
+            join = True
+            continue
+        if join:
+            if token.negated or groups[-1][-1].negated:
+                raise _query_error("排除条件（-词 或 NOT 词）不能与 OR 连用")
+            groups[-1].append(token)
+            join = False
+        else:
+            groups.append([token])
+    if join:
+        raise _query_error("OR 的两边都要有检索词")
+    if groups and all(c.negated for g in groups for c in g):
+        raise _query_error("检索式不能只有排除条件，请至少给出一个要查找的词")
+    return ParsedQuery(groups=tuple(tuple(g) for g in groups))
+
+
+def _unique(items) -> list:
+    out = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _text_query(fieldname: str, value: str, prefix: bool = False):
+    """Bigram AND (and whole ASCII words) of ``value`` in a token field; None if it has no tokens."""
+    from whoosh import query as Q
+
+    runs = list(_RUN.finditer(fold(value)))
+    parts = []
+    for index, match in enumerate(runs):
+        run = match.group()
+        if match.group(1):
+            if len(run) == 1:
+                parts.append(Q.Prefix(fieldname, run))
+            else:
+                grams = _unique(_pairs(run))
+                parts.extend(Q.Term(fieldname, g) for g in grams)
+        elif prefix and index == len(runs) - 1:
+            parts.append(Q.Prefix(fieldname, run))
+        else:
+            parts.append(Q.Term(fieldname, run))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Q.And(parts)
+
+
+def _code_query(fieldnames, value: str, prefix: bool):
+    from whoosh import query as Q
+
+    value = fold(value).strip()
+    alternatives = [Q.Term(f, value) for f in fieldnames]
+    if prefix or len(value) >= 4:
+        alternatives += [Q.Prefix(f, value) for f in fieldnames]
+    return alternatives[0] if len(alternatives) == 1 else Q.Or(alternatives)
+
+
+def _long_words(reader, value: str) -> list[str]:
+    """Words of 3+ characters of ``value`` found in the index's vocabulary (forward maximum match)."""
+    words = []
+    for run in _HAN_RUN.findall(fold(value)):
+        k = 0
+        while k < len(run) - 2:
+            for size in range(min(len(run) - k, 12), 2, -1):
+                word = run[k:k + size]
+                if ("text", word) in reader:
+                    words.append(word)
+                    k += size
+                    break
+            else:
+                k += 1
+    return words
+
+
+def _year_range(value, field_name: str) -> tuple[int, int]:
+    text = str(value).strip().replace("—", "-").replace("–", "-").replace("～", "-").replace("~", "-")
+    match = re.fullmatch(r"(\d{4})(?:\s*-\s*(\d{4}))?", text)
+    if not match:
+        raise InputError(f"年度“{value}”无效，应为 2026 或 2020-2023 这样的四位年份", field=field_name)
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if high < low:
+        raise InputError(f"年度范围“{value}”的起止颠倒了", field=field_name)
+    return low, high
+
+
+def _status_query(value: str, field_name: str):
+    from whoosh import query as Q
+
+    from ..window.cases import STATUSES
+
+    text = value.strip()
+    if text.lower() in FILED or text in FILED:
+        return Q.Term("kind", "volume")
+    for code, label in STATUSES.items():
+        if text.lower() == code or text == label:
+            return Q.Term("status", code)
+    known = "、".join(f"{code}（{label}）" for code, label in STATUSES.items())
+    raise InputError(f"状态“{value}”无效，可选：{known}、filed（已归档）", field=field_name)
+
+
+def _unit_query(session, value: str, field_name: str):
+    from whoosh import query as Q
+
+    text = value.strip()
+    units = session.ws.units
+    codes = [code for code in units if code.lower() == text.lower()]
+    if not codes:
+        codes = [code for code, unit in units.items()
+                 if text and (text == unit.get("name") or text == unit.get("short_name"))]
+    if not codes:
+        codes = [code for code, unit in units.items() if text and text in unit.get("name", "")]
+    if not codes:
+        known = "、".join(f"{code}（{unit.get('name', '')}）" for code, unit in units.items()) or "（未配置单位）"
+        raise InputError(f"未知的单位“{value}”，可选：{known}", field=field_name)
+    return Q.Term("unit", codes[0]) if len(codes) == 1 else Q.Or([Q.Term("unit", c) for c in codes])
+
+
+def _class_query(value: str):
+    from whoosh import query as Q
+
+    code = value.strip().upper().replace(".", "·")
+    return Q.Or([Q.Term("classification", code), Q.Prefix("classification", code + "·")])
+
+
+def _scoring_terms(reader, fieldname: str, value: str, boost: float = 1.0) -> list[tuple[str, str, float]]:
+    """The (field, token, boost) whose weights rank the documents matching ``value``: for each
+    run of Chinese characters its rarest bigram (every match contains it, and how often says
+    how often the run occurs), for each ASCII word the word."""
+    out = []
+    for match in _RUN.finditer(fold(value)):
+        run = match.group()
+        if match.group(1):
+            if len(run) > 1:
+                grams = _unique(_pairs(run))
+                out.append((fieldname, min(grams, key=lambda g: reader.doc_frequency(fieldname, g)), boost))
+        else:
+            out.append((fieldname, run, boost))
+    return out
+
+
+def _clause_query(session, clause: Clause, reader):
+    """(required Whoosh query, ranking terms) of one clause."""
+    from whoosh import query as Q
+
+    value, field = clause.value, clause.field
+    if field in (None, "text"):
+        required = _text_query("text", value, clause.prefix)
+        ranking = _scoring_terms(reader, "text", value)
+        ranking += [("text", w, 1.5) for w in _long_words(reader, value)]
+        ranking += _scoring_terms(reader, "applicant", value, 3.0) + _scoring_terms(reader, "title", value, 2.0)
+        if field is None and _CODE_LIKE.fullmatch(fold(value)):
+            codes = _code_query(("case", "archival_code", "ids", "item"), value, clause.prefix)
+            required = Q.Or([codes, required]) if required is not None else codes
+            ranking += [(f, fold(value).strip(), 5.0) for f in ("case", "archival_code", "ids", "item")]
+        if required is None:
+            raise _query_error(f"检索词“{value}”中没有可以检索的文字或数字")
+        return required, ranking
+    if field in ("applicant", "title"):
+        required = _text_query(field, value, clause.prefix)
+        if required is None:
+            raise _query_error(f"检索词“{value}”中没有可以检索的文字或数字")
+        return required, _scoring_terms(reader, field, value, 3.0)
+    if field == "item":
+        if _CODE_LIKE.fullmatch(fold(value)) and any(ch.isdigit() for ch in value):
+            return _code_query(("item",), value, clause.prefix), []
+        required = _text_query("item_name", value, clause.prefix)
+        if required is None:
+            raise _query_error(f"事项“{value}”中没有可以检索的文字")
+        return required, _scoring_terms(reader, "item_name", value)
+    if field == "case":
+        return _code_query(("case",), value, clause.prefix), []
+    if field == "code":
+        return _code_query(("archival_code",), value, clause.prefix), []
+    if field == "id":
+        return _code_query(("ids",), value, clause.prefix), []
+    if field == "unit":
+        return _unit_query(session, value, "query"), []
+    if field == "class":
+        return _class_query(value), []
+    if field == "year":
+        low, high = _year_range(value, "query")
+        return Q.NumericRange("year", low, high), []
+    if field == "status":
+        return _status_query(value, "query"), []
+    raise _query_error(f"未知的检索字段“{field}”，可用的字段：{FIELD_HELP}")  # pragma: no cover
+
+
+def _exact(clause: Clause) -> bool:
+    """Whether a clause must occur as written: a quoted phrase, or a word mixing Chinese and
+    digits or letters (第13贸易 must not find 第12贸易 just because 13 occurs elsewhere)."""
+    if clause.field not in (None, "text", "applicant", "title") or clause.negated:
+        return False
+    return clause.phrase or len(list(_RUN.finditer(fold(clause.value)))) >= 2
+
+
+def _needles(parsed: ParsedQuery) -> list[str]:
+    """The folded strings to mark in snippets, longest first."""
+    out = []
+    for clause in parsed.clauses:
+        if clause.negated or clause.field in ("unit", "class", "year", "status"):
+            continue
+        folded = fold(clause.value)
+        if clause.field in ("case", "code", "id") or (clause.field is None and _CODE_LIKE.fullmatch(folded)):
+            out.append(folded.strip())
+        if _exact(clause):
+            out.append("".join(folded.split()))
+        out += [m.group() for m in _RUN.finditer(folded)]
+    return sorted(_unique(x for x in out if x), key=len, reverse=True)
+
+
+# -- searching ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hit:
+    """One case or volume found."""
+
+    case: str
+    archival_code: str | None
+    title: str
+    applicant: str
+    year: int
+    score: float
+    snippet: str
+    unit: str = ""
+    unit_name: str = ""
+    item_name: str = ""
+    status: str = ""
+
+    def to_dict(self) -> dict:
+        return {"case": self.case, "archival_code": self.archival_code, "title": self.title,
+                "applicant": self.applicant, "year": self.year, "score": self.score, "snippet": self.snippet}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of hits, the total and the facet counts of everything found."""
+
+    total: int
+    hits: tuple[Hit, ...]
+    facets: dict = field(default_factory=dict)
+    page: int = 1
+    limit: int = 10
+    role: str = ""
+
+    def to_dict(self) -> dict:
+        return {"total": self.total, "hits": [h.to_dict() for h in self.hits],
+                "facets": {k: dict(v) for k, v in self.facets.items()}}
+
+
+def _restricted(role):
+    """What ``role`` may not see, as a query."""
+    from whoosh import query as Q
+
+    from ..core.access import ACCESS_STATUSES, SECURITY_LEVELS, cleared_levels
+
+    cleared = cleared_levels(role)
+    hidden = [Q.Term("access", a) for a in ACCESS_STATUSES if a not in role.may_see] + [Q.Term("access", "?")]
+    hidden += [Q.Term("security", s) for s in SECURITY_LEVELS if s not in cleared] + [Q.Term("security", "?")]
+    return Q.Or(hidden)
+
+
+# -- searching ------------------------------------------------------------------------------
+
+def _body(stored: dict) -> str:
+    data = stored.get("body")
+    return zlib.decompress(data).decode("utf-8") if data else ""
+
+
+def snippet(text: str, needles: list[str], width: int = SNIPPET_CHARS) -> str:
+    """The stretch of ``text`` with the most query terms, terms marked 【like this】."""
+    text = " ".join(text.split())
+    folded = fold(text)
+    if len(folded) != len(text):  # a conversion changed lengths: show the folded text
+        text = folded
+    spans = []
+    for needle in needles:
+        start = folded.find(needle)
+        found = 0
+        while start != -1 and found < 50:
+            spans.append((start, start + len(needle), needle))
+            found += 1
+            start = folded.find(needle, start + len(needle))
+    if not spans:
+        return text[:width] + ("…" if len(text) > width else "")
+    spans.sort()
+    # Slide a window over the matches: the start that covers the most distinct terms wins.
+    best, best_start, right = -1, 0, 0
+    inside: dict[str, int] = {}
+    for left, (start, _, name) in enumerate(spans):
+        if right <= left:  # the window is empty: start it here
+            right, inside = left, {}
+        while right < len(spans) and spans[right][1] <= start + width:
+            inside[spans[right][2]] = inside.get(spans[right][2], 0) + 1
+            right += 1
+        if len(inside) > best:
+            best, best_start = len(inside), start
+        if right > left:
+            inside[name] -= 1
+            if not inside[name]:
+                del inside[name]
+    lo = max(0, best_start - width // 5)
+    hi = min(len(text), lo + width)
+    lo = max(0, min(lo, hi - width))
+    marks = []
+    for s, e, _ in spans:
+        s, e = max(s, lo), min(e, hi)
+        if s >= e:
+            continue
+        if marks and s <= marks[-1][1]:
+            marks[-1] = (marks[-1][0], max(marks[-1][1], e))
+        else:
+            marks.append((s, e))
+    out, pos = [], lo
+    for s, e in marks:
+        out.append(text[pos:s])
+        out.append(MARK_OPEN + text[s:e] + MARK_CLOSE)
+        pos = e
+    out.append(text[pos:hi])
+    return ("…" if lo > 0 else "") + "".join(out) + ("…" if hi < len(text) else "")
+
+
+def _phrase_docs(engine, clause: Clause, candidates):
+    """The candidates (a mask) where a clause occurs as written (None: nothing to check, or
+    too many).
+
+    Checked against the stored text, spaces ignored. A single word or code needs no check
+    (its tokens are already exact; the stored text has identity numbers masked).
+    """
+    needle = "".join(fold(clause.value).split())
+    docs = candidates.nonzero()[0]
+    if len(docs) > PHRASE_CHECK_LIMIT or len(list(_RUN.finditer(needle))) < 2 and \
+            not any(len(m.group()) > 2 for m in _HAN_RUN.finditer(needle)):
+        return None
+    out = candidates.copy()
+    for docnum in docs.tolist():
+        stored = engine.searcher.stored_fields(docnum)
+        info = stored.get("info") or {}
+        if clause.field == "applicant":
+            haystack = info.get("applicant", "")
+        elif clause.field == "title":
+            haystack = info.get("title", "")
+        else:
+            haystack = _body(stored)
+        if needle not in "".join(fold(haystack).split()):
+            out[docnum] = False
+    return out
+
+
+def _filters(session, *, year=None, unit=None, item=None, classification=None, status=None) -> list:
+    from whoosh import query as Q
+
+    filters = []
+    if year is not None and str(year).strip():
+        filters.append(Q.NumericRange("year", *_year_range(year, "year")))
+    if unit:
+        filters.append(_unit_query(session, unit, "unit"))
+    if item:
+        filters.append(Q.Term("item", fold(item).strip()))
+    if classification:
+        filters.append(_class_query(classification))
+    if status:
+        filters.append(_status_query(status, "status"))
+    return filters
+
+
+def _matches(session, engine, parsed: ParsedQuery, filters: list, role):
+    """(the matching documents a role may see, as a mask over the index; the ranking terms)."""
+    from whoosh import query as Q
+
+    groups, ranking, phrases = [], [], []
+    for group in parsed.groups:
+        built = [(_clause_query(session, c, engine.reader), c) for c in group]
+        if len(built) == 1:
+            (required, terms), clause = built[0]
+            if clause.negated:
+                groups.append(Q.Not(required))
+                continue
+            groups.append(required)
+            ranking += terms
+            if _exact(clause):
+                phrases.append((clause, required))
+        else:
+            groups.append(Q.Or([required for (required, _), _ in built]))
+            ranking += [t for (_, terms), _ in built for t in terms]
+    query = Q.And(groups + filters) if len(groups) + len(filters) > 1 else \
+        (groups + filters)[0] if groups + filters else Q.Every()
+    found = engine.docs(query) & ~engine.deleted & ~engine.mask(role)
+    for clause, _ in phrases:
+        exact = _phrase_docs(engine, clause, found)
+        if exact is not None:
+            found = exact
+    return found, ranking
+
+
+def _role(session, role):
+    if role is None:
+        from ..core.access import role_of
+
+        role = role_of(session)
+    return role
+
+
+def search(session, query: str = "", *, year=None, unit: str | None = None, item: str | None = None,
+           classification: str | None = None, status: str | None = None, limit: int = 10, page: int = 1,
+           sort: str = "relevance", role=None, highlight: bool = True, facets: bool = True) -> SearchResult:
+    """Search the index: query syntax of :func:`parse_query`, filters, a page of hits and facets.
+
+    ``role`` (an :class:`archive.core.access.Role`) decides which restricted volumes may appear;
+    by default the operator's. Raises InputError (exit 2) for a malformed query or filter,
+    IndexMissingError / IndexStaleError (exit 1) when the index must be (re)built first.
+    """
+    parsed = parse_query(query)
+    if sort not in ("relevance", "date"):
+        raise InputError(f"排序方式“{sort}”无效，可选：relevance（相关度）、date（日期）", field="sort")
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InputError("每页条数应为 1 到 1000 之间的整数", field="limit")
+    if not isinstance(page, int) or page < 1:
+        raise InputError("页码应为从 1 开始的整数", field="page")
+    filters = _filters(session, year=year, unit=unit, item=item, classification=classification, status=status)
+    role = _role(session, role)
+    engine = _open_engine(session)
+    found, ranking = _matches(session, engine, parsed, filters, role)
+    wanted = page * limit
+    if sort == "relevance" and ranking:
+        top = engine.best(found, ranking, wanted)
+    else:
+        top = [(docnum, 0.0) for docnum in engine.newest(found, wanted)]
+    needles = _needles(parsed) if highlight else []
+    hits = []
+    for docnum, score in top[(page - 1) * limit:]:
+        stored = engine.searcher.stored_fields(docnum)
+        info = stored.get("info") or {}
+        hits.append(Hit(
+            case=info.get("case", stored.get("key", "")), archival_code=info.get("archival_code"),
+            title=info.get("title", ""), applicant=info.get("applicant", ""), year=int(info.get("year") or 0),
+            score=round(score, 3), snippet=snippet(_body(stored), needles) if highlight else "",
+            unit=info.get("unit", ""), unit_name=info.get("unit_name", ""), item_name=info.get("item_name", ""),
+            status=info.get("status", ""),
+        ))
+    facet_counts = {}
+    if facets:
+        for name, fieldname in (("year", "year_key"), ("unit", "unit"), ("class", "classification")):
+            counts = engine.facet(fieldname, found)
+            facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return SearchResult(total=int(found.sum()), hits=tuple(hits), facets=facet_counts, page=page, limit=limit,
+                        role=role.name)
+
+
+def find_all(session, query: str = "", *, role=None, **filters) -> list[str]:
+    """The case numbers of every match, unranked and sorted (for exports and recall checks)."""
+    parsed = parse_query(query)
+    filter_queries = _filters(session, **filters)
+    role = _role(session, role)
+    engine = _open_engine(session)
+    found, _ = _matches(session, engine, parsed, filter_queries, role)
+    docs = found.nonzero()[0].tolist()
+    if len(docs) < 200:
+        return sorted(engine.searcher.stored_fields(d)["key"] for d in docs)
+    keys = engine.keys()
+    return sorted(keys[d] for d in docs)
+
+
+def _open_engine(session):
+    """The query engine over the current index, once the index is up to date."""
+    from .engine import engine
+
+    return engine(_check_fresh(session, _Area(session))).start()
+

@@ -1,0 +1,187 @@
+"""Notices: numbering, rendering, storing and reprinting the stamped documents.
+
+A notice gets its number from a gap-free counter per unit, kind and year, taken inside the
+caller's transaction; it is rendered from ``templates/<kind>.docx`` once with one copy per
+part (联), stored under ``documents/`` at a path from the ``notice_path`` setting, recorded
+with its SHA-256 and never overwritten. With LibreOffice a PDF is made beside it through
+the session's single long-lived converter and stamped with metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..core import store as st
+from .catalog import NOTICE_KINDS, format_notice_number
+from ..core.errors import InputError, NotFoundError
+from ..core.session import Session, Work
+from ..core.validate import format_cn_date
+
+KINDS = NOTICE_KINDS  # the kinds of notice and their titles, declared with the units' number formats
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One issued notice (or a reprint of one)."""
+
+    kind: str
+    number: str
+    check_code: str
+    docx: str
+    pdf: str | None
+    sha256: str
+    issued_on: str
+    reprint_no: int = 0
+    case: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "number": self.number, "docx": self.docx, "pdf": self.pdf}
+
+    @property
+    def title(self) -> str:
+        return KINDS[self.kind]
+
+
+def check_code_for(number: str, subject: str, issued_on) -> str:
+    """A short code printed on every part, so a forged or mismatched part is easy to spot."""
+    digest = hashlib.sha256(f"{number}|{subject}|{issued_on.isoformat()}".encode()).hexdigest()
+    return digest[:8].upper()
+
+
+def counter_scope(unit_code: str, kind: str, year: int) -> str:
+    """The gap-free counter behind notice numbers: one per unit, kind and year."""
+    return f"notice:{unit_code}:{kind}:{year}"
+
+
+def format_number(unit: dict, kind: str, year: int, seq: int) -> str:
+    return format_notice_number(unit, kind, year=year, seq=seq)
+
+
+def _notice_path(session: Session, *, unit: str, kind: str, year: int, seq: int, number: str, case: str,
+                 reprint_no: int) -> Path:
+    suffix = f"-补打{reprint_no}" if reprint_no else ""
+    relative = session.ws.get("notice_path").format(
+        year=year, unit=unit, kind=kind, seq=seq, number=number.replace("/", "／"), case=case, suffix=suffix
+    )
+    path = (session.ws.documents_dir / relative).resolve()
+    if session.ws.documents_dir.resolve() not in path.parents:
+        raise InputError("文书存放路径模板指向了工作区之外", field="notice_path")
+    return path
+
+
+def issue(work: Work, kind: str, *, unit_code: str, fields: dict, on, subject: str, case_id: int | None = None,
+          appointment_id: int | None = None, joint: bool = False) -> Notice:
+    """Number, render and record one notice inside ``work``'s transaction.
+
+    ``fields`` are the kind-specific template variables; the common ones (organ, number,
+    check code, clerk, seal, parts …) are filled in here.
+    """
+    session = work.session
+    unit = session.ws.unit(unit_code)
+    seq = st.next_number(work.conn, counter_scope(unit_code, kind, on.year))
+    number = format_number(unit, kind, on.year, seq)
+    context = {
+        "organ": unit["name"],
+        "title": KINDS[kind],
+        "number": number,
+        "check_code": check_code_for(number, subject, on),
+        "clerk": {"name": session.operator, "phone": unit.get("phone", "")},
+        "complaint_phone": unit.get("complaint_phone") or session.ws.get("complaint_phone"),
+        "issued_on": format_cn_date(on),
+        "parts": [
+            {"label": label, "destination": destination}
+            for label, destination in session.ws.parts_for(kind, joint=joint)
+        ],
+        "reprint": False,
+        **fields,
+    }
+    path = _notice_path(session, unit=unit_code, kind=kind, year=on.year, seq=seq, number=number, case=subject,
+                        reprint_no=0)
+    return _render_and_record(work, kind=kind, unit_code=unit_code, year=on.year, seq=seq, context=context,
+                              path=path, on=on, subject=subject, case_id=case_id, appointment_id=appointment_id)
+
+
+def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path, on, subject, case_id,
+                       appointment_id, reprint_of=None, reprint_no=0) -> Notice:
+    from ..documents.render import render_notice, sha256_file
+
+    session = work.session
+    stored = dict(context)
+    context = dict(context, seal=str(session.ws.seal_path(unit_code)))
+    # Writes are atomic and refuse an existing target, so a file is ours (and tracked for
+    # removal on failure) only once the write has returned.
+    work.track(render_notice(kind, context, path))
+    pdf_path = pdf_sha = None
+    if session.pdf_enabled():
+        from ..documents.office import stamp_metadata
+
+        pdf_path = work.track(session.converter.convert(path, path.with_suffix(".pdf")))
+        stamp_metadata(pdf_path, title=f"{context['title']} {context['number']}", number=context["number"],
+                       case=subject, subject=context["title"], author=context["organ"])
+        pdf_sha = sha256_file(pdf_path)
+    digest = sha256_file(path)
+    work.conn.execute(
+        st.notices.insert().values(
+            kind=kind, unit=unit_code, year=year, seq=seq, number=context["number"],
+            check_code=context["check_code"], case_id=case_id, appointment_id=appointment_id, subject=subject,
+            reprint_of=reprint_of, reprint_no=reprint_no, path=session.ws.relative(path), sha256=digest,
+            pdf_path=session.ws.relative(pdf_path) if pdf_path else None, pdf_sha256=pdf_sha, context=stored,
+            issued_on=on, issued_at=session.now(), operator=session.operator,
+        )
+    )
+    if case_id is not None:
+        work.touch("case", subject)
+    session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, kind=kind,
+                number=context["number"], path=str(path), sha256=digest)
+    return Notice(kind=kind, number=context["number"], check_code=context["check_code"], docx=str(path),
+                  pdf=str(pdf_path) if pdf_path else None, sha256=digest, issued_on=on.isoformat(),
+                  reprint_no=reprint_no, case=subject)
+
+
+def _from_row(session: Session, row, case_no: str | None = None) -> Notice:
+    ws = session.ws
+    return Notice(kind=row.kind, number=row.number, check_code=row.check_code, docx=str(ws.absolute(row.path)),
+                  pdf=str(ws.absolute(row.pdf_path)) if row.pdf_path else None,
+                  sha256=row.sha256, issued_on=row.issued_on.isoformat(), reprint_no=row.reprint_no, case=case_no)
+
+
+def for_case(session: Session, conn, case_id: int, case_no: str | None = None) -> list[Notice]:
+    rows = conn.execute(select(st.notices).where(st.notices.c.case_id == case_id).order_by(st.notices.c.id))
+    return [_from_row(session, row, case_no) for row in rows]
+
+
+def reprint(session: Session, number: str) -> Notice:
+    """Print a notice again: same number and check code, marked 补打, stored as a new file."""
+    with session.work() as work:
+        original = work.conn.execute(
+            select(st.notices).where(st.notices.c.number == number, st.notices.c.reprint_no == 0)
+        ).first()
+        if original is None:
+            raise NotFoundError(f"找不到文书编号为“{number}”的文书", field="number")
+        count = work.conn.execute(
+            select(st.notices.c.reprint_no).where(st.notices.c.reprint_of == original.id)
+            .order_by(st.notices.c.reprint_no.desc())
+        ).scalar() or 0
+        reprint_no = count + 1
+        subject = _subject_of(work.conn, original)
+        path = _notice_path(session, unit=original.unit, kind=original.kind, year=original.year, seq=original.seq,
+                            number=original.number, case=subject, reprint_no=reprint_no)
+        context = dict(original.context, reprint=True)
+        return _render_and_record(work, kind=original.kind, unit_code=original.unit, year=original.year,
+                                  seq=original.seq, context=context, path=path, on=session.today,
+                                  subject=subject, case_id=original.case_id,
+                                  appointment_id=original.appointment_id, reprint_of=original.id,
+                                  reprint_no=reprint_no)
+
+
+def _subject_of(conn, row) -> str:
+    """What the notice is about: recorded since migration 0004; older rows are derived."""
+    if row.subject:
+        return row.subject
+    if row.case_id is not None:
+        return conn.execute(select(st.cases.c.case_no).where(st.cases.c.id == row.case_id)).scalar()
+    return conn.execute(select(st.appointments.c.card_no).where(st.appointments.c.id == row.appointment_id)).scalar()
