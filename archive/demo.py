@@ -13,9 +13,9 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
 
-from .window import appointments
-from .window import cases
-from .core import workspace
+from . import centre
+from .window import appointments, cases
+from .documents import office
 from .window.cases import Applicant
 
 DAY = dt.date(2026, 9, 28)  # Monday before the National Day block (10-01 … 10-08)
@@ -90,7 +90,7 @@ def _org(name: str, phone: str = "0792-85123456") -> Applicant:
 
 def run(home, *, progress=None) -> Report:
     """Initialise the sample centre in ``home`` and process a day of applications."""
-    session = workspace.init(home, sample=True, operator="王芳")
+    session = centre.init(home, sample=True, operator="王芳")
     session.today = DAY  # the demo's working day, so dates and deadlines are the same on every run
     steps = []  # (label, function returning (Result, outcome label))
 
@@ -192,7 +192,7 @@ def run(home, *, progress=None) -> Report:
         at(DAY)
         return cases.Result(shown, shown.notices), "逾期未告知补正，视为受理"
 
-    report = Report(home=str(session.ws.home), pdf=session.pdf_enabled())
+    report = Report(home=str(session.ws.home), pdf=office.pdf_enabled(session))
     total = len(steps) + 1
     try:
         for number, (label, func) in enumerate(steps, start=1):

@@ -94,15 +94,16 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace and print its path")
     args = parser.parse_args(argv)
 
-    from archive.core import workspace
+    from archive import centre
     from archive.core.config import open_workspace
+    from archive.documents import office
     from archive.documents.office import libreoffice_available
     from archive.core.session import Session
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-filing-"))
     try:
         home = tmp / "home"
-        workspace.init(home, sample=True).close()
+        centre.init(home, sample=True).close()
         print(f"归档基准（{os.cpu_count()} 核）", flush=True)
 
         with Session(open_workspace(home, pdf="never"), operator="档案员", today=DAY) as session:
@@ -112,10 +113,10 @@ def main(argv=None) -> int:
 
         if args.pdf_count and libreoffice_available():
             pdf_home = tmp / "pdf-home"
-            workspace.init(pdf_home, sample=True).close()
+            centre.init(pdf_home, sample=True).close()
             with Session(open_workspace(pdf_home, pdf="always"), operator="档案员", today=DAY) as session:
                 make_cases(session, args.pdf_count, label="出具文书时即生成 PDF")
-                session.converter  # start LibreOffice before timing (a batch pays this once)
+                office.converter(session)  # start LibreOffice before timing (a batch pays this once)
                 filed, elapsed = file_all(session)
                 print(f"转换 PDF（较小批量 {filed} 卷，每卷转换申请登记表、办结审批单和三张表格并合并加盖档号）："
                       f"用时 {elapsed:.2f} s，{filed / elapsed:.2f} 卷/秒")

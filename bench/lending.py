@@ -143,13 +143,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from archive.lending import loans
-    from archive.core import workspace
+    from archive import centre
     from archive.core.session import Session
 
     folder = Path(tempfile.mkdtemp(prefix="bench-lending-"))
     rng = random.Random(20260928)
     try:
-        workspace.init(folder / "home", sample=True).close()
+        centre.init(folder / "home", sample=True).close()
         from archive.core.config import open_workspace
 
         ws = open_workspace(folder / "home", sqlite_synchronous=args.synchronous)

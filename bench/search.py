@@ -319,13 +319,13 @@ def main(argv=None) -> int:
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-search-"))
     folder.mkdir(parents=True, exist_ok=True)
-    from archive.core import workspace
+    from archive import centre
     from archive.core.access import BUILT_IN
 
     home = folder / "home"
     if home.exists():
         shutil.rmtree(home)
-    session = workspace.init(home, sample=True)
+    session = centre.init(home, sample=True)
     index_root = home / "index"
     index_root.mkdir()
     print(f"corpus: {n} synthetic cases (seed {args.seed}); cores: {os.cpu_count()}; "

@@ -1,1 +1,1 @@
-"""Click commands of the archive CLI, one module per area; cli.py assembles them."""
+"""Click commands of the archive CLI, one module per area; ``main`` assembles them."""

@@ -63,9 +63,9 @@ def session_command(group, name, **kwargs):
         @operator_option
         @functools.wraps(func)
         def wrapper(home, operator, **options):
-            from archive.core.session import Session
+            from archive.centre import open_session
 
-            with Session.open(home, operator=operator) as session:
+            with open_session(home, operator=operator) as session:
                 return func(session, **options)
 
         return wrapper

@@ -17,9 +17,9 @@ def init_command(home, sample, as_json):
     示例：
       archive init --home ./demo --sample
     """
-    from archive.core import workspace
+    from archive import centre
 
-    with workspace.init(home, sample=sample) as session:
+    with centre.init(home, sample=sample) as session:
         ws = session.ws
         data = {"home": str(ws.home), "config": str(ws.config_path), "database": ws.database_url,
                 "units": len(ws.units)}

@@ -23,10 +23,10 @@ def _isolated_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def _sample_template(tmp_path_factory):
     """One initialised sample workspace, copied for each test that needs one (init is slow)."""
-    from archive.core import workspace
+    from archive import centre
 
     home = tmp_path_factory.mktemp("template") / "home"
-    workspace.init(home, sample=True).close()
+    centre.init(home, sample=True).close()
     return home
 
 

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from commands import filing
+from archive.commands import filing
 
 from .test_cases import docx_text, make_case
 from .test_volumes import make_concluded, make_pdf

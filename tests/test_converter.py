@@ -16,13 +16,8 @@ from pathlib import Path
 import pytest
 
 from archive.documents import office as converter
-from archive.documents.office import (
-    PdfConverter,
-    libreoffice_available,
-    pdf_page_count,
-    pdf_text,
-    stamp_metadata,
-)
+from archive.documents.office import PdfConverter, libreoffice_available
+from archive.documents.pdf import pdf_page_count, pdf_text, stamp_metadata
 from archive.core.errors import ConversionError, InputError, StateError
 
 needs_libreoffice = pytest.mark.skipif(

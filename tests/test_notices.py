@@ -91,7 +91,8 @@ def test_reprint_of_unknown_number(session):
 
 
 def test_pdf_when_libreoffice_is_installed(session, monkeypatch):
-    from archive.documents.office import libreoffice_available, pdf_text
+    from archive.documents.office import libreoffice_available
+    from archive.documents.pdf import pdf_text
 
     if not libreoffice_available():
         pytest.skip("LibreOffice 未安装（make deps 可安装）")

@@ -128,9 +128,9 @@ def test_schema_errors_name_the_field(change, where):
 
 
 def test_workspace_without_a_lending_section_uses_the_packaged_rules(tmp_path):
-    from archive.core import workspace
+    from archive import centre
 
-    with workspace.init(tmp_path / "bare") as session:
+    with centre.init(tmp_path / "bare") as session:
         assert "lending" not in session.ws.data
         assert rules.decide(session, "internal", "开放", None, "loan").approval == "head-in-charge"
 

@@ -388,11 +388,11 @@ def test_a_scanned_attachment_is_indexed_by_its_title_and_reported(session, inde
 
 CLERK = """
 import datetime as dt, sys
+from archive.centre import open_session
 from archive.window.cases import Applicant, receive
-from archive.core.config import open_workspace
-from archive.core.session import Session
 home, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with Session(open_workspace(home), operator=name, today=dt.date(2026, 9, 28)) as session:
+with open_session(home, operator=name) as session:
+    session.today = dt.date(2026, 9, 28)
     for n in range(count):
         receive(session, item_code="SJ-XK-003", materials=["M01", "M02", "M03", "M04", "M05", "M06"],
                 applicant=Applicant.person(f"{name}客户{n}", "11010519491231002X", "13800138000"),

@@ -420,7 +420,7 @@ def test_with_pdf_items_are_pdfs_and_one_merged_pdf_is_stamped_with_the_code(ses
     _needs_libreoffice()
     from pypdf import PdfReader
 
-    from archive.documents.office import pdf_text
+    from archive.documents.pdf import pdf_text
 
     monkeypatch.setenv("ARCHIVE_PDF", "always")
     case_no = make_case(session).case.case_no

@@ -20,15 +20,23 @@ from .errors import ConfigError, InputError, WorkspaceError
 HOME_ENV = "ARCHIVE_HOME"
 DEFAULT_HOME = "archive-home"
 CONFIG_NAME = "config.json"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def _shipped(folder: str) -> Path:
+    """A folder of data files that ships with the program: inside the ``archive`` package
+    when installed from a wheel, at the top of a source checkout otherwise."""
+    inside = PACKAGE_DIR / folder
+    return inside if inside.is_dir() else PROJECT_ROOT / folder
 
 
 def schemas_dir() -> Path:
-    return Path(os.environ.get("ARCHIVE_SCHEMAS_DIR") or PROJECT_ROOT / "schemas")
+    return Path(os.environ.get("ARCHIVE_SCHEMAS_DIR") or _shipped("schemas"))
 
 
 def templates_dir() -> Path:
-    return Path(os.environ.get("ARCHIVE_TEMPLATES_DIR") or PROJECT_ROOT / "templates")
+    return Path(os.environ.get("ARCHIVE_TEMPLATES_DIR") or _shipped("templates"))
 
 
 @dataclass(frozen=True)

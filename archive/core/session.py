@@ -22,16 +22,16 @@ from .errors import InputError
 from .validate import check_text
 
 
-def _update_search_index(session: "Session", touched: list[tuple[str, str]]) -> None:
-    """Keep the full-text index in step with the store, when the workspace has one."""
-    if session.ws.index_dir.exists():
-        from ..search.index import apply_changes
-
-        apply_changes(session, touched)
+# Called after every committed unit of work that touched searchable records, with the
+# session and the touched keys. Core knows no desk: a desk that follows the store (the
+# search index does) subscribes itself here.
+AFTER_COMMIT: list = []
 
 
-# Called after every committed unit of work that touched searchable records.
-AFTER_COMMIT = [_update_search_index]
+def subscribe(hook) -> None:
+    """Call ``hook(session, touched)`` after every commit that touched searchable records."""
+    if hook not in AFTER_COMMIT:
+        AFTER_COMMIT.append(hook)
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Session:
         self._today = today
         self._store: st.Store | None = None
         self._calendar = None
-        self._converter = None
+        self._resources: dict[str, object] = {}
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, **overrides) -> "Session":
@@ -124,26 +124,14 @@ class Session:
     def reset_calendar(self) -> None:
         self._calendar = None
 
-    # -- PDF ---------------------------------------------------------------------------
-    def pdf_enabled(self) -> bool:
-        mode = str(self.ws.get("pdf")).lower()
-        if mode == "never":
-            return False
-        from ..documents.office import libreoffice_available
-
-        if mode == "always":
-            return True
-        return libreoffice_available()
-
-    @property
-    def converter(self):
-        """One long-lived LibreOffice for the whole session (started on first use)."""
-        if self._converter is None:
-            from ..documents.office import PdfConverter
-
-            self._converter = PdfConverter()
-            self._converter.__enter__()
-        return self._converter
+    # -- long-lived helpers ------------------------------------------------------------
+    def resource(self, key: str, factory):
+        """A helper kept for the whole session (e.g. the LibreOffice pool), made on first use
+        by ``factory()`` and closed with the session."""
+        found = self._resources.get(key)
+        if found is None:
+            found = self._resources[key] = factory()
+        return found
 
     # -- transactions ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -176,9 +164,9 @@ class Session:
         )
 
     def close(self) -> None:
-        if self._converter is not None:
-            self._converter.close()
-            self._converter = None
+        while self._resources:
+            _, resource = self._resources.popitem()
+            resource.close()
         if self._store is not None:
             self._store.dispose()
             self._store = None

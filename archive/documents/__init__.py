@@ -1,0 +1,1 @@
+"""Documents: .docx rendering, the LibreOffice pool (DOCX→PDF), PDF helpers, text extraction."""

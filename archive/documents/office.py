@@ -1,4 +1,4 @@
-"""DOCX to PDF through long-lived LibreOffice servers, and PDF metadata with pypdf.
+"""DOCX to PDF through long-lived LibreOffice servers (the pool); PDF reading is in :mod:`.pdf`.
 
 Starting LibreOffice costs a third of a second to two; converting a notice in a running
 instance costs about a quarter of one. So a batch opens one :class:`PdfConverter`, which keeps unoserver
@@ -38,7 +38,7 @@ How the servers run, and why:
   loopback ports picked at start, so two servers (a pool, parallel tests, two clerks'
   batch jobs) do not share or fight over one LibreOffice.
 * The notices name fonts Linux machines lack (仿宋, 方正小标宋简体, 黑体, 楷体).
-  ``tools/fontconfig/*.conf`` maps them to Noto Serif/Sans CJK SC; the server gets a
+  ``archive/documents/fontconfig/*.conf`` maps them to Noto Serif/Sans CJK SC; the server gets a
   ``FONTCONFIG_FILE`` that includes the system configuration plus those files, so nothing
   under ``/etc`` has to change.
 * PDF export runs with ``ReduceImageResolution=false`` (``PDF_EXPORT_OPTIONS``): by default
@@ -76,15 +76,15 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from archive.core.errors import ConversionError, InputError, StateError
+from ..core.errors import ConversionError, InputError, StateError
+from .pdf import looks_like_pdf
 
 __all__ = [
     "PDF_EXPORT_OPTIONS",
     "PdfConverter",
+    "converter",
     "libreoffice_available",
-    "pdf_page_count",
-    "pdf_text",
-    "stamp_metadata",
+    "pdf_enabled",
 ]
 
 INSTALL_HINT = (
@@ -92,8 +92,8 @@ INSTALL_HINT = (
     "sudo apt-get install libreoffice-writer-nogui fonts-noto-cjk python3-uno"
 )
 
-#: Folder of fontconfig files given to LibreOffice (a source checkout has it).
-FONTCONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "tools" / "fontconfig"
+#: Folder of fontconfig files given to LibreOffice (shipped with the package).
+FONTCONFIG_DIR = Path(__file__).resolve().parent / "fontconfig"
 
 #: Options of LibreOffice's PDF export filter (unoserver's ``filter_options``). Its default
 #: resamples pictures above 300 dpi to JPEG: slow (exporting a 3-part notice with a
@@ -644,7 +644,7 @@ class PdfConverter:
     :param conversion_timeout: seconds one document may take; past that unoserver ends
         LibreOffice and the document fails (the next one gets a fresh server).
     :param fontconfig_files: fontconfig files added to the system configuration for
-        LibreOffice; by default every ``*.conf`` in ``tools/fontconfig/``.
+        LibreOffice; by default every ``*.conf`` in ``fontconfig/`` beside this module.
     :param servers: most LibreOffice servers :meth:`convert_many` runs at once; by
         default one per core, at most 4.
     :param parallel_threshold: :meth:`convert_many` starts further servers only for a
@@ -901,7 +901,7 @@ class PdfConverter:
         temp = target.parent / f".{target.stem}.{uuid.uuid4().hex}.part.pdf"
         try:
             server.convert(self, source, temp)
-            if not _looks_like_pdf(temp):
+            if not looks_like_pdf(temp):
                 raise ConversionError(
                     f"LibreOffice 没有为 {source.name} 生成有效的 PDF。",
                     hint="请用 Word/WPS 打开该文件检查后重试。",
@@ -1151,86 +1151,26 @@ def _fault_summary(fault) -> str:
     return text.splitlines()[-1][:200] if text else "未知错误"
 
 
-def _looks_like_pdf(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(5) == b"%PDF-"
-    except OSError:
+# --------------------------------------------------------------------------- sessions
+
+
+def pdf_enabled(session) -> bool:
+    """Whether this session writes PDFs: the ``pdf`` setting (never / always / auto), and
+    with ``auto`` whether LibreOffice is installed."""
+    mode = str(session.ws.get("pdf")).lower()
+    if mode == "never":
         return False
+    if mode == "always":
+        return True
+    return libreoffice_available()
 
 
-# --------------------------------------------------------------------------- pypdf
+def converter(session) -> "PdfConverter":
+    """One long-lived LibreOffice pool for the whole session (started on first use)."""
 
+    def start() -> PdfConverter:
+        pool = PdfConverter()
+        pool.__enter__()
+        return pool
 
-def _open_pdf(path: str | os.PathLike):
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        return PdfReader(path)
-    except FileNotFoundError:
-        raise InputError(f"找不到 PDF 文件：{path}", field="pdf_path") from None
-    except (PdfReadError, OSError, ValueError) as exc:
-        raise InputError(
-            f"无法读取 PDF 文件 {path}：文件已损坏或不是 PDF（{exc}）。",
-            field="pdf_path",
-            hint="请重新生成该 PDF。",
-        ) from None
-
-
-def pdf_page_count(path: str | os.PathLike) -> int:
-    """Return the number of pages of the PDF at ``path``."""
-    return len(_open_pdf(path).pages)
-
-
-def pdf_text(path: str | os.PathLike) -> str:
-    """Return the text of every page of the PDF at ``path``, pages separated by newlines."""
-    return "\n".join(page.extract_text() or "" for page in _open_pdf(path).pages)
-
-
-def stamp_metadata(
-    pdf_path: str | os.PathLike,
-    *,
-    title: str,
-    number: str,
-    case: str | None = None,
-    subject: str | None = None,
-    author: str | None = None,
-    keywords: str | Sequence[str] | None = None,
-) -> None:
-    """Write the notice's document information into the PDF at ``pdf_path``.
-
-    Sets ``/Title``, ``/NoticeNumber`` (the 文书编号) and, when given, ``/CaseNumber``,
-    ``/Subject``, ``/Author`` and ``/Keywords`` (a list is joined with ``"; "``); the
-    rest of the existing information (producer, creation date) is kept. The file is
-    rewritten through a temporary file and renamed into place.
-    """
-    from pypdf import PdfWriter
-
-    if not title or not title.strip():
-        raise InputError("PDF 标题不能为空", field="title")
-    if not number or not number.strip():
-        raise InputError("文书编号不能为空", field="number")
-    target = Path(pdf_path)
-    reader = _open_pdf(target)
-    writer = PdfWriter(clone_from=reader)
-    info: dict[str, str] = {"/Title": title, "/NoticeNumber": number}
-    if case is not None:
-        info["/CaseNumber"] = case
-    if subject is not None:
-        info["/Subject"] = subject
-    if author is not None:
-        info["/Author"] = author
-    if keywords is not None:
-        info["/Keywords"] = keywords if isinstance(keywords, str) else "; ".join(keywords)
-    writer.add_metadata(info)
-
-    temp = target.parent / f".{target.stem}.{uuid.uuid4().hex}.part.pdf"
-    try:
-        with open(temp, "wb") as handle:
-            writer.write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)  # replacing the same document is the point here
-    finally:
-        temp.unlink(missing_ok=True)
+    return session.resource("pdf-converter", start)

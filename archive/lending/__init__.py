@@ -1,0 +1,1 @@
+"""The lending desk: borrowers, the circulation rules, loans, copies and the registers."""

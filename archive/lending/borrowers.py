@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, or_, select
 from ..core import store as st
 from ..core.access import get_role
 from ..core.errors import InputError, NotFoundError, StateError
+from .ledger import loans_of
 from .rules import BORROWER_TYPES, borrower_type_key, section
 from ..core.session import Session
 from ..core.validate import check_id_number, check_phone, check_text, mask_id
@@ -147,8 +148,6 @@ class BorrowerRecord:
 
 
 def show(session: Session, ref: str) -> BorrowerRecord:
-    from .loans import loans_of
-
     with session.store.read() as conn:
         row = find_row(conn, ref)
         uses = conn.execute(select(func.count()).where(st.loans.c.borrower_id == row.id)).scalar()

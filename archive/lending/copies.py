@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 
 from . import rules as rl
 from ..core import store as st
+from ..documents import office
 from ..core.errors import InputError, RuleError, StateError
 from ..core.session import Session
 from ..core.validate import format_cn_date
@@ -173,11 +174,11 @@ def _file_pages(session: Session, path: Path, scratch: Path) -> list:
         frames[0].save(buffer, "PDF", save_all=True, append_images=frames[1:], resolution=dpi)
         return list(PdfReader(buffer).pages)
     if suffix == ".docx":
-        if not session.pdf_enabled():
+        if not office.pdf_enabled(session):
             raise StateError(f"案卷文件 {path.name} 是 .docx，制作复制件需要先转换为 PDF，但当前不能生成 PDF",
                              field="volume", hint="安装 LibreOffice（make deps），或把 pdf 设置改为 auto/always")
         target = scratch / f"{len(list(scratch.iterdir()))}-{path.stem}.pdf"
-        session.converter.convert(path, target)
+        office.converter(session).convert(path, target)
         return list(PdfReader(target).pages)
     raise StateError(f"案卷文件 {path.name} 不是 PDF、图片或 .docx，无法复制", field="volume")
 

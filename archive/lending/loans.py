@@ -25,13 +25,14 @@ pages or damage is written to the volume's notes sheet (卷内备考表, ``volum
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
-from typing import Mapping, NamedTuple
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import rules as rl
+from .ledger import Loan, loan_from_row, loan_query
 from ..core import store as st
 from ..core.errors import InputError, NotFoundError, RuleError, StateError
 from ..core.session import Session, Work
@@ -58,53 +59,6 @@ def purpose_key(value: str) -> str:
 
 
 # -- values -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Loan:
-    """One use of a volume, from lending to return."""
-
-    loan: str | None  # None for a dry run
-    archival_code: str
-    title: str
-    borrower: str
-    borrower_name: str
-    borrower_unit: str
-    borrower_type: str
-    mode: str
-    purpose: str
-    lent_on: dt.date
-    due_on: dt.date
-    approval_needed: str
-    approved_by: str | None
-    approver_level: str | None
-    renewals: tuple = ()
-    returned_on: dt.date | None = None
-    pages_expected: int | None = None
-    pages_counted: int | None = None
-    condition: str | None = None
-    discrepancy: str | None = None
-    late_days: int | None = None
-    effect: str | None = None
-    reminder_level: int = 0
-    rules: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
-    dry_run: bool = False
-
-    @property
-    def mode_name(self) -> str:
-        return rl.MODES[self.mode]
-
-    def to_dict(self) -> dict:
-        return {
-            "loan": self.loan, "archival_code": self.archival_code, "title": self.title,
-            "borrower": self.borrower, "borrower_name": self.borrower_name, "borrower_unit": self.borrower_unit,
-            "borrower_type": self.borrower_type, "mode": self.mode, "mode_name": self.mode_name,
-            "purpose": self.purpose, "lent_on": self.lent_on.isoformat(), "due_on": self.due_on.isoformat(),
-            "approval_needed": self.approval_needed, "approved_by": self.approved_by,
-            "approver_level": self.approver_level, "renewals": [dict(r) for r in self.renewals],
-            "returned_on": self.returned_on.isoformat() if self.returned_on else None,
-            "reminder_level": self.reminder_level, "rules": dict(self.rules), "dry_run": self.dry_run,
-        }
-
 
 @dataclass(frozen=True)
 class Return:
@@ -177,18 +131,11 @@ class OverdueReport:
 # -- reading ------------------------------------------------------------------------------
 
 _V, _B, _L = st.volumes.c, st.borrowers.c, st.loans.c
-_LOAN_COLUMNS = (st.loans, _V.archival_code, _V.title, _V.pages.label("v_pages"), _B.code.label("b_code"),
-                 _B.name.label("b_name"), _B.unit.label("b_unit"), _B.type.label("b_type"))
-
-
-def _loan_query():
-    return select(*_LOAN_COLUMNS).select_from(
-        st.loans.join(st.volumes, _V.id == _L.volume_id).join(st.borrowers, _B.id == _L.borrower_id))
 
 
 # Statements of the lend/return path, built once: SQLAlchemy then reuses their compiled
 # form and cache key, which costs a third of building the statement again on every call.
-_LOAN_BY_NUMBER = _loan_query().where(_L.number == bindparam("number"))
+_LOAN_BY_NUMBER = loan_query().where(_L.number == bindparam("number"))
 _VOLUME_BY_CODE = select(st.volumes).where(_V.archival_code == bindparam("code"))
 _OPEN_OF_BORROWER = (select(func.count(), func.min(_L.due_on))
                      .where(_L.borrower_id == bindparam("borrower_id"), _L.returned_on.is_(None)))
@@ -201,18 +148,6 @@ _ITEM_PAGES = select(func.sum(st.volume_items.c.pages)).where(
     st.volume_items.c.volume_id == bindparam("vid"), st.volume_items.c.role == "item")
 
 
-def _loan_from_row(row) -> Loan:
-    return Loan(
-        loan=row.number, archival_code=row.archival_code, title=row.title, borrower=row.b_code,
-        borrower_name=row.b_name, borrower_unit=row.b_unit, borrower_type=row.b_type, mode=row.mode,
-        purpose=row.purpose, lent_on=row.lent_on, due_on=row.due_on, approval_needed=row.approval_needed,
-        approved_by=row.approved_by, approver_level=row.approver_level, renewals=tuple(row.renewals or ()),
-        returned_on=row.returned_on, pages_expected=row.pages_expected, pages_counted=row.pages_counted,
-        condition=row.condition, discrepancy=row.discrepancy, late_days=row.late_days, effect=row.effect,
-        reminder_level=row.reminder_level, rules=row.rules or {},
-    )
-
-
 def _load(conn, number: str):
     text = check_text(number, "借阅单号", max_length=64).upper()
     row = conn.execute(_LOAN_BY_NUMBER, {"number": text}).first()
@@ -223,14 +158,7 @@ def _load(conn, number: str):
 
 def show(session: Session, number: str) -> Loan:
     with session.store.read() as conn:
-        return _loan_from_row(_load(conn, number))
-
-
-def loans_of(conn, borrower_id: int, *, open_only: bool = False) -> list[Loan]:
-    stmt = _loan_query().where(_L.borrower_id == borrower_id)
-    if open_only:
-        stmt = stmt.where(_L.returned_on.is_(None))
-    return [_loan_from_row(row) for row in conn.execute(stmt.order_by(_L.id))]
+        return loan_from_row(_load(conn, number))
 
 
 # -- lending ------------------------------------------------------------------------------
@@ -478,7 +406,7 @@ def return_loan(session: Session, number: str, *, pages: int, condition: str | N
                     pages_expected=expected, pages_counted=counted, condition=condition, late_days=late,
                     flagged=bool(problems))
         work.touch("volume", row.archival_code)
-        loan = replace(_loan_from_row(row), **returned)
+        loan = replace(loan_from_row(row), **returned)
     return Return(loan=loan, returned_on=day, pages_expected=expected, pages_counted=counted, condition=condition,
                   late_days=late, note=note)
 
@@ -538,7 +466,7 @@ def renew(session: Session, number: str, *, approved_by: str | None = None, appr
         conn.execute(st.loans.update().where(_L.id == row.id).values(due_on=due, renewals=renewals))
         session.log(work, "renew", volume.archival_code, loan=row.number, previous_due_on=row.due_on.isoformat(),
                     due_on=due.isoformat(), approved_by=approved_by, approver_level=approver_level)
-        return _loan_from_row(_load(conn, row.number))
+        return loan_from_row(_load(conn, row.number))
 
 
 # -- overdue and reminders ----------------------------------------------------------------

@@ -175,12 +175,10 @@ class Engine:
         return out
 
     def mask(self, role) -> np.ndarray:
-        """The documents ``role`` may not see (see archive.search.index._restricted)."""
-        from .index import _restricted
-
+        """The documents ``role`` may not see (see :func:`hidden_from`)."""
         found = self._masks.get(role)
         if found is None:
-            found = self._masks[role] = self.docs(_restricted(role))
+            found = self._masks[role] = self.docs(hidden_from(role))
         return found
 
     # -- columns ------------------------------------------------------------------------
@@ -359,3 +357,15 @@ def engine(path: Path) -> Engine:
         _engines.pop(old).close()
     found = _engines[key] = Engine(path)
     return found
+
+
+def hidden_from(role):
+    """What ``role`` may not see, as a Whoosh query over the access and security fields."""
+    from whoosh import query as Q
+
+    from ..core.access import ACCESS_STATUSES, SECURITY_LEVELS, cleared_levels
+
+    cleared = cleared_levels(role)
+    hidden = [Q.Term("access", a) for a in ACCESS_STATUSES if a not in role.may_see] + [Q.Term("access", "?")]
+    hidden += [Q.Term("security", s) for s in SECURITY_LEVELS if s not in cleared] + [Q.Term("security", "?")]
+    return Q.Or(hidden)

@@ -1383,18 +1383,6 @@ class SearchResult:
                 "facets": {k: dict(v) for k, v in self.facets.items()}}
 
 
-def _restricted(role):
-    """What ``role`` may not see, as a query."""
-    from whoosh import query as Q
-
-    from ..core.access import ACCESS_STATUSES, SECURITY_LEVELS, cleared_levels
-
-    cleared = cleared_levels(role)
-    hidden = [Q.Term("access", a) for a in ACCESS_STATUSES if a not in role.may_see] + [Q.Term("access", "?")]
-    hidden += [Q.Term("security", s) for s in SECURITY_LEVELS if s not in cleared] + [Q.Term("security", "?")]
-    return Q.Or(hidden)
-
-
 # -- searching ------------------------------------------------------------------------------
 
 def _body(stored: dict) -> str:

@@ -1,0 +1,1 @@
+"""The archive proper (the shelf): the classification scheme, volumes, catalogues, fixity, disposal."""

@@ -9,7 +9,7 @@ Filing turns one concluded case into one volume (一案一卷). Its items, in or
 4. for an approval, which has no decision notice, the decision record (办结审批单).
 
 Each item is numbered, dated, counted in pages and recorded with its SHA-256. With PDF
-output (LibreOffice present, see ``Session.pdf_enabled``) the items are PDFs; otherwise the
+output (LibreOffice present, see ``documents.office.pdf_enabled``) the items are PDFs; otherwise the
 .docx files. The volume's forms — cover (案卷封面), item list (卷内文件目录) and notes sheet
 (卷内备考表) — are .docx from ``templates/``; with PDF output there is also one merged PDF of
 the whole volume with the archival code stamped in each page's header area.
@@ -34,6 +34,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from ..core import store as st
+from ..documents import office
 from ..core.errors import ArchiveError, ConfigError, InputError, NotFoundError, StateError
 from ..window.cases import _load_row
 from .scheme import OUTCOMES, Scheme, load as load_scheme, retention_text
@@ -433,7 +434,7 @@ def _gather(session: Session, conn, row, item, unit: dict) -> list[_Source]:
         data = _read_checked(session, a.path, a.sha256, f"附件“{a.title}”")
         sources.append(_Source("attachment", a.title, a.added_at.date(), applicant["name"], data=data,
                                ext=Path(a.path).suffix.lower()))
-    pdf = session.pdf_enabled()
+    pdf = office.pdf_enabled(session)
     decision_notice = False
     for n in conn.execute(select(st.notices).where(st.notices.c.case_id == row.id, st.notices.c.reprint_no == 0)
                           .order_by(st.notices.c.id)):
@@ -474,7 +475,7 @@ class _Writer:
         self.final = final
         self.track = track
         self.scratch = scratch
-        self.pdf = session.pdf_enabled()
+        self.pdf = office.pdf_enabled(session)
         self.pdf_parts: list[tuple[str, object]] = []  # (role, pdf path or image bytes) for the merged PDF
 
     def _record(self, name: str) -> tuple[Path, str]:
@@ -495,13 +496,13 @@ class _Writer:
             docx_path = self.scratch / f"{Path(name).stem}.docx"
             docx_path.write_bytes(docx_bytes)
         self.track(path)
-        self.session.converter.convert(docx_path, path)
+        office.converter(self.session).convert(docx_path, path)
         return path.read_bytes(), path, final
 
     def scratch_pdf(self, docx_path: Path) -> Path:
         """A PDF rendition of a form, only for the merged PDF (not a stored file)."""
         target = self.scratch / (docx_path.stem + ".pdf")
-        self.session.converter.convert(docx_path, target)
+        office.converter(self.session).convert(docx_path, target)
         return target
 
 

@@ -1,0 +1,1 @@
+"""The window desk: the service-item catalogue, cases, notices and appointments."""

@@ -116,10 +116,12 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
     # removal on failure) only once the write has returned.
     work.track(render_notice(kind, context, path))
     pdf_path = pdf_sha = None
-    if session.pdf_enabled():
-        from ..documents.office import stamp_metadata
+    from ..documents import office
 
-        pdf_path = work.track(session.converter.convert(path, path.with_suffix(".pdf")))
+    if office.pdf_enabled(session):
+        from ..documents.pdf import stamp_metadata
+
+        pdf_path = work.track(office.converter(session).convert(path, path.with_suffix(".pdf")))
         stamp_metadata(pdf_path, title=f"{context['title']} {context['number']}", number=context["number"],
                        case=subject, subject=context["title"], author=context["organ"])
         pdf_sha = sha256_file(pdf_path)

@@ -1,0 +1,92 @@
+"""Reading and annotating PDFs with pypdf: page counts, text, document information."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..core.errors import InputError
+
+
+def looks_like_pdf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(5) == b"%PDF-"
+    except OSError:
+        return False
+
+
+def open_pdf(path: str | os.PathLike):
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        return PdfReader(path)
+    except FileNotFoundError:
+        raise InputError(f"找不到 PDF 文件：{path}", field="pdf_path") from None
+    except (PdfReadError, OSError, ValueError) as exc:
+        raise InputError(
+            f"无法读取 PDF 文件 {path}：文件已损坏或不是 PDF（{exc}）。",
+            field="pdf_path",
+            hint="请重新生成该 PDF。",
+        ) from None
+
+
+def pdf_page_count(path: str | os.PathLike) -> int:
+    """Return the number of pages of the PDF at ``path``."""
+    return len(open_pdf(path).pages)
+
+
+def pdf_text(path: str | os.PathLike) -> str:
+    """Return the text of every page of the PDF at ``path``, pages separated by newlines."""
+    return "\n".join(page.extract_text() or "" for page in open_pdf(path).pages)
+
+
+def stamp_metadata(
+    pdf_path: str | os.PathLike,
+    *,
+    title: str,
+    number: str,
+    case: str | None = None,
+    subject: str | None = None,
+    author: str | None = None,
+    keywords: str | Sequence[str] | None = None,
+) -> None:
+    """Write the notice's document information into the PDF at ``pdf_path``.
+
+    Sets ``/Title``, ``/NoticeNumber`` (the 文书编号) and, when given, ``/CaseNumber``,
+    ``/Subject``, ``/Author`` and ``/Keywords`` (a list is joined with ``"; "``); the
+    rest of the existing information (producer, creation date) is kept. The file is
+    rewritten through a temporary file and renamed into place.
+    """
+    from pypdf import PdfWriter
+
+    if not title or not title.strip():
+        raise InputError("PDF 标题不能为空", field="title")
+    if not number or not number.strip():
+        raise InputError("文书编号不能为空", field="number")
+    target = Path(pdf_path)
+    reader = open_pdf(target)
+    writer = PdfWriter(clone_from=reader)
+    info: dict[str, str] = {"/Title": title, "/NoticeNumber": number}
+    if case is not None:
+        info["/CaseNumber"] = case
+    if subject is not None:
+        info["/Subject"] = subject
+    if author is not None:
+        info["/Author"] = author
+    if keywords is not None:
+        info["/Keywords"] = keywords if isinstance(keywords, str) else "; ".join(keywords)
+    writer.add_metadata(info)
+
+    temp = target.parent / f".{target.stem}.{uuid.uuid4().hex}.part.pdf"
+    try:
+        with open(temp, "wb") as handle:
+            writer.write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)  # replacing the same document is the point here
+    finally:
+        temp.unlink(missing_ok=True)
