@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from archive.search import index as search
-from archive import search_engine  # noqa: E402
+from archive.search import engine as search_engine  # noqa: E402
 
 # -- the corpus ---------------------------------------------------------------------------
 
