@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 
 from . import search  # noqa: F401  (the index follows every commit)
+from .core import accounts
 from .core.session import Session
 
 SAMPLE_SECTIONS = ("archive", "roles", "lending")
 
 
-def init(home=None, *, sample: bool = False, operator: str = "系统初始化") -> Session:
-    """Create (or bring up to date) a workspace and return a session on it.
+def init(home=None, *, sample: bool = False, operator: str | None = None) -> Session:
+    """Create (or bring up to date) a workspace and return a session on it for ``operator``.
 
+    Setting up runs as the installation's superuser. With ``sample`` every account of the
+    sample centre that does not exist yet is created with a random demo password; the
+    returned session's ``new_accounts`` maps their names to those passwords (shown once).
     Running it again on an existing workspace changes nothing that is already there.
     """
     from .core import calendar as cal
@@ -37,10 +41,16 @@ def init(home=None, *, sample: bool = False, operator: str = "系统初始化") 
             if sample_file.exists():
                 config[section] = json.loads(sample_file.read_text(encoding="utf-8"))
         seals = {unit.seal: catalog.DATA_DIR / unit.seal for unit in centre["units"]}
-    session = Session(workspace.create(home, config=config, seals=seals), operator=operator)
-    cal.save_schedules(session, cal.schedules_from_chinesecalendar(), replace=False)
-    if centre:
-        catalog.save_items(session, centre["items"], replace=False)
+    ws = workspace.create(home, config=config, seals=seals)
+    created = {}
+    with Session(ws, superuser=True, client="archive init") as setup:
+        cal.save_schedules(setup, cal.schedules_from_chinesecalendar(), replace=False)
+        if centre:
+            catalog.save_items(setup, centre["items"], replace=False)
+            sample_accounts = json.loads((catalog.DATA_DIR / "sample_accounts.json").read_text(encoding="utf-8"))
+            created = accounts.add_sample_accounts(setup, sample_accounts["accounts"])
+    session = Session(ws, operator=operator)
+    session.new_accounts = created
     return session
 
 

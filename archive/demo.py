@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from . import centre
+from .core.accounts import find_user
 from .window import appointments, cases
 from .documents import office
 from .window.cases import Applicant
@@ -48,10 +49,11 @@ class Report:
     files: list[str] = field(default_factory=list)
     pdf: bool = False
     appointment: str = ""
+    accounts: dict = field(default_factory=dict)  # sample account → its demo password (new ones only)
 
     def to_dict(self) -> dict:
         return {"home": self.home, "documents": f"{self.home}/documents", "pdf": self.pdf,
-                "appointment": self.appointment,
+                "appointment": self.appointment, "accounts": self.accounts,
                 "cases": [row.__dict__ for row in self.rows], "files": self.files}
 
     def text(self) -> str:
@@ -67,6 +69,10 @@ class Report:
         lines.append(f"共生成文书 {len(self.files)} 份（{'含 PDF' if self.pdf else '仅 .docx；安装 LibreOffice 后可同时生成 PDF：make deps'}）")
         lines.append(f"文书目录：{self.home}/documents")
         lines.append(f"工作区：{self.home}（可用 ARCHIVE_HOME={self.home} archive case list 继续查看）")
+        if self.accounts:
+            lines.append("")
+            lines.append("示例账户（每个角色一个；演示密码只显示这一次，首次登录须修改）：")
+            lines += [f"  {name}\t{role}\t{password}" for name, (role, password) in self.accounts.items()]
         return "\n".join(lines)
 
 
@@ -193,6 +199,8 @@ def run(home, *, progress=None) -> Report:
         return cases.Result(shown, shown.notices), "逾期未告知补正，视为受理"
 
     report = Report(home=str(session.ws.home), pdf=office.pdf_enabled(session))
+    report.accounts = {name: (find_user(session, name).role, password)
+                       for name, password in session.new_accounts.items()}
     total = len(steps) + 1
     try:
         for number, (label, func) in enumerate(steps, start=1):

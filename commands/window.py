@@ -22,8 +22,12 @@ def init_command(home, sample, as_json):
     with centre.init(home, sample=sample) as session:
         ws = session.ws
         data = {"home": str(ws.home), "config": str(ws.config_path), "database": ws.database_url,
-                "units": len(ws.units)}
-    emit(as_json, data, f"工作区已就绪：{data['home']}\n配置文件：{data['config']}\n单位数：{data['units']}")
+                "units": len(ws.units), "accounts": session.new_accounts}
+    text = f"工作区已就绪：{data['home']}\n配置文件：{data['config']}\n单位数：{data['units']}"
+    if session.new_accounts:
+        text += "\n\n示例账户（演示密码只显示这一次，首次登录须修改）：\n" + "\n".join(
+            f"  {name}  {password}" for name, password in session.new_accounts.items())
+    emit(as_json, data, text)
 
 
 # -- catalog -----------------------------------------------------------------------------

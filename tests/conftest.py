@@ -9,6 +9,8 @@ import pytest
 
 # A Monday before the 2026 National Day holiday, so limits cross a real holiday block.
 DEMO_DAY = dt.date(2026, 9, 28)
+# Cheap argon2id parameters: tests hash many passwords on a shared 2-core machine.
+CHEAP_HASHING = {"ARCHIVE_PASSWORD_HASH_TIME_COST": "1", "ARCHIVE_PASSWORD_HASH_MEMORY_KIB": "8192"}
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +18,8 @@ def _isolated_home(tmp_path, monkeypatch):
     """No test can touch a real archive: ARCHIVE_HOME always points into tmp_path."""
     monkeypatch.setenv("ARCHIVE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ARCHIVE_PDF", "never")
+    for name, value in CHEAP_HASHING.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("ARCHIVE_OPERATOR", raising=False)
     monkeypatch.delenv("ARCHIVE_DB_URL", raising=False)
 
@@ -26,7 +30,10 @@ def _sample_template(tmp_path_factory):
     from archive import centre
 
     home = tmp_path_factory.mktemp("template") / "home"
-    centre.init(home, sample=True).close()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in CHEAP_HASHING.items():
+            patch.setenv(name, value)
+        centre.init(home, sample=True).close()
     return home
 
 
@@ -50,3 +57,16 @@ def session(home):
 # Valid identity numbers for tests (check digits computed by archive.core.validate).
 PERSON_ID = "11010519491231002X"
 ORG_CODE = "91350100M000100Y43"
+
+
+TEST_PASSWORD = "Ce-shi-mi-ma-2026!"  # a password that meets the rules, for accounts tests create
+
+
+def add_account(home, name: str, role: str, *, units=(), must_change: bool = False):
+    """Create an account in the workspace at ``home`` as the installation's superuser would."""
+    from archive.core import accounts
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+
+    with Session(open_workspace(home), superuser=True) as su:
+        return accounts.add(su, name, role=role, units=units, password=TEST_PASSWORD, must_change=must_change)

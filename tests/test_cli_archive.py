@@ -9,11 +9,18 @@ from click.testing import CliRunner
 from cli import main
 from archive.commands import filing
 
+from .conftest import add_account
 from .test_cases import docx_text, make_case
 from .test_volumes import make_concluded, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = "Z023-XK·JY·2026·D30-003-0001"
+
+
+@pytest.fixture(autouse=True)
+def _archivist(home):
+    """The archivist these tests act as: an account, since typed names are not identity."""
+    add_account(home, "档案员", "archivist")
 
 
 def run(*args, home, operator="档案员"):

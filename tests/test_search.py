@@ -17,7 +17,7 @@ from archive.window.cases import Applicant
 from archive.core.errors import InputError
 from archive.search.index import IndexMissingError, IndexStaleError, fold, gram_tokens, parse_query, snippet
 
-from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
+from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, add_account
 from .test_cases import make_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -417,6 +417,8 @@ print(answers)
 
 
 def test_two_clerks_write_while_a_reader_searches(session, indexed, home):
+    for name in ("甲", "乙"):
+        add_account(home, name, "clerk")
     env = {"PYTHONPATH": str(ROOT), "ARCHIVE_PDF": "never", "PATH": "/usr/bin:/bin"}
     clerks = [subprocess.Popen([sys.executable, "-c", CLERK, str(home), name, "4"], cwd=ROOT, env=env,
                                stderr=subprocess.PIPE, text=True) for name in ("甲", "乙")]

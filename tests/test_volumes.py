@@ -14,7 +14,7 @@ from archive.core import store as st
 from archive.shelf import volumes
 from archive.core.errors import ArchiveError, InputError, NotFoundError, StateError
 
-from .conftest import DEMO_DAY, PERSON_ID
+from .conftest import DEMO_DAY, PERSON_ID, add_account
 from .test_cases import FOOD, docx_text, make_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -392,6 +392,7 @@ def test_two_processes_filing_at_once_get_unique_gap_free_numbers(session, home)
     numbers = 12
     for _ in range(numbers):
         make_concluded(session)
+    add_account(home, "档案员", "archivist")
     env = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_OPERATOR="档案员", ARCHIVE_PDF="never")
     command = [sys.executable, str(ROOT / "cli.py"), "file", "--all-due"]
     procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -79,6 +79,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("parts", DEFAULT_PARTS, "各类文书的联次：default、joint（联办件）、appointment，或按文书种类单独设置"),
     Setting("complaint_phone", "12345", "投诉监督电话（单位未单独设置时使用）"),
+    Setting("password_min_length", 10, "密码最短长度（字符）"),
+    Setting("password_hash_time_cost", 3, "argon2id 口令散列的迭代次数；调整后，用户下次登录时自动按新参数重新散列",
+            "ARCHIVE_PASSWORD_HASH_TIME_COST"),
+    Setting("password_hash_memory_kib", 65536, "argon2id 口令散列占用的内存（KiB）；调整后登录时自动重新散列",
+            "ARCHIVE_PASSWORD_HASH_MEMORY_KIB"),
+    Setting("login_max_failures", 5, "连续登录失败多少次后锁定账户"),
+    Setting("login_lock_minutes", 15, "账户锁定时长（分钟）；锁定期间即使密码正确也不能登录"),
+    Setting("session_idle_minutes", 30, "网页会话空闲多久后失效（分钟）"),
+    Setting("session_absolute_hours", 12, "网页会话自登录起最长有效时间（小时）"),
+    Setting("secure_cookies", False, "会话 Cookie 是否加 Secure 标记（经 TLS 反向代理提供服务时打开）", "ARCHIVE_SECURE_COOKIES"),
+    Setting("due_blue_days", 2, "“我的办件”中剩余工作日不超过此数时标蓝色提醒"),
+    Setting("audit_retention_days", 180, "审计日志至少保留的天数（网络安全法第二十一条：不少于六个月）；不得小于 180"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -77,3 +77,18 @@ class WorkspaceError(ArchiveError):
 
 class ConversionError(ArchiveError):
     """Document conversion (DOCX to PDF) failed (exit 1)."""
+
+
+class ForbiddenError(RuleError):
+    """The acting account's role may not take this action (exit 2; HTTP 403)."""
+
+
+class AuthError(InputError):
+    """Not signed in, a wrong name or password, an expired session (exit 2; HTTP 401).
+
+    The message never says which of name or password was wrong.
+    """
+
+
+class LockedError(AuthError):
+    """Too many failed logins: the account is locked for a while (HTTP 429)."""

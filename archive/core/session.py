@@ -1,15 +1,21 @@
-"""A session: one workspace, its store, the working-day calendar and the operator.
+"""A session: one workspace, its store, the working-day calendar and the acting account.
 
 Every library action takes a session. ``session.work()`` is the unit of work for a write:
 one database transaction plus the files written during it. If anything fails before the
 commit, the transaction rolls back and every file written in it is removed, so a failure
 half-way leaves the store and the documents folder as they were.
+
+The operator is an account (``core.accounts``): a write is refused unless the session
+names an active account (or is the installation's superuser, on the server's own shell).
+``session.log`` records an event and an entry of the hash-chained audit trail
+(``core.audit``) in the same transaction, with the session's client address and request id.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +32,7 @@ from .validate import check_text
 # session and the touched keys. Core knows no desk: a desk that follows the store (the
 # search index does) subscribes itself here.
 AFTER_COMMIT: list = []
+_UNSET = object()
 
 
 def subscribe(hook) -> None:
@@ -57,21 +64,39 @@ class Work:
 class Session:
     """What every library function is handed: workspace, store, calendar, operator."""
 
-    def __init__(self, workspace: Workspace, *, operator: str | None = None, today: dt.date | None = None):
+    def __init__(self, workspace: Workspace, *, operator: str | None = None, today: dt.date | None = None,
+                 superuser: bool = False, client: str = "本机命令行", request_id: str | None = None):
         self.ws = workspace
         self._operator = operator
         self._today = today
         self._store: st.Store | None = None
         self._calendar = None
         self._resources: dict[str, object] = {}
+        self._parent: Session | None = None
+        self.superuser = superuser  # `archive user …` on the server's own shell
+        self.client = client  # where the request came from (an address for the web)
+        self.request_id = request_id or uuid.uuid4().hex[:16]
+        self._user = _UNSET
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, **overrides) -> "Session":
         return cls(open_workspace(home, **overrides), operator=operator)
 
     # -- basics ----------------------------------------------------------------------
+    def as_user(self, user, *, client: str, request_id: str, today: dt.date | None = None) -> "Session":
+        """A session for one request of ``user`` (an :class:`accounts.User`, or None before login)
+        that shares this session's store, calendar and long-lived helpers (the server keeps one
+        parent session; closing a child closes nothing it shares)."""
+        child = Session(self.ws, operator=user.name if user else None, today=today or self._today, client=client,
+                        request_id=request_id)
+        child._parent = self
+        child._user = user
+        return child
+
     @property
     def store(self) -> st.Store:
+        if self._parent is not None:
+            return self._parent.store
         if self._store is None:
             self._store = st.open_store(self.ws.database_url, synchronous=self.ws.get("sqlite_synchronous"))
         return self._store
@@ -96,6 +121,10 @@ class Session:
     @property
     def operator(self) -> str:
         """The person doing the action; every write is refused without one."""
+        if self.superuser:
+            from .access import SUPERUSER_NAME
+
+            return SUPERUSER_NAME
         name = self.operator_name
         if not name:
             raise InputError(
@@ -103,10 +132,30 @@ class Session:
                 field="operator",
                 hint="加上 --operator 姓名，或设置环境变量 ARCHIVE_OPERATOR",
             )
-        return check_text(name, "经办人", max_length=50)
+        name = check_text(name, "经办人", max_length=50)
+        self.user  # refuses a name that is not an active account
+        return name
+
+    @property
+    def user(self):
+        """The acting account (``accounts.User``); None when nobody is named or for the superuser.
+
+        A name that is not an active account is refused (AuthError): typed names are not identity.
+        """
+        if self._user is _UNSET:
+            name = self.operator_name
+            if self.superuser or not name:
+                self._user = None
+            else:
+                from .accounts import acting_user
+
+                self._user = acting_user(self, name)
+        return self._user
 
     @property
     def calendar(self):
+        if self._parent is not None:
+            return self._parent.calendar
         if self._calendar is None:
             from .calendar import WorkCalendar, YearSchedule
 
@@ -128,6 +177,8 @@ class Session:
     def resource(self, key: str, factory):
         """A helper kept for the whole session (e.g. the LibreOffice pool), made on first use
         by ``factory()`` and closed with the session."""
+        if self._parent is not None:
+            return self._parent.resource(key, factory)
         found = self._resources.get(key)
         if found is None:
             found = self._resources[key] = factory()
@@ -155,15 +206,20 @@ class Session:
                 hook(self, list(unit.touched))
 
     def log(self, work: Work, action: str, subject: str, *, case_id: int | None = None, **detail) -> None:
-        """Record who did what and when, as an event."""
+        """Record who did what and when, as an event and an entry of the audit trail."""
+        from . import audit
+
         work.conn.execute(
             st.events.insert().values(
                 case_id=case_id, subject=subject, action=action, operator=self.operator, at=self.now(),
                 detail=detail,
             )
         )
+        audit.append(work.conn, self, action, subject, **detail)
 
     def close(self) -> None:
+        if self._parent is not None:
+            return
         while self._resources:
             _, resource = self._resources.popitem()
             resource.close()

@@ -380,6 +380,59 @@ copies = Table(
 )
 
 
+# -- accounts, web sessions and the audit trail (core/accounts.py, core/audit.py) ----------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("units", JSON, nullable=False),  # unit codes the account works for; [] = every unit
+    Column("fonds", JSON, nullable=False),  # fonds codes; [] = every fonds
+    Column("password_hash", String(255), nullable=False),
+    Column("must_change", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime),
+    Column("password_changed_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("seen_at", DateTime, nullable=False),
+)
+
+AUDIT_CHAIN = "audit:chain"  # the counter that numbers audit entries (its value = the last seq)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),  # ISO 8601 with the centre's UTC offset when known
+    Column("actor", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),  # ok | denied | failed
+    Column("client", String(64), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_actor", "actor"),
+)
+
+
 SYNCHRONOUS = ("normal", "full")
 
 

@@ -90,3 +90,39 @@ def stamp_metadata(
         os.replace(temp, target)  # replacing the same document is the point here
     finally:
         temp.unlink(missing_ok=True)
+
+
+def split_parts(path: str | os.PathLike, labels: Sequence[str]) -> list[bytes]:
+    """The PDF at ``path`` cut into one PDF per part (联), as bytes, in the order of ``labels``.
+
+    A page that shows a part's label (第一联 …) starts that part; the pages after it up to
+    the next label belong to it. Without labels, or when no page shows one, the whole PDF
+    is one part.
+    """
+    import io
+
+    from pypdf import PdfWriter
+
+    reader = open_pdf(path)
+    owner: list[int] = []
+    current = 0
+    for page in reader.pages:
+        text = page.extract_text() or ""
+        for index, label in enumerate(labels):
+            if label and label in text:
+                current = index
+                break
+        owner.append(current)
+    count = max(1, len(labels))
+    out = []
+    for index in range(count):
+        writer = PdfWriter()
+        for page, who in zip(reader.pages, owner):
+            if who == index:
+                writer.add_page(page)
+        if not writer.pages:
+            continue
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        out.append(buffer.getvalue())
+    return out

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, or_, select
 
 from ..core import store as st
-from ..core.access import get_role
-from ..core.errors import InputError, NotFoundError, StateError
+from ..core.access import get_role, role_of
+from ..core.errors import ForbiddenError, InputError, NotFoundError, StateError
 from .ledger import loans_of
 from .rules import BORROWER_TYPES, borrower_type_key, section
 from ..core.session import Session
@@ -95,7 +95,12 @@ def add(session: Session, *, name: str, unit: str | None, type: str, id_number: 
     lending = section(session)
     role = check_text(role, "角色", required=False, max_length=32) or \
         lending.get("default_roles", {}).get(kind, DEFAULT_ROLES[kind])
-    get_role(session, role)  # InputError naming the known roles
+    chosen = get_role(session, role)  # InputError naming the known roles
+    own = role_of(session)
+    if not own.covers(chosen):
+        raise ForbiddenError(f"不能为借阅人设定角色“{chosen.name}”（{chosen.label}）：它可以查看的超出了你的角色"
+                             f"“{own.name}”（{own.label}）", field="role",
+                             hint="请由查看范围覆盖该角色的人员登记该借阅人")
     with session.work() as work:
         existing = work.conn.execute(
             select(st.borrowers.c.code).where(st.borrowers.c.id_number == id_number)

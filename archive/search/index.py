@@ -1533,6 +1533,9 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
     by default the operator's. Raises InputError (exit 2) for a malformed query or filter,
     IndexMissingError / IndexStaleError (exit 1) when the index must be (re)built first.
     """
+    from ..core.access import require
+
+    require(session, "search")
     parsed = parse_query(query)
     if sort not in ("relevance", "date"):
         raise InputError(f"排序方式“{sort}”无效，可选：relevance（相关度）、date（日期）", field="sort")

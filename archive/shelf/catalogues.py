@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..core import access
 from ..core import store as st
 from ..core.errors import InputError
 from .scheme import load as load_scheme, retention_text
@@ -88,7 +89,11 @@ def _remark(row) -> str:
 
 def sheets(session: Session, *, fonds: str | None = None, year: int | None = None, class_code: str | None = None,
            catalogue: int | None = None) -> list[Sheet]:
-    """The catalogues selected, each with its volumes; unknown fonds, class or catalogue is exit 2."""
+    """The catalogues selected, each with its volumes; unknown fonds, class or catalogue is exit 2.
+
+    Needs ``catalogue.read``; volumes the acting account may not see are left out.
+    """
+    access.require(session, "catalogue.read")
     scheme = load_scheme(session)
     if fonds and fonds != scheme.fonds_code:
         raise InputError(f"全宗号“{fonds}”不是本工作区的全宗（{scheme.fonds_code} {scheme.fonds_name}）", field="fonds")
@@ -104,7 +109,7 @@ def sheets(session: Session, *, fonds: str | None = None, year: int | None = Non
         query = query.where(st.volumes.c.year == year)
     query = query.order_by(st.volumes.c.catalogue, st.volumes.c.year, st.volumes.c.volume_no)
     with session.store.read() as conn:
-        rows = conn.execute(query).all()
+        rows = [r for r in conn.execute(query) if access.visible_to(session, r.access, r.security_level, r.fonds)]
     groups: dict[tuple[int, int], list] = {}
     for r in rows:
         groups.setdefault((r.catalogue, r.year), []).append(r)

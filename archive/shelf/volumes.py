@@ -33,6 +33,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from ..core import access, audit
 from ..core import store as st
 from ..documents import office
 from ..core.errors import ArchiveError, ConfigError, InputError, NotFoundError, StateError
@@ -801,24 +802,33 @@ def _volume_from_row(session: Session, conn, row, *, with_items: bool = True) ->
         destroyed_by=row.destroyed_by, destruction_list=row.destruction_list_id, id=row.id)
 
 
-def volume_row(conn, code: str):
+def volume_row(conn, code: str, session: Session | None = None):
+    """The volume's row; with ``session``, only when the acting account may see it (else as missing)."""
     code = check_text(code, "档号", max_length=100)
     row = conn.execute(select(st.volumes).where(st.volumes.c.archival_code == code)).first()
-    if row is None:
+    if row is None or (session is not None and not access.visible_to(session, row.access, row.security_level,
+                                                                      row.fonds)):
         raise NotFoundError(f"找不到档号为“{code}”的案卷", field="archival_code",
                             hint="用 archive volume list 查看已归档的案卷")
     return row
 
 
 def show(session: Session, code: str) -> Volume:
-    """One volume with its items, forms, state and notes."""
+    """One volume with its items, forms, state and notes (a restricted one is recorded in the audit trail)."""
     with session.store.read() as conn:
-        return _volume_from_row(session, conn, volume_row(conn, code))
+        volume = _volume_from_row(session, conn, volume_row(conn, code, session))
+    if access.restricted(volume.access, volume.security_level):
+        audit.record(session, "volume.view", volume.archival_code, access=volume.access,
+                     security_level=volume.security_level)
+    return volume
 
 
 def list_volumes(session: Session, *, class_code: str | None = None, year: int | None = None,
                  catalogue: int | None = None, state: str | None = None) -> list[Volume]:
-    """Volumes filtered by class, year, catalogue number and state, in archival-code order."""
+    """Volumes filtered by class, year, catalogue number and state, in archival-code order.
+
+    Only the volumes the acting account may see (clearance, fonds).
+    """
     query = select(st.volumes).order_by(st.volumes.c.classification, st.volumes.c.year, st.volumes.c.catalogue,
                                         st.volumes.c.volume_no)
     if class_code or catalogue is not None:
@@ -840,6 +850,7 @@ def list_volumes(session: Session, *, class_code: str | None = None, year: int |
         case_nos = dict(conn.execute(select(st.cases.c.id, st.cases.c.case_no)
                                      .where(st.cases.c.id.in_([r.case_id for r in rows]))).all()) if rows else {}
     ws = session.ws
+    rows = [r for r in rows if access.visible_to(session, r.access, r.security_level, r.fonds)]
     return [Volume(archival_code=r.archival_code, fonds=r.fonds, classification=r.classification,
                    catalogue=r.catalogue, volume_no=r.volume_no, retention=r.retention, year=r.year,
                    case=case_nos.get(r.case_id, ""), title=r.title, unit=r.unit, start_date=r.start_date,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 
 from . import notices as nt
+from ..core import access
 from ..core import store as st
 from .catalog import CASE_TYPES, ServiceItem, get_item
 from ..core.errors import InputError, NotFoundError, StateError
@@ -190,18 +191,40 @@ def _load_row(conn, case_no: str):
     return row
 
 
+def _load_for(session: Session, conn, case_no: str, action: str):
+    """The case row when the acting account may take ``action`` on it.
+
+    A role without the action is refused (ForbiddenError); a case of a unit the account
+    does not work for answers exactly as a case that does not exist (NotFoundError).
+    """
+    access.require(session, action)
+    row = _load_row(conn, case_no)
+    if not access.sees_unit(session, row.unit):
+        raise NotFoundError(f"找不到办件编号为“{row.case_no}”的办件", field="case")
+    access.require(session, action, unit=row.unit)
+    return row
+
+
 def show(session: Session, case_no: str) -> Case:
     """One case with its notices and warnings (records a deemed acceptance that has occurred)."""
+    access.require(session, "case.read")
     sweep_deemed(session)
     with session.store.read() as conn:
-        return _case_from_row(session, conn, _load_row(conn, case_no))
+        return _case_from_row(session, conn, _load_for(session, conn, case_no, "case.read"))
 
 
 def list_cases(session: Session, *, status: str | None = None, due_within: int | None = None,
                overdue: bool = False, unit: str | None = None) -> list[Case]:
-    """Cases filtered by status, unit, due within N working days, or overdue (as of today)."""
+    """Cases filtered by status, unit, due within N working days, or overdue (as of today).
+
+    Only the cases of the units the acting account works for.
+    """
+    access.require(session, "case.read")
     sweep_deemed(session)
     query = select(st.cases).order_by(st.cases.c.id)
+    user = session.user
+    if user is not None and user.units:
+        query = query.where(st.cases.c.unit.in_(user.units))
     if status:
         if status not in STATUSES:
             raise InputError(f"状态“{status}”无效，可选：{'、'.join(STATUSES)}", field="status")
@@ -350,9 +373,11 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
     with the missing materials listed as pending. With ``defer`` the materials are taken in
     for review (status ``received``) and the 5-working-day supplement window starts.
     """
+    access.require(session, "case.receive")
     received_day = _check_on(received_on, "收件日期", session)
     with session.store.read() as conn:
         item = get_item(conn, item_code)
+    access.require(session, "case.receive", unit=item.unit)
     received = _material_codes(item, materials)
     defect_map = _defects(item, defects)
     missing = _missing(item, received, defect_map)
@@ -398,9 +423,10 @@ def examine(session: Session, case_no: str, *, on=None) -> Result:
 
     After the window the law deems the case accepted from the day of receipt.
     """
+    access.require(session, "case.handle")
     sweep_deemed(session)
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_for(session, work.conn, case_no, "case.handle")
         if row.status != "received":
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，无需再审查", field="case")
         day = _check_on(on, "审查日期", session, row.received_on)
@@ -449,8 +475,9 @@ def sweep_deemed(session: Session) -> list[str]:
 
 def supplement(session: Session, case_no: str, *, materials: list[str], on=None) -> Result:
     """Record supplementary materials; when complete, accept with the clock starting that day."""
+    access.require(session, "case.handle")
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_for(session, work.conn, case_no, "case.handle")
         if row.status not in ("needs_supplement", "received"):
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能补正材料", field="case")
         day = _check_on(on, "补正日期", session, row.received_on)
@@ -477,6 +504,7 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
 def reject(session: Session, case_no: str, *, ground: str, reason: str, competent_organ: str | None = None,
            on=None) -> Result:
     """Refuse to accept (art. 32(1) or (2)) with a rejection notice carrying appeal rights."""
+    access.require(session, "case.reject")
     if ground not in GROUNDS:
         raise InputError(f"不予受理的理由类别“{ground}”无效，可选：not-required（不需要许可）、out-of-scope（不属于本机关职权）",
                          field="ground")
@@ -485,7 +513,7 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
     if ground == "not-required" and organ:
         raise InputError("事项不需要许可时不应填写有权机关", field="competent_organ")
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_for(session, work.conn, case_no, "case.reject")
         if row.status not in ("received", "needs_supplement"):
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能作出不予受理决定"
                              "（已受理的办件请用 case conclude --decision denied）", field="case")
@@ -513,11 +541,12 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
 
 def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days: int | None = None) -> Result:
     """Stop the clock for excluded time (art. 45) and issue the excluded-time notice."""
+    access.require(session, "case.handle")
     reason = check_text(reason, "除外时间事由", max_length=500)
     if expected_days is not None:
         expected_days = check_positive_int(expected_days, "预计工作日数", maximum=365)
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_for(session, work.conn, case_no, "case.handle")
         if row.status != "accepted":
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，只有已受理的办件可以暂停计时", field="case")
         day = _check_on(on, "暂停日期", session, row.accepted_on)
@@ -541,8 +570,9 @@ def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days
 
 def resume(session: Session, case_no: str, *, on=None) -> Result:
     """Restart the clock; the due date moves by the working days the case was paused."""
+    access.require(session, "case.handle")
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_for(session, work.conn, case_no, "case.handle")
         if row.status != "paused":
             raise StateError(f"办件{case_no}未处于暂停计时状态", field="case")
         day = _check_on(on, "恢复日期", session, row.paused_on)
@@ -558,10 +588,11 @@ def resume(session: Session, case_no: str, *, on=None) -> Result:
 
 def extend(session: Session, case_no: str, *, days: int, reason: str, approver: str, on=None) -> Result:
     """Extend the limit once with the head's approval (art. 42) and issue the extension notice."""
+    access.require(session, "case.extend")
     reason = check_text(reason, "延期理由", max_length=500)
     approver = check_text(approver, "批准人", max_length=50)
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_for(session, work.conn, case_no, "case.extend")
         limit = MAX_EXTENSION.get(row.case_type, DEFAULT_MAX_EXTENSION)
         days = check_positive_int(days, "延长工作日数", maximum=limit)
         if row.status != "accepted":
@@ -592,11 +623,12 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, approver: 
 
 def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None) -> Result:
     """Conclude an accepted case; a denial produces the 不予许可决定书 with appeal rights."""
+    access.require(session, "case.conclude")
     if decision not in DECISIONS:
         raise InputError(f"办结结果“{decision}”无效，可选：approved（准予许可）、denied（不予许可）", field="decision")
     reason = check_text(reason, "不予许可的理由", required=decision == "denied", max_length=1000)
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_for(session, work.conn, case_no, "case.conclude")
         if row.status != "accepted":
             hint = "，请先恢复计时（case resume）" if row.status == "paused" else ""
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能办结{hint}", field="case")
@@ -626,3 +658,77 @@ def conclude(session: Session, case_no: str, *, decision: str, reason: str | Non
 
 def case_type_name(key: str) -> str:
     return CASE_TYPES.get(key, key)
+
+
+# -- the clerk's desk -------------------------------------------------------------------------
+
+OPEN_STATUSES = ("received", "needs_supplement", "accepted", "paused")
+ACTION_TEXT = {
+    "receive": "收件", "accept": "受理", "request_supplement": "一次性告知补正", "supplement": "补正材料",
+    "deemed_accepted": "逾期未告知补正，视为受理", "reject": "不予受理", "pause": "中止计时（除外时间）",
+    "resume": "恢复计时", "extend": "延期", "conclude": "办结", "notice": "出具文书", "reprint": "补打文书",
+}
+
+
+@dataclass(frozen=True)
+class DueMark:
+    """How urgent an open case is: ``red`` overdue, ``yellow`` due today, ``blue`` within
+    ``due_blue_days`` working days, None otherwise (the supervision colours)."""
+
+    state: str | None
+    days_left: int | None
+    text: str
+
+
+def due_mark(session: Session, case: Case) -> DueMark:
+    """The due-state colour of a case as of today (thresholds in settings)."""
+    today = session.today
+    if case.status == "received" and case.check_due_on:
+        due, what = case.check_due_on, "补正告知期限"
+    elif case.status == "accepted" and case.due_on:
+        due, what = case.due_on, "承诺办结"
+    else:
+        return DueMark(None, None, STATUSES[case.status])
+    try:
+        if today > due:
+            late = session.calendar.workdays_between(due, today)
+            return DueMark("red", -late, f"已超期{late}个工作日（{what}{format_cn_date(due)}）")
+        if today == due:
+            return DueMark("yellow", 0, f"今天是最后一天（{what}）")
+        left = session.calendar.workdays_between(today, due)
+    except InputError as exc:
+        return DueMark(None, None, str(exc))
+    blue = int(session.ws.get("due_blue_days"))
+    return DueMark("blue" if left <= blue else None, left, f"还剩{left}个工作日（{what}{format_cn_date(due)}）")
+
+
+def desk_cases(session: Session, *, status: str | None = None) -> list[tuple[Case, DueMark]]:
+    """The open cases of the acting account's units, most urgent first, each with its due mark."""
+    found = [c for c in list_cases(session, status=status) if status or c.status in OPEN_STATUSES]
+    marked = [(c, due_mark(session, c)) for c in found]
+    order = {"red": 0, "yellow": 1, "blue": 2, None: 3}
+    return sorted(marked, key=lambda cm: (order[cm[1].state], cm[1].days_left if cm[1].days_left is not None else 999,
+                                          cm[0].case_no))
+
+
+@dataclass(frozen=True)
+class Step:
+    at: dt.datetime
+    action: str
+    text: str
+    operator: str
+    detail: dict
+
+
+def timeline(session: Session, case_no: str) -> list[Step]:
+    """What happened to a case, oldest first (who, when, what)."""
+    with session.store.read() as conn:
+        row = _load_for(session, conn, case_no, "case.read")
+        events = conn.execute(select(st.events).where(st.events.c.case_id == row.id).order_by(st.events.c.id)).all()
+    out = []
+    for e in events:
+        text = ACTION_TEXT.get(e.action, e.action)
+        if e.action in ("notice", "reprint") and e.detail.get("number"):
+            text = f"{text}：{e.detail['number']}"
+        out.append(Step(at=e.at, action=e.action, text=text, operator=e.operator, detail=dict(e.detail)))
+    return out

@@ -971,6 +971,15 @@ def list_items(session, *, unit: str | None = None) -> list[ServiceItem]:
         return [_item_from_row(row) for row in conn.execute(query)]
 
 
+def items_for(session) -> list[ServiceItem]:
+    """The items the acting account may receive: those of its units (every unit when it names none)."""
+    from ..core import access
+
+    access.require(session, "case.receive")
+    user = session.user
+    return [i for i in list_items(session) if user is None or not user.units or i.unit in user.units]
+
+
 def save_items(session, items: Iterable[ServiceItem], *, replace: bool = False) -> list[ServiceItem]:
     """Store items in one transaction; codes already stored are kept unless ``replace``.
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..core import access
 from ..core import store as st
 from .catalog import NOTICE_KINDS, format_notice_number
 from ..core.errors import InputError, NotFoundError
@@ -37,9 +38,11 @@ class Notice:
     issued_on: str
     reprint_no: int = 0
     case: str | None = None
+    id: int | None = None  # the store's id: the web serves files by it (/notices/{id}/pdf)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "number": self.number, "docx": self.docx, "pdf": self.pdf}
+        return {"id": self.id, "kind": self.kind, "number": self.number, "reprint_no": self.reprint_no,
+                "docx": self.docx, "pdf": self.pdf}
 
     @property
     def title(self) -> str:
@@ -126,7 +129,7 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
                        case=subject, subject=context["title"], author=context["organ"])
         pdf_sha = sha256_file(pdf_path)
     digest = sha256_file(path)
-    work.conn.execute(
+    notice_id = work.conn.execute(
         st.notices.insert().values(
             kind=kind, unit=unit_code, year=year, seq=seq, number=context["number"],
             check_code=context["check_code"], case_id=case_id, appointment_id=appointment_id, subject=subject,
@@ -134,26 +137,82 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
             pdf_path=session.ws.relative(pdf_path) if pdf_path else None, pdf_sha256=pdf_sha, context=stored,
             issued_on=on, issued_at=session.now(), operator=session.operator,
         )
-    )
+    ).inserted_primary_key[0]
     if case_id is not None:
         work.touch("case", subject)
     session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, kind=kind,
                 number=context["number"], path=str(path), sha256=digest)
     return Notice(kind=kind, number=context["number"], check_code=context["check_code"], docx=str(path),
                   pdf=str(pdf_path) if pdf_path else None, sha256=digest, issued_on=on.isoformat(),
-                  reprint_no=reprint_no, case=subject)
+                  reprint_no=reprint_no, case=subject, id=notice_id)
 
 
-def _from_row(session: Session, row, case_no: str | None = None) -> Notice:
+def from_row(session: Session, row, case_no: str | None = None) -> Notice:
     ws = session.ws
     return Notice(kind=row.kind, number=row.number, check_code=row.check_code, docx=str(ws.absolute(row.path)),
                   pdf=str(ws.absolute(row.pdf_path)) if row.pdf_path else None,
-                  sha256=row.sha256, issued_on=row.issued_on.isoformat(), reprint_no=row.reprint_no, case=case_no)
+                  sha256=row.sha256, issued_on=row.issued_on.isoformat(), reprint_no=row.reprint_no, case=case_no,
+                  id=row.id)
 
 
 def for_case(session: Session, conn, case_id: int, case_no: str | None = None) -> list[Notice]:
     rows = conn.execute(select(st.notices).where(st.notices.c.case_id == case_id).order_by(st.notices.c.id))
-    return [_from_row(session, row, case_no) for row in rows]
+    return [from_row(session, row, case_no) for row in rows]
+
+
+def _check_reach(session: Session, row, *, writing: bool) -> None:
+    """Refuse a notice the acting account may not read (as if it did not exist) or reprint."""
+    if row.kind == "reminder":
+        action = "lending.lend"
+    elif row.appointment_id is not None:
+        action = "appointment.book"
+    else:
+        action = "case.handle" if writing else "case.read"
+    access.require(session, action)
+    user = session.user
+    if user is not None and user.units and row.unit not in user.units and row.kind != "reminder":
+        raise NotFoundError(f"找不到文书编号为“{row.number}”的文书", field="number")
+
+
+def notice_file(session: Session, notice_id: int, fmt: str) -> tuple[Path, str]:
+    """The stored .docx or .pdf of one notice (the path and a download name), if the account may read it.
+
+    The web layer serves stored files only through this check, never from a static path.
+    """
+    if fmt not in ("docx", "pdf"):
+        raise InputError("格式只能是 docx 或 pdf", field="format")
+    with session.store.read() as conn:
+        row = conn.execute(select(st.notices).where(st.notices.c.id == int(notice_id))).first()
+    if row is None:
+        raise NotFoundError(f"找不到编号为 {notice_id} 的文书", field="notice")
+    _check_reach(session, row, writing=False)
+    stored = row.path if fmt == "docx" else row.pdf_path
+    if not stored:
+        raise NotFoundError("这份文书没有 PDF 文件（未生成 PDF）", field="format",
+                            hint="安装 LibreOffice 后补打即可生成 PDF")
+    path = session.ws.absolute(stored)
+    if not path.is_file():
+        raise NotFoundError("文书文件不在存储中，请运行 archive verify 检查", field="notice")
+    suffix = f"（补打{row.reprint_no}）" if row.reprint_no else ""
+    return path, f"{row.number}{suffix}.{fmt}"
+
+
+def part_pdf(session: Session, notice_id: int, part: int) -> tuple[bytes, str]:
+    """The pages of one part (联) of a notice's PDF, to print that part alone.
+
+    Every part starts on a new page and carries its label (第一联 …); pages up to the next
+    label belong to it.
+    """
+    from ..documents.pdf import split_parts
+
+    path, name = notice_file(session, notice_id, "pdf")
+    with session.store.read() as conn:
+        row = conn.execute(select(st.notices.c.context).where(st.notices.c.id == int(notice_id))).first()
+    labels = [p["label"] for p in (row.context or {}).get("parts", [])] if row else []
+    pieces = split_parts(path, labels)
+    if not 1 <= int(part) <= len(pieces):
+        raise NotFoundError(f"这份文书没有第 {part} 联", field="part")
+    return pieces[int(part) - 1], name.replace(".pdf", f"-{labels[int(part) - 1]}.pdf")
 
 
 def reprint(session: Session, number: str) -> Notice:
@@ -164,6 +223,7 @@ def reprint(session: Session, number: str) -> Notice:
         ).first()
         if original is None:
             raise NotFoundError(f"找不到文书编号为“{number}”的文书", field="number")
+        _check_reach(session, original, writing=True)
         count = work.conn.execute(
             select(st.notices.c.reprint_no).where(st.notices.c.reprint_of == original.id)
             .order_by(st.notices.c.reprint_no.desc())
