@@ -181,9 +181,7 @@ def audit_list(session, actor, action, since, limit, as_json):
     from archive.core import audit
 
     rows = audit.entries(session, actor=actor, action=action, since=since, limit=limit)
-    outcome = {"ok": "成功", "denied": "拒绝", "failed": "失败"}
-    lines = [f"{e.seq}\t{e.at}\t{e.actor}\t{e.action}\t{e.subject}\t{outcome.get(e.outcome, e.outcome)}\t{e.client}"
-             for e in rows]
+    lines = [f"{e.seq}\t{e.at}\t{e.actor}\t{e.action_text}\t{e.subject}\t{e.outcome_text}\t{e.client}" for e in rows]
     emit(as_json, [e.to_dict() for e in rows], "\n".join(lines) or "（没有记录）")
 
 

@@ -4,13 +4,15 @@
 #   python3-uno               the uno module for Debian's /usr/bin/python3 (runs unoserver)
 #   fonts-noto-cjk            Noto Serif/Sans CJK SC, substitutes for 仿宋/小标宋/黑体
 #   poppler-utils             pdftoppm/pdftotext, to look at the PDFs
+#   chromium, chromium-driver Debian's browser and its WebDriver, for the browser tests
+#                             (tests/test_browser.py; no browser is ever downloaded)
 #
 # Idempotent: when everything is present it prints one line and changes nothing.
 # Without apt-get (not Debian/Ubuntu) or without the rights to install, it warns and
 # exits 0; the tests that need LibreOffice then skip and say why.
 set -u
 
-PACKAGES="libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils"
+PACKAGES="libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils chromium chromium-driver"
 
 warn() { echo "install-debian-deps: 警告：$*" >&2; }
 

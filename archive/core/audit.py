@@ -23,7 +23,18 @@ from sqlalchemy import select
 from . import store as st
 
 GENESIS = "0" * 64
-OUTCOMES = ("ok", "denied", "failed")
+OUTCOMES = {"ok": "成功", "denied": "拒绝", "failed": "失败"}
+# What an auditor reads for each action; desks add theirs with ``label_actions``.
+ACTION_LABELS = {
+    "login": "登录", "user.add": "新建账户", "user.passwd": "重设密码", "user.change_password": "修改本人密码",
+    "user.disable": "停用账户", "user.grant": "授予角色", "volume.view": "查看受控案卷",
+}
+
+
+def label_actions(labels: dict[str, str]) -> None:
+    """Let a desk name its actions in Chinese for the audit trail (e.g. receive → 收件)."""
+    for key, text in labels.items():
+        ACTION_LABELS.setdefault(key, text)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,14 @@ class Entry:
     detail: dict
     prev_hash: str
     hash: str
+
+    @property
+    def action_text(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def outcome_text(self) -> str:
+        return OUTCOMES.get(self.outcome, self.outcome)
 
     def to_dict(self) -> dict:
         return {"seq": self.seq, "at": self.at, "actor": self.actor, "role": self.role, "action": self.action,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 
 from . import notices as nt
-from ..core import access
+from ..core import access, audit
 from ..core import store as st
 from .catalog import CASE_TYPES, ServiceItem, get_item
 from ..core.errors import InputError, NotFoundError, StateError
@@ -668,6 +668,7 @@ ACTION_TEXT = {
     "deemed_accepted": "逾期未告知补正，视为受理", "reject": "不予受理", "pause": "中止计时（除外时间）",
     "resume": "恢复计时", "extend": "延期", "conclude": "办结", "notice": "出具文书", "reprint": "补打文书",
 }
+audit.label_actions(ACTION_TEXT)
 
 
 @dataclass(frozen=True)
