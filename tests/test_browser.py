@@ -107,6 +107,7 @@ def login(driver, url, name, password=TEST_PASSWORD):
     assert driver.switch_to.active_element.get_attribute("id") == "username"  # focus starts in the first field
     driver.find_element(By.ID, "username").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(password + Keys.ENTER)  # Enter submits
+    wait_for(driver, lambda d: "/login" not in d.current_url or d.find_elements(By.ID, "login-error"))
 
 
 def wait_for(driver, condition, timeout=30):
@@ -272,9 +273,11 @@ def test_my_cases_coloured_by_due_state(server, browser, shots, home):
 
 
 def test_screens_of_the_other_pages(server, browser, shots):
+    from selenium.webdriver.common.by import By
+
     login(browser, server, "韩梅")
     browser.get(server + "/audit")
-    assert "哈希链完好" in browser.page_source
+    assert "哈希链完好" in browser.page_source, browser.find_element(By.TAG_NAME, "main").text
     shots(browser, "11-audit")
     browser.get(server + "/cases")
     assert "无权" in browser.page_source  # the auditor reads the audit trail only

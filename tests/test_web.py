@@ -546,3 +546,30 @@ def test_an_edited_audit_row_breaks_the_chain(app, home):
         conn.execute(text("UPDATE audit_log SET actor = '别人' WHERE seq = 3"))
     auditor, _ = login(app, "韩梅")
     assert "第 3 条" in auditor.get("/audit").text
+
+
+def test_api_password_change(app, home):
+    with Session(open_workspace(home), superuser=True) as su:
+        accounts.set_password(su, "王芳", TEST_PASSWORD)  # must change at next login
+    c = client(app)
+    answer = c.post("/api/v1/login", json={"username": "王芳", "password": TEST_PASSWORD}).json()
+    assert answer["must_change"] is True
+    headers = {"X-CSRF-Token": answer["csrf_token"]}
+    assert c.post("/api/v1/password", json={"old_password": TEST_PASSWORD, "new_password": "Xin-mi-ma-2026!"}
+                  ).status_code == 403  # no CSRF token
+    wrong = c.post("/api/v1/password", json={"old_password": "not-it", "new_password": "Xin-mi-ma-2026!"},
+                   headers=headers)
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "old_password"
+    assert c.post("/api/v1/password", json={"old_password": TEST_PASSWORD, "new_password": "Xin-mi-ma-2026!"},
+                  headers=headers).status_code == 204
+    assert c.get("/api/v1/cases/X").status_code == 404  # now the desk is open
+
+
+def test_notice_files_without_a_pdf_answer_404_and_a_docx_downloads(app, cases_made):
+    c, _ = login(app, "王芳")
+    notice = cases_made["sj_notice"]
+    assert c.get(f"/notices/{notice}.pdf").status_code == 404
+    assert c.get(f"/notices/{notice}/part/1.pdf").status_code == 404
+    docx = c.get(f"/notices/{notice}.docx")
+    assert docx.status_code == 200 and "attachment" in docx.headers["content-disposition"]
+    assert c.get("/notices/999999.docx").status_code == 404
