@@ -372,25 +372,24 @@ def resume_web_session(session, token: str | None) -> WebSession:
         raise AuthError("请先登录", field="session")
     key = _token_hash(token)
     now = _now(session)
+    web = st.web_sessions.c
     with session.store.read() as conn:
-        found = conn.execute(select(st.web_sessions, st.users).join(st.users, st.users.c.id == st.web_sessions.c.user_id)
-                             .where(st.web_sessions.c.token_hash == key)).first()
-    if found is None:
+        live = conn.execute(select(web.user_id, web.csrf_token, web.created_at, web.seen_at)
+                            .where(web.token_hash == key)).first()
+        row = conn.execute(select(st.users).where(st.users.c.id == live.user_id)).first() if live else None
+    if live is None or row is None:
         raise AuthError("请先登录", field="session")
     idle = dt.timedelta(minutes=int(session.ws.get("session_idle_minutes")))
     absolute = dt.timedelta(hours=int(session.ws.get("session_absolute_hours")))
-    expired = now - found.seen_at > idle or now - found.created_at > absolute or not found.active
+    expired = now - live.seen_at > idle or now - live.created_at > absolute or not row.active
     if expired:
         with session.store.write() as conn:
             conn.execute(delete(st.web_sessions).where(st.web_sessions.c.token_hash == key))
         raise AuthError("登录已超时，请重新登录", field="session")
-    if now - found.seen_at >= SEEN_GRANULARITY:
+    if now - live.seen_at >= SEEN_GRANULARITY:
         with session.store.write() as conn:
-            conn.execute(update(st.web_sessions).where(st.web_sessions.c.token_hash == key).values(seen_at=now))
-    user = User(id=found.user_id, name=found.name, role=found.role, units=tuple(found.units or ()),
-                fonds=tuple(found.fonds or ()), active=bool(found.active), must_change=bool(found.must_change),
-                locked_until=found.locked_until, created_at=found.created_at)
-    return WebSession(token, found.csrf_token, user)
+            conn.execute(update(st.web_sessions).where(web.token_hash == key).values(seen_at=now))
+    return WebSession(token, live.csrf_token, _user(row))
 
 
 def close_web_session(session, token: str | None) -> None:

@@ -120,15 +120,21 @@ def list_appointments(session: Session, *, on=None, status: str | None = None) -
     return [_from_row(r) for r in rows]
 
 
+def _visible(session: Session, conn, card_no: str):
+    """The appointment's row; one of a unit the account does not work for is as missing."""
+    row = conn.execute(select(st.appointments).where(st.appointments.c.card_no == card_no)).first()
+    user = session.user
+    if row is None or (user is not None and user.units and row.unit not in user.units):
+        raise NotFoundError(f"找不到预约卡号“{card_no}”", field="card")
+    return row
+
+
 def show(session: Session, card_no: str) -> Appointment:
     """One appointment with its card (and any reprints)."""
     access.require(session, "appointment.book")
     card_no = check_text(card_no, "预约卡号", max_length=64)
     with session.store.read() as conn:
-        row = conn.execute(select(st.appointments).where(st.appointments.c.card_no == card_no)).first()
-        user = session.user
-        if row is None or (user is not None and user.units and row.unit not in user.units):
-            raise NotFoundError(f"找不到预约卡号“{card_no}”", field="card")
+        row = _visible(session, conn, card_no)
         rows = conn.execute(select(st.notices).where(st.notices.c.appointment_id == row.id)
                             .order_by(st.notices.c.id)).all()
         found = [nt.from_row(session, r, card_no) for r in rows]
@@ -140,10 +146,7 @@ def cancel(session: Session, card_no: str, *, reason: str) -> Appointment:
     card_no = check_text(card_no, "预约卡号", max_length=64)
     reason = check_text(reason, "取消原因", max_length=200)
     with session.work() as work:
-        row = work.conn.execute(select(st.appointments).where(st.appointments.c.card_no == card_no)).first()
-        user = session.user
-        if row is None or (user is not None and user.units and row.unit not in user.units):
-            raise NotFoundError(f"找不到预约卡号“{card_no}”", field="card")
+        row = _visible(session, work.conn, card_no)
         if row.status != "booked":
             raise StateError(f"预约{card_no}已取消", field="card")
         work.conn.execute(st.appointments.update().where(st.appointments.c.id == row.id)
