@@ -11,6 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_HOME ?= demo-home
 DEMO_PORT ?= 8080
+DEMO_DAY  ?= 2026-09-28
 
 .PHONY: demo test deps bench clean
 
@@ -22,11 +23,12 @@ $(STAMP): pyproject.toml
 deps:
 	@bash tools/install-debian-deps.sh
 
-# The demo starts from a fresh sample centre each time, so its accounts' passwords are new and shown.
+# The demo starts from a fresh sample centre each time, so its accounts' passwords are new and
+# shown; the server works on the demo's day (ARCHIVE_TODAY), like the printed table.
 demo: deps $(STAMP)
 	rm -rf $(DEMO_HOME)
 	$(BIN)/archive demo --home $(DEMO_HOME)
-	$(BIN)/archive serve --home $(DEMO_HOME) --port $(DEMO_PORT)
+	ARCHIVE_TODAY=$(DEMO_DAY) $(BIN)/archive serve --home $(DEMO_HOME) --port $(DEMO_PORT)
 
 # pytest exits 5 when it collects no tests; that is not a failure of the suite.
 test: deps $(STAMP)
