@@ -11,7 +11,8 @@ from .test_cases import make_case
 from .test_search import receive_land, receive_org
 
 
-def run(*args, operator=None):
+def run(*args, operator="王芳"):
+    """The clerk searches by default: cases not yet filed are for those who handle cases."""
     env = {"ARCHIVE_OPERATOR": operator} if operator else {}
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
@@ -111,8 +112,13 @@ def test_missing_or_stale_index_says_to_reindex_with_exit_1(home, made, monkeypa
 
 def test_role_narrowing_from_the_command_line(home, made):
     run("reindex", "--home", str(home))
+    result = run("search", "不动产", "--json", "--home", str(home), operator="陈静")
+    assert result.exit_code == 0 and json.loads(result.output)["total"] == 1
+    # A case not yet filed is for those who handle cases (case.read), never for the public.
     result = run("search", "不动产", "--role", "public", "--json", "--home", str(home), operator="陈静")
-    assert result.exit_code == 0 and json.loads(result.output)["total"] == 1  # not filed: no restriction
+    assert result.exit_code == 0 and json.loads(result.output)["total"] == 0
+    result = run("search", "不动产", "--json", "--home", str(home), operator=None)
+    assert result.exit_code == 0 and json.loads(result.output)["total"] == 0
 
 
 @pytest.mark.parametrize("command", ["search", "reindex"])

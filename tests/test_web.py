@@ -380,15 +380,19 @@ def test_a_controlled_volume_is_hidden_from_the_public_and_its_views_are_audited
     assert [(v.actor, v.subject, v.detail["access"]) for v in views] == [("孙伟", code, "控制")]
 
 
-def test_search_answers_within_the_role(app, home):
+def test_search_answers_within_the_role(app, home, cases_made):
     from archive.search import index
 
-    _filed_volume(home, "开放")
+    code = _filed_volume(home, "开放")
     with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as s:
         index.reindex(s)
     public, _ = login(app, "郑洁")
     r = public.get("/api/v1/search", params={"q": "张三"})
-    assert r.status_code == 200 and r.json()["total"] >= 1
+    assert r.status_code == 200
+    assert [h["archival_code"] for h in r.json()["hits"]] == [code]  # the open volume, no case in progress
+    head, _ = login(app, "李娜")  # unit head of SJ: SJ's cases in progress, not ZR's
+    cases_seen = {h["case"] for h in head.get("/api/v1/search", params={"q": "李梅 OR 张三"}).json()["hits"]}
+    assert cases_made["sj"] in cases_seen and cases_made["zr"] not in cases_seen
     admin, _ = login(app, "冯涛")
     assert admin.get("/api/v1/search", params={"q": "张三"}).status_code == 403
 

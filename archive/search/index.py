@@ -1509,11 +1509,27 @@ def _matches(session, engine, parsed: ParsedQuery, filters: list, role):
     query = Q.And(groups + filters) if len(groups) + len(filters) > 1 else \
         (groups + filters)[0] if groups + filters else Q.Every()
     found = engine.docs(query) & ~engine.deleted & ~engine.mask(role)
+    unfiled = _unfiled_hidden(session, role)
+    if unfiled is not None:
+        found &= ~engine.docs(unfiled)
     for clause, _ in phrases:
         exact = _phrase_docs(engine, clause, found)
         if exact is not None:
             found = exact
     return found, ranking
+
+
+def _unfiled_hidden(session, role):
+    """The unfiled cases the searcher may not see: all without ``case.read``, else those of
+    units the account does not work for (a filed volume's visibility is its clearance)."""
+    from whoosh import query as Q
+
+    if not role.may("case.read"):
+        return Q.Term("kind", "case")
+    user = None if session.superuser else session.user
+    if user is None or not user.units:
+        return None
+    return Q.And([Q.Term("kind", "case"), Q.Not(Q.Or([Q.Term("unit", u) for u in user.units]))])
 
 
 def _role(session, role):
