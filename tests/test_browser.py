@@ -111,9 +111,12 @@ def login(driver, url, name, password=TEST_PASSWORD):
 
 
 def wait_for(driver, condition, timeout=30):
+    """Wait until ``condition(driver)``; an element replaced by the next page counts as not yet."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,
+                                                              NoSuchElementException)).until(condition)
 
 
 def test_login_and_lockout(server, browser, shots):
