@@ -207,6 +207,7 @@ def test_receive_incomplete_and_a_check_digit_error_beside_the_field(server, bro
     wait_for(browser, lambda d: "/cases/SJ" in d.current_url)
     assert "待补正" in browser.find_element(By.ID, "status").text
     assert "补正材料通知书" in browser.page_source
+    time.sleep(2)  # let the PDF viewer draw
     shots(browser, "08-case-supplement")
 
 
