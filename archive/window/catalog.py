@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ..core.errors import ConfigError, InputError, NotFoundError
-from ..core.validate import check_text
+from ..core.validate import check_code, check_text
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_CENTRE = DATA_DIR / "sample_centre.json"
@@ -950,6 +950,7 @@ def get_item(conn, code: str) -> ServiceItem:
 
     from ..core import store as st
 
+    code = check_code(code, "事项编码", max_length=64)
     row = conn.execute(select(st.items).where(st.items.c.code == code)).first()
     if row is None:
         raise NotFoundError(f"事项目录中没有编码为“{code}”的事项", field="item",
