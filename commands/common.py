@@ -283,7 +283,10 @@ def report(exc: BaseException, *, as_json: bool, command: click.Command | None =
             hint = f"运行“{ctx.command_path} --help”查看用法和示例"
         exit_code = exc.exit_code
     else:
-        error = from_environment(exc)
+        try:
+            error = from_environment(exc)
+        except Exception:  # noqa: BLE001 - reporting must not fail in its turn
+            error = None
         if error is None:  # a bug of ours: say so plainly, keep the details for the developers
             error = ArchiveError(f"程序内部错误（{type(exc).__name__}）：{exc}", hint=_save_traceback(exc))
             error.code = "internal"

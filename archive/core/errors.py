@@ -123,15 +123,20 @@ _ERRNO_TEXT = {
     errno.EMFILE: ("打开的文件太多，无法访问{where}", "稍后重试"),
 }
 
+_SQLITE_FULL = ("磁盘空间已满，数据库无法写入", "腾出磁盘空间后重新执行；" + _UNDONE)
+# SQLite's error names (Python 3.11+) say more than its messages: a shared-memory file
+# that cannot grow is a full disk, though the message is only "disk I/O error".
+_SQLITE_NAMES = {"SQLITE_FULL": _SQLITE_FULL, "SQLITE_IOERR_SHMSIZE": _SQLITE_FULL}
+
 _SQLITE_TEXT = (  # (what SQLite says, our message, hint)
-    ("database or disk is full", "磁盘空间已满，数据库无法写入", "腾出磁盘空间后重新执行；" + _UNDONE),
+    ("database or disk is full", *_SQLITE_FULL),
     ("file is not a database", "数据库文件已损坏或不是本系统的数据库",
      "请从备份恢复工作区中的 archive.db（损坏的文件请另存一份以便检查）"),
     ("malformed", "数据库文件已损坏（可能被截断或部分覆盖）",
      "请从备份恢复工作区中的 archive.db（损坏的文件请另存一份以便检查）"),
     ("readonly database", "数据库是只读的，无法写入", "检查工作区文件夹和 archive.db 是否可写（只读挂载或权限不足）"),
     ("unable to open database file", "无法打开数据库文件",
-     "检查工作区文件夹是否存在、是否可写（SQLite 需要在其中建立临时文件）"),
+     "工作区文件夹可能不存在、是只读的或没有写权限：数据库需要在其中建立日志文件，请检查磁盘挂载方式和文件夹权限"),
     ("disk i/o error", "读写数据库时磁盘出错", "磁盘可能有故障或已满：请检查磁盘后重试"),
     ("database is locked", "数据库正被其他操作占用", "稍后重试"),
 )
@@ -160,6 +165,10 @@ def from_environment(exc: BaseException) -> ArchiveError | None:
         return StorageError(message.format(where=_where(exc)), hint=hint)
     text = str(getattr(exc, "orig", None) or exc).lower()
     if type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3"):
+        name = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorname", None)
+        if name in _SQLITE_NAMES:
+            message, hint = _SQLITE_NAMES[name]
+            return StorageError(message, hint=hint)
         for needle, message, hint in _SQLITE_TEXT:
             if needle in text:
                 return StorageError(message, hint=hint)

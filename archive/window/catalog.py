@@ -510,8 +510,10 @@ def _read_json(path: Path, what: str) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{what}文件不是 UTF-8 编码的文本：{path.name}", field=str(path),
                           hint="请用 UTF-8 编码另存该文件") from None
+    from ..core.config import parse_json
+
     try:
-        return json.loads(text)
+        return parse_json(text, what, path.name)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{what}文件不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）：{path.name}",
                           field=f"第{exc.lineno}行") from None
