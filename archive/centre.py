@@ -36,18 +36,25 @@ def init(home=None, *, sample: bool = False, operator: str = "系统初始化") 
 
     Running it again on an existing workspace changes nothing that is already there. A new
     workspace is built in a hidden folder beside ``home`` and renamed into place when it is
-    complete, so a failure half-way (a full disk) leaves no half-built workspace behind.
+    complete, so a failure half-way (a full disk) leaves no half-built workspace behind; in
+    an empty folder made for it (whose parent may not be writable) it is built in place and
+    the folder is emptied again on failure.
     """
     from .core.config import open_workspace, resolve_home
 
     target = resolve_home(home)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        return _populate(target, sample=sample, operator=operator)
+    if target.exists():
+        if not target.is_dir() or any(target.iterdir()):
+            return _populate(target, sample=sample, operator=operator)
+        try:
+            return _populate(target, sample=sample, operator=operator)
+        except BaseException:
+            for child in list(target.iterdir()):
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+            raise
     building = target.with_name(f".{target.name}.init-{os.getpid()}")
     try:
         _populate(building, sample=sample, operator=operator).close()
-        if target.exists():
-            target.rmdir()  # an empty folder the user made for it
         building.rename(target)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)

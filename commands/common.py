@@ -140,6 +140,16 @@ FIELD_LABELS = {
     "retention": "保管期限", "rule": "借阅规则", "outcome": "办理结果", "days": "延长的工作日数",
     "type": "借阅人类型", "name": "姓名", "result": "检查结果", "text": "说明", "as_of": "日期",
 }
+# Chinese names the library gives fields -> the parameter that carries them, where the
+# option's own help does not start with that name.
+LABEL_PARAMS = {
+    "申请人姓名": "applicant", "申请单位名称": "applicant", "不予受理的具体理由": "reason", "不予许可的理由": "reason",
+    "延期理由": "reason", "停借原因": "reason", "取消原因": "reason", "除外时间事由": "reason", "事由": "matter",
+    "借阅人单位": "unit", "借阅人姓名": "name", "来访人姓名": "name", "接待人": "with_whom", "地点": "place",
+    "需携带材料": "bring", "利用效果": "effect", "归还时状况": "condition", "备考说明": "text", "检查人": "checker",
+    "检查结果": "result", "材料题名": "title", "销毁方式": "method", "批准人": "approver", "有权机关": "competent_organ",
+    "延长工作日数": "days", "收件日期": "received_on", "预约时间": "at",
+}
 # Library keys whose parameter is named differently on the command line.
 PARAM_ALIASES = {"case": ("case_no",), "archival_code": ("code", "codes"), "list": ("list_no",),
                  "witness": ("witnesses",), "item": ("item_code",), "type": ("kind",), "format": ("fmt",),
@@ -215,6 +225,7 @@ def _param_for(command: click.Command | None, field: str | None):
     names = {field, field.replace("-", "_"), *PARAM_ALIASES.get(field, ())}
     if not field.isascii():  # a Chinese label from the library: which key, or which option's help
         names |= {key for key, label in FIELD_LABELS.items() if label == field}
+        names |= {LABEL_PARAMS[field]} if field in LABEL_PARAMS else set()
         names |= {alias for key in list(names) for alias in PARAM_ALIASES.get(key, ())}
     for param in params:
         if param.name in names or any(o == "--" + n.replace("_", "-") for n in names for o in param.opts):
@@ -254,8 +265,14 @@ def _click_field(exc: click.ClickException) -> str | None:
     return getattr(exc, "option_name", None)
 
 
+def _is_bare_group(exc: click.ClickException) -> bool:
+    return type(exc).__name__ == "NoArgsIsHelpError"
+
+
 def _click_message(exc: click.ClickException) -> str:
     """Click's own message in Chinese, with the option's Chinese name where it has one."""
+    if _is_bare_group(exc):
+        return "缺少命令：请在后面写上要执行的命令"
     param = getattr(exc, "param", None)
     if isinstance(exc, click.MissingParameter) and param is not None:
         if isinstance(param, click.Option):
@@ -298,7 +315,10 @@ def report(exc: BaseException, *, as_json: bool, command: click.Command | None =
                               ensure_ascii=False, indent=2))
         return exit_code
     text = message
-    if field and field not in text:
+    positional = field is not None and not field.startswith("-")
+    if field and field not in text and not (positional and label and label[:2] in text):
+        # An option is named as typed; a positional argument (a case number, an archival
+        # code) is named only when the message does not already say what it is.
         named = f"{field}（{label}）" if label and label != field and label not in text else field
         text = f"{named}：{text}"
     click.echo(f"错误：{text}", err=True)
@@ -433,7 +453,11 @@ class ArchiveGroup(click.Group):
             click.echo("\n已中断。", err=True)
             exit_code = 130
         except click.ClickException as exc:
-            exit_code = report(exc, as_json=as_json)
+            if _is_bare_group(exc) and not as_json:  # `archive` or `archive case` alone: its help
+                click.echo(exc.format_message(), err=True)
+                exit_code = exc.exit_code
+            else:
+                exit_code = report(exc, as_json=as_json)
         except Exception as exc:  # noqa: BLE001 - the one place every error is told to the user
             exit_code = report(exc, as_json=as_json, command=exc.__dict__.get("cli_command"))
         if standalone_mode:

@@ -44,6 +44,13 @@ def test_every_help_page_is_chinese(tmp_path, path):
         assert word not in result.output, (word, result.output)
 
 
+@pytest.mark.parametrize("path", [(), ("case",)])
+def test_a_group_alone_shows_its_help_not_an_error(tmp_path, path):
+    result = run(tmp_path, *path)
+    assert result.output.startswith("用法：") and "错误" not in result.output
+    assert result.exit_code == 2
+
+
 def test_a_missing_option_names_it_with_its_chinese_name(home):
     result = run(home, "case", "receive", "--item", "SJ-XK-001", "--applicant", "张三", "--id-number", PERSON_ID)
     assert result.exit_code == 2
@@ -98,6 +105,12 @@ def test_errors_name_the_option_typed_not_the_librarys_key(home):
     result = run(home, "borrower", "add", "--name", "李四", "--unit", "某局", "--type", "internal",
                  "--id-number", "110105194912310021", "--phone", "13800138000")
     assert result.exit_code == 2 and result.output.startswith("错误：--id-number：身份证号码校验位错误")
+    result = run(home, "borrower", "add", "--name", "李四", "--type", "内部人员", "--id-number", PERSON_ID,
+                 "--phone", "13800138000")
+    assert result.exit_code == 2 and result.output.startswith("错误：--unit：借阅人单位不能为空")
+    result = run(home, "case", "receive", "--item", "SJ-XK-001", "--applicant", "张\u202e三", "--id-number", PERSON_ID,
+                 "--phone", "13800138000")
+    assert result.exit_code == 2 and result.output.startswith("错误：--applicant：申请人姓名含有不可见的格式字符")
     result = run(home, "lend", "Z023-无此档号", "--borrower", "JZ9999", "--purpose", "工作查考", "--mode", "阅览")
     assert result.exit_code == 2
     assert not re.search(r"\b(archival_code|approved_by|id_number|borrower)\b", result.output), result.output

@@ -116,6 +116,14 @@ def test_init_on_a_full_disk_with_json_says_so_in_json(small_disk):
     assert list(disk.iterdir()) == []
 
 
+def test_init_in_an_empty_folder_on_a_full_disk_leaves_it_empty(small_disk):
+    disk = small_disk("400k")  # the folder made for the workspace is the mount point itself
+    result = archive(disk, "init", "--sample")
+    assert result.returncode == 1 and "磁盘空间已满" in result.stderr
+    no_traceback(result)
+    assert disk.is_dir() and list(disk.iterdir()) == []
+
+
 def test_receive_on_a_full_disk_writes_nothing(small_disk, home):
     disk = small_disk("16m")
     shutil.copytree(home, disk / "home")
