@@ -147,7 +147,7 @@ def case_group():
 @click.option("--legal-rep", help="法定代表人（法人或其他组织）")
 @click.option("--phone", required=True, help="联系电话")
 @click.option("--materials", default="", help="已收材料编码，逗号分隔，如 M01,M02")
-@click.option("--defective", multiple=True, metavar="CODE=问题", help="已收但有问题的材料，如 M03=已过有效期（可多次）")
+@click.option("--defective", multiple=True, metavar="材料编码=问题", help="已收但有问题的材料，如 M03=已过有效期（可多次）")
 @click.option("--received-on", help="收件日期 YYYY-MM-DD（默认今天）")
 @click.option("--defer", is_flag=True, help="收件后转后台审查（须在5个工作日内一次告知补正）")
 @json_option
@@ -160,7 +160,7 @@ def case_receive(session, item_code, applicant, id_number, credit_code, legal_re
       archive case receive --item SJ-XK-001 --applicant 张三 \\
           --id-number 11010519491231002X --phone 13800138000 --materials M01,M02,M03
       archive case receive --item SJ-XK-002 --applicant 江州市甲乙餐饮有限公司 \\
-          --credit-code 91330100MA27XL0R3K --legal-rep 李四 --phone 0571-87654321 --materials M01
+          --credit-code 91330100MA27XL0R3Y --legal-rep 李四 --phone 0571-87654321 --materials M01
     """
     from archive.window import cases
     from archive.core.errors import InputError
