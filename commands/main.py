@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from . import accounts, filing, lending, search, server, window
-from .common import CONTEXT_SETTINGS, ArchiveGroup
+from .common import CONTEXT_SETTINGS, ArchiveGroup, localise
 
 
 @click.group(cls=ArchiveGroup, context_settings=CONTEXT_SETTINGS)
@@ -35,4 +35,5 @@ def main():
 for module in (window, filing, search, lending, accounts, server):
     for command in module.COMMANDS:
         main.add_command(command)
+localise(main)
 

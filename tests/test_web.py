@@ -331,7 +331,7 @@ def test_api_errors_have_one_shape_and_name_the_field(app, home):
     assert set(bad.json()["error"]) == {"code", "field", "message", "hint"}
     assert bad.json()["error"]["field"] == "身份证号码" and "校验位" in bad.json()["error"]["message"]
     missing = c.post("/api/v1/cases", json={"item": "SJ-XK-003"}, headers={"X-CSRF-Token": csrf})
-    assert missing.status_code == 422 and missing.json()["error"]["code"] == "invalid_input"
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "bad_input"
     assert c.get("/api/v1/nothing-here").json()["error"]["code"] == "not_found"
     assert count(home, st.cases) == before
 

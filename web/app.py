@@ -68,7 +68,7 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
         message = f"请求内容不完整或格式不对：{where or '请求体'}"
         if common.is_api(request):
-            return JSONResponse(common.error_body("invalid_input", message, where, "字段见 /api/v1/openapi.json"),
+            return JSONResponse(common.error_body("bad_input", message, where, "字段见 /api/v1/openapi.json"),
                                 status_code=422)
         return common.render(request, "error.html", {"status": 400, "message": message, "hint": None}, 400)
 

@@ -38,15 +38,14 @@ COOKIE = "archive_session"
 log = logging.getLogger("archive.web")
 
 
-def status_of(exc: err.ArchiveError) -> tuple[int, str]:
-    """The HTTP status and the error code for a library error (most specific class first)."""
-    for cls, status, code in ((err.LockedError, 429, "locked"), (err.AuthError, 401, "unauthenticated"),
-                              (err.ForbiddenError, 403, "forbidden"), (err.NotFoundError, 404, "not_found"),
-                              (err.StateError, 409, "conflict"), (err.RuleError, 422, "refused"),
-                              (err.InputError, 400, "invalid_input")):
+def status_of(exc: err.ArchiveError) -> int:
+    """The HTTP status for a library error (most specific class first)."""
+    for cls, status in ((err.LockedError, 429), (err.AuthError, 401), (err.ForbiddenError, 403),
+                        (err.NotFoundError, 404), (err.StateError, 409), (err.RuleError, 422),
+                        (err.InputError, 400)):
         if isinstance(exc, cls):
-            return status, code
-    return 503, "unavailable"  # a runtime problem the library explains (e.g. the index must be rebuilt)
+            return status
+    return 503  # a runtime problem the library explains (the index must be rebuilt, a full disk)
 
 
 def error_body(code: str, message: str, field: str | None = None, hint: str | None = None) -> dict:
@@ -139,11 +138,9 @@ def is_api(request: Request) -> bool:
 
 
 def handle_archive_error(request: Request, exc: err.ArchiveError):
-    status, code = status_of(exc)
-    if status == 500:
-        return handle_unexpected(request, exc)
+    status = status_of(exc)
     if is_api(request):
-        return JSONResponse(error_body(code, exc.message, exc.field, exc.hint), status_code=status)
+        return JSONResponse(exc.to_dict(), status_code=status)
     if isinstance(exc, PasswordChangeRequired):
         return RedirectResponse("/password", status_code=303)
     if status == 401:

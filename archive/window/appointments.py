@@ -12,7 +12,7 @@ from ..core import access
 from ..core import store as st
 from ..core.errors import NotFoundError, StateError
 from ..core.session import Session
-from ..core.validate import check_id_number, check_phone, check_text, format_cn_date, mask_id, parse_datetime
+from ..core.validate import check_code, check_id_number, check_phone, check_text, format_cn_date, mask_id, parse_datetime
 
 SLOT_MINUTES = 30
 
@@ -143,7 +143,7 @@ def show(session: Session, card_no: str) -> Appointment:
 
 def cancel(session: Session, card_no: str, *, reason: str) -> Appointment:
     access.require(session, "appointment.book")
-    card_no = check_text(card_no, "预约卡号", max_length=64)
+    card_no = check_code(card_no, "预约卡号", max_length=64)
     reason = check_text(reason, "取消原因", max_length=200)
     with session.work() as work:
         row = _visible(session, work.conn, card_no)
