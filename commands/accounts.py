@@ -55,7 +55,7 @@ def _user_text(user) -> str:
 
 
 @superuser_command("add")
-@click.argument("name")
+@click.argument("name", metavar="账户名")
 @click.option("--role", required=True, help="角色，如 clerk、unit_head、archivist、archive_head、principal、staff、reader、public、sysadmin、secadmin、auditor")
 @click.option("--unit", "units", multiple=True, help="所属单位代码（可多次给出；不给则为全部单位）")
 @click.option("--fonds", "fonds", multiple=True, help="负责的全宗号（可多次给出；不给则为全部全宗）")
@@ -76,7 +76,7 @@ def user_add(session, name, role, units, fonds, password_stdin, as_json):
 
 
 @superuser_command("passwd")
-@click.argument("name")
+@click.argument("name", metavar="账户名")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读一行作为密码")
 def user_passwd(session, name, password_stdin, as_json):
     """重设账户密码；该账户下次登录时须修改密码，登录锁定随之解除。
@@ -92,7 +92,7 @@ def user_passwd(session, name, password_stdin, as_json):
 
 
 @superuser_command("disable")
-@click.argument("name")
+@click.argument("name", metavar="账户名")
 def user_disable(session, name, as_json):
     """停用账户：不能再登录或办理，已登录的会话随即失效。
 
@@ -107,7 +107,7 @@ def user_disable(session, name, as_json):
 
 
 @superuser_command("grant")
-@click.argument("name")
+@click.argument("name", metavar="账户名")
 @click.option("--role", required=True, help="新的角色")
 @click.option("--unit", "units", multiple=True, help="所属单位代码（给出则替换原有的）")
 def user_grant(session, name, role, units, as_json):

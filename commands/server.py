@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .common import home_option
+from .common import ArchiveCommand, home_option
 
 
-@click.command("serve")
+@click.command("serve", cls=ArchiveCommand)
 @home_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；局域网内提供服务时填本机地址或 0.0.0.0")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="端口")

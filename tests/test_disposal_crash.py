@@ -21,6 +21,7 @@ from sqlalchemy import select
 from archive.core import store as st
 from archive.shelf import disposal, fixity, volumes
 
+from .conftest import add_account
 from .test_volumes import make_concluded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +88,7 @@ def check_consistent(session, files) -> set[str]:
 ])
 def test_a_kill_at_any_moment_leaves_a_consistent_archive_and_a_rerun_finishes(session, home, expired, point,
                                                                                  expect_list, expect_states):
+    add_account(home, "档案员", "archivist")
     killed = destroy_cli(home, point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert list_status(session) == expect_list

@@ -29,7 +29,8 @@ RECEIVE = ["case", "receive", "--item", "SJ-XK-003", "--applicant", "张三", "-
 
 
 def archive(home, *args, env=None) -> subprocess.CompletedProcess:
-    environment = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_OPERATOR="王芳", ARCHIVE_PDF="never", **(env or {}))
+    environment = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_OPERATOR="王芳", ARCHIVE_PDF="never")
+    environment.update(env or {})
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], env=environment, capture_output=True,
                           text=True, timeout=300)
 
@@ -223,7 +224,8 @@ def test_an_output_path_that_cannot_be_written_is_bad_input(session, home):
     volumes.file_case(session, make_concluded(session))
     for out in ("/proc/x.xlsx", "/proc/x.docx"):
         fmt = out.rsplit(".", 1)[1]
-        result = archive(home, "catalogue", "export", "--format", fmt, "--out", out)
+        result = archive(home, "catalogue", "export", "--format", fmt, "--out", out,
+                         env={"ARCHIVE_OPERATOR": "陈静"})  # catalogues are the archivist's
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(f"错误：--out（输出文件）：无法写入“{out}”")
         no_traceback(result)
