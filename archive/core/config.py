@@ -79,6 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("parts", DEFAULT_PARTS, "各类文书的联次：default、joint（联办件）、appointment，或按文书种类单独设置"),
     Setting("complaint_phone", "12345", "投诉监督电话（单位未单独设置时使用）"),
+    Setting("warning_blue_workdays", 2, "蓝牌预警：距办结期限还剩不超过该数的工作日时亮蓝牌（电子监察）"),
+    Setting("warning_yellow_workdays", 0, "黄牌预警：距办结期限还剩不超过该数的工作日时亮黄牌；0＝期限当日"),
+    Setting("rectification_workdays", 15, "差评（不满意、非常不满意）整改期限：评价之日起的工作日数"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
