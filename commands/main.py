@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from . import filing, lending, search, window
+from . import filing, lending, search, supervision, window
 from .common import CONTEXT_SETTINGS, ArchiveGroup
 
 
@@ -32,7 +32,11 @@ def main():
 
 
 
-for module in (window, filing, search, lending):
+for module in (window, filing, search, lending, supervision):
     for command in module.COMMANDS:
         main.add_command(command)
+
+# `archive report` gathers the reports of several areas (lending's group holds them).
+for command in supervision.REPORTS:
+    lending.report_group.add_command(command)
 
