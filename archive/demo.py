@@ -4,7 +4,9 @@ It covers every outcome at the window (accepted, supplement then accepted, deeme
 acceptance, both rejection grounds, excluded time, extension, approval and denial, a
 joint case in three parts, a pending-materials case, a forwarded case, an appointment
 card) on fixed dates around the 2026 National Day holiday, so the working-day clocks
-visibly skip the holiday block.
+visibly skip the holiday block. It then works through October 2026 at several windows
+(:mod:`archive.supervision.sample`) and writes that month's supervision report, so the
+figures, red cards and ratings have something to show.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from . import centre
+from .supervision import sample
 from .window import appointments, cases
 from .documents import office
 from .window.cases import Applicant
@@ -48,11 +51,13 @@ class Report:
     files: list[str] = field(default_factory=list)
     pdf: bool = False
     appointment: str = ""
+    supervision: object = None  # archive.supervision.sample.MonthSummary
 
     def to_dict(self) -> dict:
         return {"home": self.home, "documents": f"{self.home}/documents", "pdf": self.pdf,
                 "appointment": self.appointment,
-                "cases": [row.__dict__ for row in self.rows], "files": self.files}
+                "cases": [row.__dict__ for row in self.rows], "files": self.files,
+                "supervision": self.supervision.to_dict() if self.supervision else None}
 
     def text(self) -> str:
         header = ("办件编号", "事项", "申请人", "结果（文书）")
@@ -67,6 +72,8 @@ class Report:
         lines.append(f"共生成文书 {len(self.files)} 份（{'含 PDF' if self.pdf else '仅 .docx；安装 LibreOffice 后可同时生成 PDF：make deps'}）")
         lines.append(f"文书目录：{self.home}/documents")
         lines.append(f"工作区：{self.home}（可用 ARCHIVE_HOME={self.home} archive case list 继续查看）")
+        if self.supervision:
+            lines.append(self.supervision.text())
         return "\n".join(lines)
 
 
@@ -193,7 +200,7 @@ def run(home, *, progress=None) -> Report:
         return cases.Result(shown, shown.notices), "逾期未告知补正，视为受理"
 
     report = Report(home=str(session.ws.home), pdf=office.pdf_enabled(session))
-    total = len(steps) + 1
+    total = len(steps) + 2
     try:
         for number, (label, func) in enumerate(steps, start=1):
             if progress:
@@ -206,7 +213,7 @@ def run(home, *, progress=None) -> Report:
                 if notice.pdf:
                     report.files.append(notice.pdf)
         if progress:
-            progress(total, total, "预约卡：群众预约领导接待")
+            progress(total - 1, total, "预约卡：群众预约领导接待")
         booked = appointments.book(session, name="张三", phone="13800138000", id_number=PEOPLE["张三"],
                                    with_whom="市场监管局 赵立新副局长", at="2026-09-30 09:30", place="市民中心三楼接待室",
                                    matter="咨询个体工商户转企业的办理流程", materials=["本人身份证件", "营业执照副本"])
@@ -215,6 +222,10 @@ def run(home, *, progress=None) -> Report:
             report.files.append(notice.docx)
             if notice.pdf:
                 report.files.append(notice.pdf)
+        if progress:
+            progress(total, total, "电子监察：示例月份（2026年10月）的办件、好差评与月报")
+        sample.month(session)
+        report.supervision = sample.report_month(session, session.ws.home / "reports")
     finally:
         session.close()
     return report
