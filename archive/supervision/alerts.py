@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from ..core import store as st
 from ..core.errors import InputError
@@ -29,7 +29,7 @@ CARD_KINDS = {"case": "办件超期", "rectification": "差评整改超期"}
 
 
 @dataclass(frozen=True)
-class Warning:
+class CaseWarning:
     """One open case that needs attention as of ``as_of``."""
 
     level: str  # red | yellow | blue
@@ -92,7 +92,7 @@ def _clock(session, as_of: dt.date) -> fx.Clock:
 
 
 def current(session, *, scope: Scope, as_of: dt.date | None = None, levels=("red", "yellow", "blue"),
-            limit: int | None = None) -> list[Warning]:
+            limit: int | None = None) -> list[CaseWarning]:
     """Open cases that are red, yellow or blue on ``as_of`` (today), most urgent first."""
     as_of = as_of or session.today
     unknown = [lv for lv in levels if lv not in LEVELS]
@@ -124,7 +124,7 @@ def current(session, *, scope: Scope, as_of: dt.date | None = None, levels=("red
                     due = session.calendar.add_workdays(row.received_on, row.promised_days)
                 left = int(row.left)
                 level = "red" if left < 0 else ("yellow" if left <= clock.yellow else "blue")
-                out.append(Warning(level, row.case_no, row.unit, row.item_code, row.clerk, due, left))
+                out.append(CaseWarning(level, row.case_no, row.unit, row.item_code, row.clerk, due, left))
     return out
 
 
@@ -156,7 +156,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     no_rect_card = ~exists().where(k.c.kind == "rectification", k.c.case_id == x.c.case_id)
     late_rects = select(x).where(no_rect_card, x.c.due_on < as_of,
                                  or_(x.c.rectified_on.is_(None), x.c.rectified_on > x.c.due_on))
-    raised = updated = closed = 0
+    raised = 0
     with session.work() as work:
         conn = work.conn
         # Cards already open follow their case or rectification first.
@@ -165,6 +165,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
                    c.c.concluded_on, x.c.rectified_on)
             .select_from(k.join(c, c.c.id == k.c.case_id).outerjoin(x, x.c.case_id == k.c.case_id))
             .where(k.c.closed_on.is_(None))).all()
+        closing, growing = [], []
         for card in open_cards:
             if card.kind == "case" and card.status == "concluded":
                 # Days over count to the conclusion only if it was late against the due date
@@ -180,14 +181,19 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
                 values = {"closed_on": card.rectified_on, "days_over": calendar.workdays_between(card.due_on, card.rectified_on)}
             else:
                 values = {"days_over": calendar.workdays_between(card.due_on, as_of)}
-            values["days_over"] = max(card.days_over, values.get("days_over", 0))
-            if "closed_on" not in values and values["days_over"] == card.days_over:
-                continue
-            conn.execute(k.update().where(k.c.id == card.id).values(updated_at=now, **values))
+            days_over = max(card.days_over, values.get("days_over", 0))
             if "closed_on" in values:
-                closed += 1
-            else:
-                updated += 1
+                closing.append({"card": card.id, "closed": values["closed_on"], "days": days_over})
+            elif days_over != card.days_over:
+                growing.append({"card": card.id, "days": days_over})
+        # One statement each, run for many rows (a round trip per card costs seconds on a server).
+        if closing:
+            conn.execute(k.update().where(k.c.id == bindparam("card"))
+                         .values(closed_on=bindparam("closed"), days_over=bindparam("days"), updated_at=now), closing)
+        if growing:
+            conn.execute(k.update().where(k.c.id == bindparam("card"))
+                         .values(days_over=bindparam("days"), updated_at=now), growing)
+        closed, updated = len(closing), len(growing)
         new_cards = []
         for row in [*conn.execute(late_open), *conn.execute(late_concluded)]:
             due = row.due_on

@@ -464,7 +464,7 @@ def pause_intervals(rows) -> dict[int, list[list]]:
     """``{case_id: [[paused_on, resumed_on or None], …]}`` from pause and resume events in log order."""
     out: dict[int, list[list]] = {}
     for row in rows:
-        day = dt.date.fromisoformat(row.detail["on"])
+        day = dt.date.fromisoformat(row.on)
         spans = out.setdefault(row.case_id, [])
         if row.action == "pause":
             spans.append([day, None])
@@ -480,7 +480,8 @@ def _pause_rows(conn, per: Period, scope: Scope):
     their cases; only cases still open at the period's start or received in it qualify.
     """
     c, e = st.cases, st.events
-    query = (select(e.c.case_id, e.c.action, e.c.detail, c.c.unit, c.c.item_code, c.c.clerk)
+    query = (select(e.c.case_id, e.c.action, e.c.detail["on"].as_string().label("on"), c.c.unit, c.c.item_code,
+                    c.c.clerk)
              .select_from(e.join(c, c.c.id == e.c.case_id))
              .where(e.c.action.in_(("pause", "resume")), c.c.received_on <= per.end,
                     or_(c.c.concluded_on.is_(None), c.c.concluded_on >= per.start), where_unit(c.c.unit, scope))
