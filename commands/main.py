@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from . import filing, lending, search, supervision, window
-from .common import CONTEXT_SETTINGS, ArchiveGroup
+from .common import CONTEXT_SETTINGS, ArchiveGroup, localise
 
 
 @click.group(cls=ArchiveGroup, context_settings=CONTEXT_SETTINGS)
@@ -39,4 +39,5 @@ for module in (window, filing, search, lending, supervision):
 # `archive report` gathers the reports of several areas (lending's group holds them).
 for command in supervision.REPORTS:
     lending.report_group.add_command(command)
+localise(main)
 

@@ -87,6 +87,31 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+MAX_JSON_DEPTH = 32  # our files nest four or five levels; far deeper is not one of them
+
+
+def parse_json(text: str, what: str, where: str) -> Any:
+    """Decode a JSON document that a person handed in; nesting beyond reason is refused.
+
+    Raises :class:`json.JSONDecodeError` for the caller to word, and :class:`ConfigError`
+    for a document nested so deep that decoding or checking it would exhaust the stack.
+    """
+    too_deep = ConfigError(f"{what}文件的嵌套层次过深（超过{MAX_JSON_DEPTH}层），不是有效的{what}文件：{where}",
+                           field=where, hint="检查文件内容；正常的文件只有几层嵌套")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return data
+
+
 def _load_json_file(path: Path, what: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -95,7 +120,7 @@ def _load_json_file(path: Path, what: str) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{what}文件不是 UTF-8 编码的文本：{path}", field=str(path)) from None
     try:
-        return json.loads(text)
+        return parse_json(text, what, str(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{what}文件不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）：{path}", field=str(path)

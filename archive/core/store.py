@@ -213,7 +213,7 @@ volumes = Table(
     Column("pages", Integer, nullable=False),
     Column("access", String(16), nullable=False, default="开放"),  # 开放 | 控制 | 延期开放 | 未审核
     Column("security_level", String(16)),  # None, or 秘密 | 机密 | 绝密
-    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroyed
+    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroying | destroyed
     Column("folder", String(500), nullable=False),
     Column("merged_pdf", String(500)),
     Column("merged_sha256", String(64)),
@@ -276,7 +276,7 @@ destruction_lists = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("as_of", Date, nullable=False),
-    Column("status", String(16), nullable=False),  # draft | executed
+    Column("status", String(16), nullable=False),  # draft | executing (files going) | executed
     Column("volume_ids", JSON, nullable=False),
     Column("path", String(500)),
     Column("sha256", String(64)),
