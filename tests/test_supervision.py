@@ -194,8 +194,8 @@ def test_only_a_concluded_case_can_be_rated_and_input_is_checked(month):
                        scope=None)
     good = dict(level="满意", overall=4, efficiency=4, quality=4, attitude=4, source="web", scope=None)
     for change, field in (({"level": "很好"}, "level"), ({"overall": 6}, "overall"), ({"attitude": None}, "attitude"),
-                          ({"source": "wechat"}, "source"), ({"on": "2026-10-01"}, "rated_on"),
-                          ({"on": "2026-12-01"}, "rated_on")):
+                          ({"source": "wechat"}, "source"), ({"on": "2026-10-01"}, "on"),
+                          ({"on": "2026-12-01"}, "on")):
         with pytest.raises(InputError) as info:
             ratings.record(session, made["L"], **{**good, **change})
         assert info.value.field == field, change

@@ -223,9 +223,9 @@ def record(session: Session, case_no: str, *, level, overall, efficiency, qualit
                    zip((overall, efficiency, quality, attitude), SUBSCORES))
     source = _source(source)
     comment = check_text(comment, "评价意见", required=False, max_length=1000) or None
-    day = parse_date(on, "rated_on") if on else session.today
+    day = parse_date(on, "on") if on else session.today
     if day > session.today:
-        raise InputError(f"评价日期 {day.isoformat()} 晚于今天（{session.today.isoformat()}）", field="rated_on")
+        raise InputError(f"评价日期 {day.isoformat()} 晚于今天（{session.today.isoformat()}）", field="on")
     with session.work() as work:
         conn = work.conn
         case = _case_row(conn, case_no, scope)
@@ -233,7 +233,7 @@ def record(session: Session, case_no: str, *, level, overall, efficiency, qualit
             raise StateError(f"办件{case.case_no}尚未办结，办结（或作出不予受理决定）后才能评价", field="case")
         if day < case.concluded_on:
             raise InputError(f"评价日期 {day.isoformat()} 早于办结日期 {case.concluded_on.isoformat()}",
-                             field="rated_on")
+                             field="on")
         if conn.execute(select(st.ratings.c.id).where(st.ratings.c.case_id == case.id)).first() is not None:
             raise StateError(f"办件{case.case_no}已有评价；每件只评价一次，评价一经记录不得修改", field="case")
         values = dict(case_id=case.id, case_no=case.case_no, unit=case.unit, item_code=case.item_code,
@@ -269,7 +269,7 @@ def _step(session: Session, case_no: str, *, scope: Scope, on, text: str, step: 
         "rectified": ("整改情况", "整改完毕", "回访日期"),
     }[step]
     text = check_text(text, label, max_length=1000)
-    day = parse_date(on, f"{step}_on") if on else session.today
+    day = parse_date(on, "on") if on else session.today
     with session.work() as work:
         row = _open_rectification(work.conn, case_no, scope)
         if getattr(row, f"{step}_on") is not None:
@@ -280,7 +280,7 @@ def _step(session: Session, case_no: str, *, scope: Scope, on, text: str, step: 
         after = row.opened_on if step == "followed_up" else row.followed_up_on
         if day < after or day > session.today:
             raise InputError(f"日期 {day.isoformat()} 应在{after_label} {after.isoformat()} 与今天之间",
-                             field=f"{step}_on")
+                             field="on")
         column = "follow_up" if step == "followed_up" else "rectified"
         work.conn.execute(st.rectifications.update().where(st.rectifications.c.id == row.id)
                           .values(**{f"{step}_on": day, column: text, f"{step}_by": session.operator}))
