@@ -49,7 +49,7 @@ class Clock:
 def clerk_join(cases):
     """``cases`` and the expression of its clerk (who received the case).
 
-    ``cases.clerk`` is copied from the receive event by a store trigger (migration 0009),
+    ``cases.clerk`` is copied from the receive event by a store trigger (migration 0005),
     so grouping by it needs no join; a case without one is grouped under "".
     """
     return cases, func.coalesce(cases.c.clerk, "")

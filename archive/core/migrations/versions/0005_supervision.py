@@ -10,13 +10,13 @@ month's figures group by clerk without joining the event log. The index on event
 the one on notices (kind, issued_on) a period's supplement notices, and a partial
 index holds the cases concluded after their due date (the red cards' sweep).
 
-Revision ID: 0009
+Revision ID: 0005
 Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
