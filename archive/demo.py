@@ -7,7 +7,10 @@ card) on fixed dates around the 2026 National Day holiday, so the working-day cl
 visibly skip the holiday block. Then the archive: the concluded cases are filed as
 volumes (cover, item list, notes sheet), the full-text index is built and searched, a
 volume is lent and comes back one page short (written on its notes sheet), and the
-catalogue and the lending register are exported. The report says where each of these is.
+catalogue and the lending register are exported. Last, supervision: the windows work
+through October 2026 (:mod:`archive.supervision.sample`) and that month's report is
+written, so the figures, red cards and ratings have something to show. The report says
+where each of these is.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from . import centre
 from .core.accounts import find_user
 from .core.session import Session
 from .documents import office
+from .supervision import sample
 from .window import appointments, cases
 from .window.cases import Applicant
 
@@ -61,13 +65,15 @@ class Report:
     catalogue: str = ""
     register: str = ""
     accounts: dict = field(default_factory=dict)  # sample account → (role, demo password), new ones only
+    supervision: object = None  # archive.supervision.sample.MonthSummary
 
     def to_dict(self) -> dict:
         return {"home": self.home, "documents": f"{self.home}/documents", "pdf": self.pdf,
                 "appointment": self.appointment, "accounts": self.accounts,
                 "cases": [row.__dict__ for row in self.rows], "files": self.files,
                 "volumes": self.volumes, "forms": self.forms, "search": self.search, "loan": self.loan,
-                "notes_sheet": self.notes_sheet, "catalogue": self.catalogue, "register": self.register}
+                "notes_sheet": self.notes_sheet, "catalogue": self.catalogue, "register": self.register,
+                "supervision": self.supervision.to_dict() if self.supervision else None}
 
     def text(self) -> str:
         header = ("办件编号", "事项", "申请人", "结果（文书）")
@@ -97,6 +103,8 @@ class Report:
             lines.append(f"案卷目录：{self.catalogue}")
         if self.register:
             lines.append(f"借阅登记表：{self.register}")
+        if self.supervision:
+            lines.append(self.supervision.text())
         lines.append(f"工作区：{self.home}（可用 ARCHIVE_HOME={self.home} archive case list 继续查看）")
         if self.accounts:
             lines.append("")
@@ -230,7 +238,7 @@ def run(home, *, progress=None) -> Report:
     report = Report(home=str(session.ws.home), pdf=office.pdf_enabled(session))
     report.accounts = {name: (find_user(session, name).role, password)
                        for name, password in session.new_accounts.items()}
-    total = len(steps) + 2
+    total = len(steps) + 3
     try:
         for number, (label, func) in enumerate(steps, start=1):
             if progress:
@@ -243,7 +251,7 @@ def run(home, *, progress=None) -> Report:
                 if notice.pdf:
                     report.files.append(notice.pdf)
         if progress:
-            progress(total - 1, total, "预约卡：群众预约领导接待")
+            progress(total - 2, total, "预约卡：群众预约领导接待")
         booked = appointments.book(session, name="张三", phone="13800138000", id_number=PEOPLE["张三"],
                                    with_whom="市场监管局 赵立新副局长", at="2026-09-30 09:30", place="市民中心三楼接待室",
                                    matter="咨询个体工商户转企业的办理流程", materials=["本人身份证件", "营业执照副本"])
@@ -253,9 +261,13 @@ def run(home, *, progress=None) -> Report:
             if notice.pdf:
                 report.files.append(notice.pdf)
         if progress:
-            progress(total, total, "归档、检索、借阅与归还")
+            progress(total - 1, total, "归档、检索、借阅与归还")
         with Session(session.ws, operator="陈静", today=DAY) as archivist:  # the archive is the archivist's
             _shelf_and_lending(archivist, report)
+        if progress:
+            progress(total, total, "电子监察：示例月份（2026年10月）的办件、好差评与月报")
+        sample.month(session)
+        report.supervision = sample.report_month(session, session.ws.documents_dir / "reports")
     finally:
         session.close()
     return report

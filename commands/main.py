@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from . import accounts, filing, lending, search, server, window
+from . import accounts, filing, lending, search, server, supervision, window
 from .common import CONTEXT_SETTINGS, ArchiveGroup, localise
 
 
@@ -32,8 +32,12 @@ def main():
 
 
 
-for module in (window, filing, search, lending, accounts, server):
+for module in (window, filing, search, lending, supervision, accounts, server):
     for command in module.COMMANDS:
         main.add_command(command)
+
+# `archive report` gathers the reports of several areas (lending's group holds them).
+for command in supervision.REPORTS:
+    lending.report_group.add_command(command)
 localise(main)
 

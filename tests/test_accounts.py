@@ -101,14 +101,14 @@ def test_actions_need_the_permission_and_the_unit(home):
     with as_user(home, "陈静") as archivist, pytest.raises(ForbiddenError) as exc:
         cases.receive(archivist, item_code="SJ-XK-001", applicant=who, materials=["M01", "M02", "M03"])
     assert "无权收件受理" in exc.value.message
-    with as_user(home, "李娜") as head:  # unit head of SJ
+    with as_user(home, "钱进") as head:  # 钱进, unit head of SJ
         made = cases.receive(head, item_code="SJ-XK-001", applicant=who, materials=["M01", "M02", "M03"])
         with pytest.raises(ForbiddenError):
             cases.receive(head, item_code="ZR-QR-001", applicant=who, materials=["M01"])
     with as_user(home, "王芳") as clerk:
         other = cases.receive(clerk, item_code="ZR-QR-001", applicant=who,
                               materials=["M01", "M02", "M03", "M04", "M05"]).case.case_no
-    with as_user(home, "李娜") as head:
+    with as_user(home, "钱进") as head:
         assert [c.case_no for c in cases.list_cases(head)] == [made.case.case_no]
         with pytest.raises(NotFoundError) as exc:
             cases.show(head, other)

@@ -91,6 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secure_cookies", False, "会话 Cookie 是否加 Secure 标记（经 TLS 反向代理提供服务时打开）", "ARCHIVE_SECURE_COOKIES"),
     Setting("due_blue_days", 2, "“我的办件”中剩余工作日不超过此数时标蓝色提醒"),
     Setting("audit_retention_days", 180, "审计日志至少保留的天数（网络安全法第二十一条：不少于六个月）；不得小于 180"),
+    Setting("warning_blue_workdays", 2, "蓝牌预警：距办结期限还剩不超过该数的工作日时亮蓝牌（电子监察）"),
+    Setting("warning_yellow_workdays", 0, "黄牌预警：距办结期限还剩不超过该数的工作日时亮黄牌；0＝期限当日"),
+    Setting("rectification_workdays", 15, "差评（不满意、非常不满意）整改期限：评价之日起的工作日数"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -113,6 +113,9 @@ cases = Table(
     Column("sealed_at", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # The window clerk who received the case: the operator of its receive event, copied
+    # by a store trigger (migration 0009) so supervision groups by clerk without a join.
+    Column("clerk", String(100)),
 )
 
 events = Table(
@@ -432,6 +435,77 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_actor", "actor"),
 )
+# -- supervision (ratings, rectifications, red cards) -------------------------------------
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # One rating per case, never edited: the store refuses a second row and (by triggers,
+    # see migration 0009) any UPDATE or DELETE.
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),  # who received the case
+    Column("level", Integer, nullable=False),  # 5 非常满意 … 1 非常不满意
+    Column("overall", Integer, nullable=False),  # sub-scores 1–5: 整体满意度
+    Column("efficiency", Integer, nullable=False),  # 服务效率
+    Column("quality", Integer, nullable=False),  # 服务水平
+    Column("attitude", Integer, nullable=False),  # 服务态度
+    Column("comment", Text),
+    Column("source", String(16), nullable=False),  # device | web | phone
+    Column("rated_on", Date, nullable=False, index=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+rectifications = Table(
+    "rectifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rating_id", Integer, ForeignKey("ratings.id"), nullable=False, unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False, index=True),
+    Column("followed_up_on", Date),
+    Column("follow_up", Text),  # what the call back found
+    Column("followed_up_by", String(100)),
+    Column("rectified_on", Date),
+    Column("rectified", Text),  # what was put right
+    Column("rectified_by", String(100)),
+)
+
+red_cards = Table(
+    "red_cards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # case (limit missed) | rectification (not put right in time)
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("raised_on", Date, nullable=False, index=True),  # the first day past due_on
+    Column("days_over", Integer, nullable=False),  # working days past due_on, as last seen
+    Column("closed_on", Date),  # concluded or put right (the card stays on record)
+    Column("recorded_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "case_id", name="uq_red_card"),
+)
+
+# Events by action: the pause and resume events of supervision, a case's receive event.
+Index("ix_events_action_case", events.c.action, events.c.case_id)
+# Notices of a kind issued in a period (supplement notices per case).
+Index("ix_notices_kind_issued", notices.c.kind, notices.c.issued_on)
+# Cases concluded after their due date (the red cards' sweep): a partial index, a few per cent of cases.
+Index("ix_cases_concluded_late", cases.c.concluded_on, sqlite_where=cases.c.concluded_on > cases.c.due_on,
+      postgresql_where=cases.c.concluded_on > cases.c.due_on)
 
 
 SYNCHRONOUS = ("normal", "full")

@@ -6,13 +6,13 @@ the SHA-256 of its predecessor. On SQLite triggers refuse UPDATE and DELETE of a
 (tampering then needs dropping them, which the hash chain still reveals).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
