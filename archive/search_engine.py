@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .search_codec import LENGTH_TABLE, field_lengths, read_postings
+from .search_codec import LENGTH_TABLE, TokenPositions, field_lengths, read_term
 
 BM25_K1, BM25_B = 1.2, 0.75
 CACHE_POSTINGS = True  # keep decoded postings while the index does not change
 _CACHE_LIMIT = 10_000_000  # postings kept, at most (8 bytes each)
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
+_EMPTY_KEYS = np.zeros(0, dtype=np.int64)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
@@ -47,6 +48,7 @@ class Engine:
         self.schema = self.reader.schema
         self._postings: dict = {}
         self._cached = 0
+        self._leaf_postings: dict = {}  # (segment, field, token) -> Postings of a positional field
         self._columns: dict = {}
         self._facets: dict = {}
         self._lengths: dict = {}
@@ -66,6 +68,7 @@ class Engine:
         """Begin a query (forgetting postings decoded for earlier ones unless CACHE_POSTINGS)."""
         if not CACHE_POSTINGS:
             self._postings.clear()
+            self._leaf_postings.clear()
             self._cached = 0
         return self
 
@@ -82,12 +85,19 @@ class Engine:
             tbytes = self.schema[fieldname].to_bytes(text)
         except KeyError:
             return _EMPTY_IDS, _EMPTY_WEIGHTS
+        positional = isinstance(self.schema[fieldname].format, TokenPositions)
         ids, weights = [], []
-        for leaf, offset in self.leaves:
-            try:
-                leaf_ids, leaf_weights = _leaf_postings(leaf, fieldname, text, tbytes)
-            except TermNotFound:
-                continue
+        for index, (leaf, offset) in enumerate(self.leaves):
+            if positional:
+                got = self._leaf_term(index, leaf, fieldname, text, tbytes)
+                if got is None:
+                    continue
+                leaf_ids, leaf_weights = got.ids, got.weights
+            else:
+                try:
+                    leaf_ids, leaf_weights = _leaf_postings(leaf, fieldname, text, tbytes)
+                except TermNotFound:
+                    continue
             ids.append(leaf_ids.astype(np.int32) + np.int32(offset))  # document numbers stay below 2**31
             weights.append(leaf_weights)
         if not ids:
@@ -98,9 +108,27 @@ class Engine:
             found = (np.concatenate(ids), np.concatenate(weights))
         if self._cached + len(found[0]) > _CACHE_LIMIT:
             self._postings.clear()
+            self._leaf_postings.clear()
             self._cached = 0
         self._postings[key] = found
         self._cached += len(found[0])
+        return found
+
+    def _leaf_term(self, index: int, leaf, fieldname: str, text, tbytes=None):
+        """A positional field's term in one segment (Postings, see archive.search_codec), or None."""
+        key = (index, fieldname, text)
+        if key in self._leaf_postings:
+            return self._leaf_postings[key]
+        from whoosh.reading import TermNotFound
+
+        if tbytes is None:
+            tbytes = self.schema[fieldname].to_bytes(text)
+        terms = getattr(leaf, "_terms", None)
+        found = None
+        if terms is not None:
+            with contextlib.suppress(TermNotFound):
+                found = read_term(terms._postfile, terms.term_info(fieldname, tbytes), positional=True)
+        self._leaf_postings[key] = found
         return found
 
     def frequency(self, fieldname: str, text) -> int:
@@ -117,6 +145,66 @@ class Engine:
         mask = np.zeros(self.count_all, dtype=bool)
         mask[self.postings(fieldname, text)[0]] = True
         return mask
+
+    # -- positions ----------------------------------------------------------------------
+    def phrase(self, fieldname: str, elements, candidates: np.ndarray) -> np.ndarray:
+        """The candidates (a mask) in which every element stands at its offset from one
+        common start: ``elements`` are (offset, tokens, prefix) with the tokens that may
+        stand there (or a prefix they start with), in a field with positions."""
+        out = np.zeros(self.count_all, dtype=bool)
+        docs = np.flatnonzero(candidates)
+        if not len(docs) or not elements:
+            return out
+        resolved = []
+        for offset, tokens, prefix in elements:
+            if prefix:
+                tokens = tuple(tokens) + tuple(self.reader.expand_prefix(fieldname, prefix))
+            resolved.append((offset, tuple(_unique(tokens))))
+        # the rarest first: later ones are read only for the documents still in the running
+        resolved.sort(key=lambda e: sum(self.frequency(fieldname, t) for t in e[1]))
+        bounds = np.searchsorted(docs, [offset for _, offset in self.leaves] + [self.count_all])
+        for index, (leaf, offset) in enumerate(self.leaves):
+            lo, hi = bounds[index], bounds[index + 1]
+            if lo == hi:
+                continue
+            local = (docs[lo:hi] - offset).astype(np.uint32)
+            ranks = np.arange(len(local), dtype=np.int64)
+            keys = None
+            for at, tokens in resolved:
+                found = self._keys(index, leaf, fieldname, tokens, local[ranks], ranks, at)
+                keys = found if keys is None else keys[_in_sorted(keys, found)]
+                if not len(keys):
+                    break
+                ranks = np.unique(keys >> 32)
+            if keys is not None and len(keys):
+                out[local[ranks].astype(np.int64) + offset] = True
+        return out
+
+    def _keys(self, index: int, leaf, fieldname: str, tokens, docs: np.ndarray, ranks: np.ndarray, at: int):
+        """Where the tokens stand in these documents of a segment, moved back by ``at``,
+        as sorted keys rank << 32 | position (rank: the document's place in ``ranks``)."""
+        parts = []
+        for token in tokens:
+            got = self._leaf_term(index, leaf, fieldname, token)
+            if got is None or got.counts is None:  # not in this segment, or a word without positions
+                continue
+            ids = got.ids
+            where = np.searchsorted(ids, docs)
+            inside = where < len(ids)
+            inside[inside] = ids[where[inside]] == docs[inside]
+            if not inside.any():
+                continue
+            where = where[inside]
+            counts = got.counts.astype(np.int64)
+            lengths = counts[where]
+            positions = got.positions
+            if isinstance(positions, tuple):
+                positions = leaf._terms.positions(positions, int(counts.sum()))
+            taken = positions[_ranges((np.cumsum(counts) - counts)[where], lengths)].astype(np.int64)
+            parts.append((np.repeat(ranks[inside], lengths) << 32) + taken - at)
+        if not parts:
+            return _EMPTY_KEYS
+        return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
 
     # -- queries as masks ---------------------------------------------------------------
     def all(self) -> np.ndarray:
@@ -301,7 +389,8 @@ def _leaf_postings(leaf, fieldname: str, text, tbytes: bytes) -> tuple[np.ndarra
     if terms is not None:
         terminfo = terms.term_info(fieldname, tbytes)
         with contextlib.suppress(ValueError):  # ValueError: a segment written by another codec
-            return read_postings(terms._postfile, terminfo)
+            found = read_term(terms._postfile, terminfo)
+            return found.ids, found.weights
     return _matcher_postings(leaf, fieldname, text)
 
 
@@ -313,6 +402,36 @@ def _matcher_postings(leaf, fieldname: str, text) -> tuple[np.ndarray, np.ndarra
         weights.append(matcher.weight())
         matcher.next()
     return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices start, start + 1, …, start + length - 1 of every (start, length), in order."""
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if not len(lengths):
+        return np.zeros(0, dtype=np.int64)
+    steps = np.ones(int(lengths.sum()), dtype=np.int64)
+    firsts = np.cumsum(lengths) - lengths
+    steps[firsts[0]] = starts[0]
+    steps[firsts[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    return np.cumsum(steps)
+
+
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which ``values`` occur in ``sorted_keys`` (a mask over ``values``)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    where = np.searchsorted(sorted_keys, values)
+    where[where == len(sorted_keys)] = 0
+    return sorted_keys[where] == values
+
+
+def _unique(items) -> list:
+    out = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
 
 
 def _flatten_and(query) -> list:
