@@ -1262,7 +1262,7 @@ def _code_query(fieldnames, value: str, prefix: bool):
     return alternatives[0] if len(alternatives) == 1 else Q.Or(alternatives)
 
 
-def _long_words(reader, value: str) -> list[str]:
+def _long_words(engine, value: str) -> list[str]:
     """Words of 3+ characters of ``value`` found in the index's vocabulary (forward maximum match)."""
     words = []
     for run in _HAN_RUN.findall(fold(value)):
@@ -1270,7 +1270,7 @@ def _long_words(reader, value: str) -> list[str]:
         while k < len(run) - 2:
             for size in range(min(len(run) - k, 12), 2, -1):
                 word = run[k:k + size]
-                if ("text", word) in reader:
+                if engine.frequency("text", word):
                     words.append(word)
                     k += size
                     break
@@ -1330,7 +1330,7 @@ def _class_query(value: str):
     return Q.Or([Q.Term("classification", code), Q.Prefix("classification", code + "·")])
 
 
-def _scoring_terms(reader, fieldname: str, value: str, boost: float = 1.0) -> list[tuple[str, str, float]]:
+def _scoring_terms(engine, fieldname: str, value: str, boost: float = 1.0) -> list[tuple[str, str, float]]:
     """The (field, token, boost) whose weights rank the documents matching ``value``: for each
     run of Chinese characters its rarest bigram (every match contains it, and how often says
     how often the run occurs), for each ASCII word the word."""
@@ -1340,7 +1340,7 @@ def _scoring_terms(reader, fieldname: str, value: str, boost: float = 1.0) -> li
         if match.group(1):
             if len(run) > 1:
                 grams = _unique(_pairs(run))
-                out.append((fieldname, min(grams, key=lambda g: reader.doc_frequency(fieldname, g)), boost))
+                out.append((fieldname, min(grams, key=lambda g: engine.frequency(fieldname, g)), boost))
         else:
             out.append((fieldname, run, boost))
     return out
@@ -1367,7 +1367,7 @@ def _text_clause(fieldname: str, clause: Clause, message: str) -> _Plan:
     return _Plan(required=required, field=fieldname, elements=elements)
 
 
-def _clause_plan(session, clause: Clause, reader) -> _Plan:
+def _clause_plan(session, clause: Clause, engine) -> _Plan:
     """The plan (see :class:`_Plan`) of one clause."""
     from whoosh import query as Q
 
@@ -1375,12 +1375,12 @@ def _clause_plan(session, clause: Clause, reader) -> _Plan:
     if field in (None, "text"):
         plan = _Plan(field="text")
         plan.required, plan.elements = _text_plan("text", value, clause.prefix, _exact(clause))
-        plan.ranking = _scoring_terms(reader, "text", value)
-        plan.ranking += [("text", w, 1.5) for w in _long_words(reader, value)]
-        plan.ranking += _scoring_terms(reader, "applicant", value, 3.0) + _scoring_terms(reader, "title", value, 2.0)
+        plan.ranking = _scoring_terms(engine, "text", value)
+        plan.ranking += [("text", w, 1.5) for w in _long_words(engine, value)]
+        plan.ranking += _scoring_terms(engine, "applicant", value, 3.0) + _scoring_terms(engine, "title", value, 2.0)
         sure = []
         pieces = _needle(value)
-        if plan.elements and len(pieces) == 1 and pieces[0][1] == 1 and ("text", pieces[0][2]) in reader:
+        if plan.elements and len(pieces) == 1 and pieces[0][1] == 1 and engine.frequency("text", pieces[0][2]):
             sure.append(Q.Term("text", pieces[0][2]))  # a word of the run's own: jieba found it as written
         if field is None and _CODE_LIKE.fullmatch(fold(value)):
             sure.append(_code_query(("case", "archival_code", "ids", "item"), value, clause.prefix))
@@ -1391,13 +1391,13 @@ def _clause_plan(session, clause: Clause, reader) -> _Plan:
         return plan
     if field in ("applicant", "title"):
         plan = _text_clause(field, clause, f"检索词“{value}”中没有可以检索的文字或数字")
-        plan.ranking = _scoring_terms(reader, field, value, 3.0)
+        plan.ranking = _scoring_terms(engine, field, value, 3.0)
         return plan
     if field == "item":
         if _CODE_LIKE.fullmatch(fold(value)) and any(ch.isdigit() for ch in value):
             return _Plan(required=_code_query(("item",), value, clause.prefix))
         plan = _text_clause("item_name", clause, f"事项“{value}”中没有可以检索的文字")
-        plan.ranking = _scoring_terms(reader, "item_name", value)
+        plan.ranking = _scoring_terms(engine, "item_name", value)
         return plan
     if field == "case":
         return _Plan(required=_code_query(("case",), value, clause.prefix))
@@ -1577,7 +1577,7 @@ def _matches(session, engine, parsed: ParsedQuery, filters: list, role):
     whole query can still match."""
     import numpy as np
 
-    plans = [[(_clause_plan(session, c, engine.reader), c) for c in group] for group in parsed.groups]
+    plans = [[(_clause_plan(session, c, engine), c) for c in group] for group in parsed.groups]
     found = ~engine.deleted & ~engine.mask(role)
     for query in filters:
         found &= engine.docs(query)

@@ -36,11 +36,10 @@ import pickle
 import struct
 from array import array
 from collections import Counter
-from typing import NamedTuple
 
 import numpy as np
-from whoosh.codec.whoosh3 import (WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3LeafMatcher, W3PostingsWriter,
-                                  W3TermInfo, W3TermsReader)
+from whoosh.codec.whoosh3 import (WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldCursor, W3FieldWriter, W3LeafMatcher,
+                                  W3PostingsWriter, W3TermInfo, W3TermsReader)
 from whoosh.formats import Frequency
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
@@ -48,6 +47,9 @@ from whoosh.writing import SegmentWriter
 BLOCK_TAG = "a2"  # the first item of every block this codec writes
 POSITIONS_EXT = ".pos"
 _INT = struct.Struct("!i")
+_UINT = struct.Struct("!I")  # whoosh.system.pack_uint
+_POINTER = struct.Struct("!Iq")  # whoosh.filedb.filetables: a hash slot (hash, where the item is)
+_LENGTHS = struct.Struct("!ii")  # ... and an item's key and value lengths
 LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 BITMAP_DENSITY = 32  # a block's documents are a bitmap when at least one in this many has the term
 
@@ -163,6 +165,19 @@ class ArrayPostingsWriter(W3PostingsWriter):
         super()._new_block()
         self._positions = self._counts = None
 
+    def finish_postings(self):
+        # W3PostingsWriter.finish_postings, for ids that may be a numpy array
+        terminfo = self._terminfo
+        if not self.written() and len(self._ids) < self._inlinelimit:
+            terminfo.add_block(self)
+            terminfo.set_inline(self._ids, self._weights, self._values)
+        else:
+            if len(self._ids):
+                self._write_block(last=True)
+            terminfo.set_extent(self._startoffset, self._postfile.tell() - self._startoffset)
+        self._terminfo = None
+        return terminfo
+
     def _write_block(self, last=False):
         postfile = self._postfile
         if not self._blockcount:
@@ -224,27 +239,139 @@ class ArrayPostingsWriter(W3PostingsWriter):
         return offset, kind, counts_kind, counts
 
 
-class Postings(NamedTuple):
-    """A term's postings in one segment: document numbers (ascending), weights, Whoosh's
-    per-posting values, and where the positions are (None for a field without positions)."""
+def _varints(numbers) -> bytearray:
+    out = bytearray()
+    for number in numbers:
+        while number >= 0x80:
+            out.append((number & 0x7F) | 0x80)
+            number >>= 7
+        out.append(number)
+    return out
 
-    ids: np.ndarray
-    weights: np.ndarray
-    values: object = None  # None, bytes of fixed-size values, or a tuple of them
-    counts: np.ndarray | None = None  # positions per posting
-    positions: tuple | np.ndarray | None = None  # (offset, type) in the .pos file, or the positions
+
+def _unvarints(data: bytes, start: int) -> list[int]:
+    out, number, shift = [], 0, 0
+    for byte in data[start:]:
+        number |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+        else:
+            out.append(number)
+            number = shift = 0
+    return out
 
 
-def _block_parts(data, count: int):
+def _deltas(numbers) -> list[int]:
+    return [b - a for a, b in zip([0] + list(numbers[:-1]), numbers)]
+
+
+_COMPACT = 2  # the first byte of a term inlined in this codec's compact form (W3's is 0 or 1)
+
+
+class ArrayTermInfo(W3TermInfo):
+    """Whoosh 3's term info; an inlined term (fewer than INLINE_LIMIT postings, the long
+    tail of names and numbers) is written as varints instead of W3's 22-byte header and
+    pickled tuples: about 10 bytes instead of 100. The statistics are recomputed when
+    read. ``_positions``: each posting's positions, for a positional field."""
+
+    _positions = None
+
+    def to_bytes(self):
+        if not self.is_inlined():
+            return super().to_bytes()
+        ids, weights, values = self._inlined
+        ids = [int(i) for i in ids]
+        positions = self._positions
+        if positions is not None:
+            counts = [len(p) for p in positions]
+            if any(w != c for w, c in zip(weights, counts)) or values:
+                raise ValueError("an inlined positional term weighs its counts and has no values")
+            numbers = [len(ids), *_deltas(ids)]
+            for found in positions:
+                numbers += [len(found), *_deltas(list(found))]
+            kind = 1
+        else:
+            if any(w != int(w) or w < 0 for w in weights):
+                return super().to_bytes()
+            kind = 0
+            if any(values or ()):  # Whoosh's Frequency format repeats the count as a value
+                if list(values) != [_UINT.pack(int(w)) for w in weights]:
+                    return super().to_bytes()
+                kind = 2
+            numbers = [len(ids), *_deltas(ids), *(int(w) for w in weights)]
+        minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
+        return bytes((_COMPACT, minlength, length_to_byte(self._maxlength), kind)) + _varints(numbers)
+
+    @classmethod
+    def from_bytes(cls, s):
+        if s[0] != _COMPACT:
+            return super().from_bytes(s)
+        numbers = _unvarints(s, 4)
+        count = numbers[0]
+        ids, at = [], 0
+        for delta in numbers[1:1 + count]:
+            at += delta
+            ids.append(at)
+        positions = None
+        if s[3] == 1:
+            positions, weights, k = [], [], 1 + count
+            for _ in range(count):
+                size = numbers[k]
+                found, at = [], 0
+                for delta in numbers[k + 1:k + 1 + size]:
+                    at += delta
+                    found.append(at)
+                positions.append(tuple(found))
+                weights.append(float(size))
+                k += 1 + size
+        else:
+            weights = [float(w) for w in numbers[1 + count:1 + 2 * count]]
+        values = tuple(_UINT.pack(int(w)) for w in weights) if s[3] == 2 else ()
+        info = cls()
+        info._weight, info._df = float(sum(weights)), count
+        info._minlength, info._maxlength = byte_to_length(s[1]), byte_to_length(s[2])
+        info._maxweight, info._minid, info._maxid = max(weights), ids[0], ids[-1]
+        info._inlined = (tuple(ids), tuple(weights), values)
+        info._positions = positions
+        return info
+
+
+class Postings:
+    """A term's postings in one segment: document numbers (ascending; decoded from the
+    bitmap only when asked), weights, Whoosh's per-posting values, and where the
+    positions are (None for a field without positions)."""
+
+    __slots__ = ("_ids", "weights", "values", "counts", "positions", "bits")
+
+    def __init__(self, ids, weights, values=None, counts=None, positions=None, bits=None):
+        self._ids, self.weights, self.values, self.counts, self.positions = ids, weights, values, counts, positions
+        self.bits = bits  # (first document, a bool array from it) when the block is a bitmap
+
+    @property
+    def ids(self) -> np.ndarray:
+        if self._ids is None:
+            first, bits = self.bits
+            self._ids = np.flatnonzero(bits).astype(np.uint32) + np.uint32(first)
+        return self._ids
+
+
+def _block_parts(data, count: int, bitmaps: bool = False):
     if not (isinstance(data, tuple) and len(data) == 7 and data[0] == BLOCK_TAG):
         raise ValueError("not an array block")
     _, id_kind, id_data, weight_kind, weight_data, values, positions = data
-    return _decode_ids(id_kind, id_data), _decode_numbers(weight_kind, weight_data, count), values, positions
+    if bitmaps and id_kind == "b":
+        first, span, packed = id_data
+        bits = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=span, bitorder="little").view(bool)
+        ids = (first, bits)
+    else:
+        ids = _decode_ids(id_kind, id_data)
+    return ids, _decode_numbers(weight_kind, weight_data, count), values, positions
 
 
-def read_term(postfile, terminfo, positional: bool = False) -> Postings:
+def read_term(postfile, terminfo, positional: bool = False, bitmaps: bool = False) -> Postings:
     """A term's postings in one segment (see :class:`Postings`). ``positional``: the field
-    keeps positions (an inlined term then has them in its values).
+    keeps positions (an inlined term then has them in its values); ``bitmaps``: leave a
+    dense block's documents as a bitmap (``Postings.bits``).
 
     Reads the term's extent in one piece and unpickles its blocks (normally one).
     Raises ValueError for a block this codec did not write.
@@ -253,9 +380,12 @@ def read_term(postfile, terminfo, positional: bool = False) -> Postings:
         ids, weights, values = terminfo.inlined_postings()
         ids = np.asarray(ids, dtype=np.uint32)
         weights = np.asarray(weights, dtype=np.float32)
-        if positional and values:  # see _inline_values
-            counts = np.asarray([len(v) // 4 for v in values], dtype=np.uint32)
-            positions = np.frombuffer(b"".join(values), dtype="<u4")
+        found = getattr(terminfo, "_positions", None)
+        if positional and found is None and values:  # boosted weights: W3's form, positions as values
+            found = [np.frombuffer(v, dtype="<u4").tolist() for v in values]
+        if positional and found is not None:
+            counts = np.asarray([len(p) for p in found], dtype=np.uint32)
+            positions = np.asarray([x for p in found for x in p], dtype=np.uint32)
             return Postings(ids, weights, None, counts, positions)
         return Postings(ids, weights, tuple(values) or None)
     offset, length = terminfo.extent()
@@ -269,17 +399,21 @@ def read_term(postfile, terminfo, positional: bool = False) -> Postings:
         size = _INT.unpack(stream.read(4))[0]
         end = stream.tell() + abs(size)
         info = pickle.load(stream)
-        parts.append(_block_parts(pickle.load(stream), info[0]))
+        parts.append(_block_parts(pickle.load(stream), info[0], bitmaps))
         if size < 0:
             break
         stream.seek(end)
     if len(parts) == 1:
         ids, weights, values, positions = parts[0]
+        bits = None
+        if isinstance(ids, tuple):
+            ids, bits = None, ids
         if positions is None:
-            return Postings(ids, weights, values)
+            return Postings(ids, weights, values, bits=bits)
         offset, kind, counts_kind, counts = positions
-        counts = weights if counts_kind == "w" else _decode_numbers(counts_kind, counts, len(ids))
-        return Postings(ids, weights, values, counts.astype(np.uint32), (offset, kind))
+        counts = weights if counts_kind == "w" else _decode_numbers(counts_kind, counts, len(weights))
+        return Postings(ids, weights, values, counts.astype(np.uint32), (offset, kind), bits)
+    parts = [(p[0] if not isinstance(p[0], tuple) else Postings(None, p[1], bits=p[0]).ids, *p[1:]) for p in parts]
     # several blocks: only Whoosh's one-posting-at-a-time writer makes them, without positions
     values = [p[2] for p in parts]
     if all(v is None for v in values):
@@ -295,15 +429,6 @@ def read_postings(postfile, terminfo) -> tuple[np.ndarray, np.ndarray]:
     """A term's postings in one segment as (document numbers, weights) arrays."""
     found = read_term(postfile, terminfo)
     return found.ids, found.weights
-
-
-def _inline_values(positions: np.ndarray, counts) -> tuple:
-    """Per-posting values of an inlined positional term: its positions as uint32 bytes."""
-    out, start = [], 0
-    for count in counts:
-        out.append(positions[start:start + count].astype("<u4").tobytes())
-        start += count
-    return tuple(out)
 
 
 class ArrayLeafMatcher(W3LeafMatcher):
@@ -344,6 +469,67 @@ class ArrayTermsReader(W3TermsReader):
         self._posfile = posfile
         self._posmap = None
 
+    def _find(self, fieldname, tbytes):
+        """(where the term's info starts, its length) in the term dictionary, or None.
+
+        Whoosh's hash table, read straight from the mapped file (Whoosh's own lookup makes
+        two file calls per slot it reads)."""
+        tindex = self._tindex
+        mapped = tindex.dbfile.file
+        key = self._keycoder(fieldname, tbytes)
+        if not isinstance(mapped, mmap.mmap):
+            for found in tindex.ranges_for_key(key):
+                return found
+            return None
+        keyhash = tindex.hashfn(key)
+        start, slots = tindex.tables[keyhash & 255]
+        if not slots:
+            return None
+        end = start + slots * _POINTER.size
+        at = start + ((keyhash >> 8) % slots) * _POINTER.size
+        for _ in range(slots):
+            slothash, item = _POINTER.unpack_from(mapped, at)
+            if not item:
+                return None
+            if slothash == keyhash:
+                keylength, datalength = _LENGTHS.unpack_from(mapped, item)
+                keystart = item + _LENGTHS.size
+                if keylength == len(key) and mapped[keystart:keystart + keylength] == key:
+                    return keystart + keylength, datalength
+            at += _POINTER.size
+            if at == end:
+                at = start
+        return None
+
+    def __contains__(self, term):
+        return self._find(*term) is not None
+
+    def term_info(self, fieldname, tbytes):
+        from whoosh.reading import TermNotFound
+
+        found = self._find(fieldname, tbytes)
+        if found is None:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
+        return ArrayTermInfo.from_bytes(self._tindex.dbfile.get(*found))
+
+    def items(self):
+        decode = self._keydecoder
+        return ((decode(key), ArrayTermInfo.from_bytes(value)) for key, value in self._tindex.items())
+
+    def items_from(self, fieldname, prefix):
+        decode = self._keydecoder
+        return ((decode(key), ArrayTermInfo.from_bytes(value))
+                for key, value in self._tindex.items_from(self._keycoder(fieldname, prefix)))
+
+    def frequency(self, fieldname, tbytes):
+        return self.term_info(fieldname, tbytes).weight()
+
+    def doc_frequency(self, fieldname, tbytes):
+        return self.term_info(fieldname, tbytes).doc_frequency()
+
+    def cursor(self, fieldname, fieldobj):
+        return ArrayFieldCursor(self._tindex, fieldname, self._keycoder, self._keydecoder, fieldobj)
+
     def positions(self, where, count: int) -> np.ndarray:
         """``count`` positions stored at ``where`` ((offset, type) from :func:`read_term`)."""
         offset, kind = where
@@ -365,6 +551,13 @@ class ArrayTermsReader(W3TermsReader):
                 self._posmap.close()
         if self._posfile is not None:
             self._posfile.close()
+
+
+class ArrayFieldCursor(W3FieldCursor):
+    def term_info(self):
+        if self._pos is None:
+            return None
+        return ArrayTermInfo.from_bytes(self._tindex.dbfile.get(self._datapos, self._datalen))
 
 
 class ArrayFieldWriter(W3FieldWriter):
@@ -408,11 +601,26 @@ class ArrayCodec(W3Codec):
     def terms_reader(self, storage, segment):
         tiname = segment.make_filename(self.TERMS_EXT)
         tilen = storage.file_length(tiname)
-        tifile = storage.open_file(tiname)
-        postfile = segment.open_file(storage, self.POSTS_EXT)
+        tifile = open_mapped(storage, tiname)
+        postfile = open_mapped(storage, segment.make_filename(self.POSTS_EXT))
         posname = segment.make_filename(POSITIONS_EXT)
         posfile = storage.open_file(posname) if storage.file_exists(posname) else None
         return ArrayTermsReader(self, tifile, tilen, postfile, posfile)
+
+
+def open_mapped(storage, name: str):
+    """A file of the index, mapped into memory when it is on disk: Whoosh reads its term
+    dictionary and postings with a seek and a read each, two system calls a lookup."""
+    from whoosh.filedb.structfile import StructFile
+
+    opened = storage.open_file(name)
+    raw = getattr(opened, "file", None)
+    try:
+        mapped = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError):  # in memory (tests), or empty
+        return opened
+    opened.close()
+    return StructFile(mapped, name=name)  # an mmap reads, seeks and tells like a file
 
 
 INLINE_LIMIT = 8  # a term with fewer postings in a segment keeps them in the term dictionary
@@ -428,14 +636,110 @@ def refuse_unsupported(schema) -> None:
             raise ValueError(f"检索索引不支持拼写字段：字段“{name}”（ArrayWriter 不写 spelling 词表）")
 
 
+NO_POSITION = 0xFFFFFFFF  # a token without a position (a word that only ranks)
+
+
+class _TokenTable:
+    """Every token of a positional field in a segment, one entry per occurrence (term
+    number, document, position), sorted into posting lists once, when the segment is
+    written: a dictionary lookup a token instead of a few Python calls."""
+
+    def __init__(self):
+        self.numbers: dict[str, int] = {}
+        self.tokens: list[str] = []
+        self.terms = array("I")
+        self.docs = array("I")
+        self.positions = array("I")
+        self.boosts: dict[int, float] = {}
+
+    def number_of(self, tokens: list) -> list[int]:
+        get = self.numbers.get
+        found = [get(token) for token in tokens]
+        if None in found:
+            for index, number in enumerate(found):
+                if number is None:
+                    token = tokens[index]
+                    number = self.numbers.get(token)
+                    if number is None:
+                        number = self.numbers[token] = len(self.tokens)
+                        self.tokens.append(token)
+                    found[index] = number
+        return found
+
+    def add(self, docnum: int, tokens: list, positions, boost: float = 1.0) -> None:
+        """``tokens`` of a document; ``positions`` for the first of them (the rest are words)."""
+        self.terms.extend(self.number_of(tokens))
+        self.docs.extend(array("I", [docnum]) * len(tokens))
+        self.positions.extend(positions)
+        if len(positions) < len(tokens):
+            self.positions.extend(array("I", [NO_POSITION]) * (len(tokens) - len(positions)))
+        if boost != 1.0:
+            self.boosts[docnum] = boost
+
+    def add_postings(self, token: str, ids: np.ndarray, counts: np.ndarray, positions) -> None:
+        """A merged term's postings (positions None: a word, ``counts`` occurrences each)."""
+        number = self.number_of([token])[0]
+        total = int(counts.sum())
+        self.terms.extend(array("I", [number]) * total)
+        self.docs.extend(np.repeat(ids.astype(np.uint32), counts).tolist())
+        if positions is None:
+            self.positions.extend(array("I", [NO_POSITION]) * total)
+        else:
+            self.positions.extend(np.asarray(positions, dtype=np.uint32).tolist())
+
+    def postings(self):
+        """(token, ids, counts, weights, positions or None) of every term, by token."""
+        count = len(self.terms)
+        if not count:
+            return
+        terms = np.frombuffer(self.terms, dtype=np.uint32).astype(np.uint64)
+        order = np.sort((terms << np.uint64(32)) | np.arange(count, dtype=np.uint64))
+        terms = (order >> np.uint64(32)).astype(np.int64)
+        order = (order & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
+        positions = np.frombuffer(self.positions, dtype=np.uint32)[order]
+        del order
+        new = np.ones(count, dtype=bool)  # where a (term, document) group starts
+        new[1:] = (terms[1:] != terms[:-1]) | (docs[1:] != docs[:-1])
+        group_starts = np.flatnonzero(new)
+        del new
+        group_terms = terms[group_starts]
+        group_docs = docs[group_starts]
+        group_counts = np.diff(np.append(group_starts, count)).astype(np.uint32)
+        term_starts = np.flatnonzero(np.concatenate(([True], group_terms[1:] != group_terms[:-1])))
+        term_ends = np.append(term_starts[1:], len(group_starts))
+        where = np.empty(len(self.tokens), dtype=np.int64)
+        where[group_terms[term_starts]] = np.arange(len(term_starts))
+        boosts = None
+        if self.boosts:
+            boosts = np.ones(int(docs.max()) + 1, dtype=np.float32)
+            for doc, boost in self.boosts.items():
+                if doc < len(boosts):
+                    boosts[doc] = boost
+        where = where.tolist()
+        term_starts, term_ends = term_starts.tolist(), term_ends.tolist()
+        for token in sorted(self.numbers):
+            k = where[self.numbers[token]]
+            first, last = term_starts[k], term_ends[k]
+            ids = group_docs[first:last]
+            counts = group_counts[first:last]
+            weights = counts.astype(np.float32)
+            if boosts is not None:
+                weights *= boosts[ids]
+            begin = group_starts[first]
+            end = group_starts[last] if last < len(group_starts) else count
+            found = positions[begin:end]
+            yield token, ids, counts, weights, (None if found[0] == NO_POSITION else found)
+
+
 class ArrayWriter(SegmentWriter):
     """A segment writer that collects postings per term in arrays (see the module docstring).
 
     Documents are added as with Whoosh's writer; merged segments (``add_reader``) feed the
     same arrays. Fields in the :class:`TokenCounts` format are counted straight from their
-    token string, :class:`TokenPositions` fields take :class:`Tokens`; terms are encoded
-    once, when the segment is written. A schema with term vectors or separate spelling
-    fields is refused.
+    token string; :class:`TokenPositions` fields take :class:`Tokens`, filed in a
+    :class:`_TokenTable`; terms are encoded once, when the segment is written. A schema
+    with term vectors or separate spelling fields is refused.
     """
 
     def __init__(self, ix, **kwargs):
@@ -445,13 +749,20 @@ class ArrayWriter(SegmentWriter):
         # compound file into memory when it opens it.
         kwargs.setdefault("compound", False)
         super().__init__(ix, **kwargs)
-        # field -> {term (str for token fields, else bytes): [ids, weights, values, positions, counts]}
+        # field -> {term (str for token fields, else bytes): [ids, weights, values]}
         self._fields: dict[str, dict] = {}
+        self._tables: dict[str, _TokenTable] = {}  # positional fields
 
     def _postings_of(self, fieldname: str) -> dict:
         found = self._fields.get(fieldname)
         if found is None:
             found = self._fields[fieldname] = {}
+        return found
+
+    def _table(self, fieldname: str) -> _TokenTable:
+        found = self._tables.get(fieldname)
+        if found is None:
+            found = self._tables[fieldname] = _TokenTable()
         return found
 
     def add_document(self, **fields):
@@ -470,17 +781,23 @@ class ArrayWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     boost = self._field_boost(fields, fieldname, docboost)
-                    terms = self._postings_of(fieldname)
-                    if isinstance(value, Tokens) and isinstance(field.format, TokenPositions):
-                        length = self._add_tokens(terms, value, docnum, boost * field.format.field_boost)
+                    if isinstance(field.format, TokenPositions) and isinstance(value, (str, Tokens)):
+                        boost *= field.format.field_boost
+                        if isinstance(value, str):  # tokens without positions
+                            value = Tokens([], [], value.split())
+                        self._table(fieldname).add(docnum, value.grams + value.words if value.words else value.grams,
+                                                   value.positions, boost)
+                        length = value.length
                     elif isinstance(field.format, TokenCounts) and isinstance(value, (str, Tokens)):
                         boost *= field.format.field_boost
                         if isinstance(value, Tokens):
                             value = " ".join(value.grams + value.words)
+                        terms = self._postings_of(fieldname)
                         for word, freq in Counter(value.split()).items():
                             self._add(terms, word, docnum, freq * boost, None)
                             length += freq
                     else:
+                        terms = self._postings_of(fieldname)
                         scorable = field.scorable
                         for tbytes, freq, weight, vbytes in field.index(value):
                             if scorable:
@@ -498,38 +815,10 @@ class ArrayWriter(SegmentWriter):
         self.docnum += 1
 
     @staticmethod
-    def _add_tokens(terms: dict, value: Tokens, docnum: int, boost: float) -> int:
-        """Add one document's positioned tokens and words; returns the field length."""
-        groups: dict = {}
-        get = groups.get
-        for token, position in zip(value.grams, value.positions):
-            found = get(token)
-            if found is None:
-                groups[token] = [position]
-            else:
-                found.append(position)
-        for token, positions in groups.items():
-            entry = terms.get(token)
-            if entry is None:
-                entry = terms[token] = [array("I"), array("f"), None, array("I"), array("I")]
-            count = len(positions)
-            entry[0].append(docnum)
-            entry[1].append(count * boost)
-            entry[3].extend(positions)
-            entry[4].append(count)
-        for word, freq in Counter(value.words).items():
-            entry = terms.get(word)
-            if entry is None:
-                entry = terms[word] = [array("I"), array("f"), None, None, None]
-            entry[0].append(docnum)
-            entry[1].append(freq * boost)
-        return value.length
-
-    @staticmethod
     def _add(terms: dict, term, docnum: int, weight: float, vbytes) -> None:
         entry = terms.get(term)
         if entry is None:
-            entry = terms[term] = [array("I"), array("f"), None, None, None]
+            entry = terms[term] = [array("I"), array("f"), None]
         entry[0].append(docnum)
         entry[1].append(weight)
         if vbytes:
@@ -544,7 +833,12 @@ class ArrayWriter(SegmentWriter):
         if not isinstance(terms_reader, ArrayTermsReader):  # not written by this codec
             for fieldname, tbytes, docnum, weight, vbytes in self._process_posts(reader.iter_postings(), startdoc,
                                                                                  docmap):
-                token_field = isinstance(schema[fieldname].format, TokenCounts)
+                fieldobj = schema[fieldname]
+                if isinstance(fieldobj.format, TokenPositions):
+                    self._table(fieldname).add_postings(tbytes.decode("utf-8"), np.array([docnum]),
+                                                        np.array([max(1, round(weight))]), None)
+                    continue
+                token_field = isinstance(fieldobj.format, TokenCounts)
                 self._add(self._postings_of(fieldname), tbytes.decode("utf-8") if token_field else tbytes, docnum,
                           weight, vbytes)
             return
@@ -557,29 +851,37 @@ class ArrayWriter(SegmentWriter):
             if fieldname not in schema:
                 continue
             fieldobj = schema[fieldname]
-            found = read_term(terms_reader._postfile, terminfo, positional=isinstance(fieldobj.format, TokenPositions))
+            positional = isinstance(fieldobj.format, TokenPositions)
+            found = read_term(terms_reader._postfile, terminfo, positional=positional)
             ids = found.ids.astype(np.int64)
             new = ids + startdoc if live is None else live[ids]
             keep = new >= 0
             if not keep.any():
                 continue
+            if positional:
+                table = self._table(fieldname)
+                if found.counts is None:  # a word: as many entries as it occurs
+                    counts = np.maximum(1, np.rint(found.weights)).astype(np.int64)
+                    positions = None
+                else:
+                    counts = found.counts.astype(np.int64)
+                    positions = found.positions
+                    if isinstance(positions, tuple):
+                        positions = terms_reader.positions(positions, int(counts.sum()))
+                    positions = positions[np.repeat(keep, counts)]
+                for doc, count, weight in zip(new[keep].tolist(), counts[keep].tolist(), found.weights[keep].tolist()):
+                    if weight != count:
+                        table.boosts[doc] = weight / count
+                table.add_postings(tbytes.decode("utf-8"), new[keep], counts[keep], positions)
+                continue
             terms = self._postings_of(fieldname)
             term = tbytes.decode("utf-8") if isinstance(fieldobj.format, TokenCounts) else tbytes
             entry = terms.get(term)
             if entry is None:
-                entry = terms[term] = [array("I"), array("f"), None, None, None]
+                entry = terms[term] = [array("I"), array("f"), None]
             entry[0].extend(new[keep].astype(np.uint32).tolist())
             entry[1].extend(found.weights[keep].tolist())
-            if found.counts is not None:
-                counts = found.counts.astype(np.int64)
-                positions = found.positions
-                if isinstance(positions, tuple):
-                    positions = terms_reader.positions(positions, int(counts.sum()))
-                if entry[3] is None:
-                    entry[3], entry[4] = array("I"), array("I")
-                entry[3].extend(positions[np.repeat(keep, counts)].astype(np.uint32).tolist())
-                entry[4].extend(counts[keep].tolist())
-            elif found.values:
+            if found.values:
                 values = found.values
                 if isinstance(values, bytes):  # fixed-size values, one after the other
                     size = len(values) // len(ids)
@@ -594,33 +896,48 @@ class ArrayWriter(SegmentWriter):
         self.perdocwriter.close()
         lengths_reader = self.per_document_reader()
         fieldwriter = self.fieldwriter
-        for fieldname in sorted(self._fields):
-            terms = self._fields[fieldname]
+        for fieldname in sorted(set(self._fields) | set(self._tables)):
             fieldobj = self.schema[fieldname]
             fieldwriter.start_field(fieldname, fieldobj)
             lengths = field_lengths(lengths_reader, fieldname, self.docnum) if fieldobj.scorable else None
             small_lengths = lengths.tolist() if lengths is not None else None
             prefix = pack_ushort(fieldwriter._fieldid)
             add_term = fieldwriter._tindex.add
-            # str and UTF-8 sort alike (by code point), as Whoosh's term dictionary wants
-            for term in sorted(terms):
-                ids, weights, values, positions, counts = terms[term]
+            if fieldname in self._tables:
+                postings = ((term, ids, counts, weights, None, positions)
+                            for term, ids, counts, weights, positions in self._tables[fieldname].postings())
+            else:
+                terms = self._fields[fieldname]
+                # str and UTF-8 sort alike (by code point), as Whoosh's term dictionary wants
+                postings = ((term, terms[term][0], None, terms[term][1], terms[term][2], None) for term in sorted(terms))
+            for term, ids, counts, weights, values, positions in postings:
                 tbytes = term.encode("utf-8") if isinstance(term, str) else term
                 if len(ids) < INLINE_LIMIT:  # the long tail (names, numbers): no postings block
-                    if any(b <= a for a, b in zip(ids, ids[1:])):
+                    ids_list, weights_list = list(ids), list(weights)
+                    ids_list = [int(i) for i in ids_list]
+                    weights_list = [float(w) for w in weights_list]
+                    if any(b <= a for a, b in zip(ids_list, ids_list[1:])):
                         raise ValueError(f"postings out of order: {fieldname}:{tbytes!r}")
-                    info = W3TermInfo()
-                    info._weight, info._df = float(sum(weights)), len(ids)
+                    info = ArrayTermInfo()
+                    info._weight, info._df = float(sum(weights_list)), len(ids_list)
                     if small_lengths is not None:
-                        own = [small_lengths[d] for d in ids]
+                        own = [small_lengths[d] for d in ids_list]
                         info._minlength, info._maxlength = min(own), max(own)
-                    info._maxweight, info._minid, info._maxid = max(weights), ids[0], ids[-1]
+                    info._maxweight, info._minid, info._maxid = max(weights_list), ids_list[0], ids_list[-1]
+                    info._inlined = (tuple(ids_list), tuple(weights_list), tuple(values or ()))
                     if positions is not None:
-                        values = _inline_values(np.frombuffer(positions, dtype=np.uint32), counts)
-                    info._inlined = (tuple(ids), tuple(weights), tuple(values or ()))
+                        found, start = [], 0
+                        for count in counts.tolist():
+                            found.append(tuple(positions[start:start + count].tolist()))
+                            start += count
+                        info._positions = tuple(found)
+                        if any(w != len(p) for w, p in zip(weights_list, found)):  # boosted: W3's form
+                            info._positions = None
+                            info._inlined = (info._inlined[0], info._inlined[1],
+                                             tuple(np.asarray(p, dtype="<u4").tobytes() for p in found))
                     add_term(prefix + tbytes, info.to_bytes())
                     continue
-                ordered = np.frombuffer(ids, dtype=np.uint32)
+                ordered = np.asarray(ids, dtype=np.uint32)
                 if (ordered[1:] <= ordered[:-1]).any():
                     raise ValueError(f"postings out of order: {fieldname}:{tbytes!r}")
                 if lengths is not None:
@@ -629,11 +946,13 @@ class ArrayWriter(SegmentWriter):
                 else:
                     low = high = 0
                 fieldwriter.start_term(tbytes)
-                fieldwriter._postwriter.write_arrays(ids, weights, values, low, high, positions=positions,
-                                                     counts=counts)
+                fieldwriter._postwriter.write_arrays(ordered, np.asarray(weights, dtype=np.float32), values, low,
+                                                     high, positions=positions,
+                                                     counts=counts if positions is not None else None)
                 fieldwriter.finish_term()
             fieldwriter.finish_field()
         self._fields = {}
+        self._tables = {}
         fieldwriter.close()
         lengths_reader.close()
 

@@ -170,7 +170,7 @@ def positions_of(engine, fieldname: str, token: str) -> dict:
     out = {}
     keys = engine.keys()
     for index, (leaf, offset) in enumerate(engine.leaves):
-        found = engine._leaf_term(index, leaf, fieldname, token)
+        found = engine._term(index, fieldname, token)
         if found is None:
             continue
         positions = found.positions
