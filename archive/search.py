@@ -62,7 +62,6 @@ import random
 import re
 import shutil
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +82,8 @@ FRESHNESS_WAIT = 15.0  # seconds a search waits for updates under way in other p
 FRESHNESS_GRACE = 2.0  # ... and for a commit whose update has not announced itself yet
 MARK_OPEN, MARK_CLOSE = "【", "】"
 SNIPPET_CHARS = 96
-SEGMENT_DOCS = 25000  # documents per segment written by a rebuild (about 200 MB of postings in memory)
+SEGMENT_DOCS = 100_000  # documents per segment written by a rebuild, at most: a query pays per segment
+SEGMENT_TOKENS = 50_000_000  # ... and token occurrences (8 bytes each while collected, 25 when written)
 SMALL_SEGMENT = 200  # segments below this many documents are merged by later updates (8 at a time)
 
 
@@ -364,7 +364,7 @@ def _fields(doc: dict) -> dict:
         "item_name": analyse(doc.get("item_name") or ""),
         "text": analyse(text, words=True),
         "info": doc["info"],
-        "body": zlib.compress(_mask_ids(text).encode("utf-8"), 6),
+        "body": _mask_ids(text),  # compressed with the segment's other stored fields (archive.search_codec)
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -757,7 +757,7 @@ def _build_share(path: str, source, share: int, shares: int):
             writer.add_document(**_fields(doc))
             count += 1
             no_text.extend(dict(item, case=doc["key"]) for item in doc["info"].get("no_text", ()))
-            if writer.docnum >= SEGMENT_DOCS:
+            if writer.docnum >= SEGMENT_DOCS or writer.entries() >= SEGMENT_TOKENS:
                 segments.append(writer._finalize_segment())
                 writer = None
             pending += 1
@@ -1495,8 +1495,7 @@ def _restricted(role):
 # -- searching ------------------------------------------------------------------------------
 
 def _body(stored: dict) -> str:
-    data = stored.get("body")
-    return zlib.decompress(data).decode("utf-8") if data else ""
+    return stored.get("body") or ""
 
 
 def snippet(text: str, needles: list[str], width: int = SNIPPET_CHARS) -> str:
