@@ -183,7 +183,7 @@ class Engine:
         for offset, tokens, prefix in elements:
             if prefix:
                 tokens = tuple(tokens) + tuple(self.reader.expand_prefix(fieldname, prefix))
-            resolved.append((offset, tuple(_unique(tokens))))
+            resolved.append((offset, tuple(dict.fromkeys(tokens))))
         # the rarest first: later ones are read only for the documents still in the running
         resolved.sort(key=lambda e: sum(self.frequency(fieldname, t) for t in e[1]))
         bounds = np.searchsorted(docs, [offset for _, offset in self.leaves] + [self.count_all])
@@ -463,14 +463,6 @@ def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     where = np.searchsorted(sorted_keys, values)
     where[where == len(sorted_keys)] = 0
     return sorted_keys[where] == values
-
-
-def _unique(items) -> list:
-    out = []
-    for item in items:
-        if item not in out:
-            out.append(item)
-    return out
 
 
 def _flatten_and(query) -> list:

@@ -301,17 +301,24 @@ def word_queries(texts: list[str], count: int, rng, jieba) -> list[str]:
     return out
 
 
+def _substring(texts: list[str], rng, shortest: int, longest: int) -> str | None:
+    """A random substring of shortest–longest Chinese characters of a random document."""
+    runs = [r for r in _runs(rng.choice(texts)) if len(r) >= shortest]
+    if not runs:
+        return None
+    run = rng.choice(runs)
+    size = rng.randint(shortest, min(longest, len(run)))
+    start = rng.randint(0, len(run) - size)
+    return run[start:start + size]
+
+
 def substring_queries(texts: list[str], count: int, rng) -> list[str]:
     """Substrings of 2–8 Chinese characters of random documents."""
     out = []
     while len(out) < count:
-        runs = [r for r in _runs(rng.choice(texts)) if len(r) >= 2]
-        if not runs:
-            continue
-        run = rng.choice(runs)
-        size = rng.randint(2, min(8, len(run)))
-        start = rng.randint(0, len(run) - size)
-        out.append(run[start:start + size])
+        query = _substring(texts, rng, 2, 8)
+        if query:
+            out.append(query)
     return out
 
 
@@ -323,13 +330,9 @@ def near_miss_queries(texts: list[str], count: int, rng, sample: int = 5000) -> 
     tries = 0
     while len(out) < count and tries < count * 50:
         tries += 1
-        runs = [r for r in _runs(rng.choice(texts)) if len(r) >= 3]
-        if not runs:
+        query = _substring(texts, rng, 3, 6)
+        if not query:
             continue
-        run = rng.choice(runs)
-        size = rng.randint(3, min(6, len(run)))
-        start = rng.randint(0, len(run) - size)
-        query = run[start:start + size]
         pairs = [query[i:i + 2] for i in range(len(query) - 1)]
         for _ in range(sample):
             text = rng.choice(texts)

@@ -466,15 +466,20 @@ def synthetic(count: int, share: int, shares: int):
                "title": f"文件{i}", "text": text, "info": {"case": f"K{i:05d}", "title": f"文件{i}", "year": 2000 + i % 20}}
 
 
+def install_built(session, source, count: int) -> None:
+    """Build an index of ``source``'s documents and make it the workspace's current one."""
+    build = session.ws.home / "index" / "build-test"
+    search.build_index(build, source, count, procs=1)
+    with session.store.read() as conn:
+        generation = search._store_generation(conn)
+    search.install_index(session, build, generation=generation, documents=count)
+
+
 def test_the_engine_agrees_with_a_scan(session):
     from functools import partial
 
     count = 1500
-    build = session.ws.home / "index" / "build-test"
-    search.build_index(build, partial(synthetic, count), count, procs=1)
-    with session.store.read() as conn:
-        generation = search._store_generation(conn)
-    search.install_index(session, build, generation=generation, documents=count)
+    install_built(session, partial(synthetic, count), count)
     texts = {d["key"]: fold(d["text"]) for d in synthetic(count, 0, 1)}
     for query in ("罕见词汇 常见", "罕见 申请材料 中等", "中等频率", "常见词语 -中等", "罕见 OR 中等频率", "编号1"):
         found = set(search.find_all(session, query, role=EVERYONE))
@@ -568,11 +573,8 @@ def test_exact_at_any_number_of_candidates(session, monkeypatch):
 
     monkeypatch.setattr(search, "SEGMENT_DOCS", 1000)  # several segments
     count = 3000
-    build = session.ws.home / "index" / "build-test"
-    search.build_index(build, partial(near_misses, count), count, procs=1)
-    with session.store.read() as conn:
-        generation = search._store_generation(conn)
-    search.install_index(session, build, generation=generation, documents=count)
+    install_built(session, partial(near_misses, count), count)
+
     def every(step):
         return sorted(f"K{i:05d}" for i in range(0, count, step))
     assert search.find_all(session, "咨询办", role=EVERYONE) == every(7)
