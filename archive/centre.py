@@ -10,6 +10,9 @@ this module subscribes the search index to the store's commits (see :mod:`archiv
 from __future__ import annotations
 
 import json
+import logging
+import os
+import shutil
 
 from . import search  # noqa: F401  (the index follows every commit)
 from .core.session import Session
@@ -17,11 +20,49 @@ from .core.session import Session
 SAMPLE_SECTIONS = ("archive", "roles", "lending")
 
 
+class _QuietCacheDump(logging.Filter):
+    """jieba logs a traceback when it cannot write its optional cache file (a full disk):
+    the words are segmented all the same, so a person must not see a traceback for it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "cache file" not in record.getMessage().lower()
+
+
+logging.getLogger("jieba").addFilter(_QuietCacheDump())
+
+
 def init(home=None, *, sample: bool = False, operator: str = "系统初始化") -> Session:
     """Create (or bring up to date) a workspace and return a session on it.
 
-    Running it again on an existing workspace changes nothing that is already there.
+    Running it again on an existing workspace changes nothing that is already there. A new
+    workspace is built in a hidden folder beside ``home`` and renamed into place when it is
+    complete, so a failure half-way (a full disk) leaves no half-built workspace behind; in
+    an empty folder made for it (whose parent may not be writable) it is built in place and
+    the folder is emptied again on failure.
     """
+    from .core.config import open_workspace, resolve_home
+
+    target = resolve_home(home)
+    if target.exists():
+        if not target.is_dir() or any(target.iterdir()):
+            return _populate(target, sample=sample, operator=operator)
+        try:
+            return _populate(target, sample=sample, operator=operator)
+        except BaseException:
+            for child in list(target.iterdir()):
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+            raise
+    building = target.with_name(f".{target.name}.init-{os.getpid()}")
+    try:
+        _populate(building, sample=sample, operator=operator).close()
+        building.rename(target)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return Session(open_workspace(target), operator=operator)
+
+
+def _populate(home, *, sample: bool, operator: str) -> Session:
     from .core import calendar as cal
     from .core import workspace
     from .window import catalog

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from .common import ArchiveGroup, emit, json_option, session_command
+from .common import ArchiveGroup, Choice, emit, json_option, progress_reporter, session_command
 from .window import case_group
 
 
@@ -85,25 +85,32 @@ def file_command(session, case_no, all_due, dry_run, checker, as_json):
         volume = volumes.file_case(session, case_no, dry_run=dry_run, checker=checker)
         emit(as_json, volume.to_dict(), describe_volume(volume))
         return
-    bar = {}
-
-    def progress(done, total, label):
-        if "bar" not in bar:
-            bar["bar"] = click.progressbar(length=total, label="归档", file=sys.stderr, show_pos=True)
-            bar["bar"].__enter__()
-        bar["bar"].update(1)
-        if done == total:
-            bar["bar"].__exit__(None, None, None)
-
-    result = volumes.file_all_due(session, dry_run=dry_run, checker=checker, progress=progress)
+    result = volumes.file_all_due(session, dry_run=dry_run, checker=checker,
+                                  progress=progress_reporter("归档", as_json))
     lines = [f"{v.archival_code}\t{v.case}\t{v.items_count}件\t{v.pages}页" for v in result.filed]
-    verb = "可归档" if dry_run else "已归档"
-    lines.append(f"{verb} {len(result.filed)} 卷" + ("（预演，未写入）" if dry_run else ""))
     for case, error in result.failed:
         lines.append(f"未能归档 {case}：{error}")
+    verb = "可归档" if dry_run else "已归档"
+    summary = f"{verb} {len(result.filed)} 卷" + ("（预演，未写入）" if dry_run else "")
+    if result.failed:
+        summary += f"，未能归档 {len(result.failed)} 件"
+    if not result.filed and not result.failed:
+        summary = "没有可归档的办件：" + _why_nothing_due(session)
+    lines.append(summary)
     emit(as_json, result.to_dict(), "\n".join(lines))
     if result.failed:
         sys.exit(max(e.exit_code for _c, e in result.failed))
+
+
+def _why_nothing_due(session) -> str:
+    from archive.shelf import volumes
+    from archive.window.cases import STATUSES
+
+    waiting = {status: n for status, n in volumes.unfiled_by_status(session).items() if n}
+    if not waiting:
+        return "还没有办件，或全部办件都已归档（只有办结或不予受理的办件才能归档）"
+    shown = "、".join(f"{STATUSES.get(status, status)} {n} 件" for status, n in waiting.items())
+    return f"只有办结或不予受理的办件才能归档，尚未归档的办件都还在办理中（{shown}）；办结后再归档：archive case conclude 办件编号 --decision 准予"
 
 
 @session_command(case_group, "attach")
@@ -152,7 +159,7 @@ def volume_show(session, code, as_json):
 @click.option("--class", "class_code", help="分类号，如 XK·ZC")
 @click.option("--year", type=int, help="年度")
 @click.option("--catalogue", type=int, help="目录号")
-@click.option("--state", help="状态：on_shelf、on_loan、flagged、destroyed")
+@click.option("--state", type=Choice("archive.shelf.volumes:STATES"), help="按状态筛选（英文或中文均可）")
 @json_option
 def volume_list(session, class_code, year, catalogue, state, as_json):
     """列出案卷。
@@ -254,8 +261,8 @@ def catalogue_show(session, fonds, year, class_code, catalogue, as_json):
 
 @session_command(catalogue_group, "export")
 @_catalogue_filters
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "docx"]), default="xlsx", show_default=True,
-              help="xlsx：Excel 表格；docx：可打印的 Word 文档")
+@click.option("--format", "fmt", type=Choice({"xlsx": "Excel 表格", "docx": "Word 文档"}), default="xlsx",
+              show_default=True, help="xlsx：Excel 表格；docx：可打印的 Word 文档")
 @click.option("--out", type=click.Path(dir_okay=False), help="输出文件（默认存入工作区 documents/catalogues/）")
 @json_option
 def catalogue_export(session, fonds, year, class_code, catalogue, fmt, out, as_json):
@@ -302,6 +309,14 @@ def verify_command(session, codes, show_last, as_json):
         return
     report = fixity.verify(session, list(codes))
     lines = [f"{fixity.PROBLEMS[p.problem]}\t{p.archival_code or '（不属于任何案卷）'}\t{p.path}" for p in report.problems]
+    if any(p.problem == "destroying" for p in report.problems):
+        from archive.shelf import disposal
+
+        for number in disposal.pending_lists(session):
+            shown = disposal.show_list(session, number)
+            lines.append(f"第{number}号销毁清册已开始执行但未完成，运行以下命令完成：archive destroy --list {number} "
+                         f"--approver {shown.approver} " + " ".join(f"--witness {w}" for w in shown.witnesses)
+                         + " --yes")
     lines.append(f"检查 {report.volumes} 卷、{report.checked} 个文件（{_size(report.bytes)}）："
                  + ("全部完好" if report.ok else f"发现问题 {len(report.problems)} 处"))
     emit(as_json, report.to_dict(), "\n".join(lines))
@@ -361,11 +376,17 @@ def destroy_command(session, list_no, approver, witnesses, method, reviewer, dry
     示例：
       archive destroy --list 1 --approver 赵立新 --witness 王芳 --witness 李强
     """
+    from archive.core.errors import InputError
     from archive.shelf import disposal
 
-    if not dry_run and not yes and sys.stdin.isatty():
+    if not dry_run and not yes:
+        # The preview checks the list, the approver and the witnesses before anyone is asked.
         preview = disposal.destroy(session, list_no, approver=approver, witnesses=witnesses, method=method,
                                    dry_run=True)
+        if not sys.stdin.isatty():
+            # Piped input ("echo n | archive destroy …") is no confirmation: refuse rather than guess.
+            raise InputError("销毁前须确认：没有终端可以询问，请核对销毁清册后加 --yes 执行（或先用 --dry-run 预演）",
+                             field="yes")
         click.echo(_describe_list(preview), err=True)
         click.confirm(f"确认销毁以上 {len(preview.entries)} 卷（{preview.removed_files} 个文件）？", abort=True,
                       err=True)

@@ -50,3 +50,40 @@ def session(home):
 # Valid identity numbers for tests (check digits computed by archive.core.validate).
 PERSON_ID = "11010519491231002X"
 ORG_CODE = "91350100M000100Y43"
+
+
+# -- supervision: the sample month (archive.supervision.sample), built once per session ------
+
+@pytest.fixture(scope="session")
+def _month_template(_sample_template, tmp_path_factory):
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.supervision import sample
+
+    home = tmp_path_factory.mktemp("month") / "home"
+    shutil.copytree(_sample_template, home)
+    with Session(open_workspace(home), operator="王芳") as s:
+        made = sample.month(s)
+    return home, made
+
+
+@pytest.fixture
+def month_home(_month_template, tmp_path):
+    """A fresh copy of the workspace with the sample month; returns (home, case numbers by letter)."""
+    template, made = _month_template
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    return home, made
+
+
+@pytest.fixture
+def month(month_home):
+    """A session on the sample month's workspace, today = 2 November 2026."""
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.supervision import sample
+
+    home, made = month_home
+    with Session(open_workspace(home), operator="王芳", today=sample.TODAY) as s:
+        yield s, made
+

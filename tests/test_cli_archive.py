@@ -109,8 +109,13 @@ def test_appraise_and_destroy_via_cli(session, home):
     dry = run_json("destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", "--witness", "李强",
                    "--dry-run", home=home)
     assert dry["dry_run"] and dry["status"] == "draft"
+    piped = CliRunner().invoke(main, ["destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳",
+                                      "--witness", "李强"], input="n\n",
+                               env={"ARCHIVE_HOME": str(home), "ARCHIVE_OPERATOR": "档案员"})
+    assert piped.exit_code == 2 and "--yes" in piped.output  # no terminal: no confirmation, nothing destroyed
+    assert run_json("volume", "show", "Z023-XK·JY·2026·D10-004-0001", home=home)["state"] == "on_shelf"
     done = run_json("destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", "--witness", "李强",
-                    home=home)
+                    "--yes", home=home)
     assert done["status"] == "executed" and done["witnesses"] == ["王芳", "李强"]
     shown = run_json("volume", "show", "Z023-XK·JY·2026·D10-004-0001", home=home)
     assert shown["state"] == "destroyed" and shown["destruction_list"] == 1

@@ -61,7 +61,7 @@ def test_borrower_add_bad_id_number_exits_2_naming_the_field(home):
     result = run(home, "borrower", "add", "--name", "李四", "--unit", "某局", "--type", "internal",
                  "--id-number", "110105194912310021", "--phone", "13800138000")
     assert result.exit_code == 2
-    assert result.output.startswith("错误：id_number：身份证号码校验位错误")
+    assert result.output.startswith("错误：--id-number：身份证号码校验位错误")  # what the user typed, not id_number
 
 
 def test_lend_return_flow_with_json_shapes(home, session):

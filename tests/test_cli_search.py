@@ -28,7 +28,7 @@ def test_reindex_then_search(home, made):
     result = run("reindex", "--progress", "--home", str(home))
     assert result.exit_code == 0, result.output
     assert "检索索引已重建：3 件" in result.output
-    assert f"索引目录：{home / 'index' / 'v0001'}" in result.output
+    assert f"索引目录 {home / 'index' / 'v0001'}" in result.output
     assert "建立检索索引：3/3" in result.output  # progress, on stderr
     result = run("search", "不动产", "--home", str(home))
     assert result.exit_code == 0, result.output

@@ -108,8 +108,9 @@ def test_a_volume_on_loan_is_not_destroyed(session, shelf):
     assert Path(shelf["not_accepted"].folder).exists()
 
 
-def test_a_failure_while_destroying_puts_every_file_back(session, shelf, monkeypatch):
+def test_a_failure_after_the_files_went_leaves_a_pending_destruction_a_rerun_finishes(session, shelf, monkeypatch):
     number = disposal.appraise(session, EXPIRED).number
+    render = disposal._render
 
     def broken(*args, **kwargs):
         raise ArchiveError("模拟故障")
@@ -117,6 +118,13 @@ def test_a_failure_while_destroying_puts_every_file_back(session, shelf, monkeyp
     monkeypatch.setattr(disposal, "_render", broken)
     with pytest.raises(ArchiveError, match="模拟故障"):
         disposal.destroy(session, number, approver="赵立新", witnesses=["王芳", "李强"])
-    assert fixity.verify(session).ok
-    assert all(volumes.show(session, v.archival_code).state == "on_shelf" for v in shelf.values())
-    assert disposal.show_list(session, number).status == "draft"
+    report = fixity.verify(session)
+    expired = {shelf["denied"].archival_code, shelf["not_accepted"].archival_code}
+    assert {(p.archival_code, p.problem) for p in report.problems} == {(code, "destroying") for code in expired}
+    assert {volumes.show(session, code).state for code in expired} == {"destroying"}
+    assert volumes.show(session, shelf["approved"].archival_code).state == "on_shelf"
+    assert disposal.show_list(session, number).status == "executing"
+    monkeypatch.setattr(disposal, "_render", render)
+    done = disposal.destroy(session, number, approver="赵立新", witnesses=["王芳", "李强"])
+    assert done.status == "executed" and fixity.verify(session).ok
+    assert {volumes.show(session, code).state for code in expired} == {"destroyed"}

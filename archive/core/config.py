@@ -92,9 +92,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("legal_bases", {}, "各类文书援引的法律依据（按依据种类覆盖默认值，如 receipt、out-of-scope、denial）"),
     Setting("filed_parts", DEFAULT_FILED_PARTS,
             "归档时放入案卷的文书联次（按去向）：default，或按文书种类单独设置；申请人收执联不归档"),
+    Setting("warning_blue_workdays", 2, "蓝牌预警：距办结期限还剩不超过该数的工作日时亮蓝牌（电子监察）"),
+    Setting("warning_yellow_workdays", 0, "黄牌预警：距办结期限还剩不超过该数的工作日时亮黄牌；0＝期限当日"),
+    Setting("rectification_workdays", 15, "差评（不满意、非常不满意）整改期限：评价之日起的工作日数"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+
+MAX_JSON_DEPTH = 32  # our files nest four or five levels; far deeper is not one of them
+
+
+def parse_json(text: str, what: str, where: str) -> Any:
+    """Decode a JSON document that a person handed in; nesting beyond reason is refused.
+
+    Raises :class:`json.JSONDecodeError` for the caller to word, and :class:`ConfigError`
+    for a document nested so deep that decoding or checking it would exhaust the stack.
+    """
+    too_deep = ConfigError(f"{what}文件的嵌套层次过深（超过{MAX_JSON_DEPTH}层），不是有效的{what}文件：{where}",
+                           field=where, hint="检查文件内容；正常的文件只有几层嵌套")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return data
 
 
 def _load_json_file(path: Path, what: str) -> Any:
@@ -105,7 +133,7 @@ def _load_json_file(path: Path, what: str) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{what}文件不是 UTF-8 编码的文本：{path}", field=str(path)) from None
     try:
-        return json.loads(text)
+        return parse_json(text, what, str(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{what}文件不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）：{path}", field=str(path)

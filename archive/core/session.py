@@ -117,7 +117,8 @@ class Session:
     @property
     def operator_name(self) -> str | None:
         """The operator if one is set (option, ARCHIVE_OPERATOR or config), unchecked; reading needs none."""
-        return self._operator or self.ws.get("operator") or None
+        name = self._operator or self.ws.get("operator") or ""
+        return str(name).strip() or None
 
     @property
     def operator(self) -> str:

@@ -117,6 +117,9 @@ cases = Table(
     Column("pause_expected_days", Integer),  # the excluded-time notice's expected working days
     Column("approver", String(100)),  # who approved the conclusion (办结审批单)
     Column("approved_on", Date),
+    # The window clerk who received the case: the operator of its receive event, copied
+    # by a store trigger (migration 0009) so supervision groups by clerk without a join.
+    Column("clerk", String(100)),
 )
 
 events = Table(
@@ -216,7 +219,7 @@ volumes = Table(
     Column("pages", Integer, nullable=False),
     Column("access", String(16), nullable=False, default="开放"),  # 开放 | 控制 | 延期开放 | 未审核
     Column("security_level", String(16)),  # None, or 秘密 | 机密 | 绝密
-    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroyed
+    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroying | destroyed
     Column("folder", String(500), nullable=False),
     Column("merged_pdf", String(500)),
     Column("merged_sha256", String(64)),
@@ -279,7 +282,7 @@ destruction_lists = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("as_of", Date, nullable=False),
-    Column("status", String(16), nullable=False),  # draft | executed
+    Column("status", String(16), nullable=False),  # draft | executing (files going) | executed
     Column("volume_ids", JSON, nullable=False),
     Column("path", String(500)),
     Column("sha256", String(64)),
@@ -388,6 +391,79 @@ copies = Table(
     Column("made_at", DateTime, nullable=False),
     Column("operator", String(100), nullable=False),
 )
+
+
+# -- supervision (ratings, rectifications, red cards) -------------------------------------
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # One rating per case, never edited: the store refuses a second row and (by triggers,
+    # see migration 0009) any UPDATE or DELETE.
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),  # who received the case
+    Column("level", Integer, nullable=False),  # 5 非常满意 … 1 非常不满意
+    Column("overall", Integer, nullable=False),  # sub-scores 1–5: 整体满意度
+    Column("efficiency", Integer, nullable=False),  # 服务效率
+    Column("quality", Integer, nullable=False),  # 服务水平
+    Column("attitude", Integer, nullable=False),  # 服务态度
+    Column("comment", Text),
+    Column("source", String(16), nullable=False),  # device | web | phone
+    Column("rated_on", Date, nullable=False, index=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+rectifications = Table(
+    "rectifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rating_id", Integer, ForeignKey("ratings.id"), nullable=False, unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False, index=True),
+    Column("followed_up_on", Date),
+    Column("follow_up", Text),  # what the call back found
+    Column("followed_up_by", String(100)),
+    Column("rectified_on", Date),
+    Column("rectified", Text),  # what was put right
+    Column("rectified_by", String(100)),
+)
+
+red_cards = Table(
+    "red_cards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # case (limit missed) | rectification (not put right in time)
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("raised_on", Date, nullable=False, index=True),  # the first day past due_on
+    Column("days_over", Integer, nullable=False),  # working days past due_on, as last seen
+    Column("closed_on", Date),  # concluded or put right (the card stays on record)
+    Column("recorded_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "case_id", name="uq_red_card"),
+)
+
+# Events by action: the pause and resume events of supervision, a case's receive event.
+Index("ix_events_action_case", events.c.action, events.c.case_id)
+# Notices of a kind issued in a period (supplement notices per case).
+Index("ix_notices_kind_issued", notices.c.kind, notices.c.issued_on)
+# Cases concluded after their due date (the red cards' sweep): a partial index, a few per cent of cases.
+Index("ix_cases_concluded_late", cases.c.concluded_on, sqlite_where=cases.c.concluded_on > cases.c.due_on,
+      postgresql_where=cases.c.concluded_on > cases.c.due_on)
 
 
 SYNCHRONOUS = ("normal", "full")

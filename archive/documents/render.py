@@ -20,6 +20,8 @@ Also here, for the rest of the library: :func:`atomic_write_bytes` and :func:`pu
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import describe_schema_error, json_path, schemas_dir, templates_dir
-from ..core.errors import ConfigError, InputError, StateError
+from ..core.errors import ArchiveError, ConfigError, InputError, StateError, StorageError, from_environment
 from ..core.validate import format_cn_date
 
 __all__ = [
@@ -95,19 +97,41 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool = Tr
     path = Path(path)
     if path.exists():
         raise _exists_error(path, field)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # os.open with 0o666 lets the umask decide the mode, as for any new file.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # os.open with 0o666 lets the umask decide the mode, as for any new file.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
         return publish(temp, path, field=field)
+    except OSError as exc:
+        # Said of the file the user asked for, not of our temporary one.
+        raise _write_error(exc, path, field) from None
     finally:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+
+
+_PLACE_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
+                 errno.ENAMETOOLONG, errno.EINVAL)
+
+
+def _write_error(exc: OSError, path: Path, field: str) -> ArchiveError:
+    """A failed write said in Chinese: a place that cannot hold the file named by the user
+    (``--out``) is bad input (exit 2); a full disk or a failing one is not (exit 1)."""
+    if exc.errno in _PLACE_ERRNOS:
+        why = {errno.EACCES: "没有写入权限", errno.EPERM: "不允许写入", errno.EROFS: "所在磁盘是只读的",
+               errno.ENAMETOOLONG: "文件名太长"}.get(exc.errno, "这个位置不能建立文件")
+        cls = InputError if field == "out" else StorageError
+        return cls(f"无法写入“{path}”：{why}", field=field, hint="换一个可以写入的文件夹，例如工作区的 documents 目录")
+    exc.filename = str(path)
+    error = from_environment(exc)
+    error.field = field
+    return error
 
 
 def _exists_error(target: Path, field: str) -> StateError:
@@ -650,16 +674,17 @@ def render_notice(kind: str, context: dict, out_path: str | os.PathLike, *,
     return atomic_write_bytes(out_path, data, fsync=False)
 
 
-def render_document(kind: str, context: dict, out_path: str | os.PathLike, *,
+def render_document(kind: str, context: dict, out_path: str | os.PathLike, *, field: str = "out_path",
                     properties: dict | None = None) -> Path:
     """Render ``templates/<kind>.docx``, a template without a seal (the archive's forms),
     with ``context`` and write it to ``out_path``; same checks as :func:`render_notice`.
-    ``properties`` (title, subject, author, keywords, description) replace the template's
-    document properties."""
+    ``field`` names the path in errors (``out`` when the user chose it); ``properties``
+    (title, subject, author, keywords, description) replace the template's document
+    properties."""
     out_path = Path(out_path)
     template, validator = _compiled(kind)
     validator.check(context)
     if out_path.exists():
-        raise _exists_error(out_path, "out_path")
+        raise _exists_error(out_path, field)
     return atomic_write_bytes(out_path, template.render(context, template.plain_package(), properties),
-                              fsync=False)
+                              fsync=False, field=field)

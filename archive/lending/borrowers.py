@@ -21,7 +21,7 @@ from ..core.errors import InputError, NotFoundError, StateError
 from .ledger import loans_of
 from .rules import BORROWER_TYPES, borrower_type_key, section
 from ..core.session import Session
-from ..core.validate import check_id_number, check_phone, check_text, mask_id
+from ..core.validate import check_code, check_id_number, check_phone, check_text, mask_id
 
 DEFAULT_ROLES = {"internal": "staff", "agency": "staff", "public": "public"}
 PUBLIC_UNIT = "个人"
@@ -68,7 +68,7 @@ _BY_CODE_OR_ID = select(st.borrowers).where(
 
 def find_row(conn, ref: str):
     """The borrower row named by number or ID number; NotFoundError otherwise."""
-    text = check_text(ref, "借阅人", max_length=32).upper()
+    text = check_code(ref, "借阅人", max_length=32).upper()
     row = conn.execute(_BY_CODE_OR_ID, {"ref": text}).first()
     if row is None:
         raise NotFoundError(f"找不到借阅人“{ref}”（按借阅证号或身份证号码查找）", field="borrower",

@@ -157,14 +157,14 @@ def export(session: Session, *, fmt: str, out=None, fonds: str | None = None, ye
         raise InputError(f"目录格式“{fmt}”无效，可选：xlsx、docx", field="format")
     found = sheets(session, fonds=fonds, year=year, class_code=class_code, catalogue=catalogue)
     if not found:
-        raise InputError("没有符合条件的案卷，未生成案卷目录", field="catalogue",
+        raise InputError("没有符合条件的案卷，未生成案卷目录", field=None,
                          hint="用 archive volume list 查看已归档的案卷")
     scheme = load_scheme(session)
     path = Path(out) if out else _default_path(session, fmt, scheme.fonds_code, class_code, year, catalogue)
     if path.suffix.lower() != f".{fmt}":
         raise InputError(f"输出文件 {path.name} 的扩展名应为 .{fmt}", field="out")
     if fmt == "xlsx":
-        atomic_write_bytes(path, _xlsx(found, scheme), fsync=False)
+        atomic_write_bytes(path, _xlsx(found, scheme), fsync=False, field="out" if out else "out_path")
     else:
         context = {
             "fonds": {"code": scheme.fonds_code, "name": scheme.fonds_name},
@@ -176,7 +176,7 @@ def export(session: Session, *, fmt: str, out=None, fonds: str | None = None, ye
                                   r.cells())) for r in s.rows],
             } for s in found],
         }
-        render_document("catalogue", context, path)
+        render_document("catalogue", context, path, field="out" if out else "out_path")
     return path, found
 
 

@@ -25,7 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import re
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -40,10 +42,11 @@ from ..window.cases import _load_row
 from ..window.wording import sentence
 from .scheme import OUTCOMES, Scheme, load as load_scheme, retention_text
 from ..core.session import Session, Work
-from ..core.validate import check_text, format_cn_date
+from ..core.validate import check_code, check_text, format_cn_date
 
 FILABLE = {"concluded", "not_accepted"}
-STATES = {"on_shelf": "在架", "on_loan": "借出", "flagged": "待核查", "destroyed": "已销毁"}
+STATES = {"on_shelf": "在架", "on_loan": "借出", "flagged": "待核查", "destroying": "销毁中（未完成）",
+          "destroyed": "已销毁"}
 ACTIONS = {
     "receive": "收件", "accept": "受理", "request_supplement": "告知补正", "supplement": "补正材料",
     "deemed_accepted": "视为受理", "reject": "不予受理", "pause": "暂停计时", "resume": "恢复计时",
@@ -316,15 +319,28 @@ def attach(session: Session, case_no: str, file, *, title: str) -> Attachment:
     """Store a scanned material (PDF or image) under a case, to be filed with it."""
     title = check_text(title, "材料题名", max_length=200)
     source = Path(file)
+    too_big = InputError(f"附件“{source.name}”超过 200MB，请拆分后分别添加", field="file")
     try:
-        size = source.stat().st_size
-        if size > MAX_ATTACHMENT_BYTES:
-            raise InputError(f"附件“{source.name}”超过 200MB，请拆分后分别添加", field="file")
-        data = source.read_bytes()
+        # Regular files only: a device (/dev/zero), a pipe or a socket has no size to
+        # check and may never end (opening a pipe even waits for a writer), so the kind is
+        # checked before opening. The read is bounded too, in case the file grows.
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            raise InputError(f"附件“{source}”不是普通文件（设备、管道或目录），请选择扫描得到的 PDF 或图片文件",
+                             field="file")
+        with open(source, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_ATTACHMENT_BYTES:
+                raise too_big
+            data = fh.read(MAX_ATTACHMENT_BYTES + 1)
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise too_big
     except FileNotFoundError:
         raise InputError(f"找不到附件文件：{source}", field="file") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise InputError(f"无法读取附件文件 {source}：{exc}", field="file") from None
+    except IsADirectoryError:
+        raise InputError(f"附件“{source}”是一个目录，请选择扫描得到的 PDF 或图片文件", field="file") from None
+    except PermissionError:
+        raise InputError(f"没有权限读取附件文件 {source}", field="file") from None
+    except OSError as exc:
+        raise InputError(f"无法读取附件文件 {source}：{exc.strerror or exc}", field="file") from None
     kind, pages, has_text, ext = inspect_attachment(data, source.name)
     with session.work() as work:
         row = _load_row(work.conn, case_no)
@@ -776,6 +792,14 @@ def due_cases(session: Session) -> list[str]:
             .order_by(st.cases.c.concluded_on, st.cases.c.id)).scalars())
 
 
+def unfiled_by_status(session: Session) -> dict[str, int]:
+    """How many cases not yet filed are in each status (why ``file --all-due`` found nothing)."""
+    filed = select(st.volumes.c.case_id)
+    with session.store.read() as conn:
+        return dict(conn.execute(select(st.cases.c.status, func.count()).where(st.cases.c.id.not_in(filed))
+                                 .group_by(st.cases.c.status)).all())
+
+
 def file_all_due(session: Session, *, dry_run: bool = False, checker: str | None = None,
                  progress=None) -> BatchResult:
     """File every concluded case not yet filed; ``progress(done, total, label)`` after each.
@@ -830,7 +854,7 @@ def _volume_from_row(session: Session, conn, row, *, with_items: bool = True) ->
 
 
 def volume_row(conn, code: str):
-    code = check_text(code, "档号", max_length=100)
+    code = check_code(code, "档号", max_length=100)
     row = conn.execute(select(st.volumes).where(st.volumes.c.archival_code == code)).first()
     if row is None:
         raise NotFoundError(f"找不到档号为“{code}”的案卷", field="archival_code",

@@ -11,7 +11,7 @@ from . import notices as nt
 from ..core import store as st
 from ..core.errors import NotFoundError, StateError
 from ..core.session import Session
-from ..core.validate import check_id_number, check_phone, check_text, format_cn_date, mask_id, parse_datetime
+from ..core.validate import check_code, check_id_number, check_phone, check_text, format_cn_date, mask_id, parse_datetime
 
 SLOT_MINUTES = 30
 
@@ -102,7 +102,7 @@ def list_appointments(session: Session, *, on=None, status: str | None = None) -
 
 
 def cancel(session: Session, card_no: str, *, reason: str) -> Appointment:
-    card_no = check_text(card_no, "预约卡号", max_length=64)
+    card_no = check_code(card_no, "预约卡号", max_length=64)
     reason = check_text(reason, "取消原因", max_length=200)
     with session.work() as work:
         row = work.conn.execute(select(st.appointments).where(st.appointments.c.card_no == card_no)).first()

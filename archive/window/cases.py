@@ -22,6 +22,7 @@ from .catalog import CASE_TYPES, ServiceItem, get_item
 from ..core.errors import InputError, NotFoundError, StateError
 from ..core.session import Session, Work
 from ..core.validate import (
+    check_code,
     check_credit_code,
     check_id_number,
     check_phone,
@@ -71,8 +72,12 @@ class Applicant:
 
     @classmethod
     def organisation(cls, name: str, credit_code: str, legal_rep: str, phone: str) -> "Applicant":
-        return cls("organisation", check_text(name, "申请单位名称", max_length=200), check_credit_code(credit_code),
-                   check_phone(phone), check_text(legal_rep, "法定代表人", max_length=100))
+        # Checked in the order of the form (name, code, legal representative, phone), so the
+        # first error shown is the first field to correct.
+        name = check_text(name, "申请单位名称", max_length=200)
+        code = check_credit_code(credit_code)
+        legal_rep = check_text(legal_rep, "法定代表人", max_length=100)
+        return cls("organisation", name, code, check_phone(phone), legal_rep)
 
     @property
     def id_label(self) -> str:
@@ -213,7 +218,7 @@ def _warnings(session: Session, case: Case) -> list[str]:
 
 
 def _load_row(conn, case_no: str):
-    case_no = check_text(case_no, "办件编号", max_length=64)
+    case_no = check_code(case_no, "办件编号", max_length=64)
     row = conn.execute(select(st.cases).where(st.cases.c.case_no == case_no)).first()
     if row is None:
         raise NotFoundError(f"找不到办件编号为“{case_no}”的办件", field="case")
@@ -255,7 +260,7 @@ def _material_codes(item: ServiceItem, codes, field_name: str = "materials") -> 
     known = {m.code: m for m in item.materials}
     out = []
     for raw in codes:
-        code = check_text(raw, "材料编码", max_length=32).upper()
+        code = check_code(raw, "材料编码", max_length=32).upper()
         if code not in known:
             listed = "、".join(f"{m.code} {m.name}" for m in item.materials)
             raise InputError(f"材料编码“{code}”不在事项“{item.name}”公布的材料目录中（可选：{listed}）",
@@ -498,6 +503,8 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
     For an accepted case that still owes materials (a 补办件, or a deemed acceptance) the
     materials handed in are recorded against what it owes; no notice is issued.
     """
+    if not any(str(code or "").strip(" ,，、") for code in materials or ()):
+        raise InputError("没有填写补交的材料编码：补正须登记至少一项材料，如 M03,M04", field="materials")
     with session.work() as work:
         row = _load_row(work.conn, case_no)
         owes = row.status in ("accepted", "paused") and bool(row.missing)

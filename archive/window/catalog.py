@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ..core.errors import ConfigError, InputError, NotFoundError
-from ..core.validate import check_text
+from ..core.validate import check_code, check_text
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_CENTRE = DATA_DIR / "sample_centre.json"
@@ -516,8 +516,10 @@ def _read_json(path: Path, what: str) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{what}文件不是 UTF-8 编码的文本：{path.name}", field=str(path),
                           hint="请用 UTF-8 编码另存该文件") from None
+    from ..core.config import parse_json
+
     try:
-        return json.loads(text)
+        return parse_json(text, what, path.name)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{what}文件不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）：{path.name}",
                           field=f"第{exc.lineno}行") from None
@@ -971,6 +973,7 @@ def get_item(conn, code: str) -> ServiceItem:
 
     from ..core import store as st
 
+    code = check_code(code, "事项编码", max_length=64)
     row = conn.execute(select(st.items).where(st.items.c.code == code)).first()
     if row is None:
         raise NotFoundError(f"事项目录中没有编码为“{code}”的事项", field="item",

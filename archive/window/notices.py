@@ -19,7 +19,7 @@ from ..core import store as st
 from .catalog import NOTICE_KINDS, format_notice_number
 from ..core.errors import InputError, NotFoundError
 from ..core.session import Session, Work
-from ..core.validate import format_cn_date
+from ..core.validate import check_code, format_cn_date
 
 KINDS = NOTICE_KINDS  # the kinds of notice and their titles, declared with the units' number formats
 CARD_SEAL_MM = 30  # the appointment card is A6: a full-size seal would cover half of it
@@ -165,6 +165,7 @@ def for_case(session: Session, conn, case_id: int, case_no: str | None = None) -
 
 def reprint(session: Session, number: str) -> Notice:
     """Print a notice again: same number and check code, marked 补打, stored as a new file."""
+    number = check_code(number, "文书编号")
     with session.work() as work:
         original = work.conn.execute(
             select(st.notices).where(st.notices.c.number == number, st.notices.c.reprint_no == 0)
