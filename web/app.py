@@ -1,7 +1,8 @@
 """The web application: one ASGI app for the centre, assembled from the desk modules.
 
 ``create_app(home)`` opens the workspace once (one store engine, calendar and LibreOffice
-pool shared by every request) and mounts:
+pool shared by every request, and the thread that makes notices' PDFs after their writes
+commit: ``notices.convert_later``; all closed when the app shuts down) and mounts:
 
 - ``auth``: login, logout, password change (pages and ``/api/v1/login|logout``);
 - ``window``: the clerk's desk (pages);
@@ -17,6 +18,7 @@ long-running helpers beside the server (the search indexer of issue 13 goes ther
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from fastapi import FastAPI, Request
@@ -38,9 +40,20 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
     """The ASGI app on the workspace at ``home`` (``today`` fixes the working date, for tests)."""
     from archive.centre import open_session
 
+    from archive.window import notices
+
     parent = open_session(home, **overrides)
+    # A receive answers once its .docx is written; the notice's PDF follows from a thread
+    # (or is made when the page's viewer asks for it first).
+    notices.convert_later(parent)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        parent.close()  # finishes the PDFs asked for, then stops LibreOffice
+
     app = FastAPI(title="政务服务中心办件与档案系统", version="1", openapi_url="/api/v1/openapi.json",
-                  docs_url=None, redoc_url=None,
+                  docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="窗口受理、文书、检索与案卷的 JSON 接口。错误统一为 "
                               '{"error": {"code", "field", "message", "hint"}}。')
     app.state.session = parent

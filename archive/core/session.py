@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ def time_zone(name: str):
 # session and the touched keys. Core knows no desk: a desk that follows the store (the
 # search index does) subscribes itself here.
 AFTER_COMMIT: list = []
+_RESOURCES_LOCK = threading.RLock()
 _UNSET = object()
 
 
@@ -60,6 +62,11 @@ class Work:
     session: "Session"
     created: list[Path] = field(default_factory=list)
     touched: list[tuple[str, str]] = field(default_factory=list)
+    after: list = field(default_factory=list)
+
+    def later(self, action) -> None:
+        """Run ``action()`` once this unit of work has committed (never if it fails)."""
+        self.after.append(action)
 
     def track(self, path: Path) -> Path:
         """Remember a file written in this unit of work, to be removed if it fails."""
@@ -208,8 +215,17 @@ class Session:
             return self._parent.resource(key, factory)
         found = self._resources.get(key)
         if found is None:
-            found = self._resources[key] = factory()
+            with _RESOURCES_LOCK:  # the server's request threads share one parent session
+                found = self._resources.get(key)
+                if found is None:
+                    found = self._resources[key] = factory()
         return found
+
+    def existing_resource(self, key: str):
+        """The helper kept under ``key`` if one was made, else None (nothing is started)."""
+        if self._parent is not None:
+            return self._parent.existing_resource(key)
+        return self._resources.get(key)
 
     # -- transactions ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -231,6 +247,8 @@ class Session:
         if unit.touched:
             for hook in AFTER_COMMIT:
                 hook(self, list(unit.touched))
+        for action in unit.after:
+            action()
 
     def log(self, work: Work, action: str, subject: str, *, case_id: int | None = None,
             effective_on: dt.date | None = None, **detail) -> None:

@@ -4,12 +4,18 @@ A notice gets its number from a gap-free counter per unit, kind and year, taken 
 caller's transaction; it is rendered from ``templates/<kind>.docx`` once with one copy per
 part (联), stored under ``documents/`` at a path from the ``notice_path`` setting, recorded
 with its SHA-256 and never overwritten. With LibreOffice a PDF is made beside it through
-the session's single long-lived converter and stamped with metadata.
+the session's single long-lived converter and stamped with metadata: inside the write
+(the CLI, whose command prints the PDF's path), or, where :func:`convert_later` was
+called (the server), by a thread after the write commits, so the clerk's receive does
+not wait for LibreOffice; :func:`make_pdf` makes one on demand, and whoever asks for a
+notice's PDF first (the page's viewer, the worker) makes it, the other waits for it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +46,11 @@ class Notice:
     reprint_no: int = 0
     case: str | None = None
     id: int | None = None  # the store's id: the web serves files by it (/notices/{id}/pdf)
+    pdf_pending: bool = False  # no PDF yet, but one is being made (or is made when asked for)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "kind": self.kind, "number": self.number, "reprint_no": self.reprint_no,
-                "docx": self.docx, "pdf": self.pdf}
+                "docx": self.docx, "pdf": self.pdf, "pdf_pending": self.pdf_pending}
 
     @property
     def title(self) -> str:
@@ -128,12 +135,10 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
     pdf_path = pdf_sha = None
     from ..documents import office
 
-    if office.pdf_enabled(session):
-        from ..documents.pdf import stamp_metadata
-
-        pdf_path = work.track(office.converter(session).convert(path, path.with_suffix(".pdf")))
-        stamp_metadata(pdf_path, title=f"{context['title']} {context['number']}", number=context["number"],
-                       case=subject, subject=context["title"], author=context["organ"])
+    later = session.existing_resource(LATER_PDFS)
+    pending = office.pdf_enabled(session) and later is not None
+    if office.pdf_enabled(session) and not pending:
+        pdf_path = work.track(_convert(session, path, context, subject))
         pdf_sha = sha256_file(pdf_path)
     digest = sha256_file(path)
     notice_id = work.conn.execute(
@@ -149,17 +154,126 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
         work.touch("case", subject)
     session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, effective_on=on, kind=kind,
                 number=context["number"], path=str(path), sha256=digest)
+    if pending:
+        work.later(lambda: later.put(notice_id))
     return Notice(kind=kind, number=context["number"], check_code=context["check_code"], docx=str(path),
                   pdf=str(pdf_path) if pdf_path else None, sha256=digest, issued_on=on.isoformat(),
-                  reprint_no=reprint_no, case=subject, id=notice_id)
+                  reprint_no=reprint_no, case=subject, id=notice_id, pdf_pending=pending)
+
+
+def _convert(session: Session, docx: Path, context: dict, subject: str) -> Path:
+    """The notice's PDF beside its .docx, with the notice's metadata."""
+    from ..documents import office
+    from ..documents.pdf import stamp_metadata
+
+    pdf_path = office.converter(session).convert(docx, docx.with_suffix(".pdf"))
+    try:
+        stamp_metadata(pdf_path, title=f"{context['title']} {context['number']}", number=context["number"],
+                       case=subject, subject=context["title"], author=context["organ"])
+    except BaseException:
+        pdf_path.unlink(missing_ok=True)
+        raise
+    return pdf_path
+
+
+# -- PDFs made after the write -------------------------------------------------------------
+
+LATER_PDFS = "notice-pdfs-later"
+_PDF_LOCKS = tuple(threading.Lock() for _ in range(32))  # one notice's PDF is made once at a time
+
+
+class LaterPdfs:
+    """The thread that makes notices' PDFs after their writes commit (one at a time, in order)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.queue: queue.Queue = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.failures = 0  # PDFs it could not make; asking for one tries again and says why
+        self._lock = threading.Lock()
+
+    def put(self, notice_id: int) -> None:
+        with self._lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, daemon=True, name="notice-pdfs")
+                self.thread.start()
+        self.queue.put(notice_id)
+
+    def _run(self) -> None:
+        while (notice_id := self.queue.get()) is not None:
+            try:
+                make_pdf(self.session, notice_id)
+            except Exception:  # noqa: BLE001 - the page that shows the notice asks again and reports it
+                self.failures += 1
+
+    def close(self) -> None:
+        """Finish the PDFs already asked for, then stop the thread."""
+        with self._lock:
+            thread, self.thread = self.thread, None
+        if thread is not None:
+            self.queue.put(None)
+            thread.join()
+
+
+def convert_later(session: Session) -> LaterPdfs:
+    """From now on this session's notices get their PDFs after the write commits (the server)."""
+    return session.resource(LATER_PDFS, lambda: LaterPdfs(session))
+
+
+def make_pdf(session: Session, notice_id: int) -> Path | None:
+    """The notice's PDF, made now if it has none yet (None when this workspace makes no PDFs).
+
+    The .docx must still be the one recorded (its SHA-256); the PDF and its row are written
+    in one unit of work. Two threads asking at once make it once; another process that made
+    it meanwhile is found by the refused write and its PDF returned.
+    """
+    from ..documents import office
+    from ..documents.render import sha256_file
+    from ..core.errors import ArchiveError, StateError
+
+    def recorded():
+        with session.store.read() as conn:
+            row = conn.execute(select(st.notices).where(st.notices.c.id == int(notice_id))).first()
+        if row is None:
+            raise NotFoundError(f"找不到编号为 {notice_id} 的文书", field="notice")
+        return row
+
+    with _PDF_LOCKS[int(notice_id) % len(_PDF_LOCKS)]:
+        row = recorded()
+        if row.pdf_path:
+            return session.ws.absolute(row.pdf_path)
+        if not office.pdf_enabled(session):
+            return None
+        docx = session.ws.absolute(row.path)
+        if not docx.is_file() or sha256_file(docx) != row.sha256:
+            raise ArchiveError(f"文书 {row.number} 的 .docx 文件缺失或已被改动，不能据以生成 PDF", field="notice",
+                                 hint="请运行 archive verify 检查")
+        # Converted outside the transaction: other writes must not wait for LibreOffice.
+        try:
+            pdf = _convert(session, docx, dict(row.context, number=row.number), row.subject or "")
+        except StateError:
+            row = recorded()  # another process made it first
+            if row.pdf_path:
+                return session.ws.absolute(row.pdf_path)
+            raise
+        with session.work() as work:
+            work.track(pdf)  # removed again if its row cannot be written
+            work.conn.execute(st.notices.update().where(st.notices.c.id == row.id, st.notices.c.pdf_path.is_(None))
+                              .values(pdf_path=session.ws.relative(pdf), pdf_sha256=sha256_file(pdf)))
+        return pdf
 
 
 def from_row(session: Session, row, case_no: str | None = None) -> Notice:
     ws = session.ws
+    pending = False
+    if not row.pdf_path:
+        from ..documents import office
+
+        pending = office.pdf_enabled(session) and session.existing_resource(LATER_PDFS) is not None
     return Notice(kind=row.kind, number=row.number, check_code=row.check_code, docx=str(ws.absolute(row.path)),
                   pdf=str(ws.absolute(row.pdf_path)) if row.pdf_path else None,
                   sha256=row.sha256, issued_on=row.issued_on.isoformat(), reprint_no=row.reprint_no, case=case_no,
-                  id=row.id)
+                  id=row.id, pdf_pending=pending)
 
 
 def for_case(session: Session, conn, case_id: int, case_no: str | None = None) -> list[Notice]:
@@ -194,6 +308,9 @@ def notice_file(session: Session, notice_id: int, fmt: str) -> tuple[Path, str]:
         raise NotFoundError(f"找不到编号为 {notice_id} 的文书", field="notice")
     _check_reach(session, row, writing=False)
     stored = row.path if fmt == "docx" else row.pdf_path
+    if not stored and fmt == "pdf":
+        made = make_pdf(session, row.id)
+        stored = session.ws.relative(made) if made else None
     if not stored:
         raise NotFoundError("这份文书没有 PDF 文件（未生成 PDF）", field="format",
                             hint="安装 LibreOffice 后补打即可生成 PDF")
