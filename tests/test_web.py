@@ -209,6 +209,21 @@ def test_a_wrong_name_and_a_wrong_password_get_the_same_answer(app):
     assert page.status_code == 401 and "用户名或密码错误" in page.text
 
 
+def test_a_login_posted_from_another_site_is_refused(app, home):
+    c = client(app)
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                    {"Referer": "http://evil.example/page.html"}):
+        page = c.post("/login", data={"username": "王芳", "password": TEST_PASSWORD}, headers=headers)
+        assert page.status_code == 403 and "其他网站" in page.text and "archive_session" not in page.headers.get(
+            "set-cookie", ""), headers
+        api = c.post("/api/v1/login", json={"username": "王芳", "password": TEST_PASSWORD}, headers=headers)
+        assert api.status_code == 403 and api.json()["error"]["field"] == "origin"
+    assert audit_rows(home, action="login", actor="王芳") == []  # not even an attempt was made
+    same = c.post("/login", data={"username": "王芳", "password": TEST_PASSWORD},
+                  headers={"Origin": "http://testserver", "Referer": "http://testserver/login"})
+    assert same.status_code == 303
+
+
 def test_five_failures_lock_the_account_for_fifteen_minutes(app, home):
     c = client(app)
     for _ in range(4):

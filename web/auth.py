@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from archive.core import accounts
 from archive.core.errors import AuthError, InputError, LockedError
 
-from .common import COOKIE, Desk, anonymous_session, desk, render, set_session_cookie
+from .common import COOKIE, Desk, anonymous_session, check_origin, desk, render, set_session_cookie
 
 router = APIRouter()
 
@@ -26,6 +26,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login(request: Request, username: str, password: str) -> accounts.WebSession:
+    check_origin(request)
     anon = anonymous_session(request)
     user = accounts.authenticate(anon, username, password)
     return accounts.open_web_session(anon, user, replaces=request.cookies.get(COOKIE))

@@ -60,6 +60,30 @@ class CsrfError(err.ForbiddenError):
                          hint="表单须带 csrf_token 字段，API 请求须带 X-CSRF-Token 头")
 
 
+class ForeignOriginError(err.ForbiddenError):
+    """A login posted from another site's page (login CSRF: signing the clerk into another account)."""
+
+    def __init__(self):
+        super().__init__("登录请求来自其他网站的页面，已拒绝", field="origin",
+                         hint="请在本系统的登录页面登录")
+
+
+def check_origin(request) -> None:
+    """Refuse a request whose Origin (or, lacking it, Referer) names another site.
+
+    Browsers send Origin with every cross-site POST, so a form on another site cannot sign
+    a window's browser into an account of the attacker's; clients that send neither header
+    (scripts, the API's users) are not browsers acting for someone else.
+    """
+    from urllib.parse import urlsplit
+
+    given = request.headers.get("origin") or request.headers.get("referer")
+    if given is None:
+        return
+    if urlsplit(given).netloc.lower() != (request.headers.get("host") or "").lower():
+        raise ForeignOriginError()
+
+
 class PasswordChangeRequired(err.ForbiddenError):
     """The account must change its password before anything else (first login, admin reset)."""
 
