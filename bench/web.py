@@ -25,7 +25,6 @@ import datetime as dt
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -27,7 +27,7 @@ import traceback
 
 import click
 
-from archive.core.errors import ArchiveError, InputError, from_environment
+from archive.core.errors import ArchiveError, from_environment
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -10,7 +10,7 @@ import datetime as dt
 import os
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from archive.core import store as st
 from archive.core.config import open_workspace
@@ -23,7 +23,7 @@ from archive.window.cases import Applicant
 
 from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
 from .test_cases import counts, files, make_case
-from .test_loans import lend, make_borrower, make_volume
+from .test_loans import make_borrower
 
 FULL_WIDTH_ID = "１１０１０５１９４９１２３１００２X"
 

@@ -169,8 +169,8 @@ def positions_of(engine, fieldname: str, token: str) -> dict:
     """{key: positions} of a token, read the way the engine reads them for phrase checks."""
     out = {}
     keys = engine.keys()
-    for index, (leaf, offset) in enumerate(engine.leaves):
-        found = engine._term(index, fieldname, token)
+    for number, (leaf, offset) in enumerate(engine.leaves):
+        found = engine._term(number, fieldname, token)
         if found is None:
             continue
         positions = found.positions
