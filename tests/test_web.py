@@ -98,6 +98,8 @@ def cases_made(home):
 
 READERS = {"clerk", "unit_head", "archivist", "archive_head", "principal"}  # case.read
 CLERKS = {"clerk", "unit_head"}  # case.receive, appointment.book
+SUPERVISORS = {"clerk", "unit_head", "principal"}  # supervision.own or supervision.read
+HEADS = {"unit_head", "principal"}  # supervision.read: whole units, the report and its downloads
 
 
 def expected(route, role):
@@ -106,7 +108,7 @@ def expected(route, role):
     if role not in allowed:
         return 403
     if who == "zr" and role == "unit_head":  # 钱进 works for SJ only: ZR's cases do not exist for her
-        return 404 if _method == "GET" else 403
+        return 404 if _method == "GET" or _path.startswith("/supervision/") else 403
     return ok
 
 
@@ -126,6 +128,21 @@ ROUTES = [
     ("zr", "GET", "/api/v1/notices/{zr_notice}/docx", READERS, 200),
     ("sj", "POST", "/api/v1/cases", CLERKS, 201),
     ("zr", "POST", "/api/v1/cases#ZR", CLERKS, 201),
+    (None, "GET", "/supervision", SUPERVISORS, 200),
+    (None, "GET", "/supervision?month=2026-09", SUPERVISORS, 200),
+    ("sj", "GET", "/supervision/cases?figure=received&unit=SJ&month=2026-09", SUPERVISORS, 200),
+    ("zr", "GET", "/supervision/cases?figure=open&unit=ZR", SUPERVISORS, 200),
+    (None, "GET", "/supervision/screen", SUPERVISORS, 200),
+    (None, "GET", "/supervision/screen/panel", SUPERVISORS, 200),
+    (None, "GET", "/supervision/ratings", SUPERVISORS, 200),
+    ("sj", "GET", "/supervision/ratings/{sj}", SUPERVISORS, 200),
+    ("zr", "GET", "/supervision/ratings/{zr}", SUPERVISORS, 200),
+    # Reaches the library, which refuses to rate a case not yet concluded (409).
+    ("sj", "POST", "/supervision/ratings/{sj}", CLERKS, 409),
+    ("zr", "POST", "/supervision/ratings/{zr}", CLERKS, 409),
+    (None, "GET", "/supervision/report.xlsx?month=2026-09", HEADS, 200),
+    (None, "GET", "/supervision/report.pdf?month=2026-09", HEADS, 200),
+    (None, "GET", "/api/v1/reports/window?month=2026-09", HEADS, 200),
 ]
 
 
@@ -134,6 +151,9 @@ def _call(c, csrf, route, made):
     path = path.format(**made)
     if method == "GET":
         return c.get(path)
+    if path.startswith("/supervision/"):
+        return c.post(path, data={"level": "5", "overall": "5", "efficiency": "5", "quality": "5", "attitude": "5",
+                                  "source": "device", "csrf_token": csrf})
     item = "ZR-QR-001" if path.endswith("#ZR") else "SJ-XK-003"
     materials = ["M01", "M02", "M03", "M04", "M05"] if item == "ZR-QR-001" else FOOD_ALL
     return c.post(path.split("#")[0], json=receive_json(item=item, materials=materials),
