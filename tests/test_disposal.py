@@ -82,7 +82,7 @@ def test_destroy_removes_the_files_and_keeps_the_catalogue_entry(session, shelf,
         assert "批准人赵立新，监销人王芳、李强" in shown.notes[-1].text
     assert Path(shelf["approved"].folder).exists()
     executed = docx_text(result.executed_path)
-    assert "赵立新" in executed and "王芳、李强" in executed
+    assert "赵立新" in executed and "监销人（签名）\n王芳\n监销人（签名）\n李强" in executed
     from archive.core.session import Session
 
     with Session(session.ws, operator="陈静") as archivist:  # catalogues are the archivist's
