@@ -145,7 +145,7 @@ def test_the_migration_counts_the_cases_already_there(month):
     cfg = st._alembic_config(store.url)
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0006")
+        command.downgrade(cfg, "0007")
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

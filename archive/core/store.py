@@ -119,7 +119,7 @@ cases = Table(
     Column("approver", String(100)),  # who approved the conclusion (办结审批单)
     Column("approved_on", Date),
     # The window clerk who received the case: the operator of its receive event, copied
-    # by a store trigger (migration 0009) so supervision groups by clerk without a join.
+    # by a store trigger (migration 0005) so supervision groups by clerk without a join.
     Column("clerk", String(100)),
 )
 
@@ -452,7 +452,7 @@ ratings = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     # One rating per case, never edited: the store refuses a second row and (by triggers,
-    # see migration 0009) any UPDATE or DELETE.
+    # see migration 0005) any UPDATE or DELETE.
     Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
     Column("case_no", String(64), nullable=False),
     Column("unit", String(32), nullable=False, index=True),

@@ -7,14 +7,14 @@ month's report sums a few hundred thousand rows instead of judging a million cas
 (archive/supervision/ledger.py). An index on cases.concluded_on finds the cases still
 open on a report's as-of day. Existing cases are counted here, with the stored calendar.
 
-Revision ID: 0011
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
