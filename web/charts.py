@@ -21,7 +21,7 @@ def rate_bars(rows, *, title: str, width: int = 560, big: bool = False) -> Marku
     """Horizontal bars of rates 0–1: ``rows`` are ``(label, rate or None, detail text, href)``."""
     size = 22 if big else 14
     line = 40 if big else 26
-    left = 200 if big else 150
+    left = 230 if big else 170
     right = 150 if big else 120
     bar_width = width - left - right
     height = 30 + line * max(1, len(rows))
@@ -32,10 +32,12 @@ def rate_bars(rows, *, title: str, width: int = 560, big: bool = False) -> Marku
         parts.append(f'<line x1="{x:.1f}" y1="18" x2="{x:.1f}" y2="{height - 6}" stroke="{COLOURS["grid"]}"/>')
         parts.append(f'<text x="{x:.1f}" y="13" text-anchor="middle" fill="#66717d" font-size="{size - 3}">'
                      f'{int(tick * 100)}%</text>')
+    fits = int((left - 12) / size)  # characters the label column holds
     for i, (label, rate, detail, href) in enumerate(rows):
         y = 24 + i * line
+        shown = label if len(label) <= fits else label[:fits - 1] + "…"
         parts.append(f'<text x="{left - 8}" y="{y + line * 0.55:.1f}" text-anchor="end" fill="{COLOURS["text"]}">'
-                     f'{escape(label)}</text>')
+                     f'<title>{escape(label)}</title>{escape(shown)}</text>')
         if rate is None:
             parts.append(f'<text x="{left + 4}" y="{y + line * 0.55:.1f}" fill="#66717d">无办结</text>')
             continue

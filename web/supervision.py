@@ -16,8 +16,6 @@ is decided by ``archive.supervision.dashboard`` from the account's units — nev
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -50,15 +48,16 @@ def _drill(month: str, figure: str, **where) -> str:
     return "/supervision/cases?" + urlencode(query)
 
 
-def _charts(board, *, big: bool = False) -> dict:
-    """The dashboard's charts as SVG markup."""
+def _charts(here, board, *, big: bool = False) -> dict:
+    """The dashboard's charts as SVG markup (units by their short names)."""
     month = f"{board.period.start:%Y-%m}"
     if board.viewer.kind == "clerk":
         lines = [(line.name, line.figures.on_time_rate, f"（{line.figures.on_time}/{line.figures.concluded}）",
                   _drill(month, "on_time", item=line.code)) for line in board.items]
         title = "各事项按时办结率"
     else:
-        lines = [(line.name if len(line.name) <= 12 else line.code, line.figures.on_time_rate,
+        units = here.session.ws.units
+        lines = [(units.get(line.code, {}).get("short_name") or line.name, line.figures.on_time_rate,
                   f"（{line.figures.on_time}/{line.figures.concluded}）", _drill(month, "on_time", unit=line.code))
                  for line in board.units]
         title = "各单位按时办结率"
@@ -97,7 +96,7 @@ def dashboard_page(request: Request, month: str | None = None):
     here = desk(request)
     board = dashboard.dashboard(here.session, month=_month(month))
     return render(request, "supervision.html", {
-        "csrf": here.csrf, "board": board, "tiles": _tiles(board), "charts": _charts(board),
+        "csrf": here.csrf, "board": board, "tiles": _tiles(board), "charts": _charts(here, board),
         "month": f"{board.period.start:%Y-%m}", "drill": _drill, "today": here.session.today})
 
 
@@ -136,8 +135,9 @@ def screen_panel(request: Request):
 
 
 def _screen(here, board) -> dict:
-    return {"board": board, "tiles": _tiles(board), "charts": _charts(board, big=True),
-            "updated": dt.datetime.now().strftime("%H:%M:%S"), "today": here.session.today}
+    units = {code: conf.get("short_name") or conf.get("name") or code for code, conf in here.session.ws.units.items()}
+    return {"board": board, "tiles": _tiles(board), "charts": _charts(here, board, big=True), "units": units,
+            "updated": here.session.now().strftime("%H:%M:%S"), "today": here.session.today}
 
 
 @router.get("/supervision/report.{fmt}", include_in_schema=False)
