@@ -443,7 +443,8 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
     except CalendarMissingError:
         return False
     with workdays.table(conn, calendar, per.start, span) as table:
-        f = fx.CaseFacts(table, clock, lazy=conn.dialect.name == "sqlite")
+        # Joined day look-ups: each open case needs its days several times over.
+        f = fx.CaseFacts(table, clock, lazy=False)
         col = f.c.c
         pending_received = and_(f.deemed_pending, col.received_on >= per.start, col.received_on <= per.end)
         pending_window = and_(f.deemed_pending, col.check_due_on >= per.start, col.check_due_on <= per.end)
@@ -451,9 +452,13 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
                  "accepted", "deemed_accepted")
         columns = [fx.count(condition) for condition in (f.on_track, f.blue, f.yellow, f.red, f.paused_now)]
         columns += [fx.total(f.red, -f.left), fx.count(pending_received), fx.count(pending_window)]
+        # The cases not concluded by as_of, found by the conclusion index (SQLite would rather
+        # walk the unit index through every case than pick the few open ones).
+        c = st.cases
+        unconcluded = (select(c.c.id).where(or_(c.c.concluded_on.is_(None), c.c.concluded_on > as_of))
+                       .with_hint(c, "INDEXED BY ix_cases_concluded_on", "sqlite"))
         query = (select(col.unit, col.item_code, col.clerk, *columns).select_from(f.source)
-                 .where(or_(col.concluded_on.is_(None), col.concluded_on > as_of), col.received_on <= per.end,
-                        where_unit(col.unit, scope))
+                 .where(col.id.in_(unconcluded), col.received_on <= per.end, where_unit(col.unit, scope))
                  .group_by(col.unit, col.item_code, col.clerk))
         opened: dict[Key, list[int]] = {}
         _accumulate(opened, conn.execute(query), _targets(*names))
@@ -544,7 +549,9 @@ def _pause_rows(conn, per: Period, scope: Scope):
              .select_from(e.join(c, c.c.id == e.c.case_id))
              .where(e.c.action.in_(("pause", "resume")), c.c.received_on <= per.end,
                     or_(c.c.concluded_on.is_(None), c.c.concluded_on >= per.start), where_unit(c.c.unit, scope))
-             .order_by(e.c.id))
+             .order_by(e.c.id)
+             # SQLite would scan the whole event log rather than the action index.
+             .with_hint(e, "INDEXED BY ix_events_action_case", "sqlite"))
     rows = conn.execute(query).all()
     keys = {row.case_id: (row.unit, row.item_code, row.clerk or "") for row in rows}
     return [(keys[case_id], spans) for case_id, spans in pause_intervals(rows).items()]
