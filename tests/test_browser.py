@@ -326,6 +326,10 @@ def test_supervision_dashboard_drill_down_to_a_case_and_the_big_screen(month_ser
     assert "江州市政务服务中心办件监察" in browser.find_element(By.ID, "board-title").text
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     shots(browser, "supervision-dashboard")
+    for n, y in enumerate((620, 1240, 1860), start=2):  # the charts, the lists and the tables below the fold
+        browser.execute_script(f"window.scrollTo(0, {y})")
+        shots(browser, f"supervision-dashboard-{n}")
+    browser.execute_script("window.scrollTo(0, 0)")
     browser.find_element(By.CSS_SELECTOR, '.tile[data-figure="overdue"]').click()
     wait_for(browser, lambda d: "超期件：2 件" in d.find_element(By.ID, "drill-title").text)
     shots(browser, "supervision-drill")

@@ -97,7 +97,8 @@ def dashboard_page(request: Request, month: str | None = None):
     board = dashboard.dashboard(here.session, month=_month(month))
     return render(request, "supervision.html", {
         "csrf": here.csrf, "board": board, "tiles": _tiles(board), "charts": _charts(here, board),
-        "month": f"{board.period.start:%Y-%m}", "drill": _drill, "today": here.session.today})
+        "month": f"{board.period.start:%Y-%m}", "drill": _drill, "today": here.session.today,
+        "units": _short_names(here)})
 
 
 @router.get("/supervision/cases", include_in_schema=False)
@@ -134,9 +135,13 @@ def screen_panel(request: Request):
     return render(request, "_screen_panel.html", _screen(here, board))
 
 
+def _short_names(here) -> dict:
+    """Unit code → its short name (市场监管局), for lists where the full name is too long."""
+    return {code: conf.get("short_name") or conf.get("name") or code for code, conf in here.session.ws.units.items()}
+
+
 def _screen(here, board) -> dict:
-    units = {code: conf.get("short_name") or conf.get("name") or code for code, conf in here.session.ws.units.items()}
-    return {"board": board, "tiles": _tiles(board), "charts": _charts(here, board, big=True), "units": units,
+    return {"board": board, "tiles": _tiles(board), "charts": _charts(here, board, big=True), "units": _short_names(here),
             "updated": here.session.now().strftime("%H:%M:%S"), "today": here.session.today}
 
 
