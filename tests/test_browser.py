@@ -369,3 +369,25 @@ def test_supervision_as_a_clerk_and_a_unit_head(month_server, browser, shots):
     browser.get(url + "/supervision?month=2026-10")
     assert not browser.find_elements(By.ID, "warn-red") or made["F"] not in browser.find_element(By.ID, "warn-red").text
     shots(browser, "supervision-unit-head")
+
+    # A rating at the window: 孙丽's denied case L, concluded and not yet rated.
+    browser.delete_all_cookies()
+    login(browser, url, "孙丽")
+    browser.get(url + "/supervision/ratings/" + made["L"])
+    browser.find_element(By.CSS_SELECTOR, 'input[name="level"][value="2"]').click()
+    for key, value in (("overall", "2"), ("efficiency", "3"), ("quality", "7"), ("attitude", "3")):
+        browser.find_element(By.ID, key).send_keys(value)
+    shots(browser, "supervision-rating-form")
+    browser.find_element(By.CSS_SELECTOR, "#rating-form button[type=submit]").click()
+    # A score out of 1–5: the form comes back with the error beside the field, the values kept.
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#rating-form .error"))
+    assert "7" in browser.find_element(By.CSS_SELECTOR, "#rating-form .error").text
+    assert browser.find_element(By.ID, "overall").get_attribute("value") == "2"
+    assert browser.switch_to.active_element.get_attribute("id") == "quality"  # the cursor is on the field in error
+    shots(browser, "supervision-rating-error")
+    browser.find_element(By.ID, "quality").clear()
+    browser.find_element(By.ID, "quality").send_keys("3")
+    browser.find_element(By.CSS_SELECTOR, "#rating-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "follow-up-form"))  # 不满意: a rectification is open
+    assert "不满意" in browser.find_element(By.ID, "rating").text
+    shots(browser, "supervision-rating-recorded")
