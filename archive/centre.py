@@ -4,7 +4,8 @@
 desks need in it: the official holiday calendars and, with ``sample``, a realistic sample
 centre (units, service items, specimen seals marked 样章, the archive scheme, roles and
 lending rules). :func:`open_session` opens a session on an existing workspace. Importing
-this module subscribes the search index to the store's commits (see :mod:`archive.search`).
+this module subscribes the search index to the store's commits (see :mod:`archive.search`)
+and supervision's facts to every case write (:mod:`archive.supervision.ledger`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import shutil
 
 from . import search  # noqa: F401  (the index follows every commit)
+from . import supervision  # noqa: F401  (supervision's facts follow every case write)
 from .core import accounts
 from .core.session import Session
 

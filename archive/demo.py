@@ -266,11 +266,35 @@ def run(home, *, progress=None) -> Report:
             _shelf_and_lending(archivist, report)
         if progress:
             progress(total, total, "电子监察：示例月份（2026年10月）的办件、好差评与月报")
+        _conclude_the_days_cases(session)
         sample.month(session)
         report.supervision = sample.report_month(session, session.ws.documents_dir / "reports")
     finally:
         session.close()
     return report
+
+
+def _conclude_the_days_cases(session) -> None:
+    """Conclude, on their due dates, the cases the demo's day left in progress.
+
+    The sample month is reported as of its report day (2 November): cases received on the
+    demo's day and never concluded would stand in it as weeks overdue (8 of 10 超期件), which
+    no real month looks like. A real window concludes them in October, on time. Cases paused
+    or still owing materials stay as they are.
+    """
+    from sqlalchemy import select
+
+    from .core import store as st
+
+    c = st.cases
+    with session.store.read() as conn:
+        rows = conn.execute(select(c.c.case_no, c.c.due_on, c.c.clerk).where(
+            c.c.status == "accepted", c.c.received_on < dt.date(2026, 10, 1)).order_by(c.c.id)).all()
+    for row in rows:
+        with Session(session.ws, operator=row.clerk or session.operator, today=sample.TODAY) as clerk:
+            if cases.show(clerk, row.case_no).missing:
+                continue
+            cases.conclude(clerk, row.case_no, decision="approved", on=row.due_on)
 
 
 def _shelf_and_lending(session, report: Report) -> None:

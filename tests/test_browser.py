@@ -42,9 +42,23 @@ def _free_port() -> int:
 @pytest.fixture
 def server(home, tmp_path):
     """`archive serve` on the sample workspace, its accounts with known passwords; stopped after."""
+    yield from _serve(home, tmp_path, TODAY)
+
+
+@pytest.fixture
+def month_server(month_home, tmp_path):
+    """`archive serve` on the supervision sample month (archive.supervision.sample), on its report day."""
+    from archive.supervision import sample
+
+    home, made = month_home
+    for url in _serve(home, tmp_path, sample.TODAY.isoformat()):
+        yield url, made
+
+
+def _serve(home, tmp_path, today):
     _known_passwords(home)
     port = _free_port()
-    env = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_TODAY=TODAY, ARCHIVE_PDF="auto", **CHEAP_HASHING)
+    env = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_TODAY=today, ARCHIVE_PDF="auto", **CHEAP_HASHING)
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -301,3 +315,79 @@ def test_screens_of_the_other_pages(server, browser, shots):
     shots(browser, "15-appointment-form")
     browser.get(server + "/password")
     shots(browser, "16-password")
+
+
+def test_supervision_dashboard_drill_down_to_a_case_and_the_big_screen(month_server, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    url, made = month_server
+    login(browser, url, "赵立新")  # the principal: the whole centre
+    browser.get(url + "/supervision?month=2026-10")
+    assert "江州市政务服务中心办件监察" in browser.find_element(By.ID, "board-title").text
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    shots(browser, "supervision-dashboard")
+    for n, y in enumerate((620, 1240, 1860), start=2):  # the charts, the lists and the tables below the fold
+        browser.execute_script(f"window.scrollTo(0, {y})")
+        shots(browser, f"supervision-dashboard-{n}")
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.find_element(By.CSS_SELECTOR, '.tile[data-figure="overdue"]').click()
+    wait_for(browser, lambda d: "超期件：2 件" in d.find_element(By.ID, "drill-title").text)
+    shots(browser, "supervision-drill")
+    browser.find_element(By.LINK_TEXT, made["F"]).click()  # the red case: its page and timeline
+    wait_for(browser, lambda d: made["F"] in d.find_element(By.TAG_NAME, "h1").text)
+    shots(browser, "supervision-case")
+    browser.get(url + "/supervision/ratings/" + made["C"])  # a bad rating put right late
+    assert "不满意" in browser.find_element(By.ID, "rating").text
+    shots(browser, "supervision-rating")
+    browser.get(url + "/supervision/ratings")
+    shots(browser, "supervision-ratings")
+    browser.get(url + "/supervision/screen?every=600")
+    assert made["F"] in browser.find_element(By.CLASS_NAME, "screen-warnings").text
+    shots(browser, "supervision-screen")  # the hall's screen at 1366×768 too
+
+    browser.set_window_size(1920, 1080)
+    browser.get(url + "/supervision/screen?every=5")
+    first = browser.find_element(By.ID, "updated").text
+    assert made["F"] in browser.find_element(By.CLASS_NAME, "screen-warnings").text
+    shots(browser, "supervision-screen-1920")
+    # The screen fetches its panel again by itself (htmx, every 5 s): the time shown changes.
+    wait_for(browser, lambda d: d.find_element(By.ID, "updated").text != first, timeout=40)
+    assert browser.find_elements(By.CSS_SELECTOR, ".tiles.big .tile")
+
+
+def test_supervision_as_a_clerk_and_a_unit_head(month_server, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    url, made = month_server
+    login(browser, url, "李娜")
+    browser.get(url + "/supervision?month=2026-10")
+    assert "李娜的办件监察" in browser.find_element(By.ID, "board-title").text
+    assert made["F"] in browser.find_element(By.ID, "warn-red").text
+    shots(browser, "supervision-clerk")
+    browser.delete_all_cookies()
+    login(browser, url, "钱进")
+    browser.get(url + "/supervision?month=2026-10")
+    assert not browser.find_elements(By.ID, "warn-red") or made["F"] not in browser.find_element(By.ID, "warn-red").text
+    shots(browser, "supervision-unit-head")
+
+    # A rating at the window: 孙丽's denied case L, concluded and not yet rated.
+    browser.delete_all_cookies()
+    login(browser, url, "孙丽")
+    browser.get(url + "/supervision/ratings/" + made["L"])
+    browser.find_element(By.CSS_SELECTOR, 'input[name="level"][value="2"]').click()
+    for key, value in (("overall", "2"), ("efficiency", "3"), ("quality", "7"), ("attitude", "3")):
+        browser.find_element(By.ID, key).send_keys(value)
+    shots(browser, "supervision-rating-form")
+    browser.find_element(By.CSS_SELECTOR, "#rating-form button[type=submit]").click()
+    # A score out of 1–5: the form comes back with the error beside the field, the values kept.
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#rating-form .error"))
+    assert "7" in browser.find_element(By.CSS_SELECTOR, "#rating-form .error").text
+    assert browser.find_element(By.ID, "overall").get_attribute("value") == "2"
+    assert browser.switch_to.active_element.get_attribute("id") == "quality"  # the cursor is on the field in error
+    shots(browser, "supervision-rating-error")
+    browser.find_element(By.ID, "quality").clear()
+    browser.find_element(By.ID, "quality").send_keys("3")
+    browser.find_element(By.CSS_SELECTOR, "#rating-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "follow-up-form"))  # 不满意: a rectification is open
+    assert "不满意" in browser.find_element(By.ID, "rating").text
+    shots(browser, "supervision-rating-recorded")

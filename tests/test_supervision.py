@@ -138,6 +138,22 @@ def test_a_red_card_survives_an_extension_and_an_on_time_conclusion(month):
     assert (november.concluded, november.on_time, november.overdue, november.red_cards) == (1, 1, 2, 2)  # F, E open
 
 
+def test_a_sweep_looks_again_only_when_a_write_was_logged_or_the_day_moved(month):
+    from archive.window import cases
+
+    session, made = month
+    assert alerts.record_red_cards(session).to_dict() == {"raised": 0, "updated": 0, "closed": 0}
+    session.today = D(11, 3)
+    cases.show(session, made["F"])  # records F's deemed acceptance (a logged write)
+    moved = alerts.record_red_cards(session)  # E, due 2 November, gets its card; F's days over grow
+    assert (moved.raised, moved.updated > 0) == (1, True)
+    assert alerts.record_red_cards(session).to_dict() == {"raised": 0, "updated": 0, "closed": 0}
+    cases.conclude(session, made["F"], decision="approved", on=D(11, 3))
+    assert alerts.record_red_cards(session).closed == 1  # the same day, but the conclusion was logged
+    [card] = [c for c in alerts.red_cards(session, scope=None) if c.case_no == made["F"]]
+    assert card.closed_on == D(11, 3)
+
+
 def test_paused_working_days_are_counted_within_the_period(month):
     session, _ = month
     per = figures.Period(D(10, 14), D(10, 15), D(10, 15))

@@ -8,6 +8,7 @@ commit: ``notices.convert_later``; all closed when the app shuts down) and mount
 - ``window``: the clerk's desk (pages);
 - ``api``: the JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``);
 - ``audit``: the auditor's page;
+- ``supervision``: the supervision dashboard, big screen, drill-down, ratings, report downloads;
 - ``/static``: vendored assets only (htmx, CSS). Stored documents are never static: they
   are served by checking endpoints (``notices.notice_file``).
 
@@ -29,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive.core.errors import ArchiveError
 
-from . import api, audit, auth, common, window
+from . import api, audit, auth, common, supervision, window
 
 # Callables ``hook(session) -> stop()`` that `archive serve` runs beside the server for
 # its whole life (e.g. the search indexer thread); each returns a function that stops it.
@@ -101,7 +102,7 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(common.HERE / "static")), name="static")
-    for module in (auth, window, api, audit):
+    for module in (auth, window, api, audit, supervision):
         app.include_router(module.router)
 
     return app

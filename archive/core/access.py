@@ -57,6 +57,10 @@ ACTIONS: dict[str, str] = {
     "lending.approve": "批准借阅控制或涉密案卷",
     "lending.request": "申请借阅",
     "search": "检索",
+    "supervision.own": "查看本人的监察统计",
+    "supervision.read": "查看所辖单位的监察统计与月报",
+    "rating.record": "登记好差评",
+    "rating.follow_up": "差评回访与整改",
     "user.manage": "管理账户",
     "role.grant": "授予角色",
     "audit.read": "查看审计日志",
@@ -65,16 +69,16 @@ ADMIN_ACTIONS = ("user.manage", "role.grant", "audit.read")  # 三员分立: one
 UNIT_SCOPED = ("case.", "appointment.")
 
 _CLERK = ("case.read", "case.receive", "case.handle", "case.reject", "case.conclude", "case.extend",
-          "appointment.book", "search")
+          "appointment.book", "search", "supervision.own", "rating.record", "rating.follow_up")
 _ARCHIVIST = ("case.read", "volume.read", "volume.file", "catalogue.read", "fixity.verify", "disposal.appraise",
               "lending.lend", "search")
 BUILT_IN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "clerk": _CLERK,
-    "unit_head": _CLERK + ("case.approve_extension",),
+    "unit_head": _CLERK + ("case.approve_extension", "supervision.read"),
     "archivist": _ARCHIVIST,
     "archive_head": _ARCHIVIST + ("lending.approve", "access.change", "disposal.approve"),
     "principal": ("case.read", "case.approve_extension", "volume.read", "catalogue.read", "lending.approve",
-                  "disposal.approve", "search", "lending.request"),
+                  "disposal.approve", "search", "lending.request", "supervision.read", "rating.follow_up"),
     "staff": ("search", "volume.read", "lending.request"),
     "reader": ("search", "volume.read", "lending.request"),
     "public": ("search", "volume.read", "lending.request"),

@@ -437,6 +437,20 @@ def _as_date(value: date) -> date:
 
 # -- persistence (the store is the record; the session builds a WorkCalendar from it) ----
 
+def from_store(conn) -> WorkCalendar:
+    """The calendar of every year the store holds, read on ``conn``."""
+    from sqlalchemy import select
+
+    from . import store as st
+
+    schedules: dict[int, dict] = {}
+    for row in conn.execute(select(st.calendar_years)):
+        schedules[row.year] = {"holidays": {}, "workdays": {}, "source": row.source}
+    for row in conn.execute(select(st.calendar_days)):
+        schedules[row.year]["holidays" if row.kind == "holiday" else "workdays"][row.day] = row.name
+    return WorkCalendar({year: YearSchedule(year=year, **data) for year, data in schedules.items()})
+
+
 def save_schedules(session, schedules: Mapping[int, YearSchedule], *, replace: bool = False) -> list[int]:
     """Store year schedules; years already loaded are kept unless ``replace``. Returns the years written."""
     from sqlalchemy import delete, select

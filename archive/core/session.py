@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from . import store as st
@@ -44,7 +43,11 @@ def time_zone(name: str):
 # session and the touched keys. Core knows no desk: a desk that follows the store (the
 # search index does) subscribes itself here.
 AFTER_COMMIT: list = []
-_RESOURCES_LOCK = threading.RLock()
+# Called inside every unit of work that touched records, just before it commits, with the
+# Work: a desk that keeps records derived from them (supervision's per-case facts)
+# subscribes here, so they change in the same transaction as what they derive from.
+BEFORE_COMMIT: list = []
+_RESOURCES_LOCK = threading.RLock()  # long-lived helpers are made once, whichever request thread asks first
 _UNSET = object()
 
 
@@ -52,6 +55,12 @@ def subscribe(hook) -> None:
     """Call ``hook(session, touched)`` after every commit that touched searchable records."""
     if hook not in AFTER_COMMIT:
         AFTER_COMMIT.append(hook)
+
+
+def subscribe_within(hook) -> None:
+    """Call ``hook(work)`` inside every unit of work that touched records, before it commits."""
+    if hook not in BEFORE_COMMIT:
+        BEFORE_COMMIT.append(hook)
 
 
 @dataclass
@@ -191,17 +200,10 @@ class Session:
         if self._parent is not None:
             return self._parent.calendar
         if self._calendar is None:
-            from .calendar import WorkCalendar, YearSchedule
+            from .calendar import from_store
 
-            schedules: dict[int, dict] = {}
             with self.store.read() as conn:
-                for row in conn.execute(select(st.calendar_years)):
-                    schedules[row.year] = {"holidays": {}, "workdays": {}, "source": row.source}
-                for row in conn.execute(select(st.calendar_days)):
-                    schedules[row.year]["holidays" if row.kind == "holiday" else "workdays"][row.day] = row.name
-            self._calendar = WorkCalendar(
-                {year: YearSchedule(year=year, **data) for year, data in schedules.items()}
-            )
+                self._calendar = from_store(conn)
         return self._calendar
 
     def reset_calendar(self) -> None:
@@ -239,6 +241,8 @@ class Session:
                 if unit.touched:
                     # The search index records the generation it reflects; a lower one is stale.
                     st.next_number(conn, st.STORE_GENERATION)
+                    for hook in BEFORE_COMMIT:
+                        hook(unit)
         except BaseException:
             for path in reversed(created):
                 with contextlib.suppress(FileNotFoundError):

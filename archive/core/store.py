@@ -119,7 +119,7 @@ cases = Table(
     Column("approver", String(100)),  # who approved the conclusion (办结审批单)
     Column("approved_on", Date),
     # The window clerk who received the case: the operator of its receive event, copied
-    # by a store trigger (migration 0009) so supervision groups by clerk without a join.
+    # by a store trigger (migration 0005) so supervision groups by clerk without a join.
     Column("clerk", String(100)),
 )
 
@@ -452,7 +452,7 @@ ratings = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     # One rating per case, never edited: the store refuses a second row and (by triggers,
-    # see migration 0009) any UPDATE or DELETE.
+    # see migration 0005) any UPDATE or DELETE.
     Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
     Column("case_no", String(64), nullable=False),
     Column("unit", String(32), nullable=False, index=True),
@@ -508,6 +508,41 @@ red_cards = Table(
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("kind", "case_id", name="uq_red_card"),
 )
+
+# Supervision's facts, kept with every case write (archive.supervision.ledger): what each
+# case adds to the figures of the day it happened, and those additions summed per day.
+FACT_VALUES = ("received", "accepted", "not_accepted", "concluded", "denied", "on_the_spot", "on_time",
+                "promised_concluded", "early", "overdue_concluded", "overdue_workdays", "workdays_used",
+                "promised_days", "statutory_days", "deemed_accepted")
+case_facts = Table(
+    "case_facts",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("unit", String(32), nullable=False),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("accepted_on", Date),
+    Column("concluded_on", Date),  # concluded or refused: the day its outcome counts
+    Column("deemed_on", Date),  # a recorded deemed acceptance: the end of its supplement window
+    *(Column(name, Integer, nullable=False, default=0) for name in FACT_VALUES if name not in
+      ("received", "accepted", "deemed_accepted")),
+    Column("exact", Boolean, nullable=False),  # False: a day outside the loaded calendar
+)
+case_days = Table(
+    "case_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("item_code", String(64), primary_key=True),
+    Column("clerk", String(100), primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in FACT_VALUES),
+)
+# The few facts a calendar did not cover (the report then counts from the cases themselves).
+Index("ix_case_facts_inexact", case_facts.c.exact, sqlite_where=case_facts.c.exact.is_(False),
+      postgresql_where=case_facts.c.exact.is_(False))
+# Cases not concluded by a day: the open cases a report judges on its as-of day.
+Index("ix_cases_concluded_on", cases.c.concluded_on)
 
 # Events by action: the pause and resume events of supervision, a case's receive event.
 Index("ix_events_action_case", events.c.action, events.c.case_id)

@@ -7,5 +7,9 @@
 - ``alerts``: blue/yellow/red warnings as of a day, and red cards that stay on record;
 - ``ratings``: one rating per case, never edited; rectification of bad ratings; export;
 - ``report``: the window report and its JSON, workbook (.xlsx) and printable (.pdf) forms;
+- ``ledger``: each case's facts and their day sums, kept with every case write (importing
+  the package subscribes it to the store's units of work);
 - ``sample``: a month of cases with every kind of finding, for the demo.
 """
+
+from . import ledger  # noqa: F401  (the facts follow every case write)

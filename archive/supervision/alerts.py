@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import String, and_, bindparam, exists, func, or_, select, type_coerce
 
 from ..core import store as st
 from ..core.errors import InputError
@@ -139,20 +139,32 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     case is no longer late (an extension moved the due date) is closed on ``as_of``.
     Cards are never deleted.
     """
+    from .ledger import calendar_stamp
+
     as_of = as_of or session.today
     calendar = session.calendar
     calendar.schedule(as_of.year)
     now = session.now()
+    # What a sweep sees depends only on the logged writes (every write that changes a case,
+    # a rating or a rectification appends to the event log, which is never shortened), the
+    # day and the calendar: a sweep that saw the same three has nothing to do.
+    with session.store.read() as conn:
+        seen = _swept(conn, calendar_stamp(calendar), as_of)
+        if seen == _last_sweep(conn):
+            return Sweep(0, 0, 0)
     c, k, x = st.cases, st.red_cards, st.rectifications
     no_card = ~exists().where(k.c.kind == "case", k.c.case_id == c.c.id)
     columns = (c.c.id, c.c.case_no, c.c.unit, c.c.item_code, func.coalesce(c.c.clerk, "").label("clerk"), c.c.status,
                c.c.received_on, c.c.promised_days, c.c.due_on, c.c.concluded_on)
     # Open cases past due (few: found by status), and cases concluded late (the partial
     # index ix_cases_concluded_late holds exactly those), without a card yet.
+    # (SQLite's planner, left alone, walks the due-date index or the concluded status through
+    # nearly every case: the hints name the indexes that hold the few.)
     late_open = select(*columns).where(no_card, or_(
         and_(c.c.status == "accepted", c.c.due_on < as_of),
-        and_(c.c.status == "received", c.c.check_due_on < as_of)))
-    late_concluded = select(*columns).where(no_card, c.c.concluded_on > c.c.due_on, c.c.status == "concluded")
+        and_(c.c.status == "received", c.c.check_due_on < as_of))).with_hint(c, "INDEXED BY ix_cases_status", "sqlite")
+    late_concluded = (select(*columns).where(no_card, c.c.concluded_on > c.c.due_on, c.c.status == "concluded")
+                      .with_hint(c, "INDEXED BY ix_cases_concluded_late", "sqlite"))
     no_rect_card = ~exists().where(k.c.kind == "rectification", k.c.case_id == x.c.case_id)
     late_rects = select(x).where(no_rect_card, x.c.due_on < as_of,
                                  or_(x.c.rectified_on.is_(None), x.c.rectified_on > x.c.due_on))
@@ -217,7 +229,23 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
         if new_cards:
             conn.execute(k.insert(), new_cards)
             raised = len(new_cards)
+        for scope, value in zip(SWEPT, _swept(conn, calendar_stamp(calendar), as_of)):
+            if not conn.execute(st.counters.update().where(st.counters.c.scope == scope).values(value=value)).rowcount:
+                conn.execute(st.counters.insert().values(scope=scope, value=value))
     return Sweep(raised, updated, closed)
+
+
+# counters: the event log's length, the day and the calendar stamp the last sweep saw
+SWEPT = ("supervision:swept:events", "supervision:swept:day", "supervision:swept:calendar")
+
+
+def _swept(conn, stamp: int, as_of: dt.date) -> tuple[int, int, int]:
+    return conn.execute(select(func.count()).select_from(st.events)).scalar(), as_of.toordinal(), stamp
+
+
+def _last_sweep(conn) -> tuple:
+    found = dict(conn.execute(select(st.counters.c.scope, st.counters.c.value).where(st.counters.c.scope.in_(SWEPT))).all())
+    return tuple(found.get(scope) for scope in SWEPT)
 
 
 def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_to: dt.date | None = None,
@@ -226,7 +254,13 @@ def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_t
     if kind is not None and kind not in CARD_KINDS:
         raise InputError(f"红牌类别“{kind}”无效，可选：case（办件超期）、rectification（差评整改超期）", field="kind")
     k = st.red_cards
-    query = select(k).where(where_unit(k.c.unit, scope)).order_by(k.c.raised_on, k.c.case_no, k.c.kind)
+    # A report lists tens of thousands of cards: SQLite's dates are read as their ISO text and
+    # parsed by the standard library, several times faster than the generic Date type does.
+    raw = session.store.engine.dialect.name == "sqlite"
+    day = (lambda column: type_coerce(column, String).label(column.name)) if raw else (lambda column: column)
+    query = (select(k.c.kind, k.c.case_no, k.c.unit, k.c.item_code, k.c.clerk, day(k.c.due_on), day(k.c.raised_on),
+                    k.c.days_over, day(k.c.closed_on))
+             .where(where_unit(k.c.unit, scope)).order_by(k.c.raised_on, k.c.case_no, k.c.kind))
     if date_to is not None:
         query = query.where(k.c.raised_on <= date_to)
     if date_from is not None:
@@ -237,6 +271,8 @@ def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_t
         query = query.where(k.c.kind == kind)
     if limit:
         query = query.limit(check_positive_int(limit, "limit"))
+    parse = dt.date.fromisoformat if raw else (lambda value: value)
     with session.store.read() as conn:
-        return [RedCard(row.kind, row.case_no, row.unit, row.item_code, row.clerk, row.due_on, row.raised_on,
-                        row.days_over, row.closed_on) for row in conn.execute(query)]
+        return [RedCard(kind, case_no, unit, item, clerk, parse(due), parse(raised), over,
+                        closed and parse(closed))
+                for kind, case_no, unit, item, clerk, due, raised, over, closed in conn.execute(query)]

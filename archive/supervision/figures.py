@@ -21,7 +21,7 @@ from ..core import store as st
 from ..core.errors import CalendarMissingError, InputError
 from ..core.validate import parse_date
 from . import facts as fx
-from . import workdays
+from . import ledger, workdays
 from .scope import Scope, where_unit
 
 # Figure names as they appear in every output (JSON keys), with their Chinese labels.
@@ -337,22 +337,31 @@ def _targets(*names: str) -> list[int]:
     return out
 
 
-def compute(session, per: Period, *, scope: Scope) -> Breakdown:
-    """The breakdown of ``per`` for the units in ``scope`` (None: the whole centre)."""
+def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdown:
+    """The breakdown of ``per`` for the units in ``scope`` (None: the whole centre).
+
+    The case figures come from the facts kept with every case write (:mod:`.ledger`),
+    brought up to date first if they are stale; with ``kept=False`` (or when the facts
+    cannot give them) every relevant case is judged again from the cases table.
+    """
     calendar = session.calendar
     calendar.schedule(per.start.year)  # CalendarMissingError naming the year, before any query
     calendar.schedule(per.end.year)
     yellow, blue = thresholds(session)
     rows: dict[Key, list[int]] = {}
+    if kept:
+        ledger.ensure(session)
     with session.store.read() as conn:
         span = None
-        while True:
+        counted = kept and _from_ledger(conn, calendar, per, scope, rows, yellow, blue)
+        while not counted:
             clock = fx.Clock(per.start, per.end, per.as_of, workdays.n_of(calendar, per.start, per.as_of, span),
                              yellow, blue)
             with workdays.table(conn, calendar, per.start, span) as table:
                 lazy = conn.dialect.name == "sqlite"
                 missing = _cases(conn, fx.CaseFacts(table, clock, lazy=lazy), scope, rows, table)
             if missing is None:
+                counted = True
                 break
             if span is not None or missing not in calendar.years():
                 raise CalendarMissingError(missing)
@@ -411,6 +420,61 @@ def _cases(conn, f: fx.CaseFacts, scope: Scope, rows: dict, table) -> int | None
     if uncovered:
         return fx.uncovered_year(conn, f, table) or f.clock.start.year
     return None
+
+
+def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: int, blue: int) -> bool:
+    """Add the case figures from the kept facts (:mod:`.ledger`); False if they cannot give them.
+
+    Everything settled on a day comes from the day sums of the period; only the cases open
+    on the as-of day (and the deemed acceptances not yet recorded, which are among them)
+    are judged now, with the expressions of :mod:`.facts` — the cases the scan of
+    :func:`_cases` would judge, without the rest. False when a fact in the period is
+    inexact, or an open case has a day outside the calendar: then :func:`_cases` counts.
+    """
+    if not ledger.current(conn, calendar) or ledger.inexact_within(conn, per.start, per.end):
+        return False
+    found: dict[Key, list[int]] = {}
+    _accumulate(found, ledger.day_sums(conn, per.start, per.end, where_unit(st.case_days.c.unit, scope)),
+                _targets(*ledger.VALUES))
+    as_of = per.as_of
+    try:
+        span = (min(calendar.years()), max(calendar.years()))
+        clock = fx.Clock(per.start, per.end, as_of, workdays.n_of(calendar, per.start, as_of, span), yellow, blue)
+    except CalendarMissingError:
+        return False
+    with workdays.table(conn, calendar, per.start, span) as table:
+        # Joined day look-ups: each open case needs its days several times over.
+        f = fx.CaseFacts(table, clock, lazy=False)
+        col = f.c.c
+        pending_received = and_(f.deemed_pending, col.received_on >= per.start, col.received_on <= per.end)
+        pending_window = and_(f.deemed_pending, col.check_due_on >= per.start, col.check_due_on <= per.end)
+        names = ("open_on_track", "open_blue", "open_yellow", "open_red", "open_paused", "overdue_workdays",
+                 "accepted", "deemed_accepted")
+        columns = [fx.count(condition) for condition in (f.on_track, f.blue, f.yellow, f.red, f.paused_now)]
+        columns += [fx.total(f.red, -f.left), fx.count(pending_received), fx.count(pending_window)]
+        # The cases not concluded by as_of, found by the conclusion index (SQLite would rather
+        # walk the unit index through every case than pick the few open ones).
+        c = st.cases
+        unconcluded = (select(c.c.id).where(or_(c.c.concluded_on.is_(None), c.c.concluded_on > as_of))
+                       .with_hint(c, "INDEXED BY ix_cases_concluded_on", "sqlite"))
+        query = (select(col.unit, col.item_code, col.clerk, *columns).select_from(f.source)
+                 .where(col.id.in_(unconcluded), col.received_on <= per.end, where_unit(col.unit, scope))
+                 .group_by(col.unit, col.item_code, col.clerk))
+        opened: dict[Key, list[int]] = {}
+        _accumulate(opened, conn.execute(query), _targets(*names))
+    over = _INDEX["overdue_workdays"]
+    if any(abs(vector[over]) >= fx.MISSING // 2 for vector in opened.values()):
+        return False  # an open case with a day outside the calendar: the scan widens or says so
+    states = _targets("open_on_track", "open_blue", "open_yellow", "open_red", "open_paused")
+    for key, vector in opened.items():
+        target = found.get(key)
+        found[key] = vector if target is None else [a + b for a, b in zip(target, vector)]
+    for key, vector in found.items():
+        vector[_INDEX["approved"]] = vector[_INDEX["concluded"]] - vector[_INDEX["denied"]]
+        vector[_INDEX["open"]] = sum(vector[i] for i in states)
+        target = rows.get(key)
+        rows[key] = vector if target is None else [a + b for a, b in zip(target, vector)]
+    return True
 
 
 def _supplements(conn, per: Period, scope: Scope, rows: dict) -> None:
@@ -485,7 +549,9 @@ def _pause_rows(conn, per: Period, scope: Scope):
              .select_from(e.join(c, c.c.id == e.c.case_id))
              .where(e.c.action.in_(("pause", "resume")), c.c.received_on <= per.end,
                     or_(c.c.concluded_on.is_(None), c.c.concluded_on >= per.start), where_unit(c.c.unit, scope))
-             .order_by(e.c.id))
+             .order_by(e.c.id)
+             # SQLite would scan the whole event log rather than the action index.
+             .with_hint(e, "INDEXED BY ix_events_action_case", "sqlite"))
     rows = conn.execute(query).all()
     keys = {row.case_id: (row.unit, row.item_code, row.clerk or "") for row in rows}
     return [(keys[case_id], spans) for case_id, spans in pause_intervals(rows).items()]

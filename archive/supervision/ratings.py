@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..core import access
 from ..core import store as st
 from ..core.errors import InputError, NotFoundError, RuleError, StateError
 from ..core.session import Session
@@ -218,6 +219,7 @@ def record(session: Session, case_no: str, *, level, overall, efficiency, qualit
 
     A bad rating (不满意, 非常不满意) opens its rectification record in the same transaction.
     """
+    access.require(session, "rating.record")
     level = parse_level(level)
     scores = tuple(_score(value, name) for value, name in
                    zip((overall, efficiency, quality, attitude), SUBSCORES))
@@ -268,6 +270,7 @@ def _step(session: Session, case_no: str, *, scope: Scope, on, text: str, step: 
         "followed_up": ("回访情况", "回访", "评价日期"),
         "rectified": ("整改情况", "整改完毕", "回访日期"),
     }[step]
+    access.require(session, "rating.follow_up")
     text = check_text(text, label, max_length=1000)
     day = parse_date(on, "on") if on else session.today
     with session.work() as work:

@@ -1,0 +1,274 @@
+"""Supervision's facts, kept as cases change: what each case adds to the figures, day by day.
+
+A month's report over a million cases cannot afford to judge every case again (exact
+working days for each one cost seconds in the store). Most of what a case adds to the
+figures is settled when it happens and never depends on the day a report is run: it was
+received on a day, accepted on a day, concluded on a day — on time or late by so many
+working days, early or not, in so many working days. So every unit of work that touches a
+case (``work.touch("case", …)``, which every write of the window desk does) recomputes
+that case's *facts* in the same transaction, before it commits:
+
+- ``case_facts``: one row per case — unit, item, clerk, the days its figures count on
+  (received, accepted, concluded or refused, a recorded deemed acceptance) and what its
+  conclusion adds (concluded, denied, on the spot, on time, promised, early, late and by
+  how many working days, working days used, promised and statutory limits);
+- ``case_days``: those additions summed per day, unit, item and clerk. A change of a case
+  takes its old facts' additions away and puts its new ones in.
+
+A report then sums ``case_days`` over its period (a few hundred thousand rows for a
+province's month) and judges only the cases still open on its as-of day against that day
+(:mod:`.figures`). The facts are counted with the workspace's holiday calendar by the
+same definitions as :mod:`.facts` (tests hold both ways of counting equal).
+
+The facts are trusted only while they are known to be current: the counter
+``supervision:facts`` holds the store generation they reflect and ``supervision:calendar``
+a stamp of the calendar they were counted with. A write made without this module loaded,
+or a calendar loaded since, leaves them stale; the next report counts them again from the
+cases (:func:`ensure`). A case whose facts the calendar cannot give (a day in a year
+without a schedule), or whose figures depend on the period in a way a day's sum cannot
+hold, is marked inexact, and a report whose period it touches counts from the cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+import zlib
+
+from sqlalchemy import and_, delete, exists, or_, select
+
+from ..core import store as st
+from ..core.errors import CalendarMissingError
+from ..core.session import subscribe_within
+
+VALUES = st.FACT_VALUES  # the columns of case_days
+# What a case's outcome adds on the day it was concluded or refused.
+OUTCOME = tuple(name for name in VALUES if name not in ("received", "accepted", "deemed_accepted"))
+GENERATION = "supervision:facts"  # counters: the store generation the facts reflect
+CALENDAR = "supervision:calendar"  # counters: the stamp of the calendar they were counted with
+CHUNK = 20000
+
+_stamps: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def calendar_stamp(calendar) -> int:
+    """A checksum of every loaded year's holidays and make-up working days."""
+    found = _stamps.get(calendar)
+    if found is None:
+        parts = []
+        for year in calendar.years():
+            schedule = calendar.schedule(year)
+            parts.append(f"{year}|{','.join(sorted(d.isoformat() for d in schedule.holidays))}"
+                         f"|{','.join(sorted(d.isoformat() for d in schedule.workdays))}")
+        found = _stamps[calendar] = zlib.crc32("\n".join(parts).encode()) & 0x7FFFFFFF
+    return found
+
+
+# -- one case ------------------------------------------------------------------------------
+
+def of_case(calendar, row) -> dict:
+    """The facts of one case (a row of ``cases``), as :mod:`.facts` defines its figures.
+
+    Working days are those of ``calendar``: a day it does not cover makes the facts
+    inexact, and so does a deemed acceptance concluded before its supplement window ended
+    (whether a period counts it then depends on where the period starts).
+    """
+    f = {"case_id": row.id, "unit": row.unit, "item_code": row.item_code, "clerk": row.clerk or "",
+         "received_on": row.received_on, "accepted_on": row.accepted_on, "concluded_on": None,
+         "deemed_on": row.check_due_on if row.deemed_accepted else None, "exact": True,
+         **dict.fromkeys(OUTCOME, 0)}
+    k = row.concluded_on
+    if k is None:
+        return f
+    if f["deemed_on"] is not None and k < f["deemed_on"]:
+        f["exact"] = False
+    if row.status == "not_accepted":
+        f.update(concluded_on=k, not_accepted=1)
+    elif row.status == "concluded":
+        f.update(concluded_on=k, concluded=1, denied=int(row.decision == "denied"),
+                 on_the_spot=int(k == row.received_on), promised_concluded=int(row.promised_days > 0),
+                 promised_days=row.promised_days, statutory_days=row.statutory_days + row.extended_days)
+        due = row.due_on
+        try:
+            if k != row.accepted_on:
+                used = (calendar.workdays_between(row.accepted_on, k) if k >= row.accepted_on
+                        else -calendar.workdays_between(k, row.accepted_on))
+                f["workdays_used"] = used - row.paused_workdays
+            if due is not None:
+                # On time: no working day past the due date (a Saturday after a Friday due date is).
+                over = calendar.workdays_between(due, k) if k > due else 0
+                f["on_time"] = int(over == 0)
+                if over > 0:
+                    f.update(overdue_concluded=1, overdue_workdays=over)
+                # Early: before the promised date — the due date less the extension, if any.
+                if row.promised_days > 0 and k < due:
+                    f["early"] = int(row.extended_days == 0 or calendar.workdays_between(k, due) > row.extended_days)
+        except (CalendarMissingError, TypeError):
+            f["exact"] = False
+    return f
+
+
+def additions(f: dict | None) -> dict[tuple, dict]:
+    """What facts ``f`` add to ``case_days``: ``{(day, unit, item, clerk): {value: n}}``."""
+    out: dict[tuple, dict] = {}
+    if f is None:
+        return out
+    who = (f["unit"], f["item_code"], f["clerk"])
+
+    def add(day, name, value):
+        if day is not None and value:
+            bucket = out.setdefault((day, *who), {})
+            bucket[name] = bucket.get(name, 0) + value
+
+    add(f["received_on"], "received", 1)
+    add(f["accepted_on"], "accepted", 1)
+    add(f["deemed_on"], "deemed_accepted", 1)
+    for name in OUTCOME:
+        add(f["concluded_on"], name, f[name])
+    return out
+
+
+# -- keeping them ----------------------------------------------------------------------------
+
+def _upsert_days(conn, rows: list[dict]) -> None:
+    """Add ``rows`` (day, unit, item_code, clerk and values) into ``case_days``."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    d = st.case_days
+    statement = insert(d)
+    statement = statement.on_conflict_do_update(
+        index_elements=[d.c.day, d.c.unit, d.c.item_code, d.c.clerk],
+        set_={name: d.c[name] + statement.excluded[name] for name in VALUES})
+    conn.execute(statement, [{**dict.fromkeys(VALUES, 0), **row} for row in rows])
+
+
+def refresh(conn, calendar, case_rows) -> None:
+    """Recount the facts of ``case_rows`` (rows of ``cases``) and move their additions."""
+    case_rows = list(case_rows)
+    if not case_rows:
+        return
+    ids = [row.id for row in case_rows]
+    c = st.case_facts
+    old = [dict(row._mapping) for row in conn.execute(select(c).where(c.c.case_id.in_(ids)))]
+    new = [of_case(calendar, row) for row in case_rows]
+    delta: dict[tuple, dict] = {}
+    for facts, sign in [*((f, -1) for f in old), *((f, 1) for f in new)]:
+        for key, values in additions(facts).items():
+            bucket = delta.setdefault(key, {})
+            for name, value in values.items():
+                bucket[name] = bucket.get(name, 0) + sign * value
+    rows = [{"day": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **values}
+            for key, values in delta.items() if any(values.values())]
+    _upsert_days(conn, rows)
+    conn.execute(delete(c).where(c.c.case_id.in_(ids)))
+    conn.execute(c.insert(), new)
+
+
+def _counter(conn, scope: str) -> int | None:
+    return conn.execute(select(st.counters.c.value).where(st.counters.c.scope == scope)).scalar()
+
+
+def _set_counter(conn, scope: str, value: int) -> None:
+    done = conn.execute(st.counters.update().where(st.counters.c.scope == scope).values(value=value)).rowcount
+    if not done:
+        conn.execute(st.counters.insert().values(scope=scope, value=value))
+
+
+def _generation(conn) -> int:
+    return st.peek_number(conn, st.STORE_GENERATION) - 1
+
+
+def _follow(work) -> None:
+    """Inside a unit of work that touched records: recount the touched cases' facts.
+
+    The facts stay marked current only if they were current before this write and were
+    counted with the calendar this write used.
+    """
+    conn, calendar = work.conn, work.session.calendar
+    generation = _generation(conn)  # already advanced for this write
+    numbers = [key for kind, key in work.touched if kind == "case"]
+    if numbers:
+        refresh(conn, calendar, conn.execute(select(st.cases).where(st.cases.c.case_no.in_(numbers))))
+    if _counter(conn, GENERATION) == generation - 1 and _counter(conn, CALENDAR) == calendar_stamp(calendar):
+        _set_counter(conn, GENERATION, generation)
+
+
+subscribe_within(_follow)
+
+
+def rebuild(conn, calendar, progress=None) -> int:
+    """Count every case's facts and the day sums again from the cases; returns the cases counted.
+
+    Used by the migration that brought the tables in and whenever the facts are stale.
+    """
+    # Writers take the next store generation first: holding its row keeps them out meanwhile.
+    conn.execute(select(st.counters.c.value).where(st.counters.c.scope == st.STORE_GENERATION).with_for_update())
+    conn.execute(delete(st.case_days))
+    conn.execute(delete(st.case_facts))
+    days: dict[tuple, list[int]] = {}
+    index = {name: i for i, name in enumerate(VALUES)}
+    done, last = 0, 0
+    while True:
+        chunk = conn.execute(select(st.cases).where(st.cases.c.id > last).order_by(st.cases.c.id)
+                             .limit(CHUNK)).all()
+        if not chunk:
+            break
+        last = chunk[-1].id
+        facts = [of_case(calendar, row) for row in chunk]
+        for f in facts:
+            for key, values in additions(f).items():
+                vector = days.get(key)
+                if vector is None:
+                    vector = days[key] = [0] * len(VALUES)
+                for name, value in values.items():
+                    vector[index[name]] += value
+        conn.execute(st.case_facts.insert(), facts)
+        done += len(chunk)
+        if progress:
+            progress(done)
+    rows = [{"day": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **dict(zip(VALUES, vector))}
+            for key, vector in days.items()]
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(st.case_days.insert(), rows[start:start + CHUNK])
+    _set_counter(conn, GENERATION, _generation(conn))
+    _set_counter(conn, CALENDAR, calendar_stamp(calendar))
+    return done
+
+
+def current(conn, calendar) -> bool:
+    """Whether the facts reflect every committed change, counted with ``calendar``."""
+    return (_counter(conn, GENERATION) == _generation(conn)
+            and _counter(conn, CALENDAR) == calendar_stamp(calendar))
+
+
+def ensure(session) -> None:
+    """Count the facts again from the cases if they are stale (see the module's docstring)."""
+    calendar = session.calendar
+    with session.store.read() as conn:
+        if current(conn, calendar):
+            return
+    with session.store.write() as conn:
+        if not current(conn, calendar):
+            rebuild(conn, calendar)
+
+
+def inexact_within(conn, start: dt.date, end: dt.date) -> bool:
+    """Whether a case whose facts are inexact may count in ``[start, end]``."""
+    c = st.case_facts
+    return bool(conn.execute(select(exists().where(
+        c.c.exact.is_(False), c.c.received_on <= end,
+        or_(c.c.concluded_on.is_(None), c.c.concluded_on >= start)))).scalar())
+
+
+def day_sums(conn, start: dt.date, end: dt.date, unit_condition):
+    """``(unit, item, clerk, *VALUES)`` summed over ``[start, end]``."""
+    from sqlalchemy import func
+
+    d = st.case_days
+    return conn.execute(select(d.c.unit, d.c.item_code, d.c.clerk, *(func.sum(d.c[name]) for name in VALUES))
+                        .where(and_(d.c.day >= start, d.c.day <= end), unit_condition)
+                        .group_by(d.c.unit, d.c.item_code, d.c.clerk))
