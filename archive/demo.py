@@ -297,8 +297,9 @@ def _shelf_and_lending(session, report: Report) -> None:
     borrower = code[0] if code else borrowers.add(
         session, name="李明", unit="江州市市场监督管理局", type="internal", id_number="110101199003071233",
         phone="0792-85123456")
+    # A person's case holds an ID number: its volume is filed 控制, read with the head's approval.
     loan = loans.lend(session, volume.archival_code, borrower=borrower.code, purpose="工作查考", mode="read",
-                      on=at_filing)
+                      approved_by="赵立新", approver_level="head-in-charge", on=at_filing)
     back = loans.return_loan(session, loan.loan, pages=volume.pages - 1, condition="第2页缺失",
                              effect="核实了营业执照登记事项", on=at_filing)
     report.loan = {"loan": loan.loan, "archival_code": volume.archival_code, "pages_expected": back.pages_expected,

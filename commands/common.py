@@ -562,10 +562,13 @@ def describe_result(result, session=None) -> str:
     lines = [f"办件编号：{case.case_no}", f"事项：{case.item_code} {case.item_name}", f"状态：{case.to_dict()['status_text']}"]
     if case.accepted_on:
         lines.append(f"受理日期：{case.accepted_on.isoformat()}" + ("（逾期未告知补正，视为受理）" if case.deemed_accepted else ""))
-    if case.due_on:
+    if case.case_type == "on_the_spot" and case.accepted_on:
+        lines.append("办结时限：当场办结")
+    elif case.due_on:
         lines.append(f"承诺办结日期：{case.due_on.isoformat()}")
     if case.missing:
-        lines.append(f"待补正材料：{'、'.join(case.missing)}")
+        owed = "待补交材料" if case.status in ("accepted", "paused") else "待补正材料"
+        lines.append(f"{owed}：{'、'.join(case.missing)}")
     for notice in result.notices:
         lines.append(f"文书：{notice.title} {notice.number}")
         lines.append(f"  DOCX：{notice.docx}")

@@ -2,7 +2,7 @@
 
 ``archive file`` ↔ ``volumes.file_case`` / ``volumes.file_all_due``; ``archive case attach``
 ↔ ``volumes.attach`` (registered on the window's ``case`` group); ``archive volume
-show|list|note`` ↔ ``volumes.show|list_volumes|note``; ``archive catalogue show|export`` ↔
+show|list|note|access`` ↔ ``volumes.show|list_volumes|note|set_access``; ``archive catalogue show|export`` ↔
 ``catalogues.sheets|export``; ``archive verify`` ↔ ``fixity.verify``; ``archive appraise`` ↔
 ``disposal.appraise``; ``archive destroy`` ↔ ``disposal.destroy``; ``archive scheme check``
 ↔ ``scheme.check``.
@@ -34,7 +34,8 @@ def describe_volume(volume, *, show_state: bool = False) -> str:
         f"档号：{volume.archival_code}" + ("（预演，未归档）" if volume.dry_run else ""),
         f"案卷题名：{volume.title}",
         f"办件：{volume.case}　分类号：{volume.classification}　目录号：{volume.catalogue:03d}　案卷号：{volume.volume_no:04d}",
-        f"年度：{volume.year}　保管期限：{retention_text(volume.retention)}　开放标识：{volume.access}",
+        f"年度：{volume.year}　保管期限：{retention_text(volume.retention)}　开放标识：{volume.access}"
+        f"　密级：{volume.security_level or '无'}",
         f"起止日期：{volume.start_date.isoformat()} 至 {volume.end_date.isoformat()}　"
         f"共 {volume.items_count} 件 {volume.pages} 页",
     ]
@@ -135,7 +136,7 @@ def attach_command(session, case_no, file, title, as_json):
 
 @click.group("volume", cls=ArchiveGroup)
 def volume_group():
-    """案卷：查看、列出、在卷内备考表中追加说明。"""
+    """案卷：查看、列出、在卷内备考表中追加说明、调整开放标识和密级。"""
 
 
 @session_command(volume_group, "show")
@@ -173,6 +174,31 @@ def volume_list(session, class_code, year, catalogue, state, as_json):
     lines = [f"{v.archival_code}\t{v.case}\t{v.pages}页\t{volumes.STATES.get(v.state, v.state)}\t{v.title}"
              for v in found]
     emit(as_json, [v.summary() for v in found], "\n".join(lines) or "（没有符合条件的案卷）")
+
+
+@session_command(volume_group, "access")
+@click.argument("code")
+@click.option("--access", help="新的开放标识：开放、控制、延期开放、未审核")
+@click.option("--security-level", help="新的密级：秘密、机密、绝密，或“无”")
+@click.option("--approver", required=True, help="批准调整的负责人")
+@click.option("--reason", required=True, help="调整理由（记入卷内备考表）")
+@json_option
+def volume_access(session, code, access, security_level, approver, reason, as_json):
+    """调整案卷的开放标识或密级：须经批准，记入办理记录和卷内备考表，并重新制作案卷封面。
+
+    \b
+    示例：
+      archive volume access "Z023-XK·ZC·2026·D30-001-0001" --access 开放 \\
+          --approver 赵立新 --reason 经开放审核，卷内个人信息已作技术处理
+    """
+    from archive.shelf import volumes
+
+    volume = volumes.set_access(session, code, access=access, security_level=security_level, approver=approver,
+                                reason=reason)
+    cover = next((f.path for f in volume.forms if f.kind == "volume_cover"), "")
+    emit(as_json, volume.to_show_dict(),
+         f"已调整：{volume.archival_code}\n开放标识：{volume.access}　密级：{volume.security_level or '无'}"
+         f"\n案卷封面：{cover}")
 
 
 @session_command(volume_group, "note")
@@ -308,8 +334,10 @@ def _describe_list(result) -> str:
 @session_command(None, "appraise")
 @click.option("--as-of", required=True, help="鉴定截止日期 YYYY-MM-DD：列出到该日保管期限已满的案卷")
 @click.option("--dry-run", is_flag=True, help="只列出到期案卷，不编制销毁清册")
+@click.option("--appraiser", "appraisers", multiple=True,
+              help="鉴定小组成员（可多次）；不填时清册上留空，由成员签名")
 @json_option
-def appraise_command(session, as_of, dry_run, as_json):
+def appraise_command(session, as_of, dry_run, appraisers, as_json):
     """鉴定：列出保管期限已满的案卷，并编制销毁清册（草稿，.docx）。
 
     \b
@@ -318,7 +346,7 @@ def appraise_command(session, as_of, dry_run, as_json):
     """
     from archive.shelf import disposal
 
-    result = disposal.appraise(session, as_of, dry_run=dry_run)
+    result = disposal.appraise(session, as_of, dry_run=dry_run, appraisers=appraisers)
     if result.status == "empty":
         text = f"截至 {result.as_of.isoformat()} 没有保管期限已满、尚未列入销毁清册的案卷"
     else:
@@ -336,10 +364,11 @@ def appraise_command(session, as_of, dry_run, as_json):
 @click.option("--witness", "action", flag_value="witness",
               help="以经办人的身份确认监销；两名不同的监销人各自确认，第二人确认时执行销毁")
 @click.option("--method", help="销毁方式，批准时确定（默认：删除全部存储文件，保留目录记录）")
+@click.option("--reviewer", help="审核销毁清册的档案部门负责人，批准时确定（不填时清册上留空待签名）")
 @click.option("--dry-run", is_flag=True, help="只显示将销毁的案卷和文件，不做任何改动")
 @click.option("--yes", is_flag=True, help="不再询问确认（供脚本使用）")
 @json_option
-def destroy_command(session, list_no, action, method, dry_run, yes, as_json):
+def destroy_command(session, list_no, action, method, reviewer, dry_run, yes, as_json):
     """销毁清册的批准、监销与执行：删除存储的文件，目录中保留并标注“已销毁”，档号不再使用。
 
     批准人和两名监销人都是账户，各自以自己的身份操作（--operator 或 ARCHIVE_OPERATOR）；
@@ -356,7 +385,7 @@ def destroy_command(session, list_no, action, method, dry_run, yes, as_json):
     from archive.shelf import disposal
 
     if action == "approve":
-        result = disposal.approve(session, list_no, method=method)
+        result = disposal.approve(session, list_no, method=method, reviewer=reviewer)
         emit(as_json, result.to_dict(), _describe_list(result) + f"\n第{result.number}号销毁清册已由{result.approver}批准；"
              "须由两名不同的监销人各自确认：archive destroy --list " + f"{result.number} --witness --operator 监销人")
         return
@@ -375,8 +404,9 @@ def destroy_command(session, list_no, action, method, dry_run, yes, as_json):
                  f"{disposal.WITNESSES}）；还须另一名监销人用自己的账户确认")
             return
     else:
-        if method:
-            raise InputError("销毁方式在批准时确定：archive destroy --list 编号 --approve --method …", field="method")
+        if method or reviewer:
+            raise InputError("销毁方式和档案部门负责人在批准时确定：archive destroy --list 编号 --approve --method … "
+                             "--reviewer …", field="method" if method else "reviewer")
         if not dry_run and not yes and not sys.stdin.isatty():
             raise InputError("销毁前须确认：没有终端可以询问，请核对销毁清册后加 --yes 执行（或先用 --dry-run 预演）",
                              field="yes")

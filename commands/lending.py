@@ -287,7 +287,7 @@ def copy_command(session, loan, pages, certified, approved_by, approver_level, o
 
 @click.group("register", cls=ArchiveGroup)
 def register_group():
-    """借阅登记表。"""
+    """登记簿：借阅登记表（export）、窗口办件登记簿（cases）。"""
 
 
 @session_command(register_group, "export")

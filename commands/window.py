@@ -306,19 +306,20 @@ def case_extend(session, case_no, days, reason, approver, on, as_json):
 @click.option("--decision", required=True, type=DECISIONS,
               help="办结决定：approved（准予许可）或 denied（不予许可），可写中文")
 @click.option("--reason", help="不予许可的理由（不予许可 denied 时必填）")
+@click.option("--approver", help="批准办结的负责人（打印在办结审批单上，批准日期为办结日期）")
 @click.option("--on", help="办结日期 YYYY-MM-DD（默认今天）")
 @json_option
-def case_conclude(session, case_no, decision, reason, on, as_json):
-    """办结；不予许可时打印不予许可决定书。
+def case_conclude(session, case_no, decision, reason, approver, on, as_json):
+    """办结；不予许可时打印不予许可决定书。补办件材料未补齐时不能准予许可。
 
     \b
     示例：
-      archive case conclude SJ202610120001 --decision approved
-      archive case conclude SJ202610120003 --decision denied --reason 经现场核查不符合条件
+      archive case conclude SJ202610120001 --decision approved --approver 赵立新
+      archive case conclude SJ202610120003 --decision denied --reason 经现场核查不符合条件 --approver 赵立新
     """
     from archive.window import cases
 
-    result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on)
+    result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on, approver=approver)
     emit(as_json, result.to_dict(), describe_result(result, session))
 
 

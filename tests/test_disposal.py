@@ -123,7 +123,7 @@ def test_destroy_removes_the_files_and_keeps_the_catalogue_entry(session, shelf,
         assert "批准人周敏，监销人陈静、赵立新" in shown.notes[-1].text
     assert Path(shelf["approved"].folder).exists()
     executed = docx_text(result.executed_path)
-    assert "周敏" in executed and "陈静、赵立新" in executed
+    assert "周敏" in executed and "监销人（签名）\n陈静\n监销人（签名）\n赵立新" in executed
     [sheet] = [s for s in catalogues.sheets(session) if s.number == 4]
     assert all(r.remark.startswith("已销毁") for r in sheet.rows)
     assert fixity.verify(session).ok  # nothing of the destroyed volumes is expected any more

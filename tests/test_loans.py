@@ -52,13 +52,14 @@ def make_pdf(path: Path, pages: int, label: str = "材料") -> Path:
     return path
 
 
-def make_volume(session, *, attachments=(3, 2), access: str | None = None, security_level: str | None = None,
+def make_volume(session, *, attachments=(3, 2), access: str | None = "开放", security_level: str | None = None,
                 tmp: Path | None = None, **case_overrides) -> str:
     """File a real volume (receive → attach scanned PDFs → conclude → file); its archival code.
 
     ``attachments`` are the page counts of the PDFs attached as applicant materials;
     ``access``/``security_level`` set the volume's access status and security level the
-    way an appraisal would.
+    way an appraisal would (open by default: the volume of a person's case is filed as
+    控制, see test_volumes).
     """
     from archive.window import cases
     from archive.shelf import volumes

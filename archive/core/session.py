@@ -24,8 +24,19 @@ from sqlalchemy.engine import Connection
 
 from . import store as st
 from .config import Workspace, open_workspace
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .validate import check_text
+
+
+def time_zone(name: str):
+    """The ``zoneinfo`` zone called ``name``; ConfigError naming the setting otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"时区“{name}”无法识别", field="settings.timezone",
+                          hint="请填写 IANA 时区名，如 Asia/Shanghai、Asia/Urumqi") from None
 
 
 # Called after every committed unit of work that touched searchable records, with the
@@ -71,6 +82,7 @@ class Session:
         self._today = today
         self._store: st.Store | None = None
         self._calendar = None
+        self._zone = None
         self._resources: dict[str, object] = {}
         self._parent: Session | None = None
         self.superuser = superuser  # `archive user …` on the server's own shell
@@ -111,15 +123,29 @@ class Session:
 
     @property
     def today(self) -> dt.date:
-        """The working date: today, unless the caller fixed it (back-dated entry, tests, demo)."""
-        return self._today or dt.date.today()
+        """The working date: today in the centre's time zone, unless the caller fixed it
+        (back-dated entry, tests, demo)."""
+        return self._today or self.now().date()
 
     @today.setter
     def today(self, value: dt.date | None) -> None:
         self._today = value
 
+    @property
+    def zone(self):
+        """The centre's time zone (setting ``timezone``, default Asia/Shanghai)."""
+        if self._zone is None:
+            self._zone = time_zone(self.ws.get("timezone"))
+        return self._zone
+
     def now(self) -> dt.datetime:
-        return dt.datetime.now().replace(microsecond=0)
+        """The centre's wall-clock time to the second, as a naive datetime.
+
+        Every time the store records and every form prints is in the centre's time zone,
+        whatever zone the server runs in (a server kept on UTC would otherwise date a
+        morning's work the previous evening).
+        """
+        return dt.datetime.now(self.zone).replace(tzinfo=None, microsecond=0)
 
     @property
     def operator_name(self) -> str | None:
@@ -214,14 +240,19 @@ class Session:
             for hook in AFTER_COMMIT:
                 hook(self, list(unit.touched))
 
-    def log(self, work: Work, action: str, subject: str, *, case_id: int | None = None, **detail) -> None:
-        """Record who did what and when, as an event and an entry of the audit trail."""
+    def log(self, work: Work, action: str, subject: str, *, case_id: int | None = None,
+            effective_on: dt.date | None = None, **detail) -> None:
+        """Record who did what and when, as an event and an entry of the audit trail.
+
+        ``at`` is when it was entered; ``effective_on`` the date the action takes effect in
+        law (a supplement handed in yesterday and entered today), when that is not today.
+        """
         from . import audit
 
         work.conn.execute(
             st.events.insert().values(
                 case_id=case_id, subject=subject, action=action, operator=self.operator, at=self.now(),
-                detail=detail,
+                effective_on=effective_on, detail=detail,
             )
         )
         audit.append(work.conn, self, action, subject, **detail)

@@ -56,6 +56,7 @@ items = Table(
     Column("delivery", String(200), nullable=False),
     Column("materials", JSON, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("pending_days", Integer),  # 补办件: working days to hand in pending materials (None: the setting)
 )
 
 calendar_years = Table(
@@ -113,6 +114,10 @@ cases = Table(
     Column("sealed_at", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("pending_due", JSON),  # 补办件: {material code: ISO date it is due}, still owed or not
+    Column("pause_expected_days", Integer),  # the excluded-time notice's expected working days
+    Column("approver", String(100)),  # who approved the conclusion (办结审批单)
+    Column("approved_on", Date),
     # The window clerk who received the case: the operator of its receive event, copied
     # by a store trigger (migration 0009) so supervision groups by clerk without a join.
     Column("clerk", String(100)),
@@ -126,8 +131,9 @@ events = Table(
     Column("subject", String(100), nullable=False, index=True),  # e.g. case number, card number
     Column("action", String(50), nullable=False),
     Column("operator", String(100), nullable=False),
-    Column("at", DateTime, nullable=False),
+    Column("at", DateTime, nullable=False),  # when it was entered (the centre's time zone)
     Column("detail", JSON, nullable=False),
+    Column("effective_on", Date),  # the date it takes effect, for an action entered later
 )
 
 appointments = Table(
@@ -290,6 +296,10 @@ destruction_lists = Table(
     Column("executed_by", String(100)),
     Column("executed_path", String(500)),  # the list as executed, with approver and witnesses
     Column("executed_sha256", String(64)),
+    Column("appraisers", JSON),  # 鉴定小组成员
+    Column("reviewer", String(100)),  # the archive's head who reviewed the list
+    Column("pdf_path", String(500)),  # PDF renditions of the draft and the executed list
+    Column("executed_pdf_path", String(500)),
     # The approval and the witnesses are accounts acting for themselves (migration 0009):
     # the approver approves in their own session, each witness confirms in theirs.
     Column("approved_by", String(100)),

@@ -14,7 +14,7 @@ from typing import Mapping
 from .config import CONFIG_NAME, Workspace, load_config, resolve_home, validate_against
 from .store import open_store
 
-FOLDERS = ("documents", "seals")
+FOLDERS = ("documents", "seals", "fonts")
 
 
 def create(home=None, *, config: Mapping, seals: Mapping[str, Path] | None = None) -> Workspace:

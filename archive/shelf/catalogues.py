@@ -190,6 +190,8 @@ def _xlsx(found: list[Sheet], scheme) -> bytes:
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
+    from ..documents.sheets import print_layout
+
     workbook = Workbook()
     workbook.remove(workbook.active)
     thin = Side(style="thin")
@@ -218,10 +220,7 @@ def _xlsx(found: list[Sheet], scheme) -> bytes:
         ws.append(["合计", f"{len(sheet.rows)}卷", "", "", sheet.pages, "", ""])
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
-        ws.print_title_rows = "3:3"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.freeze_panes = "A4"
+        print_layout(ws, header_row=3, landscape=True)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

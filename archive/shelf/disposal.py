@@ -120,34 +120,52 @@ def _disposal_dir(session: Session) -> Path:
 
 
 def _context(session: Session, scheme, *, number: int, as_of: dt.date, entries, compiled_by: str,
-             compiled_on: dt.date, approver="", witnesses=(), executed_on=None, method="") -> dict:
+             compiled_on: dt.date, appraisers=(), reviewer="", approver="", witnesses=(), executed_on=None,
+             method="") -> dict:
+    witnesses = list(witnesses) + ["", ""]
     return {
         "list_no": number, "fonds": {"code": scheme.fonds_code, "name": scheme.fonds_name},
         "as_of": format_cn_date(as_of),
         "rows": [{"number": e.number, "archival_code": e.archival_code, "title": e.title, "year": e.year,
                   "retention": retention_text(e.retention), "pages": e.pages, "opinion": e.opinion} for e in entries],
         "total_volumes": len(entries), "total_pages": sum(e.pages for e in entries),
+        "appraisal_opinion": f"经鉴定，以上{len(entries)}卷档案保管期限已满，已无继续保存价值，同意销毁。",
+        "appraisers": "、".join(appraisers), "reviewer": reviewer or "",
         "compiled_by": compiled_by, "compiled_on": format_cn_date(compiled_on), "approver": approver or "",
-        "witnesses": "、".join(witnesses), "executed_on": format_cn_date(executed_on) if executed_on else "",
+        "approved_on": format_cn_date(executed_on) if executed_on and approver else "",
+        "witness_1": witnesses[0], "witness_2": witnesses[1],
+        "executed_on": format_cn_date(executed_on) if executed_on else "",
         "method": method or "",
     }
 
 
-def _render(work, kind_path: Path, context: dict) -> tuple[str, str]:
+def _render(work, kind_path: Path, context: dict) -> tuple[str, str, str | None]:
+    """The list as .docx and, with PDF output, as PDF beside it (PDF/A); their paths and the
+    .docx's SHA-256."""
+    from ..documents import office
     from ..documents.render import render_document
 
+    session = work.session
     work.track(kind_path)
-    render_document("destruction_list", context, kind_path)
-    return work.session.ws.relative(kind_path), hashlib.sha256(kind_path.read_bytes()).hexdigest()
+    render_document("destruction_list", context, kind_path,
+                    properties={"title": f"档案销毁清册 第{context['list_no']}号", "subject": "档案销毁清册",
+                                "author": context["fonds"]["name"], "description": ""})
+    pdf = None
+    if office.pdf_enabled(session):
+        pdf = work.track(office.converter(session).convert(kind_path, kind_path.with_suffix(".pdf")))
+    return (session.ws.relative(kind_path), hashlib.sha256(kind_path.read_bytes()).hexdigest(),
+            session.ws.relative(pdf) if pdf else None)
 
 
-def appraise(session: Session, as_of, *, dry_run: bool = False) -> DestructionList:
+def appraise(session: Session, as_of, *, dry_run: bool = False, appraisers=()) -> DestructionList:
     """List the volumes whose retention expired by ``as_of`` and write a draft destruction list.
 
     Volumes already destroyed or already on a draft list are left out. When nothing has
-    expired, no list is written (status ``empty``).
+    expired, no list is written (status ``empty``). ``appraisers`` are the members of the
+    appraisal group (鉴定小组); without them the list leaves their line to sign on paper.
     """
     as_of = parse_date(as_of, "--as-of")
+    appraisers = tuple(check_text(name, "鉴定小组成员", max_length=50) for name in appraisers or ())
     scheme = load_scheme(session)
     access.require(session, "disposal.appraise", fonds=scheme.fonds_code)
     with session.store.read() as conn:
@@ -174,13 +192,15 @@ def appraise(session: Session, as_of, *, dry_run: bool = False) -> DestructionLi
         now = session.now()
         number = work.conn.execute(st.destruction_lists.insert().values(
             as_of=as_of, status="draft", volume_ids=[r.id for r in expired], created_at=now, created_by=operator,
+            appraisers=list(appraisers),
         )).inserted_primary_key[0]
         path = _disposal_dir(session) / f"销毁清册-第{number}号-草稿.docx"
-        relative, digest = _render(work, path, _context(session, scheme, number=number, as_of=as_of, entries=entries,
-                                                        compiled_by=operator, compiled_on=session.today))
+        relative, digest, pdf = _render(work, path, _context(
+            session, scheme, number=number, as_of=as_of, entries=entries, compiled_by=operator,
+            compiled_on=session.today, appraisers=appraisers))
         work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == number)
-                          .values(path=relative, sha256=digest))
-        session.log(work, "appraise", f"销毁清册第{number}号", as_of=as_of.isoformat(),
+                          .values(path=relative, sha256=digest, pdf_path=pdf))
+        session.log(work, "appraise", f"销毁清册第{number}号", effective_on=session.today, as_of=as_of.isoformat(),
                     volumes=[e.archival_code for e in entries])
     return DestructionList(number=number, as_of=as_of, status="draft", entries=entries, path=str(path))
 
@@ -258,15 +278,18 @@ def lists(session: Session) -> list[DestructionList]:
     return out
 
 
-def approve(session: Session, number, *, method: str | None = None) -> DestructionList:
+def approve(session: Session, number, *, method: str | None = None, reviewer: str | None = None) -> DestructionList:
     """Approve a draft destruction list as the acting account (needs ``disposal.approve``).
 
     The approver must be able to see every volume on the list; the method of destruction
-    (default: the files deleted, the catalogue record kept) is fixed with the approval.
+    (default: the files deleted, the catalogue record kept) and the archive department's
+    head who reviewed the list (档案部门负责人, printed on the executed list) are fixed with
+    the approval.
     """
     scheme = load_scheme(session)
     access.require(session, "disposal.approve", fonds=scheme.fonds_code)
     method = check_text(method, "销毁方式", required=False, max_length=100) or DEFAULT_METHOD
+    reviewer = check_text(reviewer, "档案部门负责人", required=False, max_length=50) or None
     me = session.operator
     with session.work() as work:
         row = _list_row(work.conn, number)
@@ -281,8 +304,9 @@ def approve(session: Session, number, *, method: str | None = None) -> Destructi
             raise ForbiddenError(f"{me}编制了第{row.id}号销毁清册，不能自己批准", field="list",
                                  hint="须由编制人以外、有批准销毁清册权限的负责人批准")
         work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == row.id)
-                          .values(approved_by=me, approved_at=session.now(), approver=me, method=method))
-        session.log(work, "destruction_approve", f"销毁清册第{row.id}号", list=row.id, method=method,
+                          .values(approved_by=me, approved_at=session.now(), approver=me, method=method,
+                                  reviewer=reviewer))
+        session.log(work, "destruction_approve", f"销毁清册第{row.id}号", list=row.id, method=method, reviewer=reviewer,
                     volumes=[v.archival_code for v in volumes])
     return show_list(session, row.id)
 
@@ -420,6 +444,7 @@ def _finish(session: Session, list_id: int, scheme) -> DestructionList:
     # A run killed after writing the executed list but before its commit left it behind,
     # unrecorded: it is this run's to write again.
     path.unlink(missing_ok=True)
+    path.with_suffix(".pdf").unlink(missing_ok=True)
     witnesses = tuple(row.witnesses or ())
     with session.work() as work:
         row = _list_row(work.conn, row.id)
@@ -437,12 +462,12 @@ def _finish(session: Session, list_id: int, scheme) -> DestructionList:
             session.log(work, "destroy", v.archival_code, list=row.id, approver=row.approver,
                         witnesses=list(witnesses), method=row.method)
             work.touch("volume", v.archival_code)
-        relative, digest = _render(work, path, _context(
+        relative, digest, pdf = _render(work, path, _context(
             session, scheme, number=row.id, as_of=row.as_of, entries=entries, compiled_by=row.created_by,
-            compiled_on=row.created_at.date(), approver=row.approver, witnesses=witnesses,
-            executed_on=row.executed_at.date(), method=row.method))
+            compiled_on=_compiled_on(work.conn, row), appraisers=row.appraisers or (), reviewer=row.reviewer or "",
+            approver=row.approver, witnesses=witnesses, executed_on=row.executed_at.date(), method=row.method))
         work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == row.id).values(
-            status="executed", executed_path=relative, executed_sha256=digest))
+            status="executed", executed_path=relative, executed_sha256=digest, executed_pdf_path=pdf))
         _kill_point("before-commit")
     return DestructionList(number=row.id, as_of=row.as_of, status="executed", entries=entries,
                            path=str(ws.absolute(row.path)) if row.path else None, executed_path=str(path),
@@ -465,6 +490,13 @@ def _kill_point(name: str) -> None:
     """
     if os.environ.get("ARCHIVE_TEST_KILL_AT") == f"destroy:{name}":
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _compiled_on(conn, row) -> dt.date:
+    """The date the draft list was compiled (the appraisal's effective date)."""
+    day = conn.execute(select(st.events.c.effective_on).where(
+        st.events.c.action == "appraise", st.events.c.subject == f"销毁清册第{row.id}号")).scalar()
+    return day or row.created_at.date()
 
 
 def _check_volumes(volumes) -> None:

@@ -78,7 +78,6 @@ def book(session: Session, *, name: str, phone: str, with_whom: str, at: str, pl
         )).inserted_primary_key[0]
         session.log(work, "book", card_no, at=starts.isoformat(), with_whom=with_whom)
         fields = {
-            "card_no": card_no,
             "visitor": {"name": name, "masked_id": mask_id(id_number) if id_number else "（未登记）", "phone": phone},
             "matter": matter,
             "with_whom": with_whom,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from . import notices as nt
 from ..core import access, audit
+from . import wording
 from ..core import store as st
 from .catalog import CASE_TYPES, ServiceItem, get_item
 from ..core.errors import InputError, NotFoundError, StateError
@@ -44,6 +45,11 @@ STATUSES = {
 GROUNDS = {
     "not-required": "申请事项依法不需要取得行政许可（行政许可法第三十二条第一款第（一）项）",
     "out-of-scope": "申请事项依法不属于本行政机关职权范围（行政许可法第三十二条第一款第（二）项）",
+}
+# How a rejection notice states its ground (a phrase: the template adds the full stop).
+GROUND_TEXT = {
+    "not-required": "该事项依法不需要取得行政许可",
+    "out-of-scope": "该事项依法不属于本机关职权范围",
 }
 DECISIONS = {"approved": "准予许可", "denied": "不予许可"}
 MAX_EXTENSION = {"joint": 15}
@@ -116,6 +122,10 @@ class Case:
     decision: str | None
     concluded_on: dt.date | None
     sealed_at: dt.datetime | None
+    pending_due: dict = field(default_factory=dict)  # 补办件: {material code: date due}
+    pause_expected_days: int | None = None
+    approver: str | None = None
+    approved_on: dt.date | None = None
     notices: tuple[nt.Notice, ...] = ()
     warnings: tuple[str, ...] = ()
     id: int = field(default=0, compare=False)
@@ -144,8 +154,13 @@ class Case:
             "decision": self.decision,
             "concluded_on": iso(self.concluded_on),
             "sealed_at": self.sealed_at.isoformat(sep=" ") if self.sealed_at else None,
+            "approver": self.approver,
+            "approved_on": iso(self.approved_on),
             "materials": list(self.materials),
             "missing": list(self.missing),
+            "pending_due": {code: day.isoformat() for code, day in self.pending_due.items()
+                            if code in self.missing},
+            "pause_expected_days": self.pause_expected_days,
             "notices": [n.to_dict() for n in self.notices],
             "warnings": list(self.warnings),
         }
@@ -163,6 +178,8 @@ def _case_from_row(session: Session, conn, row, *, with_notices: bool = True) ->
         statutory_days=row.statutory_days, paused_on=row.paused_on, paused_workdays=row.paused_workdays,
         extended_days=row.extended_days, decision=row.decision, concluded_on=row.concluded_on,
         sealed_at=row.sealed_at, id=row.id,
+        pending_due={code: dt.date.fromisoformat(day) for code, day in (row.pending_due or {}).items()},
+        pause_expected_days=row.pause_expected_days, approver=row.approver, approved_on=row.approved_on,
         notices=tuple(nt.for_case(session, conn, row.id, row.case_no)) if with_notices else (),
     )
     return replace(case, warnings=tuple(_warnings(session, case)))
@@ -177,12 +194,25 @@ def _warnings(session: Session, case: Case) -> list[str]:
             if today <= case.check_due_on:
                 out.append(f"补正告知期限至{format_cn_date(case.check_due_on)}，还剩{left}个工作日；"
                            "逾期未告知的，自收到材料之日起即为受理")
-        if case.status == "accepted" and case.due_on:
+        if case.case_type == "on_the_spot":
+            # Settled on the spot: no countdown. A case still open after its day is late.
+            if case.status == "accepted" and case.due_on and today > case.due_on:
+                out.append(f"即办件应于{format_cn_date(case.due_on)}当场办结，至今尚未办结")
+        elif case.status == "accepted" and case.due_on:
             if today > case.due_on:
                 late = session.calendar.workdays_between(case.due_on, today)
                 out.append(f"已超过承诺办结日期{format_cn_date(case.due_on)}（超期{late}个工作日）")
             elif session.calendar.workdays_between(today, case.due_on) <= 1:
                 out.append(f"承诺办结日期{format_cn_date(case.due_on)}即将届满")
+        owed = [code for code in case.missing if code in case.pending_due]
+        if case.status in ("accepted", "paused") and owed:
+            late = [code for code in owed if today > case.pending_due[code]]
+            if late:
+                out.append(f"待补交材料{'、'.join(late)}已过补交期限"
+                           f"（{format_cn_date(min(case.pending_due[c] for c in late))}），材料补齐前不能准予许可")
+            else:
+                out.append(f"待补交材料{'、'.join(owed)}须于"
+                           f"{format_cn_date(min(case.pending_due[c] for c in owed))}前补齐")
     except InputError as exc:  # a missing calendar year must not hide the case itself
         out.append(str(exc))
     return out
@@ -288,14 +318,20 @@ def _item_context(item: ServiceItem) -> dict:
 
 
 def _common(case_no: str, item: ServiceItem, applicant: Applicant) -> dict:
-    return {"case_no": case_no, "item": _item_context(item), "applicant": applicant.to_context()}
+    return {"case_no": case_no, "item": _item_context(item), "applicant": applicant.to_context(),
+            "you": wording.pronoun(applicant.kind), "application": wording.application(item.name)}
 
 
-def _materials_context(item: ServiceItem, received: list[str], pending: list[str] = ()) -> list[dict]:
-    rows = [{"name": m.name, "copies": m.copies, "form": m.form} for m in item.materials if m.code in received]
-    rows += [{"name": f"{m.name}（待补交）", "copies": m.copies, "form": m.form}
-             for m in item.materials if m.code in pending]
-    return rows
+def _materials_context(item: ServiceItem, received: list[str]) -> list[dict]:
+    return [{"name": m.name, "copies": m.copies, "form": m.form} for m in item.materials if m.code in received]
+
+
+def _pending_due(session: Session, item: ServiceItem, accepted_on: dt.date, pending: list[str]) -> dict[str, str]:
+    """When each pending material of a 补办件 is due: the item's limit (补交时限), else the
+    setting ``pending_materials_days``, in working days from acceptance."""
+    days = item.pending_days or int(session.ws.get("pending_materials_days"))
+    due = session.calendar.add_workdays(accepted_on, days)
+    return {code: due.isoformat() for code in pending}
 
 
 def _update(work: Work, row, **values) -> None:
@@ -306,30 +342,32 @@ def _update(work: Work, row, **values) -> None:
 
 
 def _issue_receipt(work: Work, item: ServiceItem, row_like: dict, *, accepted_on: dt.date, due_on: dt.date,
-                   received: list[str], pending: list[str] = (), deemed: bool = False) -> nt.Notice:
+                   received: list[str], pending_due: dict[str, str] | None = None, deemed: bool = False,
+                   issued_on: dt.date | None = None) -> nt.Notice:
+    session = work.session
     applicant = Applicant(**row_like["applicant"])
-    basis = "根据《中华人民共和国行政许可法》第三十二条第一款第（五）项的规定，你（单位）的申请材料齐全、符合法定形式，本机关决定予以受理。"
-    if deemed:
-        basis = ("根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，本机关未在五个工作日内一次告知需要补正的全部内容，"
-                 "自收到申请材料之日起即为受理。")
-    if pending:
-        basis += "所列待补交材料须在办结前补齐。"
+    pending_due = pending_due or {}
+    centre_phone = session.ws.centre.get("phone", "12345")
     fields = {
         **_common(row_like["case_no"], item, applicant),
         "received_on": format_cn_date(row_like["received_on"]),
-        "accepted_on": format_cn_date(accepted_on),
-        "legal_basis": basis,
-        "materials": _materials_context(item, received, pending),
+        "legal_basis": wording.legal_basis(session.ws, "deemed" if deemed else "receipt"),
+        "deemed": deemed,
+        "on_the_spot": item.case_type == "on_the_spot",
+        "materials": _materials_context(item, received),
+        "pending": [{"name": m.name, "copies": m.copies, "due_on": format_cn_date(dt.date.fromisoformat(pending_due[m.code]))}
+                    for m in item.materials if m.code in pending_due],
         "promised_days": item.promised_days,
         "statutory_days": item.statutory_days,
         "due_on": format_cn_date(due_on),
-        "excluded_time_statement": "依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的，所需时间不计算在办理期限内，本机关将书面告知。",
-        "fee": item.fee,
-        "progress_query": f"凭本通知书或办件编号{row_like['case_no']}在窗口、政务服务网或拨打{work.session.ws.centre.get('phone', '12345')}查询办理进度。",
-        "delivery": item.delivery,
+        "fee": wording.phrase(item.fee),
+        "progress_query": f"凭办件编号在窗口、政务服务网或致电{centre_phone}查询",
+        "delivery": wording.phrase(item.delivery),
     }
-    return nt.issue(work, "receipt", unit_code=item.unit, fields=fields, on=accepted_on, subject=row_like["case_no"],
-                    case_id=row_like["id"], joint=item.case_type == "joint")
+    # A deemed acceptance dates from the receipt of the materials, but its notice is dated
+    # the day it is issued.
+    return nt.issue(work, "receipt", unit_code=item.unit, fields=fields, on=issued_on or accepted_on,
+                    subject=row_like["case_no"], case_id=row_like["id"], joint=item.case_type == "joint")
 
 
 def _issue_supplement(work: Work, item: ServiceItem, row_like: dict, *, on: dt.date, received: list[str],
@@ -340,19 +378,20 @@ def _issue_supplement(work: Work, item: ServiceItem, row_like: dict, *, on: dt.d
         if not m.required:
             continue
         if m.code in defects:
-            problem = defects[m.code]
+            problem = wording.phrase(defects[m.code])
         elif m.code not in received:
             problem = "未提交"
         else:
             continue
-        missing_rows.append({"name": m.name, "problem": problem, "requirement": f"提交{m.form}{m.copies}份"})
+        form = f"{m.form}各{m.copies}份" if m.form == "原件及复印件" else f"{m.form}{m.copies}份"
+        missing_rows.append({"name": m.name, "problem": problem, "requirement": f"请提交{form}"})
     unit = work.session.ws.unit(item.unit)
     fields = {
         **_common(row_like["case_no"], item, applicant),
         "received_on": format_cn_date(row_like["received_on"]),
+        "legal_basis": wording.legal_basis(work.session.ws, "supplement"),
         "missing": missing_rows,
         "submit_to": f"{unit.get('address', '')}{unit.get('window', '')}".strip() or unit["name"],
-        "submit_deadline_text": "请按本通知一次性补齐上述全部材料后到上述地点提交。",
     }
     return nt.issue(work, "supplement", unit_code=item.unit, fields=fields, on=on, subject=row_like["case_no"],
                     case_id=row_like["id"], joint=item.case_type == "joint")
@@ -409,13 +448,15 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         case_id = work.conn.execute(st.cases.insert().values(**values)).inserted_primary_key[0]
         values["id"] = case_id
         work.touch("case", case_no)
-        session.log(work, "receive", case_no, case_id=case_id, item=item.code, materials=received, missing=missing,
-                    status=status)
+        session.log(work, "receive", case_no, case_id=case_id, effective_on=received_day, item=item.code,
+                    materials=received, missing=missing, status=status)
         issued = []
         if status == "accepted":
-            pending = missing if item.case_type == "pending_materials" else []
+            pending_due = _pending_due(session, item, received_day, missing) if missing else {}
+            if pending_due:
+                _update(work, _load_row(work.conn, case_no), pending_due=pending_due)
             issued.append(_issue_receipt(work, item, values, accepted_on=received_day, due_on=due,
-                                         received=received, pending=pending))
+                                         received=received, pending_due=pending_due))
         elif status == "needs_supplement":
             issued.append(_issue_supplement(work, item, values, on=received_day, received=received,
                                             defects=defect_map))
@@ -440,13 +481,14 @@ def examine(session: Session, case_no: str, *, on=None) -> Result:
         missing = list(row.missing)
         if not missing or item.case_type == "pending_materials":
             due = session.calendar.add_workdays(day, item.promised_days)
-            _update(work, row, status="accepted", accepted_on=day, due_on=due)
-            session.log(work, "accept", case_no, case_id=row.id, on=day.isoformat())
+            pending_due = _pending_due(session, item, day, missing) if missing else {}
+            _update(work, row, status="accepted", accepted_on=day, due_on=due, pending_due=pending_due or None)
+            session.log(work, "accept", case_no, case_id=row.id, effective_on=day, on=day.isoformat())
             notice = _issue_receipt(work, item, values, accepted_on=day, due_on=due, received=list(row.materials),
-                                    pending=missing)
+                                    pending_due=pending_due)
         else:
             _update(work, row, status="needs_supplement")
-            session.log(work, "request_supplement", case_no, case_id=row.id, missing=missing)
+            session.log(work, "request_supplement", case_no, case_id=row.id, effective_on=day, missing=missing)
             notice = _issue_supplement(work, item, values, on=day, received=list(row.materials),
                                        defects=dict(row.defects))
         case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
@@ -469,23 +511,31 @@ def sweep_deemed(session: Session) -> list[str]:
                 continue
             item = get_item(work.conn, row.item_code)
             due = session.calendar.add_workdays(row.received_on, item.promised_days)
-            _update(work, row, status="accepted", accepted_on=row.received_on, due_on=due, deemed_accepted=True)
-            session.log(work, "deemed_accepted", case_no, case_id=row.id,
+            # The applicant learns of what is still owed only now: the limit runs from today.
+            pending_due = _pending_due(session, item, today, list(row.missing)) if row.missing else {}
+            _update(work, row, status="accepted", accepted_on=row.received_on, due_on=due, deemed_accepted=True,
+                    pending_due=pending_due or None)
+            session.log(work, "deemed_accepted", case_no, case_id=row.id, effective_on=row.received_on,
                         reason="五个工作日内未一次告知补正内容，自收到材料之日起即为受理")
             _issue_receipt(work, item, dict(row._mapping), accepted_on=row.received_on, due_on=due,
-                           received=list(row.materials), pending=list(row.missing), deemed=True)
+                           received=list(row.materials), pending_due=pending_due, deemed=True, issued_on=today)
             done.append(case_no)
     return done
 
 
 def supplement(session: Session, case_no: str, *, materials: list[str], on=None) -> Result:
-    """Record supplementary materials; when complete, accept with the clock starting that day."""
+    """Record supplementary materials; when complete, accept with the clock starting that day.
+
+    For an accepted case that still owes materials (a 补办件, or a deemed acceptance) the
+    materials handed in are recorded against what it owes; no notice is issued.
+    """
     access.require(session, "case.handle")
     if not any(str(code or "").strip(" ,，、") for code in materials or ()):
         raise InputError("没有填写补交的材料编码：补正须登记至少一项材料，如 M03,M04", field="materials")
     with session.work() as work:
         row = _load_for(session, work.conn, case_no, "case.handle")
-        if row.status not in ("needs_supplement", "received"):
+        owes = row.status in ("accepted", "paused") and bool(row.missing)
+        if row.status not in ("needs_supplement", "received") and not owes:
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能补正材料", field="case")
         day = _check_on(on, "补正日期", session, row.received_on)
         item = get_item(work.conn, row.item_code)
@@ -494,7 +544,12 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
         defects = {code: problem for code, problem in row.defects.items() if code not in added}
         missing = _missing(item, received, defects)
         values = dict(row._mapping)
-        session.log(work, "supplement", case_no, case_id=row.id, materials=added, on=day.isoformat())
+        session.log(work, "supplement", case_no, case_id=row.id, effective_on=day, materials=added,
+                    on=day.isoformat(), missing=missing)
+        if owes:
+            _update(work, row, materials=received, defects=defects, missing=missing)
+            case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
+            return Result(case, ())
         if not missing:
             due = session.calendar.add_workdays(day, item.promised_days)
             _update(work, row, status="accepted", materials=received, defects=defects, missing=[],
@@ -529,14 +584,15 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
         unit = session.ws.unit(item.unit)
         _update(work, row, status="not_accepted", decision="not_accepted", decision_reason=reason,
                 concluded_on=day, sealed_at=session.now())
-        session.log(work, "reject", case_no, case_id=row.id, ground=ground, reason=reason, competent_organ=organ)
+        session.log(work, "reject", case_no, case_id=row.id, effective_on=day, ground=ground, reason=reason,
+                    competent_organ=organ)
         fields = {
             **_common(case_no, item, Applicant(**row.applicant)),
             "received_on": format_cn_date(row.received_on),
-            "ground_text": GROUNDS[ground],
-            "reasons": reason,
-            "legal_basis": "《中华人民共和国行政许可法》第三十二条",
-            "competent_organ": organ,
+            "ground_text": GROUND_TEXT[ground],
+            "reasons": wording.sentence(reason),
+            "legal_basis": wording.legal_basis(session.ws, ground),
+            "competent_organ": wording.phrase(organ or ""),
             "reconsideration_body": unit["reconsideration_body"],
             "court": unit["court"],
         }
@@ -558,16 +614,21 @@ def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，只有已受理的办件可以暂停计时", field="case")
         day = _check_on(on, "暂停日期", session, row.accepted_on)
         item = get_item(work.conn, row.item_code)
-        _update(work, row, status="paused", paused_on=day)
-        session.log(work, "pause", case_no, case_id=row.id, reason=reason, on=day.isoformat(),
-                    expected_days=expected_days)
+        # The clock resumes after ``expected_days`` working days counted as resume() counts
+        # the pause, so the notice, case show and the register agree.
+        until = session.calendar.add_workdays(day, expected_days) if expected_days else None
+        _update(work, row, status="paused", paused_on=day, pause_expected_days=expected_days)
+        session.log(work, "pause", case_no, case_id=row.id, effective_on=day, reason=reason, on=day.isoformat(),
+                    expected_days=expected_days, expected_until=until.isoformat() if until else None)
         fields = {
             **_common(case_no, item, Applicant(**row.applicant)),
+            "received_on": format_cn_date(row.received_on),
             "accepted_on": format_cn_date(row.accepted_on),
-            "reason": reason,
+            "reason": wording.phrase(reason),
             "paused_on": format_cn_date(day),
             "expected_days": expected_days,
-            "legal_basis": "《中华人民共和国行政许可法》第四十五条",
+            "expected_until": format_cn_date(until) if until else "",
+            "legal_basis": wording.legal_basis(session.ws, "excluded_time"),
         }
         notice = nt.issue(work, "excluded_time", unit_code=item.unit, fields=fields, on=day, subject=case_no,
                           case_id=row.id, joint=item.case_type == "joint")
@@ -587,8 +648,8 @@ def resume(session: Session, case_no: str, *, on=None) -> Result:
         due = session.calendar.add_workdays(row.due_on, paused) if paused else row.due_on
         _update(work, row, status="accepted", paused_on=None, paused_workdays=row.paused_workdays + paused,
                 due_on=due)
-        session.log(work, "resume", case_no, case_id=row.id, on=day.isoformat(), paused_workdays=paused,
-                    due_on=due.isoformat())
+        session.log(work, "resume", case_no, case_id=row.id, effective_on=day, on=day.isoformat(),
+                    paused_workdays=paused, expected_days=row.pause_expected_days, due_on=due.isoformat())
         case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
     return Result(case, ())
 
@@ -610,17 +671,18 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, approver: 
         item = get_item(work.conn, row.item_code)
         new_due = session.calendar.add_workdays(row.due_on, days)
         _update(work, row, due_on=new_due, extended_days=days)
-        session.log(work, "extend", case_no, case_id=row.id, days=days, reason=reason, approver=approver,
-                    due_on=new_due.isoformat())
+        session.log(work, "extend", case_no, case_id=row.id, effective_on=day, days=days, reason=reason,
+                    approver=approver, due_on=new_due.isoformat())
         fields = {
             **_common(case_no, item, Applicant(**row.applicant)),
+            "received_on": format_cn_date(row.received_on),
             "accepted_on": format_cn_date(row.accepted_on),
             "original_due_on": format_cn_date(row.due_on),
             "extra_days": days,
             "new_due_on": format_cn_date(new_due),
-            "reason": reason,
+            "reason": wording.phrase(reason),
             "approver": approver,
-            "legal_basis": "《中华人民共和国行政许可法》第四十二条",
+            "legal_basis": wording.legal_basis(session.ws, "extension"),
         }
         notice = nt.issue(work, "extension", unit_code=item.unit, fields=fields, on=day, subject=case_no,
                           case_id=row.id, joint=item.case_type == "joint")
@@ -628,32 +690,42 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, approver: 
     return Result(case, (notice,))
 
 
-def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None) -> Result:
-    """Conclude an accepted case; a denial produces the 不予许可决定书 with appeal rights."""
+def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None,
+             approver: str | None = None) -> Result:
+    """Conclude an accepted case; a denial produces the 不予许可决定书 with appeal rights.
+
+    ``approver`` is the head who approved the conclusion; the 办结审批单 prints them and the
+    approval date (the conclusion date). An approval is refused while the case still owes
+    materials (a 补办件's pending materials).
+    """
     access.require(session, "case.conclude")
     if decision not in DECISIONS:
         raise InputError(f"办结结果“{decision}”无效，可选：approved（准予许可）、denied（不予许可）", field="decision")
     reason = check_text(reason, "不予许可的理由", required=decision == "denied", max_length=1000)
+    approver = check_text(approver, "批准人", required=False, max_length=50) or None
     with session.work() as work:
         row = _load_for(session, work.conn, case_no, "case.conclude")
         if row.status != "accepted":
             hint = "，请先恢复计时（case resume）" if row.status == "paused" else ""
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能办结{hint}", field="case")
+        if decision == "approved" and row.missing:
+            raise StateError(f"办件{case_no}尚有待补交材料（{'、'.join(row.missing)}），材料补齐前不能准予许可",
+                             field="case", hint=f"材料交齐后先登记：archive case supplement {case_no} --materials …")
         day = _check_on(on, "办结日期", session, row.accepted_on)
         item = get_item(work.conn, row.item_code)
         _update(work, row, status="concluded", decision=decision, decision_reason=reason or None,
-                concluded_on=day, sealed_at=session.now())
-        session.log(work, "conclude", case_no, case_id=row.id, decision=decision, reason=reason, on=day.isoformat())
+                concluded_on=day, sealed_at=session.now(), approver=approver, approved_on=day if approver else None)
+        session.log(work, "conclude", case_no, case_id=row.id, effective_on=day, decision=decision, reason=reason,
+                    on=day.isoformat(), approver=approver)
         issued = ()
         if decision == "denied":
             unit = session.ws.unit(item.unit)
             fields = {
                 **_common(case_no, item, Applicant(**row.applicant)),
                 "received_on": format_cn_date(row.received_on),
-                "accepted_on": format_cn_date(row.accepted_on),
-                "decided_on": format_cn_date(day),
-                "reasons": reason,
-                "legal_basis": f"《中华人民共和国行政许可法》第三十八条第二款；{item.legal_basis}",
+                "reasons": wording.sentence(reason),
+                "legal_basis": wording.join_citations(
+                    wording.citations(item.legal_basis) + [wording.legal_basis(session.ws, "denial")]),
                 "reconsideration_body": unit["reconsideration_body"],
                 "court": unit["court"],
             }

@@ -23,6 +23,7 @@ from ..core.session import Session, Work
 from ..core.validate import check_code, format_cn_date
 
 KINDS = NOTICE_KINDS  # the kinds of notice and their titles, declared with the units' number formats
+CARD_SEAL_MM = 30  # the appointment card is A6: a full-size seal would cover half of it
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,14 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
     stored = dict(context)
     context = dict(context, seal=str(session.ws.seal_path(unit_code)))
     # Writes are atomic and refuse an existing target, so a file is ours (and tracked for
-    # removal on failure) only once the write has returned.
-    work.track(render_notice(kind, context, path))
+    # removal on failure) only once the write has returned. The document properties travel
+    # into the PDF's information and XMP alike.
+    seal_mm = session.ws.seal_size_mm(unit_code)
+    if kind == "appointment":
+        seal_mm = min(seal_mm, CARD_SEAL_MM)
+    properties = {"title": f"{context['title']} {context['number']}", "subject": context["title"],
+                  "author": context["organ"], "keywords": subject, "description": ""}
+    work.track(render_notice(kind, context, path, seal_mm=seal_mm, properties=properties))
     pdf_path = pdf_sha = None
     from ..documents import office
 
@@ -140,7 +147,7 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
     ).inserted_primary_key[0]
     if case_id is not None:
         work.touch("case", subject)
-    session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, kind=kind,
+    session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, effective_on=on, kind=kind,
                 number=context["number"], path=str(path), sha256=digest)
     return Notice(kind=kind, number=context["number"], check_code=context["check_code"], docx=str(path),
                   pdf=str(pdf_path) if pdf_path else None, sha256=digest, issued_on=on.isoformat(),
@@ -248,3 +255,75 @@ def _subject_of(conn, row) -> str:
     if row.case_id is not None:
         return conn.execute(select(st.cases.c.case_no).where(st.cases.c.id == row.case_id)).scalar()
     return conn.execute(select(st.appointments.c.card_no).where(st.appointments.c.id == row.appointment_id)).scalar()
+
+
+def filed_parts(session: Session, kind: str, parts: list[dict]) -> list[int]:
+    """Which parts (indexes into ``parts``) of a notice go into the case's volume.
+
+    The setting ``filed_parts`` names their destinations (default: 窗口存根, and 中心存查 of a
+    joint case). The applicant's part is never filed by default; a notice none of whose
+    parts is named files its last part (its stub).
+    """
+    wanted = set(session.ws.filed_parts(kind))
+    keep = [i for i, part in enumerate(parts) if part.get("destination") in wanted]
+    return keep or [len(parts) - 1]
+
+
+def part_pages(page_texts: list[str], parts: list[dict]) -> list[list[int]]:
+    """The pages (0-based) of each part of a notice's PDF: a part starts on the page whose
+    title line carries its label and destination, and runs to the next part's first page.
+    Empty lists when the parts cannot be told apart (then file the whole PDF)."""
+    def squeeze(text: str) -> str:
+        return "".join(text.split())
+
+    texts = [squeeze(t) for t in page_texts]
+    starts, page = [], 0
+    for part in parts:
+        label = squeeze(part["label"] + part["destination"])
+        while page < len(texts) and label not in texts[page]:
+            page += 1
+        if page == len(texts):
+            return [[] for _ in parts]
+        starts.append(page)
+        page += 1
+    ends = starts[1:] + [len(texts)]
+    return [list(range(start, end)) for start, end in zip(starts, ends)]
+
+
+def filed_copy(session: Session, row, source: bytes, *, pdf: bool) -> tuple[bytes, int]:
+    """The filed parts of the issued notice ``row`` (a ``notices`` row) whose stored file
+    holds ``source``: pages cut from its PDF (keeping its PDF/A metadata), or, for a .docx,
+    the notice rendered again from its recorded context with only those parts. Returns the
+    bytes and how many parts they hold."""
+    import io
+    import tempfile
+
+    parts = list(row.context.get("parts") or [])
+    keep = filed_parts(session, row.kind, parts) if parts else []
+    if not parts or len(keep) == len(parts):
+        return source, len(parts)
+    if pdf:
+        from ..documents.pdf import extract_pages
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(source))
+        ranges = part_pages([page.extract_text() or "" for page in reader.pages], parts)
+        pages = [p for i in keep for p in ranges[i]]
+        if not pages:
+            return source, len(parts)
+        with tempfile.TemporaryDirectory(prefix="archive-notice-") as folder:
+            whole = Path(folder) / "notice.pdf"
+            whole.write_bytes(source)
+            return extract_pages(whole, pages, row.number), len(keep)
+    from ..documents.render import render_notice
+
+    context = dict(row.context, parts=[parts[i] for i in keep], reprint=False,
+                   seal=str(session.ws.seal_path(row.unit)))
+    seal_mm = session.ws.seal_size_mm(row.unit)
+    with tempfile.TemporaryDirectory(prefix="archive-notice-") as folder:
+        out = Path(folder) / "notice.docx"
+        try:
+            render_notice(row.kind, context, out, seal_mm=seal_mm)
+        except InputError:  # issued under an older template: file it as issued, every part
+            return source, len(parts)
+        return out.read_bytes(), len(keep)

@@ -9,13 +9,13 @@
 - jobs: long work started from a page or the API, with its progress and result.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
