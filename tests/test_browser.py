@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CHEAP_HASHING, PERSON_ID, TEST_PASSWORD
+from .conftest import CHEAP_HASHING, ORG_CODE, PERSON_ID, TEST_PASSWORD
 from .test_web import _known_passwords
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -301,3 +301,105 @@ def test_screens_of_the_other_pages(server, browser, shots):
     shots(browser, "15-appointment-form")
     browser.get(server + "/password")
     shots(browser, "16-password")
+
+
+# -- issue 15: the archivist's, lending and reader's desks -------------------------------------------
+
+def test_file_find_lend_by_scanning_and_return_a_page_short(server, browser, shots, home):
+    """File a concluded case from the queue → find it by a phrase of its decision → lend it by
+    scanning its code (the focus stays in the scan box over 20 scans, most of them errors) →
+    return it a page short → the shortfall is on the volume's notes sheet."""
+    import datetime as dt
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.lending import borrowers
+    from archive.search import index
+    from archive.window import cases
+    from archive.window.cases import Applicant
+
+    from .test_loans import id_number
+
+    today = dt.date.fromisoformat(TODAY)
+    with Session(open_workspace(home), operator="王芳", today=today) as clerk:
+        made = cases.receive(clerk, item_code="SJ-XK-001", applicant=Applicant.organisation("江州市欧阳明远餐饮有限公司", ORG_CODE, "欧阳明",
+                                                                       "0792-88886666"),
+                             materials=["M01", "M02", "M03"], received_on=today)  # an organisation's volume is 开放
+        case_no = made.case.case_no
+        cases.conclude(clerk, case_no, decision="approved", on=today)
+    with Session(open_workspace(home), operator="陈静", today=today) as archivist:
+        borrower = borrowers.add(archivist, name="李明", unit="江州市市场监督管理局", type="internal",
+                                 id_number=id_number(3), phone="13800138000").code
+        index.reindex(archivist)
+
+    login(browser, server, "陈静")
+    browser.get(server + "/filing")
+    box = browser.find_element(By.ID, f"c-{case_no}")
+    assert browser.switch_to.active_element == box  # focus starts on the first case of the queue
+    shots(browser, "21-filing-queue")
+    box.send_keys(Keys.SPACE)
+    browser.find_element(By.ID, "file-selected").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "filing-result"))
+    link = browser.find_element(By.CSS_SELECTOR, "#filed a")
+    code = link.text
+    shots(browser, "22-filing-result")
+    link.click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "cover"))
+    shots(browser, "23-volume")
+
+    browser.get(server + "/search")
+    query = browser.switch_to.active_element
+    assert query.get_attribute("id") == "q"
+    query.send_keys('"欧阳明远餐饮"' + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "hits"))
+    assert code in browser.find_element(By.ID, "hits").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#hits mark")
+    shots(browser, "24-search")
+
+    browser.get(server + f"/lending?borrower={borrower}")
+    wait_for(browser, lambda d: d.find_elements(By.ID, "scan"))
+    assert browser.switch_to.active_element.get_attribute("id") == "scan"
+    shots(browser, "25-lending-desk")
+    scans = [code] + [f"Z023-XK·ZC·2026·D30-001-{9000 + i:04d}" for i in range(17)] + [code, ""]
+    for n, scanned in enumerate(scans, start=1):
+        browser.switch_to.active_element.send_keys(scanned + Keys.ENTER)
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#lines tr")) >= n or not scanned)
+        if not scanned:  # an empty scan answers a line too
+            wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#lines tr")) >= n)
+        assert browser.switch_to.active_element.get_attribute("id") == "scan", n
+        assert browser.find_element(By.ID, "scan").get_attribute("value") == ""
+    shots(browser, "26-lending-scanned")
+    lines = browser.find_elements(By.CSS_SELECTOR, "#lines tr")
+    assert len(lines) == 20
+    assert [line.get_attribute("class") for line in lines].count("scan-ok") == 1
+    assert "借出" in lines[1].text, lines[1].text  # newest first: scanning the lent volume again is refused
+    assert browser.find_element(By.ID, "scan-error").text  # the last refusal is read out beside the box
+    wait_for(browser, lambda d: "未还 1 卷" in d.find_element(By.ID, "borrower-card").text)  # refreshed after the loan
+    assert code in browser.find_element(By.ID, "open-loans").text
+
+    browser.get(server + f"/lending?borrower={borrower}")
+    row = browser.find_element(By.CSS_SELECTOR, "#open-loans tbody tr")
+    row.find_element(By.NAME, "pages").send_keys("1" + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "flash"))
+    assert "待核查" in browser.find_element(By.ID, "flash").text
+    shots(browser, "27-returned-short")
+    browser.get(server + "/volumes/" + code)
+    notes = browser.find_element(By.ID, "notes").text
+    assert "归还" in notes or "页" in notes
+    assert browser.find_element(By.ID, "state").text == "待核查"
+    shots(browser, "28-volume-flagged")
+
+    browser.get(server + "/verify")
+    browser.find_element(By.ID, "run-verify").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "verdict"))
+    shots(browser, "29-verify-run")
+    browser.get(server + "/verify")
+    shots(browser, "30-verify-history")
+    browser.get(server + "/volumes")
+    assert "待核查" in browser.find_element(By.ID, "volumes").text  # intact files do not clear a return's flag
+    shots(browser, "31-volumes")
+    browser.get(server + "/loans/overdue")
+    shots(browser, "32-overdue")

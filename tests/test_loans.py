@@ -449,6 +449,9 @@ def test_shortfall_goes_on_the_notes_sheet_flags_the_volume_and_the_return_is_re
     with pytest.raises(RuleError) as exc:
         lend(session, code, make_borrower(session))
     assert "待检查" in exc.value.message
+    from archive.shelf import fixity
+
+    assert fixity.verify(session).ok and volume_state(session, code) == "flagged"  # intact files clear no return's flag
     done = loans.inspect(session, code, result="缺页已由借阅人交回并归位")
     assert done["state"] == "on_shelf" and volume_state(session, code) == "on_shelf"
     assert [n.kind for n in volumes.show(session, code).notes] == ["return", "inspection"]

@@ -224,3 +224,48 @@ def block(session: Session, ref: str, *, reason: str | None = None, unblock: boo
         work.conn.execute(st.borrowers.update().where(st.borrowers.c.id == row.id).values(**values))
         session.log(work, "borrower_unblock" if unblock else "borrower_block", row.code, reason=reason)
         return from_row(find_row(work.conn, row.code))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the lending desk shows before the first volume is scanned: the borrower, their open
+    loans, every block (suspension, overdue loans, requests waiting for a head) and the rules
+    that will apply to them."""
+
+    record: BorrowerRecord
+    blocks: tuple[str, ...]
+    pending_requests: int
+    rules: tuple[dict, ...]  # one line per (access, mode): allowed, approval, days, max out, rule
+
+    def to_dict(self) -> dict:
+        return {**self.record.to_dict(), "blocks": list(self.blocks), "pending_requests": self.pending_requests,
+                "rules": list(self.rules)}
+
+
+def standing(session: Session, ref: str) -> Standing:
+    """The borrower found by card number or ID number, with their blocks and rules (``lending.lend``)."""
+    from . import rules as rl
+
+    record = show(session, ref)
+    b, today = record.borrower, session.today
+    blocks = []
+    if b.blocked:
+        blocks.append(f"已停止借阅：{b.blocked_reason}")
+    for loan in record.open_loans:
+        if loan.due_on < today:
+            blocks.append(f"逾期未还：{loan.archival_code}（借阅单 {loan.loan}，应还日期 {loan.due_on.isoformat()}，"
+                          f"已逾期 {(today - loan.due_on).days} 天）")
+    with session.store.read() as conn:
+        borrower_id = find_row(conn, b.code).id
+        pending = conn.execute(select(func.count()).where(st.loan_requests.c.borrower_id == borrower_id,
+                                                          st.loan_requests.c.status == "pending")).scalar()
+    if pending:
+        blocks.append(f"有 {pending} 份借阅申请待负责人批准")
+    lines = []
+    for access_status in ("开放", "控制"):
+        for mode in ("read", "loan"):
+            d = rl.decide(session, b.type, access_status, None, mode)
+            lines.append({"access": access_status, "mode": mode, "mode_name": rl.MODES[mode], "allowed": d.allowed,
+                          "approval": d.approval, "approval_name": rl.APPROVALS[d.approval],
+                          "loan_days": d.loan_days, "max_out": d.max_out, "rule": d.source("allowed")})
+    return Standing(record, tuple(blocks), int(pending or 0), tuple(lines))

@@ -183,6 +183,15 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     return report
 
 
+def _flagged_by_verify(conn, code: str) -> bool:
+    """True when the volume's latest flag came from a verification (not from a return)."""
+    events = st.events.c
+    last = conn.execute(select(events.action).where(events.subject == code,
+                                                    events.action.in_(("verify_flag", "return")))
+                        .order_by(events.id.desc()).limit(1)).scalar()
+    return last == "verify_flag"
+
+
 def _owner(path: str, folders: dict[str, str]) -> str | None:
     current = os.path.dirname(path)
     while current and current not in folders:
@@ -207,7 +216,9 @@ def _record(session: Session, codes: list[str], report: Report, volumes) -> int:
             state = states.get(v.id)
             if v.archival_code in bad and state == "on_shelf":
                 new = "flagged"
-            elif v.archival_code not in bad and state == "flagged":
+            elif v.archival_code not in bad and state == "flagged" and _flagged_by_verify(work.conn, v.archival_code):
+                # Only a flag verify set itself is cleared: a volume flagged at its return (pages
+                # short, damage) waits for its inspection whatever its files say.
                 new = "on_shelf"
             else:
                 continue

@@ -950,6 +950,22 @@ def show(session: Session, code: str) -> Volume:
     return volume
 
 
+def merged_pdf_file(session: Session, code: str) -> tuple[Path, str]:
+    """The volume's merged PDF (the original, for the archive: ``volume.file``) and its download
+    name; what the account may not see answers as missing. Every fetch is in the audit trail."""
+    access.require(session, "volume.file")
+    with session.store.read() as conn:
+        row = volume_row(conn, code, session)
+    if not row.merged_pdf:
+        raise NotFoundError(f"案卷 {row.archival_code} 没有合并的 PDF（归档时未生成 PDF）", field="pdf")
+    path = session.ws.absolute(row.merged_pdf)
+    if not path.is_file():
+        raise StateError(f"案卷 {row.archival_code} 的合并 PDF 文件缺失", field="pdf", hint="请运行完整性校验（archive verify）")
+    audit.record(session, "volume.download", row.archival_code, file="merged_pdf", access=row.access,
+                 security_level=row.security_level)
+    return path, f"{safe_name(row.archival_code)}.pdf"
+
+
 def list_volumes(session: Session, *, class_code: str | None = None, year: int | None = None,
                  catalogue: int | None = None, state: str | None = None) -> list[Volume]:
     """Volumes filtered by class, year, catalogue number and state, in archival-code order.

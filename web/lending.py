@@ -1,0 +1,131 @@
+"""The lending desk in the browser, scanner first (as Koha's circulation desk).
+
+Find the borrower by card or ID number: a banner shows every block and the rules that will
+apply before the first volume. Then archival codes are scanned (or typed) one after another:
+each answer is one line (the rule applied, the due date, the approval it needed, or the
+refusal in Chinese) and the focus stays in the scan box. Returns (page count against the
+item list), renewals and the overdue list. Every rule is the library's (``loans.lend``,
+``loans.return_loan``, ``loans.renew``); a view only parses and renders.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from archive.core.errors import ArchiveError, ForbiddenError, InputError
+
+from .common import desk, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _message(exc: ArchiveError) -> str:
+    return exc.message + (f"（{exc.hint}）" if exc.hint else "")
+
+
+def _desk_context(here, borrower: str, *, errors: dict | None = None, values: dict | None = None,
+                  lines: list | None = None, flash: str | None = None) -> dict:
+    from archive.lending import borrowers, loans, rules
+
+    context = {"csrf": here.csrf, "errors": errors or {}, "values": values or {}, "lines": lines or [],
+               "flash": flash, "purposes": loans.PURPOSES, "modes": rules.MODES, "standing": None,
+               "borrower": borrower, "today": here.session.today}
+    if borrower:
+        try:
+            context["standing"] = borrowers.standing(here.session, borrower)
+        except InputError as exc:
+            if isinstance(exc, ForbiddenError):
+                raise
+            context["errors"] = dict(context["errors"], borrower=_message(exc))
+    return context
+
+
+@router.get("/lending")
+def lending_page(request: Request, borrower: str = "", flash: str = ""):
+    from archive.core.access import require
+
+    here = desk(request)
+    require(here.session, "lending.lend")  # the empty desk too is the lending desk's
+    context = _desk_context(here, borrower.strip(), flash=flash or None)
+    if borrower and context["standing"] is None:
+        return render(request, "lending.html", context, status_code=404)
+    return render(request, "lending.html", context)
+
+
+@router.post("/lending/{borrower}/scan")
+def scan_form(request: Request, borrower: str, code: str = Form(""), purpose: str = Form("工作查考"),
+              mode: str = Form("read"), csrf_token: str = Form("")):
+    """Lend one scanned volume. From the page's script (htmx) the answer is the one line to add;
+    without script, the whole desk again."""
+    from archive.lending import loans
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    code = code.strip()
+    line = {"code": code}
+    try:
+        if not code:
+            raise InputError("请扫描或输入档号", field="archival_code")
+        loan = loans.lend(here.session, code, borrower=borrower, purpose=purpose, mode=mode)
+        line.update(ok=True, loan=loan)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        line.update(ok=False, message=_message(exc), field=exc.field)
+    if request.headers.get("HX-Request"):
+        response = render(request, "_scan_line.html", {"line": line})
+        if line["ok"]:
+            response.headers["HX-Trigger"] = "loan-changed"  # the page reloads its list of open loans
+        return response
+    context = _desk_context(here, borrower, lines=[line], values={"purpose": purpose, "mode": mode},
+                            errors={} if line["ok"] else {"code": line["message"]})
+    return render(request, "lending.html", context, status_code=200 if line["ok"] else 422)
+
+
+@router.post("/loans/{loan}/return")
+def return_form(request: Request, loan: str, pages: str = Form(""), condition: str = Form(""),
+                borrower: str = Form(""), csrf_token: str = Form("")):
+    from archive.lending import loans
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        done = loans.return_loan(here.session, loan, pages=pages.strip(), condition=condition or None)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
+        return render(request, "lending.html", context, status_code=400 if isinstance(exc, InputError) else 409)
+    text = f"已归还 {done.loan.loan}：清点 {done.pages_counted} 页，目录 {done.pages_expected} 页"
+    if done.note:
+        text += f"；已记入卷内备考表并标记待核查：{done.note}"
+    return RedirectResponse(f"/lending?borrower={quote(done.loan.borrower)}&flash={quote(text)}", status_code=303)
+
+
+@router.post("/loans/{loan}/renew")
+def renew_form(request: Request, loan: str, borrower: str = Form(""), csrf_token: str = Form("")):
+    from archive.lending import loans
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        renewed = loans.renew(here.session, loan)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
+        return render(request, "lending.html", context, status_code=400 if isinstance(exc, InputError) else 422)
+    text = f"已续借 {renewed.loan}，新的应还日期 {renewed.due_on.isoformat()}"
+    return RedirectResponse(f"/lending?borrower={quote(renewed.borrower)}&flash={quote(text)}", status_code=303)
+
+
+@router.get("/loans/overdue")
+def overdue_page(request: Request):
+    from archive.lending import loans
+
+    here = desk(request)
+    report = loans.overdue(here.session)
+    return render(request, "overdue.html", {"csrf": here.csrf, "report": report})
