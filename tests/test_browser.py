@@ -403,3 +403,51 @@ def test_file_find_lend_by_scanning_and_return_a_page_short(server, browser, sho
     shots(browser, "31-volumes")
     browser.get(server + "/loans/overdue")
     shots(browser, "32-overdue")
+
+
+def test_two_witness_destruction_with_three_separate_logins(server, browser, shots, home):
+    """The archivist compiles the list; the head approves; two witnesses each sign in and confirm."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.shelf import volumes
+
+    from .test_volumes import make_concluded
+
+    with Session(open_workspace(home), operator="陈静") as archivist:
+        code = volumes.file_case(archivist, make_concluded(archivist, decision="not_accepted")).archival_code
+
+    login(browser, server, "陈静")
+    browser.get(server + "/disposal")
+    as_of = browser.find_element(By.ID, "as_of")
+    assert browser.switch_to.active_element == as_of
+    browser.execute_script("arguments[0].value = '2060-01-02'", as_of)
+    browser.find_element(By.ID, "appraisers").send_keys("周敏、吴刚" + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "entries"))
+    assert code in browser.find_element(By.ID, "entries").text
+    number = browser.current_url.rsplit("/", 1)[1]
+    shots(browser, "41-destruction-list-draft")
+
+    login(browser, server, "周敏")
+    browser.get(server + f"/disposal/{number}")
+    assert browser.switch_to.active_element.get_attribute("id") == "reviewer"
+    browser.switch_to.active_element.send_keys("孙丽" + Keys.ENTER)
+    wait_for(browser, lambda d: "待监销确认" in d.find_element(By.ID, "status").text)
+    assert not browser.find_elements(By.ID, "witness-form")  # the approver is offered no witness button
+    shots(browser, "42-destruction-approved")
+
+    for n, witness in enumerate(("孙伟", "赵立新"), start=1):
+        login(browser, server, witness)
+        browser.get(server + f"/disposal/{number}")
+        assert browser.switch_to.active_element.get_attribute("id") == "witness"
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        wait_for(browser, lambda d: witness in d.find_element(By.ID, "witnesses").text)
+        shots(browser, f"4{2 + n}-destruction-witness-{n}")
+    assert browser.find_element(By.ID, "status").text == "已销毁"
+    browser.get(server + "/volumes/" + code)
+    assert browser.find_element(By.ID, "state").text == "已销毁"  # the tombstone stays
+    shots(browser, "45-volume-tombstone")
+    browser.get(server + "/disposal")
+    shots(browser, "46-disposal")
