@@ -451,3 +451,39 @@ def test_two_witness_destruction_with_three_separate_logins(server, browser, sho
     shots(browser, "45-volume-tombstone")
     browser.get(server + "/disposal")
     shots(browser, "46-disposal")
+
+
+def test_a_reader_asks_from_a_search_result_and_the_head_approves(server, browser, shots, home):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.lending import borrowers
+    from archive.search import index
+
+    from .test_loans import id_number, make_volume
+
+    with Session(open_workspace(home), operator="陈静") as archivist:
+        code = make_volume(archivist, attachments=(1,))
+        borrowers.add(archivist, name="吴刚", unit="江州市档案馆", type="internal", id_number=id_number(8),
+                      phone="13800138000", account="吴刚")
+        index.reindex(archivist)
+    login(browser, server, "吴刚")
+    browser.get(server + "/search?q=张三")
+    shots(browser, "51-search-reader")
+    browser.find_element(By.LINK_TEXT, "申请借阅").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "request-form"))
+    assert browser.find_element(By.ID, "code").get_attribute("value") == code
+    browser.find_element(By.CSS_SELECTOR, "#mode option[value=loan]").click()
+    browser.find_element(By.ID, "note").send_keys("编写年鉴" + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "made"))
+    assert "待批准" in browser.find_element(By.ID, "my-requests").text
+    shots(browser, "52-requests")
+    login(browser, server, "周敏")
+    browser.get(server + "/approvals")
+    shots(browser, "53-approvals")
+    browser.find_element(By.CSS_SELECTOR, "#approvals button[value=approve]").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "done"))
+    assert "已批准" in browser.find_element(By.ID, "done").text
+    shots(browser, "54-approved")

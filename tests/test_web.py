@@ -586,6 +586,7 @@ def test_notice_files_without_a_pdf_answer_404_and_a_docx_downloads(app, cases_m
 ARCHIVE = {"archivist", "archive_head"}  # volume.file, fixity.verify, lending.lend
 SEARCHERS = {"clerk", "unit_head", "archivist", "archive_head", "principal", "staff", "reader", "public"}
 DISPOSAL = {"archivist", "archive_head", "principal", "staff"}  # who compiles, approves or witnesses lists
+REQUESTERS = {"principal", "staff", "reader", "public"}  # lending.request
 
 
 @pytest.fixture
@@ -618,6 +619,8 @@ DESK_ROUTES = [
     ("GET", "/volumes/{open}/pdf", ARCHIVE, 404, None),  # filed without PDF: the check answers 404
     ("GET", "/search?q=张三", SEARCHERS, 200, None),
     ("GET", "/disposal", DISPOSAL, 200, None),
+    ("GET", "/approvals", {"archive_head", "principal"}, 200, None),
+    ("GET", "/requests", REQUESTERS, 200, None),
     ("GET", "/disposal/99", DISPOSAL, 404, None),
     ("GET", "/api/v1/borrowers/{borrower}", ARCHIVE, 200, None),
     ("POST", "/api/v1/verify", ARCHIVE, 200, {}),
@@ -832,3 +835,41 @@ def volumes_folder(home, code):
     with Session(open_workspace(home), operator="陈静") as s, s.store.read() as conn:
         folder = conn.execute(select(st.volumes.c.folder).where(st.volumes.c.archival_code == code)).scalar()
         return s.ws.absolute(folder)
+
+
+def test_a_reader_requests_to_borrow_and_a_head_approves_then_the_desk_lends(app, home, desks_made):
+    from archive.lending import borrowers
+
+    from .test_loans import id_number
+
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        card = borrowers.add(archivist, name="吴刚", unit="江州市档案馆", type="internal", id_number=id_number(7),
+                             phone="13800138000", account="吴刚").code
+    reader, _ = login(app, "吴刚")
+    page = reader.get(f"/requests?code={desks_made['open']}")
+    assert page.status_code == 200 and desks_made["open"] in page.text
+    csrf = csrf_of(page.text)
+    hidden = reader.post("/requests", data={"csrf_token": csrf, "code": desks_made["controlled"], "mode": "read"})
+    assert hidden.status_code == 404 and 'data-for="code"' in hidden.text  # 控制 is beyond a reader's clearance
+    made = reader.post("/requests", data={"csrf_token": csrf, "code": desks_made["open"], "mode": "loan",
+                                          "purpose": "工作查考"})
+    assert made.status_code == 303
+    mine = reader.get(made.headers["location"])
+    assert "待批准" in mine.text
+    twice = reader.post("/requests", data={"csrf_token": csrf, "code": desks_made["open"], "mode": "loan"})
+    assert twice.status_code == 409 and "无须重复申请" in twice.text
+    head, _ = login(app, "周敏")
+    queue = head.get("/approvals")
+    assert queue.status_code == 200 and desks_made["open"] in queue.text and "吴刚" in queue.text
+    number = re.search(r'action="/approvals/(SQ\d+)"', queue.text).group(1)
+    refused_blank = head.post(f"/approvals/{number}", data={"csrf_token": csrf_of(queue.text), "decision": "refuse"})
+    assert refused_blank.status_code == 400 and f'data-for="{number}"' in refused_blank.text
+    ok = head.post(f"/approvals/{number}", data={"csrf_token": csrf_of(queue.text), "decision": "approve"})
+    assert ok.status_code == 303 and "已批准" in head.get(ok.headers["location"]).text
+    desk_, _ = login(app, "陈静")
+    page = desk_.get(f"/lending?borrower={card}")
+    line = desk_.post(f"/lending/{card}/scan", data={"csrf_token": csrf_of(page.text), "code": desks_made["open"],
+                                                     "mode": "loan", "purpose": "工作查考"},
+                      headers={"HX-Request": "true"})
+    assert 'class="scan-ok"' in line.text and "周敏批准" in line.text  # the head's approval, given in the system
+    assert "已借阅" in reader.get("/requests").text

@@ -129,3 +129,33 @@ def overdue_page(request: Request):
     here = desk(request)
     report = loans.overdue(here.session)
     return render(request, "overdue.html", {"csrf": here.csrf, "report": report})
+
+
+# -- the heads' approvals queue -------------------------------------------------------------------
+
+@router.get("/approvals")
+def approvals_page(request: Request, done: str = ""):
+    from archive.lending import requests
+
+    here = desk(request)
+    return render(request, "approvals.html", {"csrf": here.csrf, "rows": requests.pending(here.session),
+                                              "done": done or None, "errors": {}})
+
+
+@router.post("/approvals/{number}")
+def approval_form(request: Request, number: str, decision: str = Form(""), note: str = Form(""),
+                  csrf_token: str = Form("")):
+    from archive.lending import requests
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        decided = requests.decide(here.session, number, approve=decision == "approve", note=note or None)
+    except (ForbiddenError,):
+        raise
+    except ArchiveError as exc:
+        return render(request, "approvals.html", {"csrf": here.csrf, "rows": requests.pending(here.session),
+                                                  "done": None, "errors": {number: _message(exc)}},
+                      status_code=400 if isinstance(exc, InputError) and exc.__class__ is InputError else 409)
+    text = f"{decided.number}（{decided.borrower_name} {decided.mode_name} {decided.archival_code}）{decided.status_text}"
+    return RedirectResponse(f"/approvals?done={quote(text)}", status_code=303)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
 from markupsafe import Markup, escape
 
 from archive.core.errors import ArchiveError, ForbiddenError
@@ -58,3 +59,38 @@ def search_page(request: Request, q: str = "", year: str = "", unit: str = "", c
         "csrf": here.csrf, "result": result, "error": error, "filters": filters, "page": page, "pages": pages,
         "link": link, "facet_names": FACETS, "facet_param": facet_param, "highlighted": highlighted},
         status_code=status)
+
+
+# -- requests to borrow -------------------------------------------------------------------------
+
+def _requests_context(here, values: dict, errors: dict, made: str | None = None) -> dict:
+    from archive.lending import loans, requests, rules
+
+    return {"csrf": here.csrf, "rows": requests.mine(here.session), "values": values, "errors": errors,
+            "made": made, "modes": rules.MODES, "purposes": loans.PURPOSES}
+
+
+@router.get("/requests")
+def requests_page(request: Request, code: str = "", made: str = ""):
+    here = desk(request)
+    return render(request, "requests.html", _requests_context(here, {"code": code}, {}, made or None))
+
+
+@router.post("/requests")
+def request_form(request: Request, code: str = Form(""), mode: str = Form("read"), purpose: str = Form("工作查考"),
+                 note: str = Form(""), csrf_token: str = Form("")):
+    from archive.lending import requests
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    values = {"code": code, "mode": mode, "purpose": purpose, "note": note}
+    try:
+        made = requests.request(here.session, code, mode=mode, purpose=purpose, note=note or None)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        field = {"archival_code": "code", "borrower": "code"}.get(exc.field or "", exc.field or "code")
+        return render(request, "requests.html", _requests_context(
+            here, values, {field if field in values else "code": exc.message + (f"（{exc.hint}）" if exc.hint else "")}),
+            status_code=status_of(exc))
+    return RedirectResponse(f"/requests?made={made.number}", status_code=303)
