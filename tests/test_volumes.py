@@ -482,12 +482,12 @@ def test_a_persons_volume_is_controlled_and_a_change_is_approved_logged_and_note
 
     with pytest.raises(ForbiddenError):  # access.change is the archive head's, not the archivist's
         volumes.set_access(session, v.archival_code, access="开放", approver="赵立新", reason="审核")
-    session = session.as_operator("周敏")
+    head = session.as_operator("周敏")  # access.change: the archive head
     with pytest.raises(InputError):
-        volumes.set_access(session, v.archival_code, access="公开", approver="赵立新", reason="审核")
+        volumes.set_access(head, v.archival_code, access="公开", approver="赵立新", reason="审核")
     with pytest.raises(StateError):
-        volumes.set_access(session, v.archival_code, access="控制", approver="赵立新", reason="审核")
-    changed = volumes.set_access(session, v.archival_code, access="开放", security_level="秘密",
+        volumes.set_access(head, v.archival_code, access="控制", approver="赵立新", reason="审核")
+    changed = volumes.set_access(head, v.archival_code, access="开放", security_level="秘密",
                                  approver="赵立新", reason="经开放审核，个人信息已作技术处理")
     assert changed.access == "开放" and changed.security_level == "秘密"
     assert "开放标识由“控制”改为“开放”；密级由“无”改为“秘密”。批准人：赵立新" in changed.notes[-1].text
