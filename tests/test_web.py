@@ -733,7 +733,7 @@ def test_the_lending_desk_shows_blocks_then_scans_lines_and_returns_a_page_short
     again = c.post(scan, data={"csrf_token": csrf, "code": desks_made["open"]}, headers={"HX-Request": "true"})
     assert again.status_code == 200 and 'class="scan-error"' in again.text and "<!doctype" not in again.text
     plain = c.post(scan, data={"csrf_token": csrf, "code": ""})  # without script: the desk again, error beside the box
-    assert plain.status_code == 422 and 'data-for="code">请扫描或输入档号' in plain.text
+    assert plain.status_code == 400 and 'data-for="code">请扫描或输入档号' in plain.text
     short = c.post(f"/loans/{desks_made['loan']}/return", data={"csrf_token": csrf, "pages": "1",
                                                                "borrower": desks_made["borrower"]})
     assert short.status_code == 303
@@ -741,7 +741,7 @@ def test_the_lending_desk_shows_blocks_then_scans_lines_and_returns_a_page_short
     assert "待核查" in after.text or "卷内备考表" in after.text
     bad = c.post(f"/loans/{desks_made['loan']}/return", data={"csrf_token": csrf, "pages": "x",
                                                              "borrower": desks_made["borrower"]})
-    assert bad.status_code in (400, 409)
+    assert bad.status_code == 400 and "清点页数" in bad.text
 
 
 def test_the_banner_names_an_overdue_loan_and_a_suspension(app, home, desks_made):
@@ -873,3 +873,26 @@ def test_a_reader_requests_to_borrow_and_a_head_approves_then_the_desk_lends(app
                       headers={"HX-Request": "true"})
     assert 'class="scan-ok"' in line.text and "周敏批准" in line.text  # the head's approval, given in the system
     assert "已借阅" in reader.get("/requests").text
+
+
+def test_the_archive_head_changes_access_on_the_volume_page_and_the_archivist_may_not(app, desks_made):
+    code = desks_made["controlled"]
+    archivist, _ = login(app, "陈静")
+    page = archivist.get(f"/volumes/{code}")
+    assert 'id="access-form"' not in page.text
+    refused = archivist.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "开放",
+                                                               "approver": "赵立新", "reason": "审核"})
+    assert refused.status_code == 403
+    head, _ = login(app, "周敏")
+    page = head.get(f"/volumes/{code}")
+    assert 'id="access-form"' in page.text
+    blank = head.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "开放",
+                                                       "approver": "", "reason": "审核"})
+    assert blank.status_code == 400 and 'data-for="approver"' in blank.text
+    same = head.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "控制",
+                                                      "approver": "赵立新", "reason": "审核"})
+    assert same.status_code == 409 and 'data-for="access"' in same.text
+    done = head.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "开放",
+                                                      "approver": "赵立新", "reason": "经开放审核，个人信息已作技术处理"},
+                     follow_redirects=True)
+    assert done.status_code == 200 and 'id="access-changed"' in done.text and "批准人：赵立新" in done.text

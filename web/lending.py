@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 
 from archive.core.errors import ArchiveError, ForbiddenError, InputError
 
-from .common import desk, render
+from .common import desk, render, status_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,7 +74,7 @@ def scan_form(request: Request, borrower: str, code: str = Form(""), purpose: st
     except ForbiddenError:
         raise
     except ArchiveError as exc:
-        line.update(ok=False, message=_message(exc), field=exc.field)
+        line.update(ok=False, message=_message(exc), field=exc.field, status=status_of(exc))
     if request.headers.get("HX-Request"):
         response = render(request, "_scan_line.html", {"line": line})
         if line["ok"]:
@@ -82,7 +82,7 @@ def scan_form(request: Request, borrower: str, code: str = Form(""), purpose: st
         return response
     context = _desk_context(here, borrower, lines=[line], values={"purpose": purpose, "mode": mode},
                             errors={} if line["ok"] else {"code": line["message"]})
-    return render(request, "lending.html", context, status_code=200 if line["ok"] else 422)
+    return render(request, "lending.html", context, status_code=200 if line["ok"] else line["status"])
 
 
 @router.post("/loans/{loan}/return")
@@ -98,7 +98,7 @@ def return_form(request: Request, loan: str, pages: str = Form(""), condition: s
         raise
     except ArchiveError as exc:
         context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
-        return render(request, "lending.html", context, status_code=400 if isinstance(exc, InputError) else 409)
+        return render(request, "lending.html", context, status_code=status_of(exc))
     text = f"已归还 {done.loan.loan}：清点 {done.pages_counted} 页，目录 {done.pages_expected} 页"
     if done.note:
         text += f"；已记入卷内备考表并标记待核查：{done.note}"
@@ -117,7 +117,7 @@ def renew_form(request: Request, loan: str, borrower: str = Form(""), csrf_token
         raise
     except ArchiveError as exc:
         context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
-        return render(request, "lending.html", context, status_code=400 if isinstance(exc, InputError) else 422)
+        return render(request, "lending.html", context, status_code=status_of(exc))
     text = f"已续借 {renewed.loan}，新的应还日期 {renewed.due_on.isoformat()}"
     return RedirectResponse(f"/lending?borrower={quote(renewed.borrower)}&flash={quote(text)}", status_code=303)
 
@@ -156,6 +156,6 @@ def approval_form(request: Request, number: str, decision: str = Form(""), note:
     except ArchiveError as exc:
         return render(request, "approvals.html", {"csrf": here.csrf, "rows": requests.pending(here.session),
                                                   "done": None, "errors": {number: _message(exc)}},
-                      status_code=400 if isinstance(exc, InputError) and exc.__class__ is InputError else 409)
+                      status_code=status_of(exc))
     text = f"{decided.number}（{decided.borrower_name} {decided.mode_name} {decided.archival_code}）{decided.status_text}"
     return RedirectResponse(f"/approvals?done={quote(text)}", status_code=303)

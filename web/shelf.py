@@ -14,9 +14,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
-from archive.core.errors import InputError
+from archive.core.errors import ArchiveError, InputError
 
-from .common import desk, render
+from .common import desk, render, status_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +86,10 @@ def _volume_context(here, code: str, errors: dict, values: dict) -> dict:
     volume = volumes.show(here.session, code)
     role = here.request.state.role
     fixity_state = fixity.volume_state(here.session, volume.archival_code) if role.may("fixity.verify") else None
+    from archive.core.access import ACCESS_STATUSES, SECURITY_LEVELS
+
     return {"csrf": here.csrf, "volume": volume, "states": volumes.STATES, "fixity": fixity_state,
+            "access_statuses": ACCESS_STATUSES, "security_levels": SECURITY_LEVELS,
             "problems": PROBLEMS, "errors": errors, "values": values,
             "show_pdf": bool(volume.merged_pdf) and role.may("volume.file") and volume.state != "destroyed"}
 
@@ -111,6 +114,27 @@ def note_form(request: Request, code: str, text: str = Form(""), csrf_token: str
         return render(request, "volume.html", dict(_volume_context(here, code, {"text": _message(exc)},
                                                                    {"text": text}), noted=0), status_code=400)
     return RedirectResponse(f"/volumes/{quote(code)}?noted=1", status_code=303)
+
+
+@router.post("/volumes/{code}/access")
+def access_form(request: Request, code: str, access: str = Form(""), security_level: str = Form(""),
+                approver: str = Form(""), reason: str = Form(""), csrf_token: str = Form("")):
+    """Change the volume's 开放标识 / 密级 (``access.change``: the library checks, logs and notes it)."""
+    from archive.shelf import volumes
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    values = {"access": access, "security_level": security_level, "approver": approver, "reason": reason}
+    try:
+        volumes.set_access(here.session, code, access=access or None, security_level=security_level or None,
+                           approver=approver, reason=reason)
+    except ArchiveError as exc:  # beside its field: bad input (400) or nothing to change (409)
+        if not _plain_input(exc):
+            raise
+        field = {"批准人": "approver", "调整理由": "reason"}.get(exc.field or "", exc.field or "access")
+        return render(request, "volume.html", dict(_volume_context(here, code, {field: _message(exc)}, values),
+                                                   noted=0), status_code=status_of(exc))
+    return RedirectResponse(f"/volumes/{quote(code)}?noted=2", status_code=303)
 
 
 @router.get("/volumes/{code}/pdf")
