@@ -896,3 +896,35 @@ def test_the_archive_head_changes_access_on_the_volume_page_and_the_archivist_ma
                                                       "approver": "赵立新", "reason": "经开放审核，个人信息已作技术处理"},
                      follow_redirects=True)
     assert done.status_code == 200 and 'id="access-changed"' in done.text and "批准人：赵立新" in done.text
+
+
+def test_a_copy_is_made_at_the_desk_and_downloaded_only_by_the_desk_and_its_reader(app, home):
+    from archive.lending import borrowers
+
+    from .test_copies import copy_loan
+    from .test_loans import id_number
+
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        reader_card = borrowers.add(archivist, name="吴刚", unit="江州市档案馆", type="internal",
+                                    id_number=id_number(9),
+                                    phone="13800138000", account="吴刚")
+        _code, _borrower, loan = copy_loan(archivist)
+        with archivist.store.write() as conn:  # the loan is 吴刚's: he may fetch its copies
+            conn.execute(update(st.loans).where(st.loans.c.number == loan.loan).values(
+                borrower_id=select(st.borrowers.c.id).where(st.borrowers.c.code == reader_card.code).scalar_subquery()))
+    desk_, _ = login(app, "陈静")
+    page = desk_.get(f"/lending?borrower={reader_card.code}")
+    assert f'action="/loans/{loan.loan}/copy"' in page.text
+    made = desk_.post(f"/loans/{loan.loan}/copy", data={"csrf_token": csrf_of(page.text), "pages": "2-3",
+                                                       "borrower": reader_card.code})
+    assert made.status_code == 303
+    page = desk_.get(made.headers["location"])
+    number = re.search(r'href="/copies/([^"]+)\.pdf"', page.text).group(1)
+    got = desk_.get(f"/copies/{number}.pdf")
+    assert got.status_code == 200 and got.content.startswith(b"%PDF")
+    reader, _ = login(app, "吴刚")
+    assert number in reader.get("/requests").text
+    assert reader.get(f"/copies/{number}.pdf").status_code == 200
+    stranger, _ = login(app, "孙伟")
+    assert stranger.get(f"/copies/{number}.pdf").status_code == 404
+    assert len(audit_rows(home, action="copy.download")) == 2

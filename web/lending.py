@@ -32,10 +32,13 @@ def _desk_context(here, borrower: str, *, errors: dict | None = None, values: di
 
     context = {"csrf": here.csrf, "errors": errors or {}, "values": values or {}, "lines": lines or [],
                "flash": flash, "purposes": loans.PURPOSES, "modes": rules.MODES, "standing": None,
-               "borrower": borrower, "today": here.session.today}
+               "borrower": borrower, "today": here.session.today, "copies": []}
     if borrower:
+        from archive.lending import copies
+
         try:
             context["standing"] = borrowers.standing(here.session, borrower)
+            context["copies"] = copies.copies_for(here.session, borrower=context["standing"].record.borrower.code)
         except InputError as exc:
             if isinstance(exc, ForbiddenError):
                 raise
@@ -120,6 +123,36 @@ def renew_form(request: Request, loan: str, borrower: str = Form(""), csrf_token
         return render(request, "lending.html", context, status_code=status_of(exc))
     text = f"已续借 {renewed.loan}，新的应还日期 {renewed.due_on.isoformat()}"
     return RedirectResponse(f"/lending?borrower={quote(renewed.borrower)}&flash={quote(text)}", status_code=303)
+
+
+@router.post("/loans/{loan}/copy")
+def copy_form(request: Request, loan: str, pages: str = Form(""), borrower: str = Form(""),
+              csrf_token: str = Form("")):
+    """A watermarked, edit-protected PDF copy for an open loan (the rules decide whether it may be made)."""
+    from archive.lending import copies
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        made = copies.make_copy(here.session, loan, pages=pages.strip() or None)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
+        return render(request, "lending.html", context, status_code=status_of(exc))
+    text = f"已制作复制件 {made.copy}（{len(made.pages)} 页，带水印、禁止编辑）"
+    return RedirectResponse(f"/lending?borrower={quote(made.borrower)}&flash={quote(text)}", status_code=303)
+
+
+@router.get("/copies/{number}.pdf")
+def copy_download(request: Request, number: str):
+    """A copy's PDF through the library's check (the desk: any it may see; a reader: their own); audited."""
+    from fastapi.responses import FileResponse
+
+    from archive.lending import copies
+
+    path, name = copies.copy_file(desk(request).session, number)
+    return FileResponse(path, media_type="application/pdf", filename=name)
 
 
 @router.get("/loans/overdue")

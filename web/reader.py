@@ -64,9 +64,10 @@ def search_page(request: Request, q: str = "", year: str = "", unit: str = "", c
 # -- requests to borrow -------------------------------------------------------------------------
 
 def _requests_context(here, values: dict, errors: dict, made: str | None = None) -> dict:
-    from archive.lending import loans, requests, rules
+    from archive.lending import copies, loans, requests, rules
 
     return {"csrf": here.csrf, "rows": requests.mine(here.session), "values": values, "errors": errors,
+            "copies": copies.copies_for(here.session),
             "made": made, "modes": rules.MODES, "purposes": loans.PURPOSES}
 
 
