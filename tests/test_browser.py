@@ -403,6 +403,11 @@ def test_file_find_lend_by_scanning_and_return_a_page_short(server, browser, sho
     shots(browser, "31-volumes")
     browser.get(server + "/loans/overdue")
     shots(browser, "32-overdue")
+    browser.get(server + "/catalogues")
+    browser.find_element(By.CSS_SELECTOR, "#tree ul ul a").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "export-form"))
+    assert code in browser.find_element(By.CSS_SELECTOR, "table.catalogue").text
+    shots(browser, "33-catalogue")
 
 
 def test_two_witness_destruction_with_three_separate_logins(server, browser, shots, home):

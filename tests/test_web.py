@@ -619,6 +619,8 @@ DESK_ROUTES = [
     ("GET", "/volumes/{open}/pdf", ARCHIVE, 404, None),  # filed without PDF: the check answers 404
     ("GET", "/search?q=张三", SEARCHERS, 200, None),
     ("GET", "/disposal", DISPOSAL, 200, None),
+    ("GET", "/catalogues", {"archivist", "archive_head", "principal"}, 200, None),  # catalogue.read
+    ("GET", "/catalogues?cls=XK·ZC", {"archivist", "archive_head", "principal"}, 200, None),
     ("GET", "/approvals", {"archive_head", "principal"}, 200, None),
     ("GET", "/requests", REQUESTERS, 200, None),
     ("GET", "/disposal/99", DISPOSAL, 404, None),
@@ -928,3 +930,19 @@ def test_a_copy_is_made_at_the_desk_and_downloaded_only_by_the_desk_and_its_read
     stranger, _ = login(app, "孙伟")
     assert stranger.get(f"/copies/{number}.pdf").status_code == 404
     assert len(audit_rows(home, action="copy.download")) == 2
+
+
+def test_catalogues_are_browsed_by_class_catalogue_year_and_exported(app, desks_made):
+    c, _ = login(app, "陈静")
+    page = c.get("/catalogues")
+    assert page.status_code == 200 and 'id="tree"' in page.text
+    link = re.search(r'href="(/catalogues\?cls=[^"]+&catalogue=\d+&year=\d+)"', page.text).group(1)
+    chosen = c.get(link)
+    assert chosen.status_code == 200 and desks_made["open"] in chosen.text and desks_made["controlled"] in chosen.text
+    bad = c.get("/catalogues?year=abc")
+    assert bad.status_code == 400 and 'data-for="filter"' in bad.text
+    form = dict(re.findall(r'name="(cls|year|catalogue)" value="([^"]*)"', chosen.text))
+    got = c.post("/catalogues/export", data=dict(form, csrf_token=csrf_of(chosen.text), fmt="xlsx"))
+    assert got.status_code == 200 and got.content[:2] == b"PK"
+    public, _ = login(app, "郑洁")
+    assert public.get("/catalogues").status_code == 403

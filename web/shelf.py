@@ -174,3 +174,53 @@ def verify_run_page(request: Request, number: int):
     here = desk(request)
     run = fixity.run(here.session, number)
     return render(request, "verify_run.html", {"csrf": here.csrf, "run": run, "problems": PROBLEMS})
+
+
+# -- catalogues ---------------------------------------------------------------------------------
+
+def _int_or_none(value: str, label: str, **bounds):
+    from archive.core.validate import check_positive_int
+
+    return check_positive_int(value, label, **bounds) if value.strip() else None
+
+
+@router.get("/catalogues")
+def catalogues_page(request: Request, cls: str = "", year: str = "", catalogue: str = ""):
+    """Browse by class → catalogue → year (the library leaves out what the account may not see)."""
+    from archive.shelf import catalogues
+
+    here = desk(request)
+    errors, chosen = {}, []
+    everything = catalogues.sheets(here.session)
+    try:
+        if cls or year or catalogue:
+            chosen = catalogues.sheets(here.session, class_code=cls or None,
+                                       year=_int_or_none(year, "年度", minimum=1949, maximum=2999),
+                                       catalogue=_int_or_none(catalogue, "目录号", maximum=999))
+    except InputError as exc:
+        if not _plain_input(exc):
+            raise
+        errors["filter"] = _message(exc)
+    tree: dict = {}
+    for sheet in everything:
+        tree.setdefault((sheet.class_code, sheet.class_name), {}).setdefault(
+            (sheet.number, sheet.title), []).append(sheet)
+    return render(request, "catalogues.html", {"csrf": here.csrf, "tree": tree, "chosen": chosen, "errors": errors,
+                                               "cls": cls, "year": year, "catalogue": catalogue},
+                  status_code=400 if errors else 200)
+
+
+@router.post("/catalogues/export")
+def catalogues_export(request: Request, fmt: str = Form("xlsx"), cls: str = Form(""), year: str = Form(""),
+                      catalogue: str = Form(""), csrf_token: str = Form("")):
+    """Write the catalogues chosen as .xlsx/.docx (kept under documents/catalogues) and download it."""
+    from archive.shelf import catalogues
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    path, _found = catalogues.export(here.session, fmt=fmt, class_code=cls or None,
+                                     year=_int_or_none(year, "年度", minimum=1949, maximum=2999),
+                                     catalogue=_int_or_none(catalogue, "目录号", maximum=999))
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx" else
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    return FileResponse(path, media_type=media, filename=path.name)
