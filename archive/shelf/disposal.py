@@ -164,10 +164,10 @@ def appraise(session: Session, as_of, *, dry_run: bool = False, appraisers=()) -
     expired, no list is written (status ``empty``). ``appraisers`` are the members of the
     appraisal group (鉴定小组); without them the list leaves their line to sign on paper.
     """
+    scheme = load_scheme(session)
+    access.require(session, "disposal.appraise", fonds=scheme.fonds_code)  # the permission first, then the input
     as_of = parse_date(as_of, "--as-of")
     appraisers = tuple(check_text(name, "鉴定小组成员", max_length=50) for name in appraisers or ())
-    scheme = load_scheme(session)
-    access.require(session, "disposal.appraise", fonds=scheme.fonds_code)
     with session.store.read() as conn:
         pending = set()
         for ids in conn.execute(select(st.destruction_lists.c.volume_ids)
