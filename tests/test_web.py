@@ -655,6 +655,7 @@ DESK_ROUTES = [
     ("POST", "/api/v1/loans/JY209900001/renew", ARCHIVE, 404, {"json": {}}),
     ("POST", "/api/v1/verify", ARCHIVE, 200, {}),
     ("POST", "/lending/{borrower}/scan", ARCHIVE, 200, {"form": {"code": "Z023-NOPE-0001"}}),
+    ("POST", "/lending/{borrower}/request", ARCHIVE, 404, {"form": {"code": "Z023-NOPE-0001"}}),
     ("POST", "/api/v1/loans", ARCHIVE, 404, {"json": {"archival_code": "Z023-NOPE-0001", "borrower": "{borrower}",
                                                       "purpose": "工作查考", "mode": "read"}}),
 ]
@@ -975,3 +976,21 @@ def test_catalogues_are_browsed_by_class_catalogue_year_and_exported(app, desks_
     assert got.status_code == 200 and got.content[:2] == b"PK"
     public, _ = login(app, "郑洁")
     assert public.get("/catalogues").status_code == 403
+
+
+def test_a_scan_that_needs_a_head_goes_to_the_queue_and_the_next_scan_lends(app, desks_made):
+    c, _ = login(app, "陈静")
+    page = c.get(f"/lending?borrower={desks_made['borrower']}")
+    scan = f"/lending/{desks_made['borrower']}/scan"
+    form = {"csrf_token": csrf_of(page.text), "code": desks_made["open"], "mode": "loan", "purpose": "工作查考"}
+    refused = c.post(scan, data=form, headers={"HX-Request": "true"})
+    assert 'class="scan-error"' in refused.text and "提交负责人审批" in refused.text
+    sent = c.post(f"/lending/{desks_made['borrower']}/request", data=form)
+    assert sent.status_code == 303 and "SQ" in c.get(sent.headers["location"]).text
+    head, _ = login(app, "周敏")
+    queue = head.get("/approvals")
+    number = re.search(r'action="/approvals/(SQ\d+)"', queue.text).group(1)
+    assert head.post(f"/approvals/{number}", data={"csrf_token": csrf_of(queue.text), "decision": "approve"}
+                     ).status_code == 303
+    lent = c.post(scan, data=form, headers={"HX-Request": "true"})
+    assert 'class="scan-ok"' in lent.text and "周敏批准" in lent.text

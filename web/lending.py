@@ -68,7 +68,7 @@ def scan_form(request: Request, borrower: str, code: str = Form(""), purpose: st
     here = desk(request)
     here.check_csrf(csrf_token)
     code = code.strip()
-    line = {"code": code}
+    line = {"code": code, "borrower": borrower, "mode": mode, "purpose": purpose, "csrf": here.csrf}
     try:
         if not code:
             raise InputError("请扫描或输入档号", field="archival_code")
@@ -86,6 +86,26 @@ def scan_form(request: Request, borrower: str, code: str = Form(""), purpose: st
     context = _desk_context(here, borrower, lines=[line], values={"purpose": purpose, "mode": mode},
                             errors={} if line["ok"] else {"code": line["message"]})
     return render(request, "lending.html", context, status_code=200 if line["ok"] else line["status"])
+
+
+@router.post("/lending/{borrower}/request")
+def desk_request_form(request: Request, borrower: str, code: str = Form(""), mode: str = Form("read"),
+                      purpose: str = Form("工作查考"), csrf_token: str = Form("")):
+    """Send a scan the rules refused for want of a head's approval to the heads' queue."""
+    from archive.lending import requests
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        made = requests.request(here.session, code, mode=mode, purpose=purpose, borrower=borrower)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        context = _desk_context(here, borrower, errors={"code": _message(exc)})
+        return render(request, "lending.html", context, status_code=status_of(exc))
+    text = (f"已提交借阅申请 {made.number}（{made.archival_code}，{made.mode_name}），待{made.approval_needed == 'principal-head' and '主要负责人' or '分管负责人'}"
+            "在“借阅审批”中批准后，再次扫描即可登记")
+    return RedirectResponse(f"/lending?borrower={quote(borrower)}&flash={quote(text)}", status_code=303)
 
 
 @router.post("/loans/{loan}/return")

@@ -78,21 +78,27 @@ def _value(row) -> LoanRequest:
 
 
 def request(session: Session, code: str, *, mode: str = "read", purpose: str = "工作查考",
-            note: str | None = None) -> LoanRequest:
-    """Ask to use the volume ``code`` as the signed-in reader (``lending.request``).
+            note: str | None = None, borrower: str | None = None) -> LoanRequest:
+    """Ask to use the volume ``code`` as the signed-in reader (``lending.request``), or, with
+    ``borrower``, for that borrower at the lending desk (``lending.lend``: a scan refused for
+    want of a head's approval is sent to the heads' queue).
 
     The volume must be one the account may see (else: as if it did not exist) and one the
     lending rules let this borrower use that way; the request then waits for the head the
     rules name, or is approved at once when they name none.
     """
-    from .borrowers import own
-    from .loans import purpose_key
+    from .borrowers import get, own
+    from .loans import _check_role, purpose_key
 
-    access.require(session, "lending.request")
+    if borrower is None:
+        access.require(session, "lending.request")
+    else:
+        access.require(session, "lending.lend")
     mode = rl.mode_key(mode)
     purpose = purpose_key(purpose)
     note = check_text(note, "申请说明", required=False, max_length=500) or None
-    borrower = own(session)
+    for_desk = borrower is not None
+    borrower = get(session, borrower) if for_desk else own(session)
     text = check_code(code, "档号", max_length=100)
     with session.work() as work:
         conn = work.conn
@@ -101,6 +107,8 @@ def request(session: Session, code: str, *, mode: str = "read", purpose: str = "
             raise NotFoundError(f"找不到档号为“{text}”的案卷", field="archival_code")
         if volume.state == "destroyed":
             raise RuleError(f"案卷 {text} 已销毁，不能借阅", field="archival_code")
+        if for_desk:
+            _check_role(session, borrower, volume)  # the borrower's own clearance
         decision = rl.decide(session, borrower.type, volume.access, volume.security_level, mode)
         if not decision.allowed:
             raise RuleError(f"{decision.source('allowed')}不允许{rl.BORROWER_TYPES[borrower.type]}"
