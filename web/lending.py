@@ -88,24 +88,33 @@ def scan_form(request: Request, borrower: str, code: str = Form(""), purpose: st
     return render(request, "lending.html", context, status_code=200 if line["ok"] else line["status"])
 
 
+def _desk_action(request: Request, csrf_token: str, borrower: str, error_key: str, act):
+    """Run one action of the desk: ``act(session)`` returns the flash text and the borrower to
+    show again; a refusal comes back on the desk beside its line (403/404 keep their pages)."""
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        text, shown = act(here.session)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        context = _desk_context(here, borrower, errors={error_key: _message(exc)})
+        return render(request, "lending.html", context, status_code=status_of(exc))
+    return RedirectResponse(f"/lending?borrower={quote(shown)}&flash={quote(text)}", status_code=303)
+
+
 @router.post("/lending/{borrower}/request")
 def desk_request_form(request: Request, borrower: str, code: str = Form(""), mode: str = Form("read"),
                       purpose: str = Form("工作查考"), csrf_token: str = Form("")):
     """Send a scan the rules refused for want of a head's approval to the heads' queue."""
-    from archive.lending import requests
+    from archive.lending import requests, rules
 
-    here = desk(request)
-    here.check_csrf(csrf_token)
-    try:
-        made = requests.request(here.session, code, mode=mode, purpose=purpose, borrower=borrower)
-    except ForbiddenError:
-        raise
-    except ArchiveError as exc:
-        context = _desk_context(here, borrower, errors={"code": _message(exc)})
-        return render(request, "lending.html", context, status_code=status_of(exc))
-    text = (f"已提交借阅申请 {made.number}（{made.archival_code}，{made.mode_name}），待{made.approval_needed == 'principal-head' and '主要负责人' or '分管负责人'}"
-            "在“借阅审批”中批准后，再次扫描即可登记")
-    return RedirectResponse(f"/lending?borrower={quote(borrower)}&flash={quote(text)}", status_code=303)
+    def act(session):
+        made = requests.request(session, code, mode=mode, purpose=purpose, borrower=borrower)
+        return (f"已提交借阅申请 {made.number}（{made.archival_code}，{made.mode_name}），待"
+                f"{rules.APPROVALS[made.approval_needed]}在“借阅审批”中批准后，再次扫描即可登记"), made.borrower
+
+    return _desk_action(request, csrf_token, borrower, "code", act)
 
 
 @router.post("/loans/{loan}/return")
@@ -113,36 +122,25 @@ def return_form(request: Request, loan: str, pages: str = Form(""), condition: s
                 borrower: str = Form(""), csrf_token: str = Form("")):
     from archive.lending import loans
 
-    here = desk(request)
-    here.check_csrf(csrf_token)
-    try:
-        done = loans.return_loan(here.session, loan, pages=pages.strip(), condition=condition or None)
-    except ForbiddenError:
-        raise
-    except ArchiveError as exc:
-        context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
-        return render(request, "lending.html", context, status_code=status_of(exc))
-    text = f"已归还 {done.loan.loan}：清点 {done.pages_counted} 页，目录 {done.pages_expected} 页"
-    if done.note:
-        text += f"；已记入卷内备考表并标记待核查：{done.note}"
-    return RedirectResponse(f"/lending?borrower={quote(done.loan.borrower)}&flash={quote(text)}", status_code=303)
+    def act(session):
+        done = loans.return_loan(session, loan, pages=pages.strip(), condition=condition or None)
+        text = f"已归还 {done.loan.loan}：清点 {done.pages_counted} 页，目录 {done.pages_expected} 页"
+        if done.note:
+            text += f"；已记入卷内备考表并标记待核查：{done.note}"
+        return text, done.loan.borrower
+
+    return _desk_action(request, csrf_token, borrower, f"return-{loan}", act)
 
 
 @router.post("/loans/{loan}/renew")
 def renew_form(request: Request, loan: str, borrower: str = Form(""), csrf_token: str = Form("")):
     from archive.lending import loans
 
-    here = desk(request)
-    here.check_csrf(csrf_token)
-    try:
-        renewed = loans.renew(here.session, loan)
-    except ForbiddenError:
-        raise
-    except ArchiveError as exc:
-        context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
-        return render(request, "lending.html", context, status_code=status_of(exc))
-    text = f"已续借 {renewed.loan}，新的应还日期 {renewed.due_on.isoformat()}"
-    return RedirectResponse(f"/lending?borrower={quote(renewed.borrower)}&flash={quote(text)}", status_code=303)
+    def act(session):
+        renewed = loans.renew(session, loan)
+        return f"已续借 {renewed.loan}，新的应还日期 {renewed.due_on.isoformat()}", renewed.borrower
+
+    return _desk_action(request, csrf_token, borrower, f"return-{loan}", act)
 
 
 @router.post("/loans/{loan}/copy")
@@ -151,17 +149,11 @@ def copy_form(request: Request, loan: str, pages: str = Form(""), borrower: str 
     """A watermarked, edit-protected PDF copy for an open loan (the rules decide whether it may be made)."""
     from archive.lending import copies
 
-    here = desk(request)
-    here.check_csrf(csrf_token)
-    try:
-        made = copies.make_copy(here.session, loan, pages=pages.strip() or None)
-    except ForbiddenError:
-        raise
-    except ArchiveError as exc:
-        context = _desk_context(here, borrower, errors={f"return-{loan}": _message(exc)})
-        return render(request, "lending.html", context, status_code=status_of(exc))
-    text = f"已制作复制件 {made.copy}（{len(made.pages)} 页，带水印、禁止编辑）"
-    return RedirectResponse(f"/lending?borrower={quote(made.borrower)}&flash={quote(text)}", status_code=303)
+    def act(session):
+        made = copies.make_copy(session, loan, pages=pages.strip() or None)
+        return f"已制作复制件 {made.copy}（{len(made.pages)} 页，带水印、禁止编辑）", made.borrower
+
+    return _desk_action(request, csrf_token, borrower, f"return-{loan}", act)
 
 
 @router.get("/copies/{number}.pdf")
