@@ -102,7 +102,7 @@ def lend_return_pairs(session, codes: list[str], borrowers: int, pairs: int, rng
         mode = ("read", "excerpt", "loan")[i % 3]
         t0 = time.perf_counter()
         loan = loans.lend(session, code, borrower=borrower, purpose="工作查考", mode=mode,
-                          approved_by="赵明", on=DAY)  # 控制 volumes need it for every mode
+                          approved_by="周敏", on=DAY)  # 控制 volumes need it for every mode
         t1 = time.perf_counter()
         loans.return_loan(session, loan.loan, pages=7, on=DAY)
         t2 = time.perf_counter()
@@ -122,7 +122,7 @@ def add_open_loans(session, count: int, rng: random.Random) -> None:
             due = DAY + dt.timedelta(days=rng.randint(-30, 30))
             rows.append(dict(
                 number=f"BL{n:07d}", volume_id=volume_id, borrower_id=rng.choice(borrowers), open_volume_id=volume_id,
-                mode="loan", purpose="工作查考", rules={}, approval_needed="head-in-charge", approved_by="赵明",
+                mode="loan", purpose="工作查考", rules={}, approval_needed="head-in-charge", approved_by="周敏",
                 approver_level="head-in-charge", lent_on=due - dt.timedelta(days=7), due_on=due, renewals=[],
                 reminder_level=0, lent_at=NOW, lent_by="基准测试"))
         _insert(conn, st.loans, rows)

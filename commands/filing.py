@@ -313,10 +313,7 @@ def verify_command(session, codes, show_last, as_json):
         from archive.shelf import disposal
 
         for number in disposal.pending_lists(session):
-            shown = disposal.show_list(session, number)
-            lines.append(f"第{number}号销毁清册已开始执行但未完成，运行以下命令完成：archive destroy --list {number} "
-                         f"--approver {shown.approver} " + " ".join(f"--witness {w}" for w in shown.witnesses)
-                         + " --yes")
+            lines.append(f"第{number}号销毁清册已开始执行但未完成，运行以下命令完成：archive destroy --list {number} --yes")
     lines.append(f"检查 {report.volumes} 卷、{report.checked} 个文件（{_size(report.bytes)}）："
                  + ("全部完好" if report.ok else f"发现问题 {len(report.problems)} 处"))
     emit(as_json, report.to_dict(), "\n".join(lines))
@@ -356,42 +353,69 @@ def appraise_command(session, as_of, dry_run, appraisers, as_json):
         text = _describe_list(result) + f"\n共 {len(result.entries)} 卷，{result.total_pages} 页"
         if result.number:
             text += (f"\n已编制第{result.number}号销毁清册（草稿）：{result.path}"
-                     f"\n批准后执行：archive destroy --list {result.number} --approver 批准人 --witness 监销人甲 --witness 监销人乙")
+                     f"\n下一步：负责人批准 archive destroy --list {result.number} --approve；"
+                     "两名监销人各自确认 archive destroy --list 编号 --witness")
     emit(as_json, result.to_dict(), text)
 
 
 @session_command(None, "destroy")
 @click.option("--list", "list_no", required=True, type=int, help="销毁清册编号（archive appraise 编制）")
-@click.option("--approver", required=True, help="批准销毁的负责人")
-@click.option("--witness", "witnesses", multiple=True, help="监销人（须两人，不能是批准人）：--witness 甲 --witness 乙")
-@click.option("--method", help="销毁方式（默认：删除全部存储文件，保留目录记录）")
-@click.option("--reviewer", help="审核销毁清册的档案部门负责人（不填时清册上留空待签名）")
+@click.option("--approve", "action", flag_value="approve", help="以经办人（须有批准销毁清册的权限）的身份批准清册")
+@click.option("--witness", "action", flag_value="witness",
+              help="以经办人的身份确认监销；两名不同的监销人各自确认，第二人确认时执行销毁")
+@click.option("--method", help="销毁方式，批准时确定（默认：删除全部存储文件，保留目录记录）")
+@click.option("--reviewer", help="审核销毁清册的档案部门负责人，批准时确定（不填时清册上留空待签名）")
 @click.option("--dry-run", is_flag=True, help="只显示将销毁的案卷和文件，不做任何改动")
 @click.option("--yes", is_flag=True, help="不再询问确认（供脚本使用）")
 @json_option
-def destroy_command(session, list_no, approver, witnesses, method, reviewer, dry_run, yes, as_json):
-    """按已批准的销毁清册销毁案卷：删除存储的文件，目录中保留并标注“已销毁”，档号不再使用。
+def destroy_command(session, list_no, action, method, reviewer, dry_run, yes, as_json):
+    """销毁清册的批准、监销与执行：删除存储的文件，目录中保留并标注“已销毁”，档号不再使用。
+
+    批准人和两名监销人都是账户，各自以自己的身份操作（--operator 或 ARCHIVE_OPERATOR）；
+    批准人不能担任监销人，两名监销人须为不同的人。第二名监销人确认时执行销毁。
+    不带 --approve/--witness 时，完成一次被中断的销毁。
 
     \b
     示例：
-      archive destroy --list 1 --approver 赵立新 --witness 王芳 --witness 李强
+      archive destroy --list 1 --approve --operator 周敏
+      archive destroy --list 1 --witness --operator 陈静
+      archive destroy --list 1 --witness --operator 赵立新 --yes
     """
     from archive.core.errors import InputError
     from archive.shelf import disposal
 
-    if not dry_run and not yes:
-        # The preview checks the list, the approver and the witnesses before anyone is asked.
-        preview = disposal.destroy(session, list_no, approver=approver, witnesses=witnesses, method=method,
-                                   dry_run=True)
-        if not sys.stdin.isatty():
-            # Piped input ("echo n | archive destroy …") is no confirmation: refuse rather than guess.
+    if action == "approve":
+        result = disposal.approve(session, list_no, method=method, reviewer=reviewer)
+        emit(as_json, result.to_dict(), _describe_list(result) + f"\n第{result.number}号销毁清册已由{result.approver}批准；"
+             "须由两名不同的监销人各自确认：archive destroy --list " + f"{result.number} --witness --operator 监销人")
+        return
+    if action == "witness" and not yes:
+        preview = disposal.show_list(session, list_no)
+        if len(preview.confirmed) + 1 >= disposal.WITNESSES:  # this confirmation executes the list
+            if not sys.stdin.isatty():
+                # Piped input ("echo n | archive destroy …") is no confirmation: refuse rather than guess.
+                raise InputError("销毁前须确认：没有终端可以询问，请核对销毁清册后加 --yes 执行", field="yes")
+            click.echo(_describe_list(preview), err=True)
+            click.confirm(f"确认监销并销毁以上 {len(preview.entries)} 卷？", abort=True, err=True)
+    if action == "witness":
+        result = disposal.witness(session, list_no)
+        if result.status != "executed":
+            emit(as_json, result.to_dict(), f"已确认监销第{result.number}号销毁清册（{len(result.confirmed)}/"
+                 f"{disposal.WITNESSES}）；还须另一名监销人用自己的账户确认")
+            return
+    else:
+        if method or reviewer:
+            raise InputError("销毁方式和档案部门负责人在批准时确定：archive destroy --list 编号 --approve --method … "
+                             "--reviewer …", field="method" if method else "reviewer")
+        if not dry_run and not yes and not sys.stdin.isatty():
             raise InputError("销毁前须确认：没有终端可以询问，请核对销毁清册后加 --yes 执行（或先用 --dry-run 预演）",
                              field="yes")
-        click.echo(_describe_list(preview), err=True)
-        click.confirm(f"确认销毁以上 {len(preview.entries)} 卷（{preview.removed_files} 个文件）？", abort=True,
-                      err=True)
-    result = disposal.destroy(session, list_no, approver=approver, witnesses=witnesses, method=method,
-                              reviewer=reviewer, dry_run=dry_run)
+        if not dry_run and not yes:
+            preview = disposal.destroy(session, list_no, dry_run=True)
+            click.echo(_describe_list(preview), err=True)
+            click.confirm(f"确认销毁以上 {len(preview.entries)} 卷（{preview.removed_files} 个文件）？", abort=True,
+                          err=True)
+        result = disposal.destroy(session, list_no, dry_run=dry_run)
     head = "预演：将销毁" if dry_run else "已销毁"
     text = (_describe_list(result) + f"\n{head} {len(result.entries)} 卷，删除文件 {result.removed_files} 个"
             f"（{_size(result.removed_bytes)}）；批准人 {result.approver}，监销人 {'、'.join(result.witnesses)}")

@@ -54,6 +54,27 @@ def session(home):
         yield s
 
 
+def at_window(session):
+    """The session for a test's window steps (receive, conclude): itself when its account may
+    receive cases, else the clerk 王芳's — the archive's tests get their cases from the window."""
+    from archive.core.access import role_of
+
+    return session if role_of(session).may("case.receive") else session.as_operator("王芳")
+
+
+def at_archive(session):
+    """The session for a test's filing steps: itself when its account may file, else the archivist 陈静's."""
+    from archive.core.access import role_of
+
+    return session if role_of(session).may("volume.file") else session.as_operator("陈静")
+
+
+@pytest.fixture
+def archivist(session):
+    """The archivist 陈静 (files, verifies, appraises, lends), on the same workspace and day."""
+    return session.as_operator("陈静")
+
+
 # Valid identity numbers for tests (check digits computed by archive.core.validate).
 PERSON_ID = "11010519491231002X"
 ORG_CODE = "91350100M000100Y43"

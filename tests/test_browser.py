@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CHEAP_HASHING, PERSON_ID, TEST_PASSWORD
+from .conftest import CHEAP_HASHING, ORG_CODE, PERSON_ID, TEST_PASSWORD
 from .test_web import _known_passwords
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -391,3 +391,192 @@ def test_supervision_as_a_clerk_and_a_unit_head(month_server, browser, shots):
     wait_for(browser, lambda d: d.find_elements(By.ID, "follow-up-form"))  # 不满意: a rectification is open
     assert "不满意" in browser.find_element(By.ID, "rating").text
     shots(browser, "supervision-rating-recorded")
+# -- issue 15: the archivist's, lending and reader's desks -------------------------------------------
+
+def test_file_find_lend_by_scanning_and_return_a_page_short(server, browser, shots, home):
+    """File a concluded case from the queue → find it by a phrase of its decision → lend it by
+    scanning its code (the focus stays in the scan box over 20 scans, most of them errors) →
+    return it a page short → the shortfall is on the volume's notes sheet."""
+    import datetime as dt
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.lending import borrowers
+    from archive.search import index
+    from archive.window import cases
+    from archive.window.cases import Applicant
+
+    from .test_loans import id_number
+
+    today = dt.date.fromisoformat(TODAY)
+    with Session(open_workspace(home), operator="王芳", today=today) as clerk:
+        made = cases.receive(clerk, item_code="SJ-XK-001", applicant=Applicant.organisation("江州市欧阳明远餐饮有限公司", ORG_CODE, "欧阳明",
+                                                                       "0792-88886666"),
+                             materials=["M01", "M02", "M03"], received_on=today)  # an organisation's volume is 开放
+        case_no = made.case.case_no
+        cases.conclude(clerk, case_no, decision="approved", on=today)
+    with Session(open_workspace(home), operator="陈静", today=today) as archivist:
+        borrower = borrowers.add(archivist, name="李明", unit="江州市市场监督管理局", type="internal",
+                                 id_number=id_number(3), phone="13800138000").code
+        index.reindex(archivist)
+
+    login(browser, server, "陈静")
+    browser.get(server + "/filing")
+    box = browser.find_element(By.ID, f"c-{case_no}")
+    assert browser.switch_to.active_element == box  # focus starts on the first case of the queue
+    shots(browser, "21-filing-queue")
+    box.send_keys(Keys.SPACE)
+    browser.find_element(By.ID, "file-selected").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "filing-result"))
+    link = browser.find_element(By.CSS_SELECTOR, "#filed a")
+    code = link.text
+    shots(browser, "22-filing-result")
+    link.click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "cover"))
+    shots(browser, "23-volume")
+
+    browser.get(server + "/search")
+    query = browser.switch_to.active_element
+    assert query.get_attribute("id") == "q"
+    query.send_keys('"欧阳明远餐饮"' + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "hits"))
+    assert code in browser.find_element(By.ID, "hits").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#hits mark")
+    shots(browser, "24-search")
+
+    browser.get(server + f"/lending?borrower={borrower}")
+    wait_for(browser, lambda d: d.find_elements(By.ID, "scan"))
+    assert browser.switch_to.active_element.get_attribute("id") == "scan"
+    shots(browser, "25-lending-desk")
+    scans = [code] + [f"Z023-XK·ZC·2026·D30-001-{9000 + i:04d}" for i in range(17)] + [code, ""]
+    for n, scanned in enumerate(scans, start=1):
+        browser.switch_to.active_element.send_keys(scanned + Keys.ENTER)
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#lines tr")) >= n or not scanned)
+        if not scanned:  # an empty scan answers a line too
+            wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#lines tr")) >= n)
+        assert browser.switch_to.active_element.get_attribute("id") == "scan", n
+        assert browser.find_element(By.ID, "scan").get_attribute("value") == ""
+    shots(browser, "26-lending-scanned")
+    lines = browser.find_elements(By.CSS_SELECTOR, "#lines tr")
+    assert len(lines) == 20
+    assert [line.get_attribute("class") for line in lines].count("scan-ok") == 1
+    assert "借出" in lines[1].text, lines[1].text  # newest first: scanning the lent volume again is refused
+    assert browser.find_element(By.ID, "scan-error").text  # the last refusal is read out beside the box
+    wait_for(browser, lambda d: "未还 1 卷" in d.find_element(By.ID, "borrower-card").text)  # refreshed after the loan
+    assert code in browser.find_element(By.ID, "open-loans").text
+
+    browser.get(server + f"/lending?borrower={borrower}")
+    row = browser.find_element(By.CSS_SELECTOR, "#open-loans tbody tr")
+    row.find_element(By.NAME, "pages").send_keys("1" + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "flash"))
+    assert "待核查" in browser.find_element(By.ID, "flash").text
+    shots(browser, "27-returned-short")
+    browser.get(server + "/volumes/" + code)
+    notes = browser.find_element(By.ID, "notes").text
+    assert "归还" in notes or "页" in notes
+    assert browser.find_element(By.ID, "state").text == "待核查"
+    shots(browser, "28-volume-flagged")
+
+    browser.get(server + "/verify")
+    browser.find_element(By.ID, "run-verify").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "verdict"))
+    shots(browser, "29-verify-run")
+    browser.get(server + "/verify")
+    shots(browser, "30-verify-history")
+    browser.get(server + "/volumes")
+    assert "待核查" in browser.find_element(By.ID, "volumes").text  # intact files do not clear a return's flag
+    shots(browser, "31-volumes")
+    browser.get(server + "/loans/overdue")
+    shots(browser, "32-overdue")
+    browser.get(server + "/catalogues")
+    browser.find_element(By.CSS_SELECTOR, "#tree ul ul a").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "export-form"))
+    assert code in browser.find_element(By.CSS_SELECTOR, "table.catalogue").text
+    shots(browser, "33-catalogue")
+
+
+def test_two_witness_destruction_with_three_separate_logins(server, browser, shots, home):
+    """The archivist compiles the list; the head approves; two witnesses each sign in and confirm."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.shelf import volumes
+
+    from .test_volumes import make_concluded
+
+    with Session(open_workspace(home), operator="陈静") as archivist:
+        code = volumes.file_case(archivist, make_concluded(archivist, decision="not_accepted")).archival_code
+
+    login(browser, server, "陈静")
+    browser.get(server + "/disposal")
+    as_of = browser.find_element(By.ID, "as_of")
+    assert browser.switch_to.active_element == as_of
+    browser.execute_script("arguments[0].value = '2060-01-02'", as_of)
+    browser.find_element(By.ID, "appraisers").send_keys("周敏、吴刚" + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "entries"))
+    assert code in browser.find_element(By.ID, "entries").text
+    number = browser.current_url.rsplit("/", 1)[1]
+    shots(browser, "41-destruction-list-draft")
+
+    login(browser, server, "周敏")
+    browser.get(server + f"/disposal/{number}")
+    assert browser.switch_to.active_element.get_attribute("id") == "reviewer"
+    browser.switch_to.active_element.send_keys("孙丽" + Keys.ENTER)
+    wait_for(browser, lambda d: "待监销确认" in d.find_element(By.ID, "status").text)
+    assert not browser.find_elements(By.ID, "witness-form")  # the approver is offered no witness button
+    shots(browser, "42-destruction-approved")
+
+    for n, witness in enumerate(("孙伟", "赵立新"), start=1):
+        login(browser, server, witness)
+        browser.get(server + f"/disposal/{number}")
+        assert browser.switch_to.active_element.get_attribute("id") == "witness"
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        wait_for(browser, lambda d: witness in d.find_element(By.ID, "witnesses").text)
+        shots(browser, f"4{2 + n}-destruction-witness-{n}")
+    assert browser.find_element(By.ID, "status").text == "已销毁"
+    browser.get(server + "/volumes/" + code)
+    assert browser.find_element(By.ID, "state").text == "已销毁"  # the tombstone stays
+    shots(browser, "45-volume-tombstone")
+    browser.get(server + "/disposal")
+    shots(browser, "46-disposal")
+
+
+def test_a_reader_asks_from_a_search_result_and_the_head_approves(server, browser, shots, home):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.lending import borrowers
+    from archive.search import index
+
+    from .test_loans import id_number, make_volume
+
+    with Session(open_workspace(home), operator="陈静") as archivist:
+        code = make_volume(archivist, attachments=(1,))
+        borrowers.add(archivist, name="吴刚", unit="江州市档案馆", type="internal", id_number=id_number(8),
+                      phone="13800138000", account="吴刚")
+        index.reindex(archivist)
+    login(browser, server, "吴刚")
+    browser.get(server + "/search?q=张三")
+    shots(browser, "51-search-reader")
+    browser.find_element(By.LINK_TEXT, "申请借阅").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "request-form"))
+    assert browser.find_element(By.ID, "code").get_attribute("value") == code
+    browser.find_element(By.CSS_SELECTOR, "#mode option[value=loan]").click()
+    browser.find_element(By.ID, "note").send_keys("编写年鉴" + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "made"))
+    assert "待批准" in browser.find_element(By.ID, "my-requests").text
+    shots(browser, "52-requests")
+    login(browser, server, "周敏")
+    browser.get(server + "/approvals")
+    shots(browser, "53-approvals")
+    browser.find_element(By.CSS_SELECTOR, "#approvals button[value=approve]").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "done"))
+    assert "已批准" in browser.find_element(By.ID, "done").text
+    shots(browser, "54-approved")

@@ -10,7 +10,7 @@ from archive.core import store as st
 from archive.window.cases import Applicant
 from archive.core.errors import CalendarMissingError, InputError, NotFoundError, StateError
 
-from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
+from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, at_window
 
 FOOD = "SJ-XK-003"  # 食品经营许可（新办）: promised 5, statutory 10, M01–M06 required
 FOOD_ALL = ["M01", "M02", "M03", "M04", "M05", "M06"]
@@ -21,7 +21,7 @@ def make_case(session, **overrides):
     args = dict(item_code=FOOD, applicant=Applicant.person("张三", PERSON_ID, "13800138000"), materials=FOOD_ALL,
                 received_on=DEMO_DAY)
     args.update(overrides)
-    return cases.receive(session, **args)
+    return cases.receive(at_window(session), **args)
 
 
 def docx_text(path) -> str:

@@ -79,7 +79,7 @@ def test_volume_show_json_adds_state_and_notes(session, home):
     for key in ("archival_code", "fonds", "classification", "catalogue", "volume_no", "retention", "year", "case",
                 "pages", "items"):
         assert shown[key] == filed[key]
-    text = run("volume", "show", CODE, home=home)  # a person's volume is 控制: not for an anonymous reader
+    text = run("volume", "show", CODE, home=home)  # a person's volume is 控制: the archivist's to read
     assert text.exit_code == 0 and "状态：在架" in text.output and "备考：" in text.output, text.output
 
 
@@ -111,19 +111,26 @@ def test_appraise_and_destroy_via_cli(session, home):
     assert appraised["list"] == 1 and appraised["total_volumes"] == 1 and appraised["status"] == "draft"
     assert appraised["volumes"][0]["archival_code"] == "Z023-XK·JY·2026·D10-004-0001"
     assert Path(appraised["path"]).is_file()
-    one = run("destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", home=home)
-    assert one.exit_code == 2 and "两名监销人" in one.output
-    dry = run_json("destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", "--witness", "李强",
-                   "--dry-run", home=home)
-    assert dry["dry_run"] and dry["status"] == "draft"
-    piped = CliRunner().invoke(main, ["destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳",
-                                      "--witness", "李强"], input="n\n",
-                               env={"ARCHIVE_HOME": str(home), "ARCHIVE_OPERATOR": "档案员"})
+    early = run("destroy", "--list", "1", "--witness", "--yes", home=home)
+    assert early.exit_code == 2 and "尚未批准" in early.output
+    mine = run("destroy", "--list", "1", "--approve", home=home)
+    assert mine.exit_code == 2 and "无权批准销毁清册" in mine.output  # the archivist does not approve
+    approved = run("destroy", "--list", "1", "--approve", "--json", home=home, operator="周敏")
+    assert approved.exit_code == 0 and json.loads(approved.stdout)["approver"] == "周敏"
+    again = run("destroy", "--list", "1", "--witness", home=home, operator="周敏")
+    assert again.exit_code == 2 and "不能同时担任监销人" in again.output
+    first = run("destroy", "--list", "1", "--witness", "--json", home=home)
+    assert first.exit_code == 0 and json.loads(first.stdout)["status"] == "draft"
+    short = run_json("destroy", "--list", "1", "--dry-run", home=home, code=2)
+    assert "两名监销人" in short["error"]["message"]
+    piped = CliRunner().invoke(main, ["destroy", "--list", "1", "--witness"], input="n\n",
+                               env={"ARCHIVE_HOME": str(home), "ARCHIVE_OPERATOR": "赵立新"})
     assert piped.exit_code == 2 and "--yes" in piped.output  # no terminal: no confirmation, nothing destroyed
     assert run_json("volume", "show", "Z023-XK·JY·2026·D10-004-0001", home=home)["state"] == "on_shelf"
-    done = run_json("destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", "--witness", "李强",
-                    "--yes", home=home)
-    assert done["status"] == "executed" and done["witnesses"] == ["王芳", "李强"]
+    done = run("destroy", "--list", "1", "--witness", "--yes", "--json", home=home, operator="赵立新")
+    assert done.exit_code == 0, done.output
+    done = json.loads(done.stdout)
+    assert done["status"] == "executed" and done["witnesses"] == ["档案员", "赵立新"] and done["approver"] == "周敏"
     shown = run_json("volume", "show", "Z023-XK·JY·2026·D10-004-0001", home=home)
     assert shown["state"] == "destroyed" and shown["destruction_list"] == 1
 

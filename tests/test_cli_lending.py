@@ -18,7 +18,7 @@ from .test_loans import id_number, make_volume
 LEND = ("--purpose", "工作查考", "--on", "2026-09-28")
 
 
-def run(home, *args, operator="王芳"):
+def run(home, *args, operator="陈静"):
     env = {"ARCHIVE_HOME": str(home)}
     if operator:
         env["ARCHIVE_OPERATOR"] = operator
@@ -67,12 +67,12 @@ def test_borrower_add_bad_id_number_exits_2_naming_the_field(home):
 def test_lend_return_flow_with_json_shapes(home, session):
     code = make_volume(session)
     add_borrower(home)
-    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "外借", "--approved-by", "赵明", *LEND)
+    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "外借", "--approved-by", "周敏", *LEND)
     assert {"loan", "archival_code", "borrower", "mode", "purpose", "lent_on", "due_on", "approved_by"} <= set(loan)
     assert (loan["loan"], loan["archival_code"], loan["borrower"], loan["mode"], loan["purpose"]) == \
         ("JY202600001", code, "JZ0001", "loan", "工作查考")
-    assert (loan["lent_on"], loan["due_on"], loan["approved_by"]) == ("2026-09-28", "2026-10-05", "赵明")
-    renewed = ok(home, "renew", loan["loan"], "--approved-by", "赵明", "--on", "2026-10-04")
+    assert (loan["lent_on"], loan["due_on"], loan["approved_by"]) == ("2026-09-28", "2026-10-05", "周敏")
+    renewed = ok(home, "renew", loan["loan"], "--approved-by", "周敏", "--on", "2026-10-04")
     assert renewed["due_on"] == "2026-10-12" and len(renewed["renewals"]) == 1
     back = ok(home, "return", loan["loan"], "--pages", "8", "--on", "2026-10-14", "--effect", "核实了许可信息")
     assert {"loan", "returned_on", "pages_expected", "pages_counted", "discrepancy", "late_days"} <= set(back)
@@ -92,9 +92,9 @@ def test_lend_text_output_and_dry_run(home, session):
     assert lines[0] == "借阅单号：JY202600001" and lines[1] == f"档号：{code}"
     assert lines[3] == "借阅人：JZ0001 李四（江州市市场监督管理局）"
     assert lines[4:] == ["利用方式：阅览　利用目的：工作查考", "借阅日期：2026-09-28　应还日期：2026-09-28", "审批：无需审批"]
-    out = run(home, "lend", make_volume(session), "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "赵明",
+    out = run(home, "lend", make_volume(session), "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "周敏",
               *LEND).output.splitlines()
-    assert out[-1] == "审批：须经分管负责人批准；批准人：赵明（分管负责人）"
+    assert out[-1] == "审批：须经分管负责人批准；批准人：周敏（分管负责人）"
 
 
 @pytest.mark.parametrize("args, words", [
@@ -126,7 +126,7 @@ def test_lend_needs_an_operator(home, session):
 def test_overdue_with_notices(home, session):
     code = make_volume(session)
     add_borrower(home)
-    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "赵明", *LEND)
+    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "周敏", *LEND)
     listing = ok(home, "overdue", "--as-of", "2026-10-10")
     assert listing["as_of"] == "2026-10-10"
     [entry] = listing["loans"]
@@ -156,11 +156,14 @@ def test_return_with_shortfall_and_inspect(home, session):
 def test_copy_command(home, session):
     code = make_volume(session)
     add_borrower(home)
-    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "复制", "--approved-by", "赵明", *LEND)
+    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "复制", "--approved-by", "周敏", *LEND)
     made = ok(home, "copy", loan["loan"], "--pages", "2-4")
     assert made["copy"] == "JY202600001-FZ1" and made["pages"] == "2-4" and made["page_count"] == 3
     assert Path(made["path"]).is_file() and made["encrypted"] and made["marks"][0] == "仅供查阅"
-    certified = run(home, "copy", loan["loan"], "--pages", "2", "--certified", "--approved-by", "赵明",
+    above = run(home, "copy", loan["loan"], "--pages", "2", "--certified", "--approved-by", "周敏",
+                "--approver-level", "principal-head")
+    assert above.exit_code == 2 and "只能以分管负责人的身份批准" in above.output  # 周敏 is no principal head
+    certified = run(home, "copy", loan["loan"], "--pages", "2", "--certified", "--approved-by", "赵立新",
                     "--approver-level", "principal-head")
     assert certified.exit_code == 0 and "已制作核对一致的复制件 JY202600001-FZ2（1页）" in certified.output
     bad = run(home, "copy", loan["loan"], "--pages", "99")
@@ -174,7 +177,7 @@ def test_register_export_xlsx_has_the_register_columns(home, session):
 
     code = make_volume(session)
     add_borrower(home)
-    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "赵明", *LEND)
+    loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "周敏", *LEND)
     ok(home, "return", loan["loan"], "--pages", "8", "--on", "2026-10-02", "--effect", "为行政复议提供了依据")
     data = ok(home, "register", "export", "--from", "2026-09-01", "--to", "2026-09-30", "--format", "xlsx")
     assert data["rows"] == 1 and data["path"].endswith("借阅登记表_2026-09-01_2026-09-30.xlsx")
@@ -187,9 +190,9 @@ def test_register_export_xlsx_has_the_register_columns(home, session):
         assert column in rows[1]
     row = dict(zip(rows[1], rows[2]))
     assert row["档号"] == code and row["借阅人"] == "李四" and row["利用方式"] == "外借"
-    assert row["批准人"] == "赵明（分管负责人）" and row["借阅日期"].date().isoformat() == "2026-09-28"
+    assert row["批准人"] == "周敏（分管负责人）" and row["借阅日期"].date().isoformat() == "2026-09-28"
     assert row["归还日期"].date().isoformat() == "2026-10-02" and row["利用效果"] == "为行政复议提供了依据"
-    assert row["归还检查"].startswith("完好") and row["经办人"] == "王芳" and row["页数"] == 8
+    assert row["归还检查"].startswith("完好") and row["经办人"] == "陈静" and row["页数"] == 8
     again = run(home, "register", "export", "--from", "2026-09-01", "--to", "2026-09-30")
     assert again.exit_code == 2 and "已存在" in again.output  # never overwritten
     csv = ok(home, "register", "export", "--from", "2026-09-01", "--to", "2026-09-30", "--format", "csv")
@@ -201,7 +204,7 @@ def test_report_lending(home, session):
     add_borrower(home)
     ok(home, "borrower", "add", "--name", "王五", "--unit", "江州市地方志办公室", "--type", "agency", "--id-number",
        id_number(2), "--phone", "13900139000")
-    first = ok(home, "lend", a, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "赵明", *LEND)
+    first = ok(home, "lend", a, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "周敏", *LEND)
     ok(home, "return", first["loan"], "--pages", "8", "--on", "2026-10-08")  # 10 days, 3 late
     second = ok(home, "lend", b, "--borrower", "JZ0002", "--mode", "read", "--purpose", "编史修志", "--on", "2026-09-29")
     ok(home, "return", second["loan"], "--pages", "8", "--on", "2026-09-29")

@@ -18,6 +18,12 @@ from archive.core.errors import InputError, RuleError, StateError
 
 from .test_loans import lend, make_borrower, make_volume
 
+
+@pytest.fixture
+def session(archivist):
+    """The lending desk is the archivist's (陈静)."""
+    return archivist
+
 # make_volume files: 1 application record (.docx, p1), two scanned PDFs (p2-4, p5-6),
 # the receipt notice (.docx, p7-8) and the decision record (.docx, p9).
 SCANS = (3, 2)
@@ -47,7 +53,7 @@ def scan_pages(session, code) -> list[str]:
     return out
 
 
-def copy_loan(session, *, mode="copy", approved_by="赵局长", **borrower):
+def copy_loan(session, *, mode="copy", approved_by="周敏", **borrower):
     code = make_volume(session, attachments=SCANS)
     reader = make_borrower(session, **borrower)
     return code, reader, lend(session, code, reader, mode=mode, approved_by=approved_by)
@@ -76,8 +82,8 @@ def test_copy_of_chosen_pages_is_watermarked_on_every_page_and_protected(session
     with session.store.read() as conn:
         row = conn.execute(select(st.copies)).one()
         event = conn.execute(select(st.events).where(st.events.c.action == "copy")).one()
-    assert row.pages == [2, 3, 6] and row.sha256 == made.sha256 and row.operator == "王芳"
-    assert event.detail["copy"] == made.copy and event.operator == "王芳"
+    assert row.pages == [2, 3, 6] and row.sha256 == made.sha256 and row.operator == "陈静"
+    assert event.detail["copy"] == made.copy and event.operator == "陈静"
 
 
 def test_watermark_is_visible_when_rendered(session, tmp_path):
@@ -113,12 +119,12 @@ def test_copy_rules_and_approval(session):
     with pytest.raises(RuleError) as exc:
         copies.make_copy(session, read.loan, pages="2")
     assert "R03" in exc.value.message and "分管负责人" in exc.value.message
-    assert copies.make_copy(session, read.loan, pages="2", approved_by="赵局长").approved_by == "赵局长"
+    assert copies.make_copy(session, read.loan, pages="2", approved_by="周敏").approved_by == "周敏"
     citizen = make_borrower(session, type="public", unit=None)
     open_code = make_volume(session)
     public_read = lend(session, open_code, citizen)
     with pytest.raises(RuleError) as exc:
-        copies.make_copy(session, public_read.loan, pages="2", approved_by="赵局长")
+        copies.make_copy(session, public_read.loan, pages="2", approved_by="周敏")
     assert "R08" in exc.value.message
 
 
@@ -131,7 +137,7 @@ def test_certified_copy_needs_approval_and_carries_the_stamp(session):
     assert exc.value.field == "approved_by"
     assert (sorted((session.ws.documents_dir / "copies").rglob("*"))
             if (session.ws.documents_dir / "copies").exists() else []) == files_before
-    made = copies.make_copy(session, loan.loan, pages="2-4", certified=True, approved_by="赵局长")
+    made = copies.make_copy(session, loan.loan, pages="2-4", certified=True, approved_by="周敏")
     assert made.certified
     pdf = open_copy(made.path)
     stamp = Path(copies.PACKAGED_STAMP)

@@ -1,10 +1,11 @@
 """Destruction killed at every moment leaves store and files consistent; a rerun finishes.
 
-Each trial runs ``archive destroy`` in a real subprocess that SIGKILLs itself at a named
-point (``ARCHIVE_TEST_KILL_AT``, read only by ``disposal._kill_point``), then checks the
+Each trial approves list 1 and has a first witness confirm (library calls, as the accounts
+themselves), then runs the second witness's ``archive destroy --witness`` — which executes the
+list — in a real subprocess that SIGKILLs itself at a named point (``ARCHIVE_TEST_KILL_AT``, read only by ``disposal._kill_point``), then checks the
 invariant: a volume is either untouched (on the shelf with every file), recorded as
 being destroyed (``verify`` reports exactly that, no "missing"), or destroyed with no
-files left; then runs the same command again and expects the list executed.
+files left; then has the archivist run ``archive destroy`` to finish and expects the list executed.
 """
 
 from __future__ import annotations
@@ -25,15 +26,16 @@ from .conftest import add_account
 from .test_volumes import make_concluded
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND = ["destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", "--witness", "李强", "--yes"]
 
 
-def destroy_cli(home: Path, kill_at: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_OPERATOR="档案员", ARCHIVE_PDF="never")
+def destroy_cli(home: Path, kill_at: str | None = None, *, operator: str = "档案员",
+                witness: bool = False) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_OPERATOR=operator, ARCHIVE_PDF="never")
     env.pop("ARCHIVE_TEST_KILL_AT", None)
     if kill_at:
         env["ARCHIVE_TEST_KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *COMMAND], env=env, capture_output=True,
+    command = ["destroy", "--list", "1", *(["--witness"] if witness else []), "--yes"]
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *command], env=env, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -49,11 +51,19 @@ def list_status(session) -> str:
 
 
 @pytest.fixture
+def session(archivist):
+    return archivist
+
+
+@pytest.fixture
 def expired(session):
-    """Three expired (D10) volumes on draft destruction list 1, and their files."""
+    """Three expired (D10) volumes on draft destruction list 1, approved by 周敏 and witnessed by
+    陈静 (the second witness is the subprocess), and their files."""
     for _ in range(3):
         volumes.file_case(session, make_concluded(session, decision="denied"))
     assert disposal.appraise(session, "2037-01-01").number == 1
+    disposal.approve(session.as_operator("周敏"), 1)
+    disposal.witness(session, 1)
     files = {code: sorted(p for p in folder.rglob("*") if p.is_file())
              for code, (_state, folder) in states(session).items()}
     assert all(len(found) >= 4 for found in files.values())
@@ -89,7 +99,7 @@ def check_consistent(session, files) -> set[str]:
 def test_a_kill_at_any_moment_leaves_a_consistent_archive_and_a_rerun_finishes(session, home, expired, point,
                                                                                  expect_list, expect_states):
     add_account(home, "档案员", "archivist")
-    killed = destroy_cli(home, point)
+    killed = destroy_cli(home, point, operator="赵立新", witness=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert list_status(session) == expect_list
     assert check_consistent(session, expired) == expect_states
@@ -107,7 +117,7 @@ def test_a_kill_at_any_moment_leaves_a_consistent_archive_and_a_rerun_finishes(s
     assert check_consistent(session, expired) == {"destroyed"}
     assert fixity.verify(session, record=False).ok
     executed = disposal.show_list(session, 1)
-    assert executed.approver == "赵立新" and executed.witnesses == ("王芳", "李强")
+    assert executed.approver == "周敏" and executed.witnesses == ("陈静", "赵立新")
     assert Path(executed.executed_path).is_file()
     again = destroy_cli(home)
     assert again.returncode == 2 and "已于" in again.stderr

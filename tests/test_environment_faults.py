@@ -221,7 +221,7 @@ def test_an_output_path_that_cannot_be_written_is_bad_input(session, home):
 
     from .test_volumes import make_concluded
 
-    volumes.file_case(session, make_concluded(session))
+    volumes.file_case(session.as_operator("陈静"), make_concluded(session))
     for out in ("/proc/x.xlsx", "/proc/x.docx"):
         fmt = out.rsplit(".", 1)[1]
         result = archive(home, "catalogue", "export", "--format", fmt, "--out", out,
@@ -229,6 +229,6 @@ def test_an_output_path_that_cannot_be_written_is_bad_input(session, home):
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(f"错误：--out（输出文件）：无法写入“{out}”")
         no_traceback(result)
-    result = archive(home, "register", "export", "--out", "/proc/register.xlsx")
+    result = archive(home, "register", "export", "--out", "/proc/register.xlsx", env={"ARCHIVE_OPERATOR": "陈静"})
     assert result.returncode == 2 and "无法写入" in result.stderr
     no_traceback(result)

@@ -13,6 +13,11 @@ from .test_volumes import make_concluded
 
 
 @pytest.fixture
+def session(archivist):
+    return archivist
+
+
+@pytest.fixture
 def filed(session):
     return [volumes.file_case(session, make_concluded(session)) for _ in range(2)]
 
@@ -28,7 +33,7 @@ def test_an_intact_archive_verifies_clean_and_the_summary_is_kept(session, filed
     assert report.bytes == sum(Path(p).stat().st_size for v in filed for p in files_of(v))
     assert report.to_dict() == {"checked": report.checked, "problems": []}
     last = fixity.last(session)
-    assert (last.checked, last.problems, last.operator, last.scope) == (report.checked, [], "王芳", [])
+    assert (last.checked, last.problems, last.operator, last.scope) == (report.checked, [], "陈静", [])
 
 
 def test_changed_missing_and_unexpected_files_are_each_reported(session, filed, home):

@@ -14,7 +14,7 @@ from archive.core.errors import InputError, NotFoundError, RuleError, StateError
 
 from archive.core.session import Session
 
-from .conftest import DEMO_DAY, add_account
+from .conftest import DEMO_DAY, add_account, at_archive, at_window
 from .test_cases import docx_text, make_case
 
 
@@ -28,6 +28,12 @@ def id_number(n: int) -> str:
 
 
 # -- factories ----------------------------------------------------------------------------
+
+@pytest.fixture
+def session(archivist):
+    """Lending is the archivist's (陈静); the window's steps are the clerk's (``at_window``)."""
+    return archivist
+
 
 def make_pdf(path: Path, pages: int, label: str = "材料") -> Path:
     """A real PDF of ``pages`` pages, each saying which page it is (Pillow, CJK font)."""
@@ -63,8 +69,8 @@ def make_volume(session, *, attachments=(3, 2), access: str | None = "开放", s
     for i, pages in enumerate(attachments, start=1):
         pdf = make_pdf(folder / f"{case_no}-{i}.pdf", pages, f"{case_no} 材料{i}")
         volumes.attach(session, case_no, pdf, title=f"申请材料{i}")
-    cases.conclude(session, case_no, decision="approved", on=DEMO_DAY)
-    code = volumes.file_case(session, case_no).archival_code
+    cases.conclude(at_window(session), case_no, decision="approved", on=DEMO_DAY)
+    code = volumes.file_case(at_archive(session), case_no).archival_code
     if access or security_level:
         values = {k: v for k, v in (("access", access), ("security_level", security_level)) if v}
         with session.store.write() as conn:
@@ -74,8 +80,8 @@ def make_volume(session, *, attachments=(3, 2), access: str | None = "开放", s
 
 def principal_borrower(session):
     """A borrower with the principal's clearance, registered by someone whose role covers it."""
-    with Session(session.ws, operator="赵立新", today=DEMO_DAY) as principal:
-        return make_borrower(principal, role="principal")
+    with Session(session.ws, superuser=True, today=DEMO_DAY) as su:  # no desk's role covers the principal's
+        return make_borrower(su, role="principal")
 
 
 def make_borrower(session, **overrides):
@@ -128,15 +134,15 @@ def test_lend_read_in_the_room_records_the_use_and_takes_the_volume_off_the_shel
     assert loans.show(session, loan.loan).to_dict()["loan"] == loan.loan
     with session.store.read() as conn:
         event = conn.execute(select(st.events).where(st.events.c.action == "lend")).one()
-    assert event.operator == "王芳" and event.subject == code and event.detail["loan"] == loan.loan
+    assert event.operator == "陈静" and event.subject == code and event.detail["loan"] == loan.loan
     assert event.at is not None
 
 
 def test_lend_json_shape(session):
     code = make_volume(session)
-    data = lend(session, code, make_borrower(session), mode="外借", approved_by="赵局长").to_dict()
+    data = lend(session, code, make_borrower(session), mode="外借", approved_by="周敏").to_dict()
     assert {"loan", "archival_code", "borrower", "mode", "purpose", "lent_on", "due_on", "approved_by"} <= set(data)
-    assert data["mode"] == "loan" and data["due_on"] == "2026-10-05" and data["approved_by"] == "赵局长"
+    assert data["mode"] == "loan" and data["due_on"] == "2026-10-05" and data["approved_by"] == "周敏"
     assert data["approver_level"] == "head-in-charge"
 
 
@@ -168,7 +174,7 @@ def test_loan_needs_the_head_in_charge_and_nothing_is_recorded_when_refused(sess
     assert "分管负责人" in exc.value.message and "R04" in exc.value.message
     assert snapshot(session) == before
     assert volume_state(session, code) == "on_shelf"
-    loan = lend(session, code, reader, mode="外借", approved_by="赵局长", approver_level="分管负责人")
+    loan = lend(session, code, reader, mode="外借", approved_by="周敏", approver_level="分管负责人")
     assert loan.due_on == DEMO_DAY + dt.timedelta(days=7)
 
 
@@ -176,9 +182,9 @@ def test_classified_volume_needs_the_principal_head(session):
     code = make_volume(session, security_level="秘密")
     reader = principal_borrower(session)
     with pytest.raises(RuleError) as exc:
-        lend(session, code, reader, approved_by="赵局长", approver_level="head-in-charge")
+        lend(session, code, reader, approved_by="周敏", approver_level="head-in-charge")
     assert "主要负责人" in exc.value.message and "R06" in exc.value.message
-    loan = lend(session, code, reader, approved_by="钱主任", approver_level="principal-head")
+    loan = lend(session, code, reader, approved_by="赵立新", approver_level="principal-head")
     assert loan.approval_needed == "principal-head"
 
 
@@ -188,7 +194,7 @@ def test_public_reads_open_volumes_only(session):
     citizen = make_borrower(session, type="public", unit=None)
     assert citizen.role == "public" and citizen.unit == "个人"
     with pytest.raises(RuleError) as exc:
-        lend(session, open_code, citizen, mode="外借", approved_by="赵局长")
+        lend(session, open_code, citizen, mode="外借", approved_by="周敏")
     assert exc.value.field == "rule" and "R08" in exc.value.message and "社会公众只能阅览开放档案" in exc.value.message
     with pytest.raises(RuleError) as exc:
         lend(session, controlled, citizen)
@@ -200,7 +206,7 @@ def test_role_decides_what_a_borrower_may_see(session):
     secret = make_volume(session, security_level="机密")
     staff = make_borrower(session)
     with pytest.raises(RuleError) as exc:
-        lend(session, secret, staff, approved_by="钱主任", approver_level="principal-head")
+        lend(session, secret, staff, approved_by="赵立新", approver_level="principal-head")
     assert exc.value.field == "role" and "机密" in exc.value.message
 
 
@@ -237,7 +243,7 @@ def test_blocked_borrower_and_borrower_with_overdue_loan_cannot_borrow(session):
         lend(session, a, reader)
     assert "停止借阅" in exc.value.message and "损坏档案" in exc.value.message
     borrowers.block(session, reader.code, unblock=True)
-    lend(session, a, reader, mode="loan", approved_by="赵局长")
+    lend(session, a, reader, mode="loan", approved_by="周敏")
     later = DEMO_DAY + dt.timedelta(days=8)
     with pytest.raises(RuleError) as exc:
         lend(session, b, reader, on=later)
@@ -250,9 +256,9 @@ def test_maximum_volumes_out(session):
     codes = [make_volume(session, attachments=(1,)) for _ in range(4)]
     reader = make_borrower(session)
     for code in codes[:3]:
-        lend(session, code, reader, mode="loan", approved_by="赵局长")
+        lend(session, code, reader, mode="loan", approved_by="周敏")
     with pytest.raises(RuleError) as exc:
-        lend(session, codes[3], reader, mode="loan", approved_by="赵局长")
+        lend(session, codes[3], reader, mode="loan", approved_by="周敏")
     assert exc.value.field == "max_out" and "3" in exc.value.message and "R04" in exc.value.message
     assert lend(session, codes[3], reader).mode == "read"  # reading allows five out
 
@@ -261,7 +267,7 @@ def test_dry_run_checks_everything_and_records_nothing(session):
     code = make_volume(session)
     reader = make_borrower(session)
     before = snapshot(session)
-    loan = lend(session, code, reader, mode="loan", approved_by="赵局长", dry_run=True)
+    loan = lend(session, code, reader, mode="loan", approved_by="周敏", dry_run=True)
     assert loan.dry_run and loan.loan is None and loan.due_on == DEMO_DAY + dt.timedelta(days=7)
     assert snapshot(session) == before and volume_state(session, code) == "on_shelf"
     with pytest.raises(RuleError):
@@ -406,7 +412,7 @@ def test_return_counts_pages_against_the_item_list(session):
     from archive.lending import loans
 
     code = make_volume(session, attachments=(3, 2))
-    loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")
+    loan = lend(session, code, make_borrower(session), mode="loan", approved_by="周敏")
     with session.store.read() as conn:
         volume = conn.execute(select(st.volumes).where(st.volumes.c.archival_code == code)).one()
         expected = loans.pages_expected(conn, volume.id, volume.pages)
@@ -427,7 +433,7 @@ def test_shortfall_goes_on_the_notes_sheet_flags_the_volume_and_the_return_is_re
 
     code = make_volume(session)
     reader = make_borrower(session)
-    loan = lend(session, code, reader, mode="loan", approved_by="赵局长")
+    loan = lend(session, code, reader, mode="loan", approved_by="周敏")
     expected = volumes.show(session, code).pages
     late = DEMO_DAY + dt.timedelta(days=10)
     result = loans.return_loan(session, loan.loan, pages=expected - 2, condition="第3页有撕裂", on=late)
@@ -436,13 +442,16 @@ def test_shortfall_goes_on_the_notes_sheet_flags_the_volume_and_the_return_is_re
     assert volume_state(session, code) == "flagged"
     shown = volumes.show(session, code)
     [note] = [n for n in shown.notes if n.kind == "return"]
-    assert note.text == result.note and note.operator == "王芳"
+    assert note.text == result.note and note.operator == "陈静"
     sheet = next(f for f in shown.forms if f.kind == "notes_sheet")
     assert "缺少 2 页" in docx_text(sheet.path)  # the re-issued 卷内备考表 carries it
     assert loans.show(session, loan.loan).returned_on == late
     with pytest.raises(RuleError) as exc:
         lend(session, code, make_borrower(session))
     assert "待检查" in exc.value.message
+    from archive.shelf import fixity
+
+    assert fixity.verify(session).ok and volume_state(session, code) == "flagged"  # intact files clear no return's flag
     done = loans.inspect(session, code, result="缺页已由借阅人交回并归位")
     assert done["state"] == "on_shelf" and volume_state(session, code) == "on_shelf"
     assert [n.kind for n in volumes.show(session, code).notes] == ["return", "inspection"]
@@ -464,15 +473,15 @@ def test_renew_once_with_approval(session):
     from archive.lending import loans
 
     code = make_volume(session)
-    loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")
+    loan = lend(session, code, make_borrower(session), mode="loan", approved_by="周敏")
     with pytest.raises(RuleError) as exc:
         loans.renew(session, loan.loan)
     assert exc.value.field == "approved_by" and "续借" in exc.value.message
-    renewed = loans.renew(session, loan.loan, approved_by="赵局长", on=DEMO_DAY + dt.timedelta(days=6))
+    renewed = loans.renew(session, loan.loan, approved_by="周敏", on=DEMO_DAY + dt.timedelta(days=6))
     assert renewed.due_on == loan.due_on + dt.timedelta(days=7)
-    assert renewed.renewals[0]["approved_by"] == "赵局长"
+    assert renewed.renewals[0]["approved_by"] == "周敏"
     with pytest.raises(RuleError) as exc:
-        loans.renew(session, loan.loan, approved_by="赵局长")
+        loans.renew(session, loan.loan, approved_by="周敏")
     assert "最多续借 1 次" in exc.value.message and "R04" in exc.value.message
 
 
@@ -482,11 +491,11 @@ def test_reading_in_the_room_cannot_be_renewed_and_overdue_loans_neither(session
     code, other = make_volume(session), make_volume(session)
     read = lend(session, code, make_borrower(session))
     with pytest.raises(RuleError) as exc:
-        loans.renew(session, read.loan, approved_by="赵局长")
+        loans.renew(session, read.loan, approved_by="周敏")
     assert "不允许续借" in exc.value.message
-    out = lend(session, other, make_borrower(session), mode="loan", approved_by="赵局长")
+    out = lend(session, other, make_borrower(session), mode="loan", approved_by="周敏")
     with pytest.raises(RuleError) as exc:
-        loans.renew(session, out.loan, approved_by="赵局长", on=DEMO_DAY + dt.timedelta(days=9))
+        loans.renew(session, out.loan, approved_by="周敏", on=DEMO_DAY + dt.timedelta(days=9))
     assert "逾期" in exc.value.message
 
 
@@ -494,11 +503,11 @@ def test_classified_loan_cannot_be_renewed(session):
     from archive.lending import loans
 
     code = make_volume(session, security_level="秘密")
-    loan = lend(session, code, principal_borrower(session), mode="loan", approved_by="钱主任",
+    loan = lend(session, code, principal_borrower(session), mode="loan", approved_by="赵立新",
                 approver_level="principal-head")
     assert loan.rules["approval"] == "R07"
     with pytest.raises(RuleError) as exc:
-        loans.renew(session, loan.loan, approved_by="钱主任", approver_level="principal-head")
+        loans.renew(session, loan.loan, approved_by="赵立新", approver_level="principal-head")
     assert "R07" in exc.value.message
 
 
@@ -509,7 +518,7 @@ def test_overdue_lists_and_escalates_reminders(session):
 
     code = make_volume(session)
     reader = make_borrower(session)
-    loan = lend(session, code, reader, mode="loan", approved_by="赵局长")  # due 10-05
+    loan = lend(session, code, reader, mode="loan", approved_by="周敏")  # due 10-05
     assert loans.overdue(session, as_of="2026-10-05").loans == ()
     listing = loans.overdue(session, as_of="2026-10-06")
     data = listing.to_dict()
@@ -565,7 +574,7 @@ def test_reminder_notice_with_a_configured_issuing_unit(session, home):
     (home / "config.json").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
     code = make_volume(session)
     lend(session, code, make_borrower(session))
-    with Session(open_workspace(home), operator="王芳", today=DEMO_DAY) as other:
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as other:
         entry = loans.overdue(other, as_of="2026-09-30", notices=True).loans[0]
     assert entry.notice.number == "江自然资规档催字〔2026〕1号"
 
@@ -603,7 +612,7 @@ def test_a_reminder_can_be_reprinted(session):
     from archive.window import notices
 
     code = make_volume(session)
-    loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")
+    loan = lend(session, code, make_borrower(session), mode="loan", approved_by="周敏")
     first = loans.overdue(session, as_of="2026-10-06", notices=True).loans[0].notice
     with Session(session.ws, operator="陈静", today=DEMO_DAY) as archivist:  # reminders are the lending desk's
         again = notices.reprint(archivist, first.number)

@@ -317,8 +317,9 @@ def filed(issued):
                     case_no = notices[("receipt", who, n)].case
                     cases.conclude(session, case_no, decision="approved", approver="赵立新",
                                    on=dt.date(2026, 10, 9))
-                    out[("approved", who, n)] = volumes.file_case(session, case_no, checker="李强")
-                    out[("denied", who, n)] = volumes.file_case(session, notices[("denial", who, n)].case)
+                    archivist = session.as_operator("陈静")  # filing is the archive's
+                    out[("approved", who, n)] = volumes.file_case(archivist, case_no, checker="李强")
+                    out[("denied", who, n)] = volumes.file_case(archivist, notices[("denial", who, n)].case)
     return home, out
 
 
@@ -332,10 +333,12 @@ def disposed(filed):
     home, _out = filed
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ARCHIVE_PDF", "always")
-        with Session(open_workspace(home), operator="王芳", today=dt.date(2037, 1, 2)) as session:
+        # The archivist compiles, the principal approves, two other accounts witness, each as themselves.
+        with Session(open_workspace(home), operator="陈静", today=dt.date(2037, 1, 2)) as session:
             draft = disposal.appraise(session, "2037-01-02", appraisers=["周敏", "吴刚"])
-            executed = disposal.destroy(session, draft.number, approver="赵立新", witnesses=["王芳", "李强"],
-                                        reviewer="孙丽")
+            disposal.approve(session.as_operator("赵立新"), draft.number, reviewer="孙丽")
+            disposal.witness(session.as_operator("周敏"), draft.number)
+            executed = disposal.witness(session.as_operator("孙伟"), draft.number)
     return draft, executed
 
 
@@ -403,7 +406,7 @@ def test_destruction_list_has_appraisers_approver_and_two_witnesses(disposed):
     # The totals and every signature line together, on the list's last page.
     text = "".join(reader.pages[-1].extract_text().split())
     for words in (f"以上共{len(executed.entries)}卷", "鉴定小组成员（签名）周敏、吴刚", "档案部门负责人审核（签名）孙丽",
-                  "批准人（签名）赵立新", "监销人（签名）王芳监销人（签名）李强"):
+                  "批准人（签名）赵立新", "监销人（签名）周敏监销人（签名）孙伟"):
         assert words in text, words
     lines = [line for page in reader.pages for line in page.extract_text().splitlines()]
     for entry in executed.entries:

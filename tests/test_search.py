@@ -17,7 +17,7 @@ from archive.window.cases import Applicant
 from archive.core.errors import InputError
 from archive.search.index import IndexMissingError, IndexStaleError, fold, gram_tokens, parse_query, snippet
 
-from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, add_account
+from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, add_account, at_archive
 from .test_cases import make_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def concluded(session, result) -> str:
 def filed(session, result) -> str:
     from archive.shelf import volumes
 
-    return volumes.file_case(session, concluded(session, result)).archival_code
+    return volumes.file_case(at_archive(session), concluded(session, result)).archival_code
 
 
 def set_volume(session, code: str, **values) -> None:

@@ -14,15 +14,22 @@ from archive.core import store as st
 from archive.shelf import fixity, volumes
 from archive.core.errors import ArchiveError, InputError, NotFoundError, StateError
 
-from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, add_account
+from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, add_account, at_window
 from .test_cases import FOOD, docx_text, make_case
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCLUDED_ON = dt.date(2026, 9, 30)
 
 
+@pytest.fixture
+def session(archivist):
+    """The archive's tests act as the archivist 陈静; the window's steps are the clerk's (``at_window``)."""
+    return archivist
+
+
 def make_concluded(session, *, decision="approved", **overrides) -> str:
     """A concluded case (approved by default); ``decision="not_accepted"`` rejects it at the window."""
+    session = at_window(session)
     if decision == "not_accepted":
         r = make_case(session, materials=["M01"], defer=True, **overrides)
         cases.reject(session, r.case.case_no, ground="out-of-scope", reason="该事项由区级部门实施",
@@ -92,7 +99,7 @@ def test_the_volume_is_recorded_and_the_case_knows_it(session):
     v = volumes.file_case(session, case_no)
     shown = volumes.show(session, v.archival_code)
     assert shown.to_dict() == dict(v.to_dict(), folder=shown.folder)
-    assert shown.state == "on_shelf" and shown.filed_by == "王芳"
+    assert shown.state == "on_shelf" and shown.filed_by == "陈静"
     with session.store.read() as conn:
         event = conn.execute(select(st.events).where(st.events.c.action == "file")).first()
     assert event.subject == case_no and event.detail["archival_code"] == v.archival_code
@@ -111,7 +118,7 @@ def test_forms_carry_the_da_t_13_fields(session):
         assert label in listing
     assert v.items[1].doc_number in listing and "20260928" in listing and "江州市市场监督管理局" in listing
     notes = forms["notes_sheet"]
-    assert "本卷情况说明" in notes and "立卷人：王芳" in notes and "立卷时间：2026年9月28日" in notes
+    assert "本卷情况说明" in notes and "立卷人：陈静" in notes and "立卷时间：2026年9月28日" in notes
 
 
 def test_application_record_shows_the_case_data_and_its_events(session):
@@ -270,7 +277,7 @@ def test_attachments_are_filed_after_the_application_record(session, tmp_path):
     assert (pdf.kind, pdf.pages, pdf.number) == ("pdf", 2, 1)
     assert (png.kind, png.pages, png.number) == ("image", 1, 2)
     assert hashlib.sha256(Path(pdf.path).read_bytes()).hexdigest() == pdf.sha256
-    cases.conclude(session, case_no, decision="approved", on=CONCLUDED_ON)
+    cases.conclude(at_window(session), case_no, decision="approved", on=CONCLUDED_ON)
     v = volumes.file_case(session, case_no)
     assert [i.title for i in v.items] == ["申请登记表", "营业场所证明", "身份证复印件", "受理通知书", "办结审批单"]
     assert [i.pages for i in v.items[1:3]] == [2, 1]
@@ -339,7 +346,7 @@ def test_notes_go_on_a_new_notes_sheet_and_filed_items_never_change(session, hom
     assert {i.path: i.sha256 for i in shown.items} == items_before
     sheet = next(f for f in shown.forms if f.kind == "notes_sheet")
     assert sheet.path.endswith("99-卷内备考表-2.docx")
-    assert "申请人补交营业执照原件，核验无误（王芳）" in docx_text(sheet.path)
+    assert "申请人补交营业执照原件，核验无误（陈静）" in docx_text(sheet.path)
     old = next(f for f in v.forms if f.kind == "notes_sheet")
     assert Path(old.path).exists()  # the earlier sheet is kept, not replaced
     with session.store.read() as conn:
@@ -427,7 +434,7 @@ def test_with_pdf_items_are_pdfs_and_one_merged_pdf_is_stamped_with_the_code(ses
     case_no = make_case(session).case.case_no
     volumes.attach(session, case_no, make_pdf(tmp_path / "scan.pdf", pages=2), title="经营场所证明")
     volumes.attach(session, case_no, make_png(tmp_path / "id.png"), title="身份证复印件")
-    cases.conclude(session, case_no, decision="approved", on=CONCLUDED_ON)
+    cases.conclude(at_window(session), case_no, decision="approved", on=CONCLUDED_ON)
     v = volumes.file_case(session, case_no)
     assert [Path(i.path).suffix for i in v.items] == [".pdf", ".pdf", ".png", ".pdf", ".pdf"]
     for item in v.items:
@@ -466,20 +473,21 @@ def test_a_persons_volume_is_controlled_and_a_change_is_approved_logged_and_note
     from sqlalchemy import select
 
     case_no = make_case(session).case.case_no  # a person: the volume holds an ID number
-    cases.conclude(session, case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
     v = volumes.file_case(session, case_no)
     assert v.access == "控制" and v.security_level is None
     cover = next(f for f in v.forms if f.kind == "volume_cover")
     assert "控制" in docx_text(cover.path) and "无" in docx_text(cover.path)
-    # The archivist (陈静) makes the change: a window clerk has no clearance for 秘密 and would lose sight of it.
-    from archive.core.session import Session
+    from archive.core.errors import ForbiddenError
 
-    archivist = Session(session.ws, operator="陈静", today=session.today)
+    with pytest.raises(ForbiddenError):  # access.change is the archive head's, not the archivist's
+        volumes.set_access(session, v.archival_code, access="开放", approver="赵立新", reason="审核")
+    head = session.as_operator("周敏")  # access.change: the archive head
     with pytest.raises(InputError):
-        volumes.set_access(archivist, v.archival_code, access="公开", approver="赵立新", reason="审核")
+        volumes.set_access(head, v.archival_code, access="公开", approver="赵立新", reason="审核")
     with pytest.raises(StateError):
-        volumes.set_access(archivist, v.archival_code, access="控制", approver="赵立新", reason="审核")
-    changed = volumes.set_access(archivist, v.archival_code, access="开放", security_level="秘密",
+        volumes.set_access(head, v.archival_code, access="控制", approver="赵立新", reason="审核")
+    changed = volumes.set_access(head, v.archival_code, access="开放", security_level="秘密",
                                  approver="赵立新", reason="经开放审核，个人信息已作技术处理")
     assert changed.access == "开放" and changed.security_level == "秘密"
     assert "开放标识由“控制”改为“开放”；密级由“无”改为“秘密”。批准人：赵立新" in changed.notes[-1].text
@@ -489,8 +497,7 @@ def test_a_persons_volume_is_controlled_and_a_change_is_approved_logged_and_note
     with session.store.read() as conn:
         event = conn.execute(select(st.events).where(st.events.c.action == "access_change")).one()
     assert event.detail["approver"] == "赵立新" and event.detail["previous_access"] == "控制"
-    assert fixity.verify(archivist).ok
-    archivist.close()
+    assert fixity.verify(session).ok
 
 
 def test_an_organisations_volume_follows_its_class(session):
@@ -498,13 +505,13 @@ def test_an_organisations_volume_follows_its_class(session):
 
     org = Applicant.organisation("江州市某某餐饮有限公司", ORG_CODE, "李四", "0792-88886666")
     case_no = make_case(session, applicant=org).case.case_no
-    cases.conclude(session, case_no, decision="approved", on=CONCLUDED_ON)
+    cases.conclude(at_window(session), case_no, decision="approved", on=CONCLUDED_ON)
     assert volumes.file_case(session, case_no).access == "开放"
 
 
 def test_the_volume_keeps_the_stub_not_the_applicants_part(session):
     case_no = make_case(session).case.case_no
-    cases.conclude(session, case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
     v = volumes.file_case(session, case_no)
     notice = next(i for i in v.items if i.kind == "notice")
     text = docx_text(notice.path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -634,3 +635,418 @@ def test_notice_files_without_a_pdf_answer_404_and_a_docx_downloads(app, cases_m
     docx = c.get(f"/notices/{notice}.docx")
     assert docx.status_code == 200 and "attachment" in docx.headers["content-disposition"]
     assert c.get("/notices/999999.docx").status_code == 404
+
+
+# -- issue 15: the archivist's, lending and reader's desks ---------------------------------------
+
+ARCHIVE = {"archivist", "archive_head"}  # volume.file, fixity.verify, lending.lend
+SEARCHERS = {"clerk", "unit_head", "archivist", "archive_head", "principal", "staff", "reader", "public"}
+DISPOSAL = {"archivist", "archive_head", "principal", "staff"}  # who compiles, approves or witnesses lists
+REQUESTERS = {"principal", "staff", "reader", "public"}  # lending.request
+EVERYONE = set(ROLE for ROLE in ("clerk", "unit_head", "archivist", "archive_head", "principal", "staff", "reader",
+                                 "public", "sysadmin", "secadmin", "auditor"))
+CLEARED_FOR_CONTROL = {"clerk", "unit_head", "archivist", "archive_head", "principal", "staff"}
+ADMINS = {"sysadmin", "secadmin", "auditor"}
+
+
+@pytest.fixture
+def desks_made(home):
+    """A filed open volume, a filed 控制 volume, a borrower and one open loan, made by 陈静."""
+    from archive.lending import borrowers, loans
+    from archive.shelf import fixity
+
+    from .test_loans import id_number
+
+    open_code = _filed_volume(home, "开放")
+    controlled = _filed_volume(home, "控制")
+    lent = _filed_volume(home, "开放")
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        b = borrowers.add(archivist, name="李明", unit="江州市市场监督管理局", type="internal", id_number=id_number(1),
+                          phone="13800138000")
+        loan = loans.lend(archivist, lent, borrower=b.code, purpose="工作查考", mode="read")
+        from archive.search import index
+
+        index.reindex(archivist)
+        run = fixity.verify(archivist).run
+    return {"run": run, "open": open_code, "controlled": controlled, "borrower": b.code, "loan": loan.loan}
+
+
+DESK_ROUTES = [
+    # (method, path, roles allowed, status when allowed, request body: form dict / json dict / None
+    #  [, status for the other roles: 403 unless given])
+    ("GET", "/filing", ARCHIVE, 200, None),
+    ("GET", "/verify", ARCHIVE, 200, None),
+    ("GET", "/lending", ARCHIVE, 200, None),
+    ("GET", "/lending?borrower={borrower}", ARCHIVE, 200, None),
+    ("GET", "/loans/overdue", ARCHIVE, 200, None),
+    ("GET", "/volumes/{open}/pdf", ARCHIVE, 404, None),  # filed without PDF: the check answers 404
+    ("GET", "/search?q=张三", SEARCHERS, 200, None),
+    ("GET", "/disposal", DISPOSAL, 200, None),
+    ("GET", "/catalogues", {"archivist", "archive_head", "principal"}, 200, None),  # catalogue.read
+    ("GET", "/catalogues?cls=XK·ZC", {"archivist", "archive_head", "principal"}, 200, None),
+    ("GET", "/approvals", {"archive_head", "principal"}, 200, None),
+    ("GET", "/requests", REQUESTERS, 200, None),
+    ("GET", "/disposal/99", DISPOSAL, 404, None),
+    ("GET", "/api/v1/borrowers/{borrower}", ARCHIVE, 200, None),
+    ("GET", "/volumes", EVERYONE, 200, None),  # volume lists and pages check clearance, not a permission (see report)
+    ("GET", "/volumes/{open}", EVERYONE - ADMINS, 200, None, 404),  # outside clearance: as if missing
+    ("GET", "/volumes/{controlled}", CLEARED_FOR_CONTROL, 200, None, 404),
+    ("GET", "/verify/{run}", ARCHIVE, 200, None),
+    ("GET", "/copies/FZ209900001.pdf", EVERYONE, 404, None),  # no such copy: the same answer for all
+    ("POST", "/filing", ARCHIVE, 400, {"form": {}}),  # nothing ticked
+    ("POST", "/volumes/{open}/note", ARCHIVE, 400, {"form": {"text": " "}}),
+    ("POST", "/volumes/{open}/access", {"archive_head"}, 400, {"form": {"access": "开放", "approver": ""}}),
+    ("POST", "/verify", ARCHIVE, 303, {"form": {}}),
+    ("POST", "/catalogues/export", {"archivist", "archive_head", "principal"}, 400, {"form": {"fmt": "pdf"}}),
+    ("POST", "/loans/JY209900001/return", ARCHIVE, 404, {"form": {"pages": "1"}}),
+    ("POST", "/loans/JY209900001/renew", ARCHIVE, 404, {"form": {}}),
+    ("POST", "/loans/JY209900001/copy", ARCHIVE, 404, {"form": {}}),
+    ("POST", "/approvals/SQ209900001", {"archive_head", "principal"}, 404, {"form": {"decision": "approve"}}),
+    ("POST", "/requests", REQUESTERS, 409, {"form": {"code": "{open}"}}),  # no borrower's card linked yet
+    ("POST", "/disposal", {"archivist", "archive_head"}, 400, {"form": {"as_of": "明天"}}),
+    ("POST", "/disposal/99/approve", {"archive_head", "principal"}, 404, {"form": {}}),
+    ("POST", "/disposal/99/witness", DISPOSAL, 404, {"form": {}}),
+    ("POST", "/api/v1/volumes", ARCHIVE, 404, {"json": {"case": "SJ209912310001"}}),
+    ("POST", "/api/v1/loans/JY209900001/return", ARCHIVE, 404, {"json": {"pages": 1}}),
+    ("POST", "/api/v1/loans/JY209900001/renew", ARCHIVE, 404, {"json": {}}),
+    ("POST", "/api/v1/verify", ARCHIVE, 200, {}),
+    ("POST", "/lending/{borrower}/scan", ARCHIVE, 200, {"form": {"code": "Z023-NOPE-0001"}}),
+    ("POST", "/lending/{borrower}/request", ARCHIVE, 404, {"form": {"code": "Z023-NOPE-0001"}}),
+    ("POST", "/api/v1/loans", ARCHIVE, 404, {"json": {"archival_code": "Z023-NOPE-0001", "borrower": "{borrower}",
+                                                      "purpose": "工作查考", "mode": "read"}}),
+]
+
+
+def _desk_call(c, csrf, route, made):
+    method, path, _allowed, _ok, body = route[:5]
+    path = path.format(**made)
+    if method == "GET":
+        return c.get(path)
+    if body and "form" in body:
+        form = {k: v.format(**made) for k, v in body["form"].items()}
+        return c.post(path, data=dict(form, csrf_token=csrf), headers={"HX-Request": "true"})
+    payload = {k: v.format(**made) if isinstance(v, str) else v for k, v in (body or {}).get("json", {}).items()}
+    return c.post(path, json=payload, headers={"X-CSRF-Token": csrf})
+
+
+def test_every_desk_route_for_every_role(app, desks_made):
+    wrong = []
+    for name, role in ONE_PER_ROLE.items():
+        c, csrf = login(app, name)
+        for route in DESK_ROUTES:
+            want = route[3] if role in route[2] else (route[5] if len(route) > 5 else 403)
+            got = _desk_call(c, csrf, route, desks_made).status_code
+            if got != want:
+                wrong.append(f"{name}（{role}）{route[0]} {route[1]}: {got} ≠ {want}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_every_desk_route_refuses_the_anonymous(app, desks_made):
+    c = client(app)
+    for route in DESK_ROUTES:
+        r = _desk_call(c, "", route, desks_made)
+        if route[1].startswith("/api/"):
+            assert r.status_code == 401, route
+        else:
+            assert r.status_code == 303 and r.headers["location"].startswith("/login"), route
+
+
+def test_desk_forms_without_the_csrf_token_are_refused(app, desks_made):
+    c, _ = login(app, "陈静")
+    for path in (f"/lending/{desks_made['borrower']}/scan", "/verify", "/filing",
+                 f"/loans/{desks_made['loan']}/return", f"/volumes/{desks_made['open']}/note"):
+        assert c.post(path, data={"code": "X", "pages": "1", "text": "x"}).status_code == 403, path
+
+
+def test_the_volume_page_within_clearance(app, home, desks_made):
+    archivist, _ = login(app, "陈静")
+    page = archivist.get(f"/volumes/{desks_made['controlled']}")
+    assert page.status_code == 200 and desks_made["controlled"] in page.text and "卷内备考表" in page.text
+    assert 'id="fixity"' in page.text and 'id="note-form"' in page.text
+    public, _ = login(app, "郑洁")
+    assert public.get(f"/volumes/{desks_made['controlled']}").status_code == 404
+    shown = public.get(f"/volumes/{desks_made['open']}")
+    assert shown.status_code == 200 and 'id="note-form"' not in shown.text and 'id="fixity"' not in shown.text
+
+
+def test_filing_queue_files_the_chosen_cases_and_reports_refusals(app, home):
+    from archive.window import cases
+    from archive.window.cases import Applicant
+
+    with Session(open_workspace(home), operator="王芳", today=DEMO_DAY) as clerk:
+        made = cases.receive(clerk, item_code="SJ-XK-001", applicant=Applicant.person("张三", PERSON_ID, "13800138000"),
+                             materials=["M01", "M02", "M03"], received_on=DEMO_DAY)
+        cases.conclude(clerk, made.case.case_no, decision="approved", on=DEMO_DAY)
+    c, _ = login(app, "陈静")
+    page = c.get("/filing")
+    assert page.status_code == 200 and made.case.case_no in page.text
+    none = c.post("/filing", data={"csrf_token": csrf_of(page.text)})
+    assert none.status_code == 400 and "请至少勾选一件" in none.text
+    done = c.post("/filing", data={"csrf_token": csrf_of(page.text), "case": [made.case.case_no, "SJ209912310001"]})
+    assert done.status_code == 200 and "已归档 1 卷" in done.text and "未能归档 1 件" in done.text
+    assert "SJ209912310001" in done.text
+    assert count(home, st.volumes) == 1
+
+
+def test_a_note_is_added_and_an_empty_one_is_refused_beside_its_field(app, desks_made):
+    c, _ = login(app, "陈静")
+    code = desks_made["open"]
+    page = c.get(f"/volumes/{code}")
+    empty = c.post(f"/volumes/{code}/note", data={"csrf_token": csrf_of(page.text), "text": " "})
+    assert empty.status_code == 400 and 'data-for="text"' in empty.text
+    added = c.post(f"/volumes/{code}/note", data={"csrf_token": csrf_of(page.text), "text": "补充扫描件一份"},
+                   follow_redirects=True)
+    assert added.status_code == 200 and "补充扫描件一份（陈静）" in added.text
+
+
+def test_verify_runs_and_its_history_lists_it(app, desks_made):
+    c, _ = login(app, "陈静")
+    page = c.get("/verify")
+    r = c.post("/verify", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303 and r.headers["location"].startswith("/verify/")
+    run = c.get(r.headers["location"])
+    assert run.status_code == 200 and "全部完好" in run.text
+    assert 'id="runs"' in c.get("/verify").text
+
+
+def test_the_lending_desk_shows_blocks_then_scans_lines_and_returns_a_page_short(app, home, desks_made):
+    c, _ = login(app, "陈静")
+    page = c.get(f"/lending?borrower={desks_made['borrower']}")
+    assert page.status_code == 200 and "无停借、无逾期" in page.text and desks_made["loan"] in page.text
+    csrf = csrf_of(page.text)
+    scan = f"/lending/{desks_made['borrower']}/scan"
+    ok = c.post(scan, data={"csrf_token": csrf, "code": desks_made["open"], "mode": "read", "purpose": "工作查考"},
+                headers={"HX-Request": "true"})
+    assert ok.status_code == 200 and 'class="scan-ok"' in ok.text and "JY" in ok.text
+    again = c.post(scan, data={"csrf_token": csrf, "code": desks_made["open"]}, headers={"HX-Request": "true"})
+    assert again.status_code == 200 and 'class="scan-error"' in again.text and "<!doctype" not in again.text
+    plain = c.post(scan, data={"csrf_token": csrf, "code": ""})  # without script: the desk again, error beside the box
+    assert plain.status_code == 400 and 'data-for="code">请扫描或输入档号' in plain.text
+    short = c.post(f"/loans/{desks_made['loan']}/return", data={"csrf_token": csrf, "pages": "1",
+                                                               "borrower": desks_made["borrower"]})
+    assert short.status_code == 303
+    after = c.get(short.headers["location"])
+    assert "待核查" in after.text or "卷内备考表" in after.text
+    bad = c.post(f"/loans/{desks_made['loan']}/return", data={"csrf_token": csrf, "pages": "x",
+                                                             "borrower": desks_made["borrower"]})
+    assert bad.status_code == 400 and "清点页数" in bad.text
+
+
+def test_the_banner_names_an_overdue_loan_and_a_suspension(app, home, desks_made):
+    from archive.lending import borrowers
+
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        borrowers.block(archivist, desks_made["borrower"], reason="多次逾期")
+    app.state.today = DEMO_DAY + dt.timedelta(days=60)
+    c, _ = login(app, "陈静")
+    page = c.get(f"/lending?borrower={desks_made['borrower']}")
+    assert 'id="blocks"' in page.text and "已停止借阅：多次逾期" in page.text and "逾期未还" in page.text
+    assert c.get("/lending?borrower=JZ9999").status_code == 404
+
+
+def test_the_api_lends_returns_and_shows_the_borrower_as_the_cli_prints(app, desks_made):
+    c, csrf = login(app, "陈静")
+    made = c.post("/api/v1/loans", json={"archival_code": desks_made["open"], "borrower": desks_made["borrower"],
+                                         "purpose": "工作查考", "mode": "read"}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201 and made.json()["archival_code"] == desks_made["open"]
+    number = made.json()["loan"]
+    shown = c.get(f"/api/v1/borrowers/{desks_made['borrower']}").json()
+    assert {loan["loan"] for loan in shown["open_loans"]} == {number, desks_made["loan"]}
+    back = c.post(f"/api/v1/loans/{number}/return", json={"pages": 0}, headers={"X-CSRF-Token": csrf})
+    assert back.status_code == 200 and back.json()["flagged"] is True
+    refused = c.post("/api/v1/loans", json={"archival_code": desks_made["controlled"], "borrower": "JZ9999",
+                                            "purpose": "工作查考", "mode": "read"}, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 404 and set(refused.json()["error"]) == {"code", "field", "message", "hint"}
+
+
+def test_the_search_page_keeps_facets_in_the_url_and_hides_what_the_role_may_not_see(app, home):
+    from archive.search import index
+
+    code = _filed_volume(home, "控制")
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        index.reindex(archivist)
+    staff, _ = login(app, "孙伟")
+    found = staff.get("/search?q=张三")
+    assert found.status_code == 200 and code in found.text and "<mark>张三</mark>" in found.text
+    assert "year=2026" in found.text  # the year facet is a link that keeps the query
+    narrowed = staff.get("/search?q=张三&year=2026")
+    assert narrowed.status_code == 200 and "取消“2026”" in narrowed.text
+    public, _ = login(app, "郑洁")
+    hidden = public.get("/search?q=张三")
+    assert hidden.status_code == 200 and code not in hidden.text
+    bad = staff.get('/search?q="未闭合')
+    assert bad.status_code == 400 and 'data-for="q"' in bad.text
+
+
+def test_destruction_needs_an_approver_and_two_witnesses_each_signed_in(app, home):
+    """The two-person rule in the browser: the approver cannot witness, a witness cannot confirm
+    twice, and only the second witness's confirmation executes the list."""
+    from archive.shelf import volumes
+
+    from .test_volumes import make_concluded
+
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        code = volumes.file_case(archivist, make_concluded(archivist, decision="not_accepted")).archival_code
+    c, _ = login(app, "陈静")
+    page = c.get("/disposal")
+    made = c.post("/disposal", data={"csrf_token": csrf_of(page.text), "as_of": "2060-01-02", "appraisers": "周敏、吴刚"})
+    assert made.status_code == 303
+    number = made.headers["location"].rsplit("/", 1)[1]
+    nothing = c.post("/disposal", data={"csrf_token": csrf_of(page.text), "as_of": "2060-01-02"})
+    assert nothing.status_code == 200 and 'data-for="as_of"' in nothing.text  # already on a list
+    early = c.post(f"/disposal/{number}/witness", data={"csrf_token": csrf_of(page.text)})
+    assert early.status_code == 409 and "尚未批准" in early.text
+    head, _ = login(app, "周敏")
+    shown = head.get(f"/disposal/{number}")
+    assert code in shown.text and 'id="approve-form"' in shown.text
+    ok = head.post(f"/disposal/{number}/approve", data={"csrf_token": csrf_of(shown.text), "reviewer": "孙丽"})
+    assert ok.status_code == 303
+    own = head.post(f"/disposal/{number}/witness", data={"csrf_token": csrf_of(shown.text)})
+    assert own.status_code == 403  # the approver may not witness
+    first, _ = login(app, "孙伟")
+    page = first.get(f"/disposal/{number}")
+    assert first.post(f"/disposal/{number}/witness", data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    twice = first.post(f"/disposal/{number}/witness", data={"csrf_token": csrf_of(page.text)})
+    assert twice.status_code == 409 and "另一名监销人" in twice.text
+    assert Path(volumes_folder(home, code)).exists()
+    second, _ = login(app, "赵立新")
+    page = second.get(f"/disposal/{number}")
+    assert second.post(f"/disposal/{number}/witness", data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    done = second.get(f"/disposal/{number}")
+    assert "已销毁" in done.text and "孙伟" in done.text and "赵立新" in done.text
+    assert not Path(volumes_folder(home, code)).exists()
+    tomb = c.get(f"/volumes/{code}")
+    assert tomb.status_code == 200 and "已销毁" in tomb.text  # the tombstone stays in the catalogue
+
+
+def volumes_folder(home, code):
+    with Session(open_workspace(home), operator="陈静") as s, s.store.read() as conn:
+        folder = conn.execute(select(st.volumes.c.folder).where(st.volumes.c.archival_code == code)).scalar()
+        return s.ws.absolute(folder)
+
+
+def test_a_reader_requests_to_borrow_and_a_head_approves_then_the_desk_lends(app, home, desks_made):
+    from archive.lending import borrowers
+
+    from .test_loans import id_number
+
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        card = borrowers.add(archivist, name="吴刚", unit="江州市档案馆", type="internal", id_number=id_number(7),
+                             phone="13800138000", account="吴刚").code
+    reader, _ = login(app, "吴刚")
+    page = reader.get(f"/requests?code={desks_made['open']}")
+    assert page.status_code == 200 and desks_made["open"] in page.text
+    csrf = csrf_of(page.text)
+    hidden = reader.post("/requests", data={"csrf_token": csrf, "code": desks_made["controlled"], "mode": "read"})
+    assert hidden.status_code == 404 and 'data-for="code"' in hidden.text  # 控制 is beyond a reader's clearance
+    made = reader.post("/requests", data={"csrf_token": csrf, "code": desks_made["open"], "mode": "loan",
+                                          "purpose": "工作查考"})
+    assert made.status_code == 303
+    mine = reader.get(made.headers["location"])
+    assert "待批准" in mine.text
+    twice = reader.post("/requests", data={"csrf_token": csrf, "code": desks_made["open"], "mode": "loan"})
+    assert twice.status_code == 409 and "无须重复申请" in twice.text
+    head, _ = login(app, "周敏")
+    queue = head.get("/approvals")
+    assert queue.status_code == 200 and desks_made["open"] in queue.text and "吴刚" in queue.text
+    number = re.search(r'action="/approvals/(SQ\d+)"', queue.text).group(1)
+    refused_blank = head.post(f"/approvals/{number}", data={"csrf_token": csrf_of(queue.text), "decision": "refuse"})
+    assert refused_blank.status_code == 400 and f'data-for="{number}"' in refused_blank.text
+    ok = head.post(f"/approvals/{number}", data={"csrf_token": csrf_of(queue.text), "decision": "approve"})
+    assert ok.status_code == 303 and "已批准" in head.get(ok.headers["location"]).text
+    desk_, _ = login(app, "陈静")
+    page = desk_.get(f"/lending?borrower={card}")
+    line = desk_.post(f"/lending/{card}/scan", data={"csrf_token": csrf_of(page.text), "code": desks_made["open"],
+                                                     "mode": "loan", "purpose": "工作查考"},
+                      headers={"HX-Request": "true"})
+    assert 'class="scan-ok"' in line.text and "周敏批准" in line.text  # the head's approval, given in the system
+    assert "已借阅" in reader.get("/requests").text
+
+
+def test_the_archive_head_changes_access_on_the_volume_page_and_the_archivist_may_not(app, desks_made):
+    code = desks_made["controlled"]
+    archivist, _ = login(app, "陈静")
+    page = archivist.get(f"/volumes/{code}")
+    assert 'id="access-form"' not in page.text
+    refused = archivist.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "开放",
+                                                               "approver": "赵立新", "reason": "审核"})
+    assert refused.status_code == 403
+    head, _ = login(app, "周敏")
+    page = head.get(f"/volumes/{code}")
+    assert 'id="access-form"' in page.text
+    blank = head.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "开放",
+                                                       "approver": "", "reason": "审核"})
+    assert blank.status_code == 400 and 'data-for="approver"' in blank.text
+    same = head.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "控制",
+                                                      "approver": "赵立新", "reason": "审核"})
+    assert same.status_code == 409 and 'data-for="access"' in same.text
+    done = head.post(f"/volumes/{code}/access", data={"csrf_token": csrf_of(page.text), "access": "开放",
+                                                      "approver": "赵立新", "reason": "经开放审核，个人信息已作技术处理"},
+                     follow_redirects=True)
+    assert done.status_code == 200 and 'id="access-changed"' in done.text and "批准人：赵立新" in done.text
+
+
+def test_a_copy_is_made_at_the_desk_and_downloaded_only_by_the_desk_and_its_reader(app, home):
+    from archive.lending import borrowers
+
+    from .test_copies import copy_loan
+    from .test_loans import id_number
+
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        reader_card = borrowers.add(archivist, name="吴刚", unit="江州市档案馆", type="internal",
+                                    id_number=id_number(9),
+                                    phone="13800138000", account="吴刚")
+        _code, _borrower, loan = copy_loan(archivist)
+        with archivist.store.write() as conn:  # the loan is 吴刚's: he may fetch its copies
+            conn.execute(update(st.loans).where(st.loans.c.number == loan.loan).values(
+                borrower_id=select(st.borrowers.c.id).where(st.borrowers.c.code == reader_card.code).scalar_subquery()))
+    desk_, _ = login(app, "陈静")
+    page = desk_.get(f"/lending?borrower={reader_card.code}")
+    assert f'action="/loans/{loan.loan}/copy"' in page.text
+    made = desk_.post(f"/loans/{loan.loan}/copy", data={"csrf_token": csrf_of(page.text), "pages": "2-3",
+                                                       "borrower": reader_card.code})
+    assert made.status_code == 303
+    page = desk_.get(made.headers["location"])
+    number = re.search(r'href="/copies/([^"]+)\.pdf"', page.text).group(1)
+    got = desk_.get(f"/copies/{number}.pdf")
+    assert got.status_code == 200 and got.content.startswith(b"%PDF")
+    reader, _ = login(app, "吴刚")
+    assert number in reader.get("/requests").text
+    assert reader.get(f"/copies/{number}.pdf").status_code == 200
+    stranger, _ = login(app, "孙伟")
+    assert stranger.get(f"/copies/{number}.pdf").status_code == 404
+    assert len(audit_rows(home, action="copy.download")) == 2
+
+
+def test_catalogues_are_browsed_by_class_catalogue_year_and_exported(app, desks_made):
+    c, _ = login(app, "陈静")
+    page = c.get("/catalogues")
+    assert page.status_code == 200 and 'id="tree"' in page.text
+    link = re.search(r'href="(/catalogues\?cls=[^"]+&catalogue=\d+&year=\d+)"', page.text).group(1)
+    chosen = c.get(link)
+    assert chosen.status_code == 200 and desks_made["open"] in chosen.text and desks_made["controlled"] in chosen.text
+    bad = c.get("/catalogues?year=abc")
+    assert bad.status_code == 400 and 'data-for="filter"' in bad.text
+    form = dict(re.findall(r'name="(cls|year|catalogue)" value="([^"]*)"', chosen.text))
+    got = c.post("/catalogues/export", data=dict(form, csrf_token=csrf_of(chosen.text), fmt="xlsx"))
+    assert got.status_code == 200 and got.content[:2] == b"PK"
+    public, _ = login(app, "郑洁")
+    assert public.get("/catalogues").status_code == 403
+
+
+def test_a_scan_that_needs_a_head_goes_to_the_queue_and_the_next_scan_lends(app, desks_made):
+    c, _ = login(app, "陈静")
+    page = c.get(f"/lending?borrower={desks_made['borrower']}")
+    scan = f"/lending/{desks_made['borrower']}/scan"
+    form = {"csrf_token": csrf_of(page.text), "code": desks_made["open"], "mode": "loan", "purpose": "工作查考"}
+    refused = c.post(scan, data=form, headers={"HX-Request": "true"})
+    assert 'class="scan-error"' in refused.text and "提交负责人审批" in refused.text
+    sent = c.post(f"/lending/{desks_made['borrower']}/request", data=form)
+    assert sent.status_code == 303 and "SQ" in c.get(sent.headers["location"]).text
+    head, _ = login(app, "周敏")
+    queue = head.get("/approvals")
+    number = re.search(r'action="/approvals/(SQ\d+)"', queue.text).group(1)
+    assert head.post(f"/approvals/{number}", data={"csrf_token": csrf_of(queue.text), "decision": "approve"}
+                     ).status_code == 303
+    lent = c.post(scan, data=form, headers={"HX-Request": "true"})
+    assert 'class="scan-ok"' in lent.text and "周敏批准" in lent.text

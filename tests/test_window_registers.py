@@ -106,11 +106,11 @@ def test_every_workbook_the_product_writes_prints_one_page_wide(session, home, t
     assert_prints_one_page_wide(path, header_row=1)
     case_no = make_case(session).case.case_no
     cases.conclude(session, case_no, decision="approved", on=DEMO_DAY)
-    volumes.file_case(session, case_no)
-    with Session(session.ws, operator="陈静", today=session.today) as archivist:  # the catalogue is the archivist's
-        path, _sheets = catalogues.export(archivist, fmt="xlsx", out=tmp_path / "案卷目录.xlsx")
+    archivist = session.as_operator("陈静")  # filing, catalogues and the lending register are the archive's
+    volumes.file_case(archivist, case_no)
+    path, _sheets = catalogues.export(archivist, fmt="xlsx", out=tmp_path / "案卷目录.xlsx")
     assert_prints_one_page_wide(path, header_row=3)
-    exported = lending_registers.export_register(session, date_from="2026-01-01", date_to="2026-12-31",
+    exported = lending_registers.export_register(archivist, date_from="2026-01-01", date_to="2026-12-31",
                                                  out=tmp_path / "借阅登记表.xlsx")
     assert_prints_one_page_wide(exported.path, header_row=2)
     # The item catalogue still reads back unchanged after its layout.

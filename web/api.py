@@ -106,3 +106,74 @@ def notice_pdf(request: Request, notice_id: int):
 @router.get("/notices/{notice_id}/docx", tags=["文书"], summary="文书 .docx")
 def notice_docx(request: Request, notice_id: int):
     return notice_download(request, notice_id, "docx")
+
+
+# -- the archive and the lending desk (issue 15) ---------------------------------------------------
+
+class FileIn(BaseModel):
+    case: str = Field(..., max_length=64, description="已办结的办件编号")
+
+
+class LoanIn(BaseModel):
+    """The options of `archive lend`; the approval is a head's, given in their own session."""
+
+    archival_code: str = Field(..., max_length=100, description="档号")
+    borrower: str = Field(..., max_length=32, description="借阅证号或身份证号码")
+    purpose: str = Field(..., max_length=16, description="利用目的：工作查考、编史修志、学术研究、经济建设、宣传教育、其他")
+    mode: str = Field(..., max_length=16, description="利用方式：read/excerpt/copy/loan 或 阅览/摘抄/复制/外借")
+
+
+class ReturnIn(BaseModel):
+    pages: int = Field(..., ge=0, le=100000, description="清点页数")
+    condition: str | None = Field(None, max_length=500, description="归还时状况（完好可不填）")
+
+
+def _changing(request: Request):
+    here = desk(request)
+    here.check_csrf(request.headers.get("X-CSRF-Token"))
+    return here
+
+
+@router.post("/volumes", status_code=201, tags=["案卷"], summary="归档一个办件（同 archive file --json）")
+def file_volume(request: Request, body: FileIn):
+    from archive.shelf import volumes
+
+    return JSONResponse(volumes.file_case(_changing(request).session, body.case).to_dict(), status_code=201)
+
+
+@router.post("/verify", tags=["案卷"], summary="完整性校验（同 archive verify --json；在请求内完成）")
+def verify(request: Request):
+    from archive.shelf import fixity
+
+    return fixity.verify(_changing(request).session).to_dict()
+
+
+@router.post("/loans", status_code=201, tags=["借阅"], summary="借阅登记（同 archive lend --json）")
+def lend(request: Request, body: LoanIn):
+    from archive.lending import loans
+
+    loan = loans.lend(_changing(request).session, body.archival_code, borrower=body.borrower, purpose=body.purpose,
+                      mode=body.mode)
+    return JSONResponse(loan.to_dict(), status_code=201)
+
+
+@router.post("/loans/{loan}/return", tags=["借阅"], summary="归还（同 archive return --json）")
+def return_loan(request: Request, loan: str, body: ReturnIn):
+    from archive.lending import loans
+
+    return loans.return_loan(_changing(request).session, loan, pages=body.pages,
+                             condition=body.condition).to_dict()
+
+
+@router.post("/loans/{loan}/renew", tags=["借阅"], summary="续借（同 archive renew --json）")
+def renew(request: Request, loan: str):
+    from archive.lending import loans
+
+    return loans.renew(_changing(request).session, loan).to_dict()
+
+
+@router.get("/borrowers/{borrower}", tags=["借阅"], summary="借阅人（同 archive borrower show --json）")
+def show_borrower(request: Request, borrower: str):
+    from archive.lending import borrowers
+
+    return borrowers.show(desk(request).session, borrower).to_dict()

@@ -6,13 +6,17 @@ commit: ``notices.convert_later``; all closed when the app shuts down) and mount
 
 - ``auth``: login, logout, password change (pages and ``/api/v1/login|logout``);
 - ``window``: the clerk's desk (pages);
+- ``shelf``: the archivist's desk (filing queue, volumes, notes, merged PDF, verify);
+- ``disposal``: appraisal, destruction lists, approval and the two witnesses;
+- ``lending``: the lending desk (borrower banner, scanning, returns, renewals, overdue list);
+- ``reader``: the search page, within what the account may see;
 - ``api``: the JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``);
 - ``audit``: the auditor's page;
 - ``supervision``: the supervision dashboard, big screen, drill-down, ratings, report downloads;
 - ``/static``: vendored assets only (htmx, CSS). Stored documents are never static: they
   are served by checking endpoints (``notices.notice_file``).
 
-Later desks (archive, lending, reader, supervision) add their own modules and
+Later desks (supervision, disposal, approvals) add their own modules and
 ``include_router`` lines here. :data:`BACKGROUND` is where ``archive serve`` starts
 long-running helpers beside the server (the search indexer of issue 13 goes there).
 """
@@ -30,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive.core.errors import ArchiveError
 
-from . import api, audit, auth, common, supervision, window
+from . import api, audit, auth, common, disposal, lending, reader, shelf, supervision, window
 
 # Callables ``hook(session) -> stop()`` that `archive serve` runs beside the server for
 # its whole life (e.g. the search indexer thread); each returns a function that stops it.
@@ -102,7 +106,7 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(common.HERE / "static")), name="static")
-    for module in (auth, window, api, audit, supervision):
+    for module in (auth, window, shelf, disposal, lending, reader, api, audit, supervision):
         app.include_router(module.router)
 
     return app

@@ -40,8 +40,13 @@ def _field(exc: InputError, default: str) -> str:
 
 @router.get("/")
 def home(request: Request):
-    desk(request)
-    return RedirectResponse("/cases", status_code=303)
+    """Each account lands on its desk's first page (the clerk's cases, the lending desk, search)."""
+    role = desk(request).request.state.role
+    for permission, page in (("case.read", "/cases"), ("lending.lend", "/lending"), ("search", "/search"),
+                             ("audit.read", "/audit")):
+        if role.may(permission):
+            return RedirectResponse(page, status_code=303)
+    return RedirectResponse("/password", status_code=303)
 
 
 @router.get("/cases")

@@ -52,9 +52,11 @@ ACTIONS: dict[str, str] = {
     "fixity.verify": "完整性校验",
     "disposal.appraise": "到期鉴定",
     "disposal.approve": "批准销毁清册",
-    "access.change": "变更开放标识",
+    "disposal.witness": "监销（确认销毁）",
+    "access.change": "变更开放标识与密级",
     "lending.lend": "借阅登记与归还",
-    "lending.approve": "批准借阅控制或涉密案卷",
+    "lending.approve": "批准借阅",
+    "lending.approve_principal": "以主要负责人身份批准借阅",
     "lending.request": "申请借阅",
     "search": "检索",
     "supervision.own": "查看本人的监察统计",
@@ -71,15 +73,16 @@ UNIT_SCOPED = ("case.", "appointment.")
 _CLERK = ("case.read", "case.receive", "case.handle", "case.reject", "case.conclude", "case.extend",
           "appointment.book", "search", "supervision.own", "rating.record", "rating.follow_up")
 _ARCHIVIST = ("case.read", "volume.read", "volume.file", "catalogue.read", "fixity.verify", "disposal.appraise",
-              "lending.lend", "search")
+              "disposal.witness", "lending.lend", "search")
 BUILT_IN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "clerk": _CLERK,
     "unit_head": _CLERK + ("case.approve_extension", "supervision.read"),
     "archivist": _ARCHIVIST,
     "archive_head": _ARCHIVIST + ("lending.approve", "access.change", "disposal.approve"),
     "principal": ("case.read", "case.approve_extension", "volume.read", "catalogue.read", "lending.approve",
-                  "disposal.approve", "search", "lending.request", "supervision.read", "rating.follow_up"),
-    "staff": ("search", "volume.read", "lending.request"),
+                  "lending.approve_principal", "disposal.approve", "disposal.witness", "search", "lending.request",
+                  "supervision.read", "rating.follow_up"),
+    "staff": ("search", "volume.read", "lending.request", "disposal.witness"),
     "reader": ("search", "volume.read", "lending.request"),
     "public": ("search", "volume.read", "lending.request"),
     "sysadmin": ("user.manage",),

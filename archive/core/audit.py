@@ -28,6 +28,7 @@ OUTCOMES = {"ok": "成功", "denied": "拒绝", "failed": "失败"}
 ACTION_LABELS = {
     "login": "登录", "user.add": "新建账户", "user.passwd": "重设密码", "user.change_password": "修改本人密码",
     "user.disable": "停用账户", "user.grant": "授予角色", "volume.view": "查看受控案卷",
+    "volume.download": "调阅案卷原件 PDF", "copy.download": "下载复制件",
 }
 
 

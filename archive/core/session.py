@@ -121,6 +121,14 @@ class Session:
         child._user = user
         return child
 
+    def as_operator(self, name: str | None) -> "Session":
+        """A session acting as the account ``name`` that shares this one's store, calendar,
+        helpers, client address and working date (a background job runs as the account that
+        started it; a script hands work from one desk to another)."""
+        child = Session(self.ws, operator=name, today=self._today, client=self.client, request_id=self.request_id)
+        child._parent = self
+        return child
+
     @property
     def store(self) -> st.Store:
         if self._parent is not None:

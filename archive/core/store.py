@@ -300,6 +300,41 @@ destruction_lists = Table(
     Column("reviewer", String(100)),  # the archive's head who reviewed the list
     Column("pdf_path", String(500)),  # PDF renditions of the draft and the executed list
     Column("executed_pdf_path", String(500)),
+    # The approval and the witnesses are accounts acting for themselves (migration 0009):
+    # the approver approves in their own session, each witness confirms in theirs.
+    Column("approved_by", String(100)),
+    Column("approved_at", DateTime),
+)
+
+destruction_witnesses = Table(
+    "destruction_witnesses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_id", Integer, ForeignKey("destruction_lists.id"), nullable=False, index=True),
+    Column("account", String(100), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("client", String(64), nullable=False),
+    UniqueConstraint("list_id", "account", name="uq_destruction_witness"),
+)
+
+# A change of a volume's access status (开放标识) or security level (密级): proposed by one
+# account, approved or refused by another holding ``access.change``.
+access_changes = Table(
+    "access_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("access", String(16), nullable=False),
+    Column("security_level", String(16)),
+    Column("previous_access", String(16), nullable=False),
+    Column("previous_security_level", String(16)),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | refused
+    Column("requested_at", DateTime, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("decided_at", DateTime),
+    Column("decided_by", String(100)),
+    Column("decision_note", Text),
 )
 
 
@@ -316,12 +351,15 @@ borrowers = Table(
     Column("id_number", String(18), nullable=False, unique=True),
     Column("phone", String(32), nullable=False),
     Column("role", String(32), nullable=False),  # a role of archive.core.access
+    # The account of a borrower who uses the reader's pages (migration 0009); NULL for others.
+    Column("account", String(50)),
     Column("blocked", Boolean, nullable=False, default=False),
     Column("blocked_reason", Text),
     Column("blocked_at", DateTime),
     Column("blocked_by", String(100)),
     Column("created_at", DateTime, nullable=False),
     Column("created_by", String(100), nullable=False),
+    UniqueConstraint("account", name="uq_borrowers_account"),
 )
 
 loans = Table(
@@ -376,6 +414,31 @@ reminders = Table(
     UniqueConstraint("loan_id", "level", name="uq_reminder_level"),
 )
 
+# A request to use a volume (or to renew a loan) that waits for a head's approval: made by a
+# reader from the search page or by the lending desk; decided by an account holding
+# ``lending.approve``; used by the loan it allowed (migration 0009).
+loan_requests = Table(
+    "loan_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),  # 申请单号, e.g. SQ202600001
+    Column("kind", String(16), nullable=False),  # lend | renew
+    Column("volume_id", Integer, ForeignKey("volumes.id"), nullable=False, index=True),
+    Column("borrower_id", Integer, ForeignKey("borrowers.id"), nullable=False, index=True),
+    Column("loan_id", Integer, ForeignKey("loans.id")),  # the loan to renew, or the loan made
+    Column("mode", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("approval_needed", String(16), nullable=False),  # head-in-charge | principal-head | none
+    Column("note", Text),
+    Column("status", String(16), nullable=False, index=True),  # pending | approved | refused | used
+    Column("requested_at", DateTime, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("decided_at", DateTime),
+    Column("decided_by", String(100)),
+    Column("approver_level", String(16)),
+    Column("decision_note", Text),
+)
+
 copies = Table(
     "copies",
     metadata,
@@ -424,6 +487,28 @@ web_sessions = Table(
     Column("client", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("seen_at", DateTime, nullable=False),
+)
+
+# Long work started from a page or the API (filing with PDF, verify, catalogue export,
+# reindex): a record any server worker can report on, run by the process that took it.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("result", JSON),
+    Column("error", JSON),
+    Column("pid", Integer),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Index("ix_jobs_account", "account", "created_at"),
 )
 
 AUDIT_CHAIN = "audit:chain"  # the counter that numbers audit entries (its value = the last seq)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, or_, select
 
 from ..core import store as st
-from ..core.access import get_role, role_of
+from ..core.access import get_role, require, role_of
 from ..core.errors import ForbiddenError, InputError, NotFoundError, StateError
 from .ledger import loans_of
 from .rules import BORROWER_TYPES, borrower_type_key, section
@@ -41,6 +41,7 @@ class Borrower:
     blocked: bool
     blocked_reason: str | None
     created_at: dt.datetime
+    account: str | None = None  # the account of a borrower who uses the reader's pages
 
     @property
     def type_name(self) -> str:
@@ -51,14 +52,14 @@ class Borrower:
             "borrower": self.code, "name": self.name, "unit": self.unit, "type": self.type,
             "type_name": self.type_name, "id_number": mask_id(self.id_number), "phone": self.phone,
             "role": self.role, "blocked": self.blocked, "blocked_reason": self.blocked_reason,
-            "registered_at": self.created_at.isoformat(sep=" "),
+            "registered_at": self.created_at.isoformat(sep=" "), "account": self.account,
         }
 
 
 def from_row(row) -> Borrower:
     return Borrower(code=row.code, name=row.name, unit=row.unit, type=row.type, id_number=row.id_number,
                     phone=row.phone, role=row.role, blocked=bool(row.blocked), blocked_reason=row.blocked_reason,
-                    created_at=row.created_at)
+                    created_at=row.created_at, account=row.account)
 
 
 # Built once: lending looks a borrower up on every request.
@@ -84,9 +85,30 @@ def _as_field(check, value, label: str, field: str):
         raise InputError(exc.message, field=field, hint=exc.hint) from None
 
 
+def _account(session: Session, conn, name: str | None, *, borrower_id: int | None = None) -> str | None:
+    """An account to link to a borrower: it must exist and not be linked to another borrower."""
+    from ..core.accounts import find_user
+
+    name = check_text(name, "账户名", required=False, max_length=50) or None
+    if name is None:
+        return None
+    if find_user(session, name) is None:
+        raise NotFoundError(f"没有名为“{name}”的账户", field="account")
+    linked = conn.execute(select(st.borrowers.c.code).where(st.borrowers.c.account == name,
+                                                            st.borrowers.c.id != (borrower_id or 0))).scalar()
+    if linked:
+        raise StateError(f"账户“{name}”已关联借阅证 {linked}", field="account")
+    return name
+
+
 def add(session: Session, *, name: str, unit: str | None, type: str, id_number: str, phone: str,
-        role: str | None = None) -> Borrower:
-    """Register a borrower; the ID number must be valid and not registered yet."""
+        role: str | None = None, account: str | None = None) -> Borrower:
+    """Register a borrower (``lending.lend``); the ID number must be valid and not registered yet.
+
+    ``account`` links the borrower to the account they sign in with, so they can ask to
+    borrow from the search page and download their reading copies.
+    """
+    require(session, "lending.lend")
     name = check_text(name, "借阅人姓名", max_length=50)
     kind = borrower_type_key(type)
     unit = check_text(unit, "借阅人单位", required=kind != "public", max_length=200) or PUBLIC_UNIT
@@ -108,25 +130,51 @@ def add(session: Session, *, name: str, unit: str | None, type: str, id_number: 
         if existing:
             raise StateError(f"身份证号码为 {mask_id(id_number)} 的借阅人已登记，借阅证号 {existing}",
                              field="id_number")
+        account = _account(session, work.conn, account)
         seq = st.next_number(work.conn, "borrower")
         code = lending.get("borrower_number_format", "JZ{seq:04d}").format(seq=seq)
         now = session.now()
         work.conn.execute(st.borrowers.insert().values(
             code=code, name=name, unit=unit, type=kind, id_number=id_number, phone=phone, role=role,
-            blocked=False, created_at=now, created_by=session.operator,
+            blocked=False, created_at=now, created_by=session.operator, account=account,
         ))
-        session.log(work, "borrower_add", code, name=name, unit=unit, type=kind, role=role)
+        session.log(work, "borrower_add", code, name=name, unit=unit, type=kind, role=role, account=account)
         return from_row(find_row(work.conn, code))
 
 
 def get(session: Session, ref: str) -> Borrower:
+    require(session, "lending.lend")
     with session.store.read() as conn:
         return from_row(find_row(conn, ref))
+
+
+def link_account(session: Session, ref: str, account: str | None) -> Borrower:
+    """Link a borrower to the account they sign in with (None unlinks); ``lending.lend``."""
+    require(session, "lending.lend")
+    with session.work() as work:
+        row = find_row(work.conn, ref)
+        name = _account(session, work.conn, account, borrower_id=row.id)
+        work.conn.execute(st.borrowers.update().where(st.borrowers.c.id == row.id).values(account=name))
+        session.log(work, "borrower_link", row.code, account=name)
+        return from_row(find_row(work.conn, row.code))
+
+
+def own(session: Session) -> Borrower:
+    """The borrower linked to the acting account; an error saying where to register otherwise."""
+    user = session.user
+    with session.store.read() as conn:
+        row = conn.execute(select(st.borrowers).where(st.borrowers.c.account == user.name)).first() \
+            if user is not None else None
+    if row is None:
+        raise StateError("你的账户尚未关联借阅证，不能申请借阅", field="borrower",
+                         hint="请持身份证件到档案室办理借阅登记，并请档案管理员关联你的账户")
+    return from_row(row)
 
 
 def list_borrowers(session: Session, *, type: str | None = None, blocked: bool | None = None,
                    query: str | None = None) -> list[Borrower]:
     """Borrowers in number order, optionally of one type, (un)blocked, or matching a name/unit."""
+    require(session, "lending.lend")
     stmt = select(st.borrowers).order_by(st.borrowers.c.id)
     if type:
         stmt = stmt.where(st.borrowers.c.type == borrower_type_key(type))
@@ -153,6 +201,7 @@ class BorrowerRecord:
 
 
 def show(session: Session, ref: str) -> BorrowerRecord:
+    require(session, "lending.lend")
     with session.store.read() as conn:
         row = find_row(conn, ref)
         uses = conn.execute(select(func.count()).where(st.loans.c.borrower_id == row.id)).scalar()
@@ -161,6 +210,7 @@ def show(session: Session, ref: str) -> BorrowerRecord:
 
 def block(session: Session, ref: str, *, reason: str | None = None, unblock: bool = False) -> Borrower:
     """Stop (or, with ``unblock``, restore) a borrower's lending; the reason is recorded."""
+    require(session, "lending.lend")
     reason = check_text(reason, "停借原因", required=not unblock, max_length=500) or None
     with session.work() as work:
         row = find_row(work.conn, ref)
@@ -174,3 +224,48 @@ def block(session: Session, ref: str, *, reason: str | None = None, unblock: boo
         work.conn.execute(st.borrowers.update().where(st.borrowers.c.id == row.id).values(**values))
         session.log(work, "borrower_unblock" if unblock else "borrower_block", row.code, reason=reason)
         return from_row(find_row(work.conn, row.code))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the lending desk shows before the first volume is scanned: the borrower, their open
+    loans, every block (suspension, overdue loans, requests waiting for a head) and the rules
+    that will apply to them."""
+
+    record: BorrowerRecord
+    blocks: tuple[str, ...]
+    pending_requests: int
+    rules: tuple[dict, ...]  # one line per (access, mode): allowed, approval, days, max out, rule
+
+    def to_dict(self) -> dict:
+        return {**self.record.to_dict(), "blocks": list(self.blocks), "pending_requests": self.pending_requests,
+                "rules": list(self.rules)}
+
+
+def standing(session: Session, ref: str) -> Standing:
+    """The borrower found by card number or ID number, with their blocks and rules (``lending.lend``)."""
+    from . import rules as rl
+
+    record = show(session, ref)
+    b, today = record.borrower, session.today
+    blocks = []
+    if b.blocked:
+        blocks.append(f"已停止借阅：{b.blocked_reason}")
+    for loan in record.open_loans:
+        if loan.due_on < today:
+            blocks.append(f"逾期未还：{loan.archival_code}（借阅单 {loan.loan}，应还日期 {loan.due_on.isoformat()}，"
+                          f"已逾期 {(today - loan.due_on).days} 天）")
+    with session.store.read() as conn:
+        borrower_id = find_row(conn, b.code).id
+        pending = conn.execute(select(func.count()).where(st.loan_requests.c.borrower_id == borrower_id,
+                                                          st.loan_requests.c.status == "pending")).scalar()
+    if pending:
+        blocks.append(f"有 {pending} 份借阅申请待负责人批准")
+    lines = []
+    for access_status in ("开放", "控制"):
+        for mode in ("read", "loan"):
+            d = rl.decide(session, b.type, access_status, None, mode)
+            lines.append({"access": access_status, "mode": mode, "mode_name": rl.MODES[mode], "allowed": d.allowed,
+                          "approval": d.approval, "approval_name": rl.APPROVALS[d.approval],
+                          "loan_days": d.loan_days, "max_out": d.max_out, "rule": d.source("allowed")})
+    return Standing(record, tuple(blocks), int(pending or 0), tuple(lines))

@@ -38,7 +38,7 @@ from ..core import store as st
 from ..documents import office
 from ..core.errors import InputError, RuleError, StateError
 from ..core.session import Session
-from ..core.validate import format_cn_date, normal_form
+from ..core.validate import check_code, format_cn_date, normal_form
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PACKAGED_STAMP = DATA_DIR / "certify_stamp.png"
@@ -450,9 +450,11 @@ def make_copy(session: Session, loan_no: str, *, pages: str | None = None, certi
     from ..documents.render import atomic_write_bytes, sha256_file
     from .loans import _approval, _check_decision, _day, _load
 
-    approved_by, approver_level = _approval(approved_by, approver_level)
+    from ..core.access import require
+
+    require(session, "lending.lend")  # refuse before any work
+    approved_by, approver_level = _approval(session, approved_by, approver_level)
     day = _day(on, "复制日期", session)
-    session.operator  # refuse before any work when nobody is named
     with session.store.read() as conn:
         loan = _check_open(_load(conn, loan_no))
         volume = conn.execute(select(st.volumes).where(st.volumes.c.id == loan.volume_id)).first()
@@ -510,3 +512,65 @@ def _check_open(loan):
         raise StateError(f"借阅单 {loan.number} 已于 {loan.returned_on.isoformat()} 归还，不能再复制；请重新登记借阅",
                          field="loan")
     return loan
+
+
+# -- reading copies back ------------------------------------------------------------------
+
+def _copy_value(session: Session, row, loan_number: str, code: str, borrower: str) -> Copy:
+    pages = tuple(row.pages or ())
+    return Copy(copy=row.number, loan=loan_number, archival_code=code, borrower=borrower,
+                path=str(session.ws.absolute(row.path)), pages=pages, certified=bool(row.certified),
+                approved_by=row.approved_by, approver_level=row.approver_level, sha256=row.sha256,
+                made_on=row.made_on, marks=())
+
+
+def _copies_query():
+    C, L, V, B = st.copies.c, st.loans.c, st.volumes.c, st.borrowers.c
+    return (select(st.copies, L.number.label("loan_number"), V.archival_code, V.access, V.security_level, V.fonds,
+                   B.code.label("b_code"), B.account)
+            .select_from(st.copies.join(st.loans, L.id == C.loan_id).join(st.volumes, V.id == L.volume_id)
+                         .join(st.borrowers, B.id == L.borrower_id)))
+
+
+def copies_for(session: Session, *, loan: str | None = None, borrower: str | None = None) -> list[Copy]:
+    """The copies made for a loan or a borrower (the lending desk); a reader's own copies without either."""
+    from ..core.access import require, role_of
+
+    stmt = _copies_query().order_by(st.copies.c.id)
+    if loan or borrower or role_of(session).may("lending.lend"):
+        require(session, "lending.lend")
+        if loan:
+            stmt = stmt.where(st.loans.c.number == check_code(loan, "借阅单号", max_length=64).upper())
+        if borrower:
+            stmt = stmt.where(st.borrowers.c.code == check_code(borrower, "借阅人", max_length=32).upper())
+    else:
+        stmt = stmt.where(st.borrowers.c.account == session.operator)
+    with session.store.read() as conn:
+        return [_copy_value(session, r, r.loan_number, r.archival_code, r.b_code) for r in conn.execute(stmt)]
+
+
+def copy_file(session: Session, number: str) -> tuple[Path, str]:
+    """The stored file of a copy and its download name, checked and written to the audit trail.
+
+    The lending desk may fetch any copy of a volume it may see; a reader only the copies made
+    for their own loans. Anything else answers exactly as a copy that does not exist.
+    """
+    from ..core import audit
+    from ..core.access import role_of, visible_to
+    from ..core.errors import NotFoundError
+
+    from ..documents.render import sha256_file
+
+    text = check_code(number, "复制件编号", max_length=80).upper()
+    with session.store.read() as conn:
+        row = conn.execute(_copies_query().where(st.copies.c.number == text)).first()
+    allowed = row is not None and visible_to(session, row.access, row.security_level, row.fonds) and (
+        role_of(session).may("lending.lend") or (session.user is not None and row.account == session.user.name))
+    if not allowed:
+        raise NotFoundError(f"找不到复制件“{number}”", field="copy")
+    path = session.ws.absolute(row.path)
+    if not path.exists() or sha256_file(path) != row.sha256:
+        raise StateError(f"复制件 {row.number} 的文件缺失或与制作时不符，请重新制作", field="copy")
+    audit.record(session, "copy.download", row.archival_code, copy=row.number, loan=row.loan_number,
+                 certified=bool(row.certified))
+    return path, f"{row.number}.pdf"

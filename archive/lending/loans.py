@@ -33,8 +33,9 @@ from sqlalchemy.exc import IntegrityError
 
 from . import rules as rl
 from .ledger import Loan, loan_from_row, loan_query
+from ..core import access
 from ..core import store as st
-from ..core.errors import InputError, NotFoundError, RuleError, StateError
+from ..core.errors import ForbiddenError, InputError, NotFoundError, RuleError, StateError
 from ..core.session import Session, Work
 from ..core.validate import check_code, check_positive_int, check_text, format_cn_date, parse_date
 
@@ -157,6 +158,7 @@ def _load(conn, number: str):
 
 
 def show(session: Session, number: str) -> Loan:
+    access.require(session, "lending.lend")
     with session.store.read() as conn:
         return loan_from_row(_load(conn, number))
 
@@ -167,14 +169,55 @@ def _day(value, field_name: str, session: Session) -> dt.date:
     return parse_date(value, field_name) if value else session.today
 
 
-def _approval(approved_by: str | None, approver_level: str | None) -> tuple[str | None, str | None]:
+def approver_level_of(session: Session, name: str) -> str:
+    """The highest approval level the account ``name`` may give (``lending.approve`` gives
+    head-in-charge, ``lending.approve_principal`` principal-head); ForbiddenError when none."""
+    from ..core.accounts import find_user
+
+    user = find_user(session, name)
+    if user is None or not user.active:
+        raise ForbiddenError(f"批准人“{name}”不是本系统的有效账户：借阅审批须由有批准借阅权限的负责人本人作出",
+                             field="approved_by", hint="批准人须为系统账户；也可由负责人在“借阅审批”页面登录批准")
+    role = access.role_of(session, user.role)
+    if role.may("lending.approve_principal"):
+        return "principal-head"
+    if role.may("lending.approve"):
+        return "head-in-charge"
+    raise ForbiddenError(f"{name}（{role.label}）无权批准借阅", field="approved_by",
+                         hint="借阅审批须由档案室负责人或主要负责人作出")
+
+
+def _approval(session: Session, approved_by: str | None,
+              approver_level: str | None) -> tuple[str | None, str | None]:
+    """The approver and level of an approval signed on paper by a head who has an account.
+
+    The name must be an account allowed to approve at that level; without a level, the
+    highest the account may give.
+    """
     approved_by = check_text(approved_by, "批准人", required=False, max_length=50) or None
     if approver_level and not approved_by:
         raise InputError("给出了审批人级别却没有批准人姓名，请加上 --approved-by 姓名", field="approved_by")
     if approved_by is None:
         return None, None
-    # A name without a level is taken as the head in charge, the ordinary approver.
-    return approved_by, rl.approval_key(approver_level) if approver_level else "head-in-charge"
+    most = approver_level_of(session, approved_by)
+    level = rl.approval_key(approver_level) if approver_level else most
+    if rl.APPROVAL_RANK[level] > rl.APPROVAL_RANK[most]:
+        raise ForbiddenError(f"{approved_by}只能以{rl.APPROVALS[most]}的身份批准借阅，不能作为{rl.APPROVALS[level]}批准",
+                             field="approver_level")
+    return approved_by, level
+
+
+def _approved_request(conn, kind: str, *, volume_id: int, borrower_id: int, mode: str | None = None,
+                      loan_id: int | None = None):
+    """An approved, unused request of a head (kind lend: this volume, borrower and mode; renew: this loan)."""
+    q = st.loan_requests.c
+    stmt = select(st.loan_requests).where(q.kind == kind, q.status == "approved", q.volume_id == volume_id,
+                                          q.borrower_id == borrower_id)
+    if mode is not None:
+        stmt = stmt.where(q.mode == mode)
+    if loan_id is not None:
+        stmt = stmt.where(q.loan_id == loan_id)
+    return conn.execute(stmt.order_by(q.id.desc()).limit(1)).first()
 
 
 def _volume(conn, code: str):
@@ -305,10 +348,22 @@ def lend(session: Session, code: str, *, borrower: str, purpose: str, mode: str,
     阅览/摘抄/复制/外借); refuse with :class:`RuleError` naming the rule. ``dry_run`` checks
     everything and records nothing.
     """
+    access.require(session, "lending.lend")
     mode = rl.mode_key(mode)
     purpose = purpose_key(purpose)
-    approved_by, approver_level = _approval(approved_by, approver_level)
+    approved_by, approver_level = _approval(session, approved_by, approver_level)
     day = _day(on, "借阅日期", session)
+    request = None
+    if approved_by is None:  # a head's approval given in the system, for this borrower, volume and mode
+        from .borrowers import find_row
+
+        with session.store.read() as conn:
+            found = conn.execute(_VOLUME_BY_CODE, {"code": check_code(code, "档号", max_length=100)}).first()
+            if found is not None:
+                request = _approved_request(conn, "lend", volume_id=found.id, borrower_id=find_row(conn, borrower).id,
+                                            mode=mode)
+        if request is not None:
+            approved_by, approver_level = request.decided_by, request.approver_level
     if dry_run:
         with session.store.read() as conn:
             volume, row, decision = _check_request(session, conn, code=code, borrower_ref=borrower, mode=mode,
@@ -341,9 +396,15 @@ def lend(session: Session, code: str, *, borrower: str, purpose: str, mode: str,
             ))
         except IntegrityError:
             raise RuleError(f"案卷 {volume.archival_code} 已有未归还的借阅单，不能重复借出", field="archival_code") from None
+        if request is not None:
+            used = conn.execute(st.loan_requests.update().where(
+                st.loan_requests.c.id == request.id, st.loan_requests.c.status == "approved").values(
+                status="used", loan_id=conn.execute(select(_L.id).where(_L.number == number)).scalar())).rowcount
+            if used != 1:
+                raise RuleError(f"借阅申请 {request.number} 刚被使用，请刷新后再试", field="request")
         session.log(work, "lend", volume.archival_code, loan=number, borrower=row.code, mode=mode, purpose=purpose,
                     approved_by=approved_by, approver_level=approver_level, lent_on=day.isoformat(),
-                    due_on=due.isoformat())
+                    due_on=due.isoformat(), request=request.number if request is not None else None)
         work.touch("volume", volume.archival_code)
         return Loan(
             loan=number, archival_code=volume.archival_code, title=volume.title, borrower=row.code,
@@ -368,6 +429,7 @@ def return_loan(session: Session, number: str, *, pages: int, condition: str | N
     A page shortfall, extra pages or a condition other than 完好 is written on the
     volume's notes sheet and flags the volume for inspection; the return is recorded either way.
     """
+    access.require(session, "lending.lend")
     counted = check_positive_int(pages, "清点页数", minimum=0, maximum=100000)
     condition = check_text(condition, "归还时状况", required=False, max_length=500) or None
     effect = check_text(effect, "利用效果", required=False, max_length=500) or None
@@ -417,6 +479,7 @@ def inspect(session: Session, code: str, *, result: str, on=None) -> dict:
     The result (what was found and done: pages restored, repair, report to the borrower's
     unit …) goes on the notes sheet as an ``inspection`` note.
     """
+    access.require(session, "lending.lend")
     result = check_text(result, "检查结果", max_length=1000)
     with session.work() as work:
         volume = _volume(work.conn, code)
@@ -436,11 +499,22 @@ def inspect(session: Session, code: str, *, result: str, on=None) -> dict:
 
 def renew(session: Session, number: str, *, approved_by: str | None = None, approver_level: str | None = None,
           on=None) -> Loan:
-    """Extend an open, not yet overdue loan by the rule's renewal days, within its renewals."""
-    approved_by, approver_level = _approval(approved_by, approver_level)
+    """Extend an open, not yet overdue loan by the rule's renewal days, within its renewals.
+
+    Without ``approved_by``, a head's approval of a renewal request for this loan is used
+    when the rules need one.
+    """
+    access.require(session, "lending.lend")
+    approved_by, approver_level = _approval(session, approved_by, approver_level)
     with session.work() as work:
         conn = work.conn
         row = _load(conn, number)
+        request = None
+        if approved_by is None:
+            request = _approved_request(conn, "renew", volume_id=row.volume_id, borrower_id=row.borrower_id,
+                                        loan_id=row.id)
+            if request is not None:
+                approved_by, approver_level = request.decided_by, request.approver_level
         if row.returned_on is not None:
             raise StateError(f"借阅单 {row.number} 已于 {row.returned_on.isoformat()} 归还，不能续借", field="loan")
         day = _day(on, "续借日期", session)
@@ -464,6 +538,8 @@ def renew(session: Session, number: str, *, approved_by: str | None = None, appr
                                              "approved_by": approved_by, "approver_level": approver_level,
                                              "operator": session.operator}]
         conn.execute(st.loans.update().where(_L.id == row.id).values(due_on=due, renewals=renewals))
+        if request is not None:
+            conn.execute(st.loan_requests.update().where(st.loan_requests.c.id == request.id).values(status="used"))
         session.log(work, "renew", volume.archival_code, loan=row.number, previous_due_on=row.due_on.isoformat(),
                     due_on=due.isoformat(), approved_by=approved_by, approver_level=approver_level)
         return loan_from_row(_load(conn, row.number))
@@ -495,6 +571,7 @@ def overdue(session: Session, *, as_of=None, notices: bool = False) -> OverdueRe
     since the last one) gets a numbered, stamped 催还通知单 at the next level, all in one
     transaction.
     """
+    access.require(session, "lending.lend")
     day = parse_date(as_of, "统计日期") if as_of else session.today
     stmt = (
         select(_L.id, _L.number, _L.lent_on, _L.due_on, _L.reminder_level, _L.reminded_on, _L.mode,
@@ -560,6 +637,7 @@ def _remind(work: Work, r, level: int, days: int, day: dt.date):
 
 def reminders_of(session: Session, number: str) -> list[dict]:
     """The reminders issued for a loan, oldest first."""
+    access.require(session, "lending.lend")
     with session.store.read() as conn:
         row = _load(conn, number)
         rows = conn.execute(select(st.reminders).where(st.reminders.c.loan_id == row.id).order_by(st.reminders.c.level))

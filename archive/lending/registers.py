@@ -72,6 +72,9 @@ def _inspection(row) -> str:
 
 def register_rows(session: Session, date_from: dt.date, date_to: dt.date) -> list[list]:
     """The register's rows for uses lent from ``date_from`` to ``date_to`` (inclusive)."""
+    from ..core.access import require
+
+    require(session, "lending.lend")
     L, V, B = st.loans.c, st.volumes.c, st.borrowers.c
     stmt = (
         select(L.lent_on, L.number, B.name, B.unit, B.phone, V.archival_code, V.title, V.pages, L.purpose, L.mode,
@@ -145,8 +148,10 @@ def export_register(session: Session, *, date_from=None, date_to=None, format: s
     Default range: 1 January of the working year to the working date; default file:
     ``documents/registers/借阅登记表_<from>_<to>.<format>``.
     """
+    from ..core.access import require
     from ..documents.render import atomic_write_bytes
 
+    require(session, "lending.lend")
     if format not in FORMATS:
         raise InputError(f"导出格式“{format}”无效，可选：{'、'.join(FORMATS)}", field="format")
     today = session.today
@@ -171,6 +176,9 @@ def export_register(session: Session, *, date_from=None, date_to=None, format: s
 def lending_report(session: Session, year: int) -> dict:
     """A year's uses by purpose, mode, borrower type, borrower unit and volume unit; overdue
     counts; average days out of returned loans (外借) and of all returned uses."""
+    from ..core.access import require
+
+    require(session, "lending.lend")
     if not isinstance(year, int) or not 1900 <= year <= 2999:
         raise InputError(f"年度“{year}”无效", field="year")
     L, V, B = st.loans.c, st.volumes.c, st.borrowers.c

@@ -158,6 +158,7 @@ def export(session: Session, *, fmt: str, out=None, fonds: str | None = None, ye
     """
     from ..documents.render import atomic_write_bytes, render_document
 
+    access.require(session, "catalogue.read")  # the permission first, then the input
     if fmt not in FORMATS:
         raise InputError(f"目录格式“{fmt}”无效，可选：xlsx、docx", field="format")
     found = sheets(session, fonds=fonds, year=year, class_code=class_code, catalogue=catalogue)

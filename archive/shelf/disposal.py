@@ -4,12 +4,19 @@ Retention is counted in whole years from the 1st of January after the volume's y
 (archival practice): a 2026 volume kept ``D10`` is kept through 2036 and enters appraisal
 on 1 January 2037. Permanent (``Y``) volumes never do.
 
-:func:`appraise` lists the expired volumes not yet on a destruction list, writes the
-destruction list (销毁清册: 序号, 档号, 题名, 年度, 保管期限, 页数, 鉴定意见) as a .docx and records
-it as a draft. :func:`destroy` executes a draft list once an approver and two distinct
-witnesses (监销人, neither of them the approver) are named: the stored files of its volumes
-are removed, each volume stays in the catalogue marked destroyed (who, when, how, which
-list) and its archival code is never given out again (volume numbers only ever grow).
+:func:`appraise` (``disposal.appraise``, the archivist) lists the expired volumes not yet on a
+destruction list, writes the destruction list (销毁清册: 序号, 档号, 题名, 年度, 保管期限, 页数,
+鉴定意见) as a .docx and records it as a draft. Who approves and who watches are accounts,
+each acting in their own session — typed names are not identity:
+
+1. :func:`approve` — an account holding ``disposal.approve`` (the archive head) approves the list;
+2. :func:`witness` — two different accounts holding ``disposal.witness``, neither of them the
+   approver, each confirm as witness (监销人); the second confirmation executes the list.
+
+Executing removes the stored files of its volumes; each volume stays in the catalogue
+marked destroyed (who, when, how, which list: the tombstone) and its archival code is never
+given out again (volume numbers only ever grow). :func:`destroy` finishes a destruction a
+stopped process left half done.
 """
 
 from __future__ import annotations
@@ -24,13 +31,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..core import access
 from ..core import store as st
-from ..core.errors import InputError, NotFoundError, StateError
+from ..core.errors import ForbiddenError, InputError, NotFoundError, StateError
 from .scheme import load as load_scheme, retention_text, retention_years
 from ..core.session import Session
 from ..core.validate import check_positive_int, check_text, format_cn_date, parse_date
 
 DEFAULT_OPINION = "保管期限已满，建议销毁"
+STATUS_TEXT = {"draft": "草稿", "executing": "销毁中（未完成）", "executed": "已销毁", "empty": "无到期案卷"}
+WITNESSES = 2
 DEFAULT_METHOD = "删除全部存储文件（电子文件），保留目录记录"
 
 
@@ -74,6 +84,18 @@ class DestructionList:
     removed_files: int = 0
     removed_bytes: int = 0
     dry_run: bool = False
+    approved_at: dt.datetime | None = None
+    confirmed: tuple[tuple[str, dt.datetime], ...] = ()  # witnesses who confirmed, and when
+    created_by: str | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def status_text(self) -> str:
+        if self.status == "draft":
+            if not self.approver:
+                return "待批准"
+            return f"已批准，待监销确认（{len(self.confirmed)}/2）"
+        return STATUS_TEXT.get(self.status, self.status)
 
     @property
     def total_pages(self) -> int:
@@ -87,6 +109,9 @@ class DestructionList:
             "witnesses": list(self.witnesses), "method": self.method,
             "executed_at": self.executed_at.isoformat(sep=" ") if self.executed_at else None,
             "removed_files": self.removed_files, "removed_bytes": self.removed_bytes, "dry_run": self.dry_run,
+            "approved_at": self.approved_at.isoformat(sep=" ") if self.approved_at else None,
+            "confirmed": [{"witness": w, "at": at.isoformat(sep=" ")} for w, at in self.confirmed],
+            "status_text": self.status_text,
         }
 
 
@@ -139,9 +164,10 @@ def appraise(session: Session, as_of, *, dry_run: bool = False, appraisers=()) -
     expired, no list is written (status ``empty``). ``appraisers`` are the members of the
     appraisal group (鉴定小组); without them the list leaves their line to sign on paper.
     """
+    scheme = load_scheme(session)
+    access.require(session, "disposal.appraise", fonds=scheme.fonds_code)  # the permission first, then the input
     as_of = parse_date(as_of, "--as-of")
     appraisers = tuple(check_text(name, "鉴定小组成员", max_length=50) for name in appraisers or ())
-    scheme = load_scheme(session)
     with session.store.read() as conn:
         pending = set()
         for ids in conn.execute(select(st.destruction_lists.c.volume_ids)
@@ -151,7 +177,9 @@ def appraise(session: Session, as_of, *, dry_run: bool = False, appraisers=()) -
                                                      st.volumes.c.retention != "Y")
                             .order_by(st.volumes.c.year, st.volumes.c.classification, st.volumes.c.catalogue,
                                       st.volumes.c.volume_no)).all()
-    expired = [r for r in rows if r.id not in pending and as_of > expires_on(r.year, r.retention)]
+    # Only what the appraiser may see: a volume above their clearance is appraised by someone cleared for it.
+    expired = [r for r in rows if r.id not in pending and as_of > expires_on(r.year, r.retention)
+               and access.visible_to(session, r.access, r.security_level, r.fonds)]
     entries = tuple(Entry(number=i, archival_code=r.archival_code, title=r.title, year=r.year, retention=r.retention,
                           pages=r.pages, expired_on=expires_on(r.year, r.retention), opinion=DEFAULT_OPINION,
                           state=r.state) for i, r in enumerate(expired, start=1))
@@ -193,36 +221,158 @@ def _entries(conn, row) -> tuple[list, tuple[Entry, ...]]:
                                 opinion=DEFAULT_OPINION, state=v.state) for n, v in enumerate(ordered, start=1))
 
 
-def show_list(session: Session, number) -> DestructionList:
-    with session.store.read() as conn:
-        row = _list_row(conn, number)
-        _volumes, entries = _entries(conn, row)
+PARTICIPANTS = ("disposal.appraise", "disposal.approve", "disposal.witness")
+
+
+def _participant(session: Session) -> None:
+    """Destruction lists are read by those who compile, approve or witness them."""
+    role = access.role_of(session)
+    if not any(role.may(a) for a in PARTICIPANTS):
+        access.require(session, "disposal.appraise")  # raises, naming the permission
+
+
+def _confirmed(conn, list_id: int) -> tuple[tuple[str, dt.datetime], ...]:
+    return tuple(conn.execute(select(st.destruction_witnesses.c.account, st.destruction_witnesses.c.at)
+                              .where(st.destruction_witnesses.c.list_id == list_id)
+                              .order_by(st.destruction_witnesses.c.id)).all())
+
+
+def _value(session: Session, conn, row, entries) -> DestructionList:
     ws = session.ws
     return DestructionList(number=row.id, as_of=row.as_of, status=row.status, entries=entries,
                            path=str(ws.absolute(row.path)) if row.path else None,
                            executed_path=str(ws.absolute(row.executed_path)) if row.executed_path else None,
-                           approver=row.approver, witnesses=tuple(row.witnesses or ()), method=row.method,
-                           executed_at=row.executed_at)
+                           approver=row.approved_by or row.approver, witnesses=tuple(row.witnesses or ()),
+                           method=row.method, executed_at=row.executed_at, approved_at=row.approved_at,
+                           confirmed=_confirmed(conn, row.id), created_by=row.created_by, created_at=row.created_at)
 
 
-def _people(approver: str, witnesses) -> tuple[str, tuple[str, ...]]:
-    approver = check_text(approver, "批准人", max_length=50)
-    names = tuple(check_text(w, "监销人", max_length=50) for w in (witnesses or ()))
-    if len(names) < 2:
-        raise InputError("销毁档案须有两名监销人：请用 --witness 指定两人", field="witness")
-    if len(set(names)) != len(names):
-        raise InputError(f"监销人不能重复（收到：{'、'.join(names)}），须为两名不同的人员", field="witness")
-    if approver in names:
-        raise InputError(f"批准人{approver}不能同时担任监销人", field="witness")
-    return approver, names
+def _all_visible(session: Session, volumes) -> bool:
+    return all(access.visible_to(session, v.access, v.security_level, v.fonds) for v in volumes)
 
 
-def destroy(session: Session, number, *, approver: str, witnesses, method: str | None = None,
-            reviewer: str | None = None, dry_run: bool = False) -> DestructionList:
+def show_list(session: Session, number) -> DestructionList:
+    """One destruction list (for those who compile, approve or witness lists).
+
+    Entries the account may not see are left out; approving or witnessing such a list is refused.
+    """
+    _participant(session)
+    with session.store.read() as conn:
+        row = _list_row(conn, number)
+        volumes, entries = _entries(conn, row)
+        visible = {v.archival_code for v in volumes if access.visible_to(session, v.access, v.security_level, v.fonds)}
+        return _value(session, conn, row, tuple(e for e in entries if e.archival_code in visible))
+
+
+def lists(session: Session) -> list[DestructionList]:
+    """Every destruction list, newest first, without their entries (counts only)."""
+    _participant(session)
+    with session.store.read() as conn:
+        rows = conn.execute(select(st.destruction_lists).order_by(st.destruction_lists.c.id.desc())).all()
+        out = []
+        for row in rows:
+            volumes, entries = _entries(conn, row)
+            visible = {v.archival_code for v in volumes
+                       if access.visible_to(session, v.access, v.security_level, v.fonds)}
+            out.append(_value(session, conn, row, tuple(e for e in entries if e.archival_code in visible)))
+    return out
+
+
+def approve(session: Session, number, *, method: str | None = None, reviewer: str | None = None) -> DestructionList:
+    """Approve a draft destruction list as the acting account (needs ``disposal.approve``).
+
+    The approver must be able to see every volume on the list; the method of destruction
+    (default: the files deleted, the catalogue record kept) and the archive department's
+    head who reviewed the list (档案部门负责人, printed on the executed list) are fixed with
+    the approval.
+    """
+    scheme = load_scheme(session)
+    access.require(session, "disposal.approve", fonds=scheme.fonds_code)
+    method = check_text(method, "销毁方式", required=False, max_length=100) or DEFAULT_METHOD
+    reviewer = check_text(reviewer, "档案部门负责人", required=False, max_length=50) or None
+    me = session.operator
+    with session.work() as work:
+        row = _list_row(work.conn, number)
+        volumes, _ = _entries(work.conn, row)
+        if row.status != "draft":
+            raise StateError(f"第{row.id}号销毁清册已执行，不能再批准", field="list")
+        if row.approved_by:
+            raise StateError(f"第{row.id}号销毁清册已由{row.approved_by}批准", field="list")
+        if not _all_visible(session, volumes):
+            raise ForbiddenError(f"第{row.id}号销毁清册含有{me}无权查看的案卷，须由有相应权限的负责人批准", field="list")
+        if row.created_by == me:
+            raise ForbiddenError(f"{me}编制了第{row.id}号销毁清册，不能自己批准", field="list",
+                                 hint="须由编制人以外、有批准销毁清册权限的负责人批准")
+        work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == row.id)
+                          .values(approved_by=me, approved_at=session.now(), approver=me, method=method,
+                                  reviewer=reviewer))
+        session.log(work, "destruction_approve", f"销毁清册第{row.id}号", list=row.id, method=method, reviewer=reviewer,
+                    volumes=[v.archival_code for v in volumes])
+    return show_list(session, row.id)
+
+
+def witness(session: Session, number) -> DestructionList:
+    """Confirm as witness (监销人) of an approved list, as the acting account (``disposal.witness``).
+
+    The two witnesses are two different accounts, neither of them the approver, each in
+    their own session; the second confirmation executes the destruction with both named.
+    """
+    scheme = load_scheme(session)
+    access.require(session, "disposal.witness", fonds=scheme.fonds_code)
+    me = session.operator
+    with session.work() as work:
+        row = _list_row(work.conn, number)
+        volumes, _ = _entries(work.conn, row)
+        if row.status != "draft":
+            raise StateError(f"第{row.id}号销毁清册已执行", field="list")
+        if not row.approved_by:
+            raise StateError(f"第{row.id}号销毁清册尚未批准，批准后监销人才能确认", field="list",
+                             hint="由档案室负责人在销毁清册页面批准")
+        if me == row.approved_by:
+            raise ForbiddenError(f"批准人{me}不能同时担任监销人", field="witness")
+        if not _all_visible(session, volumes):
+            raise ForbiddenError(f"第{row.id}号销毁清册含有{me}无权查看的案卷，不能担任监销人", field="witness")
+        confirmed = [name for name, _ in _confirmed(work.conn, row.id)]
+        if me in confirmed:
+            raise StateError(f"{me}已确认监销第{row.id}号销毁清册；还须另一名监销人用自己的账户登录确认",
+                             field="witness")
+        _check_volumes(volumes)
+        work.conn.execute(st.destruction_witnesses.insert().values(list_id=row.id, account=me, at=session.now(),
+                                                                   client=(session.client or "")[:64]))
+        session.log(work, "destruction_witness", f"销毁清册第{row.id}号", list=row.id)
+        confirmed.append(me)
+    if len(confirmed) < WITNESSES:
+        return show_list(session, row.id)
+    return _execute(session, row.id, approver=row.approved_by, witnesses=tuple(confirmed[:WITNESSES]),
+                    method=row.method or DEFAULT_METHOD)
+
+
+def destroy(session: Session, number, *, dry_run: bool = False) -> DestructionList:
+    """Execute an approved and witnessed list, or finish one a stopped process left half done.
+
+    Needs ``disposal.appraise``. A list is executed by its second witness's confirmation
+    (:func:`witness`); this runs it only when that confirmation's execution was interrupted.
+    """
+    access.require(session, "disposal.appraise")
+    with session.store.read() as conn:
+        row = _list_row(conn, number)
+        confirmed = [name for name, _ in _confirmed(conn, row.id)]
+    if row.status == "draft":
+        if not row.approved_by:
+            raise StateError(f"第{row.id}号销毁清册尚未批准", field="list", hint="由档案室负责人在销毁清册页面批准")
+        if len(confirmed) < WITNESSES:
+            raise StateError(f"第{row.id}号销毁清册须由两名监销人各自登录确认，现已确认 {len(confirmed)} 人",
+                             field="witness", hint="监销人用自己的账户登录后确认：archive destroy witness")
+    return _execute(session, row.id, approver=row.approved_by or row.approver,
+                    witnesses=tuple(confirmed[:WITNESSES]) or tuple(row.witnesses or ()),
+                    method=row.method or DEFAULT_METHOD, dry_run=dry_run)
+
+
+def _execute(session: Session, number: int, *, approver: str, witnesses: tuple[str, ...], method: str,
+             dry_run: bool = False) -> DestructionList:
     """Execute a draft destruction list: remove its volumes' files, mark them destroyed.
 
-    Refused (exit 2) without an approver and two distinct witnesses other than the
-    approver, for a list already executed, or while one of its volumes is on loan.
+    Refused while one of its volumes is on loan or for a list already executed.
 
     Files cannot take part in a database transaction, so destruction is recorded before a
     single file goes: the first commit marks the list ``executing`` (with its approver,
@@ -232,9 +382,6 @@ def destroy(session: Session, number, *, approver: str, witnesses, method: str |
     destruction, which ``verify`` reports and which running ``destroy`` on the same list
     again finishes (with the approver and witnesses recorded the first time).
     """
-    approver, witnesses = _people(approver, witnesses)
-    method = check_text(method, "销毁方式", required=False, max_length=100) or DEFAULT_METHOD
-    reviewer = check_text(reviewer, "档案部门负责人", required=False, max_length=50) or ""
     scheme = load_scheme(session)
     operator = session.operator
     ws = session.ws
@@ -270,7 +417,7 @@ def destroy(session: Session, number, *, approver: str, witnesses, method: str |
                 state="destroying", destruction_list_id=row.id))
         work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == row.id).values(
             status="executing", approver=approver, witnesses=list(witnesses), method=method,
-            executed_at=session.now(), executed_by=operator, reviewer=reviewer or None))
+            executed_at=session.now(), executed_by=operator))
         session.log(work, "destroy_begin", f"销毁清册第{row.id}号", list=row.id, approver=approver,
                     witnesses=list(witnesses), method=method, volumes=[v.archival_code for v in volumes])
         _kill_point("recording")

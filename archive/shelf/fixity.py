@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
 
+from ..core import access
 from ..core import store as st
 from ..core.errors import NotFoundError
 from ..core.session import Session
@@ -48,6 +49,7 @@ class Report:
     bytes: int
     volumes: int
     problems: tuple[Problem, ...] = field(default=())
+    run: int = 0  # the number of the recorded verification (0 when not recorded)
 
     @property
     def ok(self) -> bool:
@@ -101,20 +103,29 @@ def volumes_root(session: Session) -> Path:
     return session.ws.documents_dir / fixed if fixed else session.ws.documents_dir / "volumes"
 
 
-def verify(session: Session, codes: list[str] | None = None, *, record: bool = True) -> Report:
+CHUNK = 256  # files hashed between two progress reports
+
+
+def verify(session: Session, codes: list[str] | None = None, *, record: bool = True, progress=None) -> Report:
     """Re-hash the stored files of the named volumes (all volumes when none are named).
 
-    Unknown archival codes are an :class:`InputError` (exit 2). With ``record`` the summary
-    is stored and volumes with problems are flagged (intact ones that were flagged go back
-    on the shelf); that needs an operator.
+    Needs ``fixity.verify``; only the volumes the account may see are checked (the files
+    of the others are neither counted nor reported). Unknown archival codes are an
+    :class:`InputError` (exit 2). With ``record`` the summary is stored and volumes with
+    problems are flagged (intact ones that were flagged go back on the shelf).
+    ``progress(done, total, label)`` is called as the files are hashed.
     """
+    access.require(session, "fixity.verify")
     codes = [check_code(c, "档号", max_length=100) for c in (codes or [])]
     ws = session.ws
     with session.store.read() as conn:
-        query = select(st.volumes.c.id, st.volumes.c.archival_code, st.volumes.c.folder, st.volumes.c.state)
+        query = select(st.volumes.c.id, st.volumes.c.archival_code, st.volumes.c.folder, st.volumes.c.state,
+                       st.volumes.c.access, st.volumes.c.security_level, st.volumes.c.fonds)
         if codes:
             query = query.where(st.volumes.c.archival_code.in_(codes))
-        volumes = conn.execute(query).all()
+        every = conn.execute(query).all()
+        volumes = [v for v in every if access.visible_to(session, v.access, v.security_level, v.fonds)]
+        hidden = {str(ws.absolute(v.folder)): "" for v in every if v not in volumes}
         if codes:
             found = {v.archival_code for v in volumes}
             unknown = [c for c in codes if c not in found]
@@ -135,13 +146,17 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     paths = list(expected)
     problems: list[Problem] = []
     total = 0
-    for path, (digest, size) in zip(paths, hash_files(paths)):
-        code, recorded = expected[path]
-        total += size
-        if digest is None:
-            problems.append(Problem(code, path, "missing"))
-        elif digest != recorded:
-            problems.append(Problem(code, path, "changed"))
+    for start in range(0, len(paths), CHUNK):
+        chunk = paths[start:start + CHUNK]
+        for path, (digest, size) in zip(chunk, hash_files(chunk)):
+            code, recorded = expected[path]
+            total += size
+            if digest is None:
+                problems.append(Problem(code, path, "missing"))
+            elif digest != recorded:
+                problems.append(Problem(code, path, "changed"))
+        if progress:
+            progress(start + len(chunk), len(paths), expected[chunk[-1]][0])
     # Unexpected files: in a checked volume's folder, or (checking everything) anywhere in
     # the volumes tree outside every volume's recorded files.
     folders = {str(ws.absolute(v.folder)): v.archival_code for v in volumes}
@@ -157,15 +172,24 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
             if path in expected:
                 continue
             owner = _owner(path, folders)
-            if owner in destroying:
-                continue
+            if owner in destroying or (owner is None and _owner(path, hidden) is not None):
+                continue  # a volume being destroyed, or one this account may not see
             problems.append(Problem(owner, path, "unexpected"))
     problems.sort(key=lambda p: (p.archival_code or "", p.path))
     report = Report(checked=len(paths), bytes=total, volumes=sum(v.state not in ("destroyed", "destroying") for v in volumes),
                     problems=tuple(problems))
     if record:
-        _record(session, codes, report, volumes)
+        report = replace(report, run=_record(session, codes, report, volumes))
     return report
+
+
+def _flagged_by_verify(conn, code: str) -> bool:
+    """True when the volume's latest flag came from a verification (not from a return)."""
+    events = st.events.c
+    last = conn.execute(select(events.action).where(events.subject == code,
+                                                    events.action.in_(("verify_flag", "return")))
+                        .order_by(events.id.desc()).limit(1)).scalar()
+    return last == "verify_flag"
 
 
 def _owner(path: str, folders: dict[str, str]) -> str | None:
@@ -178,12 +202,12 @@ def _owner(path: str, folders: dict[str, str]) -> str | None:
     return folders.get(current)
 
 
-def _record(session: Session, codes: list[str], report: Report, volumes) -> None:
+def _record(session: Session, codes: list[str], report: Report, volumes) -> int:
     bad = {p.archival_code for p in report.problems if p.archival_code}
     with session.work() as work:
-        work.conn.execute(st.verifications.insert().values(
+        number = work.conn.execute(st.verifications.insert().values(
             at=session.now(), operator=session.operator, scope=codes, checked=report.checked, bytes=report.bytes,
-            problems=[p.to_dict() for p in report.problems]))
+            problems=[p.to_dict() for p in report.problems])).inserted_primary_key[0]
         query = select(st.volumes.c.id, st.volumes.c.state)  # the states now, inside the transaction
         if codes:
             query = query.where(st.volumes.c.archival_code.in_(codes))
@@ -192,13 +216,16 @@ def _record(session: Session, codes: list[str], report: Report, volumes) -> None
             state = states.get(v.id)
             if v.archival_code in bad and state == "on_shelf":
                 new = "flagged"
-            elif v.archival_code not in bad and state == "flagged":
+            elif v.archival_code not in bad and state == "flagged" and _flagged_by_verify(work.conn, v.archival_code):
+                # Only a flag verify set itself is cleared: a volume flagged at its return (pages
+                # short, damage) waits for its inspection whatever its files say.
                 new = "on_shelf"
             else:
                 continue
             work.conn.execute(st.volumes.update().where(st.volumes.c.id == v.id).values(state=new))
             session.log(work, "verify_flag" if new == "flagged" else "verify_clear", v.archival_code, state=new)
             work.touch("volume", v.archival_code)
+    return number
 
 
 @dataclass(frozen=True)
@@ -209,16 +236,57 @@ class Summary:
     checked: int
     bytes: int
     problems: list
+    id: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        del data["id"]
+        return data
+
+    def count(self, problem: str) -> int:
+        return sum(1 for p in self.problems if p.get("problem") == problem)
+
+
+def _summary(row) -> Summary:
+    return Summary(at=row.at.isoformat(sep=" "), operator=row.operator, scope=list(row.scope), checked=row.checked,
+                   bytes=row.bytes, problems=list(row.problems), id=row.id)
 
 
 def last(session: Session) -> Summary | None:
     """The summary of the most recent verification, or None if there was none."""
+    access.require(session, "fixity.verify")
     with session.store.read() as conn:
         row = conn.execute(select(st.verifications).order_by(st.verifications.c.id.desc()).limit(1)).first()
+    return None if row is None else _summary(row)
+
+
+def history(session: Session, *, limit: int = 50) -> list[Summary]:
+    """The most recent verifications, newest first."""
+    access.require(session, "fixity.verify")
+    with session.store.read() as conn:
+        rows = conn.execute(select(st.verifications).order_by(st.verifications.c.id.desc())
+                            .limit(max(1, min(int(limit), 1000)))).all()
+    return [_summary(r) for r in rows]
+
+
+def run(session: Session, number: int) -> Summary:
+    """One recorded verification by its number."""
+    access.require(session, "fixity.verify")
+    with session.store.read() as conn:
+        row = conn.execute(select(st.verifications).where(st.verifications.c.id == int(number))).first()
     if row is None:
-        return None
-    return Summary(at=row.at.isoformat(sep=" "), operator=row.operator, scope=list(row.scope), checked=row.checked,
-                   bytes=row.bytes, problems=list(row.problems))
+        raise NotFoundError(f"没有第{number}次完整性校验的记录", field="run")
+    return _summary(row)
+
+
+def volume_state(session: Session, code: str) -> dict:
+    """What the last verifications say of one volume: when it was last checked and its problems then."""
+    access.require(session, "fixity.verify")
+    with session.store.read() as conn:
+        for row in conn.execute(select(st.verifications).order_by(st.verifications.c.id.desc()).limit(200)):
+            if row.scope and code not in row.scope:
+                continue
+            mine = [p for p in row.problems if p.get("archival_code") == code]
+            return {"checked_at": row.at.isoformat(sep=" "), "operator": row.operator, "run": row.id,
+                    "problems": mine}
+    return {"checked_at": None, "operator": None, "run": None, "problems": []}

@@ -345,6 +345,9 @@ def attach(session: Session, case_no: str, file, *, title: str) -> Attachment:
     kind, pages, has_text, ext = inspect_attachment(data, source.name)
     with session.work() as work:
         row = _load_row(work.conn, case_no)
+        # Scanned materials come from the window that handles the case or from the archive.
+        if not access.role_of(session).may("volume.file"):
+            access.require(session, "case.handle", unit=row.unit)
         filed = work.conn.execute(select(st.volumes.c.archival_code).where(st.volumes.c.case_id == row.id)).scalar()
         if filed:
             raise StateError(f"办件{row.case_no}已归档（档号 {filed}），不能再添加材料",
@@ -650,6 +653,7 @@ def file_case(session: Session, case_no: str, *, dry_run: bool = False, checker:
     from ..window.catalog import get_item
 
     scheme = scheme or load_scheme(session)
+    access.require(session, "volume.file", fonds=scheme.fonds_code)
     checker = check_text(checker, "检查人", required=False, max_length=50) or None
     operator = session.operator
     if dry_run:
@@ -809,21 +813,92 @@ def file_all_due(session: Session, *, dry_run: bool = False, checker: str | None
     others go on; a case another process filed meanwhile is skipped.
     """
     scheme = load_scheme(session)
-    session.operator  # refuse before doing anything when nobody is named
-    pending = due_cases(session)
+    access.require(session, "volume.file", fonds=scheme.fonds_code)  # before anything is done
+    return file_cases(session, due_cases(session), dry_run=dry_run, checker=checker, progress=progress,
+                      scheme=scheme, skip_filed=True)
+
+
+def file_cases(session: Session, case_nos: list[str], *, dry_run: bool = False, checker: str | None = None,
+               progress=None, scheme: Scheme | None = None, skip_filed: bool = False) -> BatchResult:
+    """File the cases named, one volume each; ``progress(done, total, label)`` after each.
+
+    A case that cannot be filed is reported with its reason and the others go on. With
+    ``skip_filed`` a case filed meanwhile (by another process) is left out rather than refused.
+    """
+    scheme = scheme or load_scheme(session)
+    access.require(session, "volume.file", fonds=scheme.fonds_code)
+    pending = list(dict.fromkeys(case_nos))
     filed, failed, previewed = [], [], {}
     for done, case_no in enumerate(pending, start=1):
         try:
             filed.append(file_case(session, case_no, dry_run=dry_run, checker=checker, scheme=scheme,
                                    _previewed=previewed))
         except StateError as exc:
-            if "已经归档" not in exc.message:
+            if not (skip_filed and "已经归档" in exc.message):
                 failed.append((case_no, exc))
         except ArchiveError as exc:
             failed.append((case_no, exc))
         if progress:
             progress(done, len(pending), case_no)
     return BatchResult(tuple(filed), tuple(failed), dry_run)
+
+
+FILING_WORKDAYS = 10  # concluded cases are filed within 10 working days (domain brief, 4)
+
+
+@dataclass(frozen=True)
+class DueCase:
+    """A concluded case waiting to be filed, with the day it should be filed by."""
+
+    case: str
+    item_name: str
+    applicant: str
+    unit: str
+    status: str
+    concluded_on: dt.date
+    file_by: dt.date | None  # None when the calendar lacks the year
+    days_left: int | None  # working days to file_by; negative when overdue
+
+    @property
+    def state(self) -> str:
+        if self.days_left is None:
+            return "unknown"
+        return "overdue" if self.days_left < 0 else "soon" if self.days_left <= 2 else "ok"
+
+    def to_dict(self) -> dict:
+        return {"case": self.case, "item_name": self.item_name, "applicant": self.applicant, "unit": self.unit,
+                "status": self.status, "concluded_on": self.concluded_on.isoformat(),
+                "file_by": self.file_by.isoformat() if self.file_by else None, "days_left": self.days_left,
+                "state": self.state}
+
+
+def filing_queue(session: Session) -> list[DueCase]:
+    """Concluded cases not yet filed, oldest first, each with its filing deadline
+    (:data:`FILING_WORKDAYS` working days after conclusion) and how many working days are left."""
+    from ..core.errors import CalendarMissingError
+
+    access.require(session, "volume.file")
+    filed = select(st.volumes.c.case_id)
+    c = st.cases.c
+    with session.store.read() as conn:
+        rows = conn.execute(
+            select(c.case_no, c.unit, c.status, c.concluded_on, c.applicant, st.items.c.name)
+            .select_from(st.cases.join(st.items, st.items.c.code == c.item_code))
+            .where(c.status.in_(FILABLE), c.id.not_in(filed)).order_by(c.concluded_on, c.id)).all()
+    calendar, today, out = session.calendar, session.today, []
+    for row in rows:
+        try:
+            file_by = calendar.add_workdays(row.concluded_on, FILING_WORKDAYS)
+            if file_by >= today:
+                left = calendar.workdays_between(today, file_by)
+            else:
+                left = -calendar.workdays_between(file_by, today)
+        except CalendarMissingError:
+            file_by, left = None, None
+        out.append(DueCase(case=row.case_no, item_name=row.name, applicant=(row.applicant or {}).get("name", ""),
+                           unit=row.unit, status=row.status, concluded_on=row.concluded_on, file_by=file_by,
+                           days_left=left))
+    return out
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -873,6 +948,22 @@ def show(session: Session, code: str) -> Volume:
         audit.record(session, "volume.view", volume.archival_code, access=volume.access,
                      security_level=volume.security_level)
     return volume
+
+
+def merged_pdf_file(session: Session, code: str) -> tuple[Path, str]:
+    """The volume's merged PDF (the original, for the archive: ``volume.file``) and its download
+    name; what the account may not see answers as missing. Every fetch is in the audit trail."""
+    access.require(session, "volume.file")
+    with session.store.read() as conn:
+        row = volume_row(conn, code, session)
+    if not row.merged_pdf:
+        raise NotFoundError(f"案卷 {row.archival_code} 没有合并的 PDF（归档时未生成 PDF）", field="pdf")
+    path = session.ws.absolute(row.merged_pdf)
+    if not path.is_file():
+        raise StateError(f"案卷 {row.archival_code} 的合并 PDF 文件缺失", field="pdf", hint="请运行完整性校验（archive verify）")
+    audit.record(session, "volume.download", row.archival_code, file="merged_pdf", access=row.access,
+                 security_level=row.security_level)
+    return path, f"{safe_name(row.archival_code)}.pdf"
 
 
 def list_volumes(session: Session, *, class_code: str | None = None, year: int | None = None,
@@ -982,9 +1073,11 @@ def _replace_form(work: Work, row, current, kind: str, context: dict, name: str,
 
 
 def note(session: Session, code: str, *, text: str, kind: str = "note") -> Volume:
-    """Add a note to a volume's notes sheet (卷内备考表)."""
+    """Add a note to a volume's notes sheet (卷内备考表); needs ``volume.file``."""
+    access.require(session, "volume.file")
     with session.work() as work:
-        row = volume_row(work.conn, code)
+        row = volume_row(work.conn, code, session)
+        access.require(session, "volume.file", fonds=row.fonds)
         add_note(work, row.id, text, kind=kind)
     return show(session, code)
 
@@ -997,9 +1090,13 @@ def set_access(session: Session, code: str, *, access: str | None = None, securi
     none): an appraisal's decision, so it names its approver and reason. It is logged, noted
     on the notes sheet, and the cover (which prints both) is issued again; the earlier cover
     is kept as superseded, as filed files are never edited.
-    """
-    from ..core.access import ACCESS_STATUSES, SECURITY_LEVELS
 
+    Needs ``access.change`` (its own permission: the archive's head), on a volume the acting
+    account may see.
+    """
+    from ..core.access import ACCESS_STATUSES, SECURITY_LEVELS, require  # `access` is the parameter here
+
+    require(session, "access.change")
     approver = check_text(approver, "批准人", max_length=50)
     reason = check_text(reason, "调整理由", max_length=500)
     if access is None and security_level is None:
@@ -1012,7 +1109,8 @@ def set_access(session: Session, code: str, *, access: str | None = None, securi
         if level is not None and level not in SECURITY_LEVELS:
             raise InputError(f"密级“{security_level}”无效，可选：{'、'.join(SECURITY_LEVELS)}、无", field="security_level")
     with session.work() as work:
-        row = volume_row(work.conn, code)
+        row = volume_row(work.conn, code, session)
+        require(session, "access.change", fonds=row.fonds)
         if row.state == "destroyed":
             raise StateError(f"案卷 {row.archival_code} 已销毁，不能调整开放标识或密级", field="archival_code")
         new_access = access if access is not None else row.access

@@ -58,9 +58,25 @@
     });
   }
 
+  // The lending desk: after every scan (lent or refused) the box is emptied and keeps the
+  // focus, so the next code can be scanned at once; a refusal is also read out beside it.
+  function scanBox() {
+    var form = document.getElementById("scan-form");
+    var box = document.getElementById("scan");
+    if (!form || !box) return;
+    form.addEventListener("htmx:afterRequest", function () {
+      var first = document.querySelector("#lines tr");
+      var error = document.getElementById("scan-error");
+      if (error) error.textContent = first && first.classList.contains("scan-error") ? first.textContent.trim() : "";
+      box.value = "";
+      box.focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     kindSwitch();
     idCardReader();
     printParts();
+    scanBox();
   });
 })();
