@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from . import filing, lending, search, window
+from . import filing, lending, maintenance, search, window
 from .common import CONTEXT_SETTINGS, ArchiveGroup
 
 
@@ -32,7 +32,7 @@ def main():
 
 
 
-for module in (window, filing, search, lending):
+for module in (window, filing, search, lending, maintenance):
     for command in module.COMMANDS:
         main.add_command(command)
 

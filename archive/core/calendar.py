@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import CalendarMissingError, ConfigError, InputError
+from .retry import retrying
 
 __all__ = [
     "YearSchedule",
@@ -435,6 +436,7 @@ def _as_date(value: date) -> date:
 
 # -- persistence (the store is the record; the session builds a WorkCalendar from it) ----
 
+@retrying
 def save_schedules(session, schedules: Mapping[int, YearSchedule], *, replace: bool = False) -> list[int]:
     """Store year schedules; years already loaded are kept unless ``replace``. Returns the years written."""
     from sqlalchemy import delete, select

@@ -77,3 +77,12 @@ class WorkspaceError(ArchiveError):
 
 class ConversionError(ArchiveError):
     """Document conversion (DOCX to PDF) failed (exit 1)."""
+
+
+class StoreError(ArchiveError):
+    """The database refused or failed a statement (exit 1); the unit of work changed nothing."""
+
+
+class ConflictError(StoreError):
+    """Two writers collided (a deadlock or serialization failure on PostgreSQL). The unit of
+    work rolled back; ``archive.core.session.retrying`` runs it again a few times (exit 1)."""

@@ -3,7 +3,15 @@
 Every library action takes a session. ``session.work()`` is the unit of work for a write:
 one database transaction plus the files written during it. If anything fails before the
 commit, the transaction rolls back and every file written in it is removed, so a failure
-half-way leaves the store and the documents folder as they were.
+half-way leaves the store and the documents folder as they were. What the write touched
+(``work.touch``) goes into the change log in the same transaction
+(:mod:`archive.core.changelog`); whoever follows the store (the search indexer) reads it
+from there.
+
+A public function that writes is decorated with :func:`retrying`: when two writers collide
+on PostgreSQL (a deadlock, a serialization failure) the unit of work rolled back whole,
+so the function runs again, a few times, before the collision reaches the user as a
+Chinese error.
 """
 
 from __future__ import annotations
@@ -16,23 +24,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from . import changelog
 from . import store as st
 from .config import Workspace, open_workspace
 from .errors import InputError
+from .retry import retrying  # noqa: F401  (the desks import it from here)
 from .validate import check_text
-
-
-# Called after every committed unit of work that touched searchable records, with the
-# session and the touched keys. Core knows no desk: a desk that follows the store (the
-# search index does) subscribes itself here.
-AFTER_COMMIT: list = []
-
-
-def subscribe(hook) -> None:
-    """Call ``hook(session, touched)`` after every commit that touched searchable records."""
-    if hook not in AFTER_COMMIT:
-        AFTER_COMMIT.append(hook)
-
 
 @dataclass
 class Work:
@@ -64,6 +61,10 @@ class Session:
         self._store: st.Store | None = None
         self._calendar = None
         self._resources: dict[str, object] = {}
+        self._depth = 0  # units of work open in this session
+        self._at_close: list = []
+        self.committed = 0  # units of work this session committed that wrote a change-log entry
+        self.last_change = 0  # the change-log number of the latest of them
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, **overrides) -> "Session":
@@ -138,21 +139,25 @@ class Session:
     def work(self):
         """One write: a transaction plus the files it creates, all or nothing."""
         created: list[Path] = []
+        seq = 0
+        self._depth += 1
         try:
             with self.store.write() as conn:
                 unit = Work(conn=conn, session=self, created=created)
                 yield unit
                 if unit.touched:
-                    # The search index records the generation it reflects; a lower one is stale.
-                    st.next_number(conn, st.STORE_GENERATION)
+                    # Last, so that the log's counter stays locked only for the commit.
+                    seq = changelog.append(conn, unit.touched)
         except BaseException:
             for path in reversed(created):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             raise
-        if unit.touched:
-            for hook in AFTER_COMMIT:
-                hook(self, list(unit.touched))
+        finally:
+            self._depth -= 1
+        if seq:
+            self.committed += 1
+            self.last_change = seq
 
     def log(self, work: Work, action: str, subject: str, *, case_id: int | None = None, **detail) -> None:
         """Record who did what and when, as an event."""
@@ -163,7 +168,13 @@ class Session:
             )
         )
 
+    def at_close(self, callback) -> None:
+        """Call ``callback(session)`` when the session closes, before its store is let go."""
+        self._at_close.append(callback)
+
     def close(self) -> None:
+        while self._at_close:
+            self._at_close.pop(0)(self)
         while self._resources:
             _, resource = self._resources.popitem()
             resource.close()

@@ -20,7 +20,7 @@ from ..core.access import get_role
 from ..core.errors import InputError, NotFoundError, StateError
 from .ledger import loans_of
 from .rules import BORROWER_TYPES, borrower_type_key, section
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_id_number, check_phone, check_text, mask_id
 
 DEFAULT_ROLES = {"internal": "staff", "agency": "staff", "public": "public"}
@@ -84,6 +84,7 @@ def _as_field(check, value, label: str, field: str):
         raise InputError(exc.message, field=field, hint=exc.hint) from None
 
 
+@retrying
 def add(session: Session, *, name: str, unit: str | None, type: str, id_number: str, phone: str,
         role: str | None = None) -> Borrower:
     """Register a borrower; the ID number must be valid and not registered yet."""
@@ -154,6 +155,7 @@ def show(session: Session, ref: str) -> BorrowerRecord:
         return BorrowerRecord(from_row(row), tuple(loans_of(conn, row.id, open_only=True)), uses)
 
 
+@retrying
 def block(session: Session, ref: str, *, reason: str | None = None, unblock: bool = False) -> Borrower:
     """Stop (or, with ``unblock``, restore) a borrower's lending; the reason is recorded."""
     reason = check_text(reason, "停借原因", required=not unblock, max_length=500) or None

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from ..core import store as st
 from ..core.errors import InputError, NotFoundError, StateError
 from .scheme import load as load_scheme, retention_text, retention_years
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_positive_int, check_text, format_cn_date, parse_date
 
 DEFAULT_OPINION = "保管期限已满，建议销毁"
@@ -114,6 +114,7 @@ def _render(work, kind_path: Path, context: dict) -> tuple[str, str]:
     return work.session.ws.relative(kind_path), hashlib.sha256(kind_path.read_bytes()).hexdigest()
 
 
+@retrying
 def appraise(session: Session, as_of, *, dry_run: bool = False) -> DestructionList:
     """List the volumes whose retention expired by ``as_of`` and write a draft destruction list.
 
@@ -194,6 +195,7 @@ def _people(approver: str, witnesses) -> tuple[str, tuple[str, ...]]:
     return approver, names
 
 
+@retrying
 def destroy(session: Session, number, *, approver: str, witnesses, method: str | None = None,
             dry_run: bool = False) -> DestructionList:
     """Execute a draft destruction list: remove its volumes' files, mark them destroyed.
@@ -227,9 +229,13 @@ def destroy(session: Session, number, *, approver: str, witnesses, method: str |
     now = session.now()
     try:
         with session.work() as work:
+            # The list and its volumes stay locked until the commit: a second execution, or a
+            # loan of one of the volumes, waits and then sees them destroyed.
+            st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
             row = _list_row(work.conn, row.id)
             if row.status != "draft":
                 raise StateError(f"第{row.id}号销毁清册已经执行", field="list")
+            st.lock(work.conn, st.volumes, st.volumes.c.id.in_(list(row.volume_ids)))
             volumes, entries = _entries(work.conn, row)
             _check_volumes(volumes)
             for index, v in enumerate(volumes):

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from ..core import store as st
 from ..core.errors import NotFoundError
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_text
 
 PROBLEMS = {"changed": "已被改动", "missing": "缺失", "unexpected": "多余（未登记）"}
@@ -169,6 +169,7 @@ def _owner(path: str, folders: dict[str, str]) -> str | None:
     return folders.get(current)
 
 
+@retrying
 def _record(session: Session, codes: list[str], report: Report, volumes) -> None:
     bad = {p.archival_code for p in report.problems if p.archival_code}
     with session.work() as work:

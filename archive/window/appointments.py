@@ -10,7 +10,7 @@ from sqlalchemy import select
 from . import notices as nt
 from ..core import store as st
 from ..core.errors import NotFoundError, StateError
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_id_number, check_phone, check_text, format_cn_date, mask_id, parse_datetime
 
 SLOT_MINUTES = 30
@@ -43,6 +43,7 @@ def _from_row(row, notices=()) -> Appointment:
                        status=row.status, notices=tuple(notices))
 
 
+@retrying
 def book(session: Session, *, name: str, phone: str, with_whom: str, at: str, place: str, matter: str,
          unit: str | None = None, id_number: str | None = None, materials: list[str] | None = None,
          minutes: int = SLOT_MINUTES) -> Appointment:
@@ -65,8 +66,8 @@ def book(session: Session, *, name: str, phone: str, with_whom: str, at: str, pl
     today = session.today
     with session.work() as work:
         # The card's number is the number printed on it: the next appointment notice number,
-        # read inside the write lock so that notices.issue takes exactly this one.
-        seq = st.peek_number(work.conn, nt.counter_scope(unit_code, "appointment", today.year))
+        # with the counter locked until the commit so that notices.issue takes exactly this one.
+        seq = st.reserve_number(work.conn, nt.counter_scope(unit_code, "appointment", today.year))
         card_no = nt.format_number(unit_row, "appointment", today.year, seq)
         visitor = {"name": name, "phone": phone, "id_number": id_number}
         appointment_id = work.conn.execute(st.appointments.insert().values(
@@ -102,6 +103,7 @@ def list_appointments(session: Session, *, on=None, status: str | None = None) -
     return [_from_row(r) for r in rows]
 
 
+@retrying
 def cancel(session: Session, card_no: str, *, reason: str) -> Appointment:
     card_no = check_text(card_no, "预约卡号", max_length=64)
     reason = check_text(reason, "取消原因", max_length=200)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ..core.errors import ConfigError, InputError, NotFoundError
+from ..core.retry import retrying
 from ..core.validate import check_text
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -971,6 +972,7 @@ def list_items(session, *, unit: str | None = None) -> list[ServiceItem]:
         return [_item_from_row(row) for row in conn.execute(query)]
 
 
+@retrying
 def save_items(session, items: Iterable[ServiceItem], *, replace: bool = False) -> list[ServiceItem]:
     """Store items in one transaction; codes already stored are kept unless ``replace``.
 

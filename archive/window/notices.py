@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ..core import store as st
 from .catalog import NOTICE_KINDS, format_notice_number
 from ..core.errors import InputError, NotFoundError
-from ..core.session import Session, Work
+from ..core.session import Session, Work, retrying
 from ..core.validate import format_cn_date
 
 KINDS = NOTICE_KINDS  # the kinds of notice and their titles, declared with the units' number formats
@@ -156,6 +156,7 @@ def for_case(session: Session, conn, case_id: int, case_no: str | None = None) -
     return [_from_row(session, row, case_no) for row in rows]
 
 
+@retrying
 def reprint(session: Session, number: str) -> Notice:
     """Print a notice again: same number and check code, marked 补打, stored as a new file."""
     with session.work() as work:
