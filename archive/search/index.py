@@ -527,8 +527,11 @@ def _open_dir(path: Path):
     return index.open_dir(str(path))
 
 
-def _write_documents(ix, docs: list[tuple[str, dict | None]]) -> None:
-    """Replace (or delete) the documents of these cases in an open index."""
+def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int = 8) -> None:
+    """Replace (or delete) the documents of these cases in an open index; the small segments
+    are merged once there are ``merge_at`` of them."""
+    from functools import partial
+
     from .codec import ArrayWriter
 
     writer = ArrayWriter(ix)
@@ -540,17 +543,17 @@ def _write_documents(ix, docs: list[tuple[str, dict | None]]) -> None:
     except BaseException:
         writer.cancel()
         raise
-    writer.commit(mergetype=_merge_small_segments)
+    writer.commit(mergetype=partial(_merge_small_segments, at_least=merge_at))
 
 
-def _merge_small_segments(writer, segments):
+def _merge_small_segments(writer, segments, at_least: int = 8):
     """Whoosh merge policy for updates: merge the small segments the updates made, never the
     large ones of a rebuild (Whoosh's MERGE_SMALL would, once there are enough of them, merge
     most of the archive inside a clerk's command)."""
     from whoosh.reading import SegmentReader
 
     small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT]
-    if len(small) < 8:
+    if len(small) < max(2, at_least):
         return segments
     for segment in small:
         reader = SegmentReader(writer.storage, writer.schema, segment)
@@ -588,11 +591,18 @@ def _case_ids_for(conn, touched) -> tuple[list[int], list[str]]:
 
 
 def _prepare(session, touched) -> list[tuple[str, dict | None]]:
-    """Read and extract the touched cases (outside the lock): their documents, or None to delete."""
+    """Read and extract the touched cases (outside the lock): their documents, or None to delete.
+
+    The rows are read in one short transaction and the files extracted after it: a reader
+    held open for seconds would keep SQLite from checkpointing its WAL, and every clerk's
+    commit would pay for that.
+    """
     with session.store.read() as conn:
         ids, gone = _case_ids_for(conn, touched)
         add_words(_domain_words(session, conn, ids))
-        docs = _documents(session, conn, ids) if ids else []
+        item_names = {row.code: row.name for row in conn.execute(select(st.items.c.code, st.items.c.name))}
+        rows = _gather_rows(conn, ids) if ids else {}
+    docs = [(data["case"].case_no, _case_document(session.ws, data, item_names)) for data in rows.values()]
     return docs + [(key, None) for key in gone]
 
 
@@ -603,7 +613,7 @@ def applied(session) -> int | None:
     return int(state.get("generation") or 0) if area.current(state) is not None else None
 
 
-def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: int) -> bool:
+def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: int, merge_at: int = 8) -> bool:
     """Re-index what the change-log entries ``after`` + 1 … ``upto`` touched and record ``upto``
     as the last entry applied.
 
@@ -611,6 +621,8 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
     as they are now, so applying an entry twice does no harm. Returns False, changing
     nothing, when the index no longer stands at ``after`` (a rebuild was swapped in): the
     caller reads the state again. Errors propagate: the entries then stay to be applied.
+    The small segments updates leave are merged once there are ``merge_at`` of them (a
+    busy indexer puts that off, see :func:`merge_small_segments`).
     """
     area = _Area(session)
     use_jieba_cache(area.root)
@@ -621,10 +633,24 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
         if current is None or int(state.get("generation") or 0) != after:
             return False
         if docs:
-            _write_documents(_open_dir(current), docs)
+            _write_documents(_open_dir(current), docs, merge_at=merge_at)
         state["generation"] = upto
-        state["documents"] = _doc_count(current) if docs else state.get("documents", 0)
         area.write_state(state)
+    return True
+
+
+def merge_small_segments(session, *, at_least: int = 2) -> bool:
+    """Merge the small segments updates left, when there are ``at_least`` of them (the indexer
+    does it when it has nothing else to do, so that merging does not hold up new entries)."""
+    area = _Area(session)
+    with area.lock(WRITE_TIMEOUT):
+        current = area.current(area.read_state())
+        if current is None:
+            return False
+        ix = _open_dir(current)
+        if sum(1 for segment in ix._segments() if segment.doc_count_all() < SMALL_SEGMENT) < at_least:
+            return False
+        _write_documents(ix, [], merge_at=at_least)
     return True
 
 
@@ -925,11 +951,13 @@ def status(session) -> IndexStatus:
 
     area = _Area(session)
     state = area.read_state()
-    exists = area.current(state) is not None
+    current = area.current(state)
+    exists = current is not None
     generation = int((state or {}).get("generation") or 0)
     with session.store.read() as conn:
         lag = changelog.lag(conn, generation)
-    return IndexStatus(exists=exists, documents=int((state or {}).get("documents") or 0), generation=generation,
+    documents = _doc_count(current) if exists else 0  # the state file's count is the rebuild's
+    return IndexStatus(exists=exists, documents=documents, generation=generation,
                        store_generation=lag.head, built_at=(state or {}).get("built_at"),
                        lag_seconds=lag.seconds if exists else 0.0)
 

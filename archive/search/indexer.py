@@ -17,6 +17,10 @@ run it:
   indexer holds the lease (:func:`archive.centre.open_session` arranges it), so an
   installation without an indexer process still keeps its index current.
 
+Each batch is one small index segment. A busy indexer lets up to ``BUSY_MERGE_AT`` of them
+pile up before it merges them, and merges them as soon as nothing is pending, so that
+merging seldom holds up new entries.
+
 A kill at any moment loses nothing. An entry counts as applied only once the state file
 says so, which is written after the index has committed; the entries of a batch cut short
 are applied again, and applying one twice does no harm (the cases are read from the store
@@ -41,8 +45,11 @@ LEASE_NAME = "search-indexer"
 LEASE_SECONDS = 30.0  # a killed indexer blocks the next one for at most this long
 POLL_SECONDS = 0.2  # how often an idle indexer looks for new entries
 BATCH = 500  # entries applied in one index commit, at most
+GATHER_SECONDS = 0.5  # a running indexer lets entries gather this long before it commits them
 ERROR_PAUSE = 5.0  # seconds before trying again after a failed batch
 KEEP_DAYS = 30  # applied entries older than this are pruned from the log
+BUSY_MERGE_AT = 48  # small index segments a busy indexer lets pile up before it merges them
+IDLE_MERGE_AT = 8  # ... and an idle one (as every update merged before the indexer)
 PRUNE_EVERY = 3600.0
 
 
@@ -70,8 +77,12 @@ class Indexer:
     """
 
     def __init__(self, session, *, poll: float = POLL_SECONDS, batch: int = BATCH,
-                 lease_seconds: float = LEASE_SECONDS, on_event=None):
+                 lease_seconds: float = LEASE_SECONDS, on_event=None, merge_at: int = BUSY_MERGE_AT,
+                 gather: float = GATHER_SECONDS):
         self.session = session
+        self.merge_at = merge_at
+        self.gather = gather
+        self.gathering = 0.0  # seconds the pending entries still wait to gather (0: not waiting)
         self.poll = poll
         self.batch = batch
         self.lease = Lease(session.store, LEASE_NAME, seconds=lease_seconds)
@@ -84,10 +95,14 @@ class Indexer:
         """Apply the next batch of pending entries; how many were applied (0: none pending).
 
         The caller holds the lease. When the log lacks the entry after the index's last one,
-        the index is rebuilt (``rebuild``) or nothing is done.
+        the index is rebuilt (``rebuild``) or nothing is done. Fewer than a batch of entries
+        younger than ``gather`` seconds wait (``gathering`` says how long): every commit
+        writes a segment whose cost grows with the words in it rather than the documents,
+        so a busy centre's entries are applied in fewer, larger batches.
         """
         from . import index
 
+        self.gathering = 0.0
         upto = index.applied(self.session)
         if upto is None:
             return 0  # no index yet, or one of an old format: `archive reindex` makes it
@@ -100,6 +115,11 @@ class Indexer:
             if not rebuild:
                 return 0
             return self._rebuild(upto, newest)
+        if self.gather and len(entries) < self.batch:
+            age = (dt.datetime.now() - entries[0].committed_at).total_seconds()
+            if 0 <= age < self.gather:
+                self.gathering = self.gather - age
+                return 0
         touched: list[tuple[str, str]] = []
         seen = set()
         for entry in entries:
@@ -108,7 +128,7 @@ class Indexer:
                     seen.add(change)
                     touched.append(change)
         started = time.monotonic()
-        if not index.apply_changes(self.session, touched, after=upto, upto=entries[-1].seq):
+        if not index.apply_changes(self.session, touched, after=upto, upto=entries[-1].seq, merge_at=self.merge_at):
             return 0  # a rebuild was swapped in meanwhile: read the state again
         self.stats.batches += 1
         self.stats.entries += len(entries)
@@ -136,8 +156,11 @@ class Indexer:
         the lease: it applies them). Never raises for a failed batch: it waits
         ``ERROR_PAUSE`` seconds and tries again (with ``once`` it returns instead).
         """
+        from . import index
+
         stop = stop or threading.Event()
         said_waiting = False
+        merged = True
         try:
             while not stop.is_set():
                 try:
@@ -154,6 +177,14 @@ class Indexer:
                     elif not self.lease.renew_if_due():
                         continue  # it lapsed and another indexer took over: wait for it again
                     applied = self.step()
+                    if applied:
+                        merged = False
+                    elif self.gathering:
+                        stop.wait(min(self.gathering, self.poll))
+                        continue
+                    elif not merged:  # nothing pending: a good moment to merge what the batches left
+                        index.merge_small_segments(self.session, at_least=IDLE_MERGE_AT)
+                        merged = True
                     self._prune_if_due()
                 except Exception as exc:  # noqa: BLE001 - the loop outlives a failed batch
                     self.stats.errors += 1
@@ -200,7 +231,7 @@ def catch_up(session) -> int | None:
     with session.store.read() as conn:
         if changelog.head(conn) <= upto:
             return 0
-    indexer = Indexer(session)
+    indexer = Indexer(session, merge_at=8, gather=0)  # one command's batch, now; merged as updates always were
     total = 0
     for _ in range(10):
         if not indexer.lease.acquire():
