@@ -1,4 +1,6 @@
-# Quick start: `make demo` runs the window desk end to end; `make test` runs the tests.
+# Quick start: `make demo` runs the window desk end to end, then serves the sample centre in
+# the browser (the URL and the sample accounts are printed; Ctrl-C stops it); `make test`
+# runs the tests.
 # Each target sets itself up: the Debian packages for PDF output (LibreOffice, CJK
 # fonts) and PostgreSQL (installed only when missing), a virtualenv in .venv and the
 # project with its test extras.
@@ -8,6 +10,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_HOME ?= demo-home
+DEMO_PORT ?= 8080
+DEMO_DAY  ?= 2026-09-28
 
 .PHONY: demo test deps bench clean
 
@@ -19,8 +23,12 @@ $(STAMP): pyproject.toml
 deps:
 	@bash tools/install-debian-deps.sh
 
+# The demo starts from a fresh sample centre each time, so its accounts' passwords are new and
+# shown; the server works on the demo's day (ARCHIVE_TODAY), like the printed table.
 demo: deps $(STAMP)
+	rm -rf $(DEMO_HOME)
 	$(BIN)/archive demo --home $(DEMO_HOME)
+	ARCHIVE_TODAY=$(DEMO_DAY) $(BIN)/archive serve --home $(DEMO_HOME) --port $(DEMO_PORT)
 
 # The whole suite runs twice: on SQLite, then on a PostgreSQL server the test session
 # starts itself (initdb + pg_ctl on a loopback port, stopped at the end; tests/conftest.py).

@@ -1,10 +1,16 @@
-"""The demonstration: a sample centre works through a day of applications.
+"""The demonstration: a sample centre works a case from the window to the shelf and back.
 
-It covers every outcome at the window (accepted, supplement then accepted, deemed
+At the window it covers every outcome (accepted, supplement then accepted, deemed
 acceptance, both rejection grounds, excluded time, extension, approval and denial, a
 joint case in three parts, a pending-materials case, a forwarded case, an appointment
 card) on fixed dates around the 2026 National Day holiday, so the working-day clocks
-visibly skip the holiday block.
+visibly skip the holiday block. Then the archive: the concluded cases are filed as
+volumes (cover, item list, notes sheet), the full-text index is built and searched, a
+volume is lent and comes back one page short (written on its notes sheet), and the
+catalogue and the lending register are exported. Last, supervision: the windows work
+through October 2026 (:mod:`archive.supervision.sample`) and that month's report is
+written, so the figures, red cards and ratings have something to show. The report says
+where each of these is.
 """
 
 from __future__ import annotations
@@ -14,8 +20,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from . import centre
-from .window import appointments, cases
+from .core.accounts import find_user
+from .core.session import Session
 from .documents import office
+from .supervision import sample
+from .window import appointments, cases
 from .window.cases import Applicant
 
 DAY = dt.date(2026, 9, 28)  # Monday before the National Day block (10-01 … 10-08)
@@ -48,11 +57,23 @@ class Report:
     files: list[str] = field(default_factory=list)
     pdf: bool = False
     appointment: str = ""
+    volumes: list[str] = field(default_factory=list)  # archival codes filed
+    forms: str = ""  # the folder of the volumes and their forms
+    search: dict = field(default_factory=dict)  # query, total, first hit
+    loan: dict = field(default_factory=dict)  # loan number, code, pages expected / counted, note
+    notes_sheet: str = ""  # the notes sheet that records the shortfall
+    catalogue: str = ""
+    register: str = ""
+    accounts: dict = field(default_factory=dict)  # sample account → (role, demo password), new ones only
+    supervision: object = None  # archive.supervision.sample.MonthSummary
 
     def to_dict(self) -> dict:
         return {"home": self.home, "documents": f"{self.home}/documents", "pdf": self.pdf,
-                "appointment": self.appointment,
-                "cases": [row.__dict__ for row in self.rows], "files": self.files}
+                "appointment": self.appointment, "accounts": self.accounts,
+                "cases": [row.__dict__ for row in self.rows], "files": self.files,
+                "volumes": self.volumes, "forms": self.forms, "search": self.search, "loan": self.loan,
+                "notes_sheet": self.notes_sheet, "catalogue": self.catalogue, "register": self.register,
+                "supervision": self.supervision.to_dict() if self.supervision else None}
 
     def text(self) -> str:
         header = ("办件编号", "事项", "申请人", "结果（文书）")
@@ -65,8 +86,30 @@ class Report:
         lines.append("")
         lines.append(f"预约卡：{self.appointment}")
         lines.append(f"共生成文书 {len(self.files)} 份（{'含 PDF' if self.pdf else '仅 .docx；安装 LibreOffice 后可同时生成 PDF：make deps'}）")
-        lines.append(f"文书目录：{self.home}/documents")
+        if self.volumes:
+            lines.append(f"归档：{len(self.volumes)} 卷，{self.volumes[0]} 起")
+        if self.search:
+            lines.append(f"检索“{self.search['query']}”：找到 {self.search['total']} 件，第一件 {self.search['first']}")
+        if self.loan:
+            lines.append(f"借阅：{self.loan['loan']} 借出 {self.loan['archival_code']}，归还时清点 "
+                         f"{self.loan['pages_counted']} 页（应为 {self.loan['pages_expected']} 页），已记入卷内备考表")
+        lines.append("")
+        lines.append(f"通知书等文书：{self.home}/documents/notices")
+        if self.forms:
+            lines.append(f"案卷和案卷表格（封面、卷内文件目录、卷内备考表）：{self.forms}")
+        if self.notes_sheet:
+            lines.append(f"记有缺页的卷内备考表：{self.notes_sheet}")
+        if self.catalogue:
+            lines.append(f"案卷目录：{self.catalogue}")
+        if self.register:
+            lines.append(f"借阅登记表：{self.register}")
+        if self.supervision:
+            lines.append(self.supervision.text())
         lines.append(f"工作区：{self.home}（可用 ARCHIVE_HOME={self.home} archive case list 继续查看）")
+        if self.accounts:
+            lines.append("")
+            lines.append("示例账户（每个角色一个；演示密码只显示这一次，首次登录须修改）：")
+            lines += [f"  {name}\t{role}\t{password}" for name, (role, password) in self.accounts.items()]
         return "\n".join(lines)
 
 
@@ -193,7 +236,9 @@ def run(home, *, progress=None) -> Report:
         return cases.Result(shown, shown.notices), "逾期未告知补正，视为受理"
 
     report = Report(home=str(session.ws.home), pdf=office.pdf_enabled(session))
-    total = len(steps) + 1
+    report.accounts = {name: (find_user(session, name).role, password)
+                       for name, password in session.new_accounts.items()}
+    total = len(steps) + 3
     try:
         for number, (label, func) in enumerate(steps, start=1):
             if progress:
@@ -206,7 +251,7 @@ def run(home, *, progress=None) -> Report:
                 if notice.pdf:
                     report.files.append(notice.pdf)
         if progress:
-            progress(total, total, "预约卡：群众预约领导接待")
+            progress(total - 2, total, "预约卡：群众预约领导接待")
         booked = appointments.book(session, name="张三", phone="13800138000", id_number=PEOPLE["张三"],
                                    with_whom="市场监管局 赵立新副局长", at="2026-09-30 09:30", place="市民中心三楼接待室",
                                    matter="咨询个体工商户转企业的办理流程", materials=["本人身份证件", "营业执照副本"])
@@ -215,6 +260,57 @@ def run(home, *, progress=None) -> Report:
             report.files.append(notice.docx)
             if notice.pdf:
                 report.files.append(notice.pdf)
+        if progress:
+            progress(total - 1, total, "归档、检索、借阅与归还")
+        with Session(session.ws, operator="陈静", today=DAY) as archivist:  # the archive is the archivist's
+            _shelf_and_lending(archivist, report)
+        if progress:
+            progress(total, total, "电子监察：示例月份（2026年10月）的办件、好差评与月报")
+        sample.month(session)
+        report.supervision = sample.report_month(session, session.ws.documents_dir / "reports")
     finally:
         session.close()
     return report
+
+
+def _shelf_and_lending(session, report: Report) -> None:
+    """File the concluded cases, search them, lend one and take it back a page short."""
+    from .lending import borrowers, loans, registers
+    from .search import index as search
+    from .shelf import catalogues, fixity, volumes
+
+    at_filing = DAY + dt.timedelta(days=14)  # 2026-10-12, after the holiday and the last conclusion
+    session.today = at_filing
+    batch = volumes.file_all_due(session, checker="李强")
+    filed = [v for v in batch.filed]
+    report.volumes = [v.archival_code for v in filed]
+    report.forms = str(fixity.volumes_root(session))
+    search.reindex(session)
+    query = "张三"
+    found = search.search(session, query, limit=1)
+    report.search = {"query": query, "total": found.total,
+                     "first": f"{found.hits[0].case} {found.hits[0].title}" if found.hits else ""}
+    if not filed:  # a second run in the same folder: everything was filed the first time
+        return
+    volume = filed[0]
+    code = borrowers.list_borrowers(session, query="李明")
+    borrower = code[0] if code else borrowers.add(
+        session, name="李明", unit="江州市市场监督管理局", type="internal", id_number="110101199003071233",
+        phone="0792-85123456")
+    # A person's case holds an ID number: its volume is filed 控制, read with the head's approval.
+    loan = loans.lend(session, volume.archival_code, borrower=borrower.code, purpose="工作查考", mode="read",
+                      approved_by="赵立新", approver_level="head-in-charge", on=at_filing)
+    back = loans.return_loan(session, loan.loan, pages=volume.pages - 1, condition="第2页缺失",
+                             effect="核实了营业执照登记事项", on=at_filing)
+    report.loan = {"loan": loan.loan, "archival_code": volume.archival_code, "pages_expected": back.pages_expected,
+                   "pages_counted": back.pages_counted, "note": back.note}
+    shown = volumes.show(session, volume.archival_code)
+    report.notes_sheet = next((f.path for f in reversed(shown.forms) if f.kind == "notes_sheet"), "")
+    path, _sheets = catalogues.export(session, fmt="xlsx")
+    report.catalogue = str(path)
+    folder = session.ws.documents_dir / "registers"
+    name = f"借阅登记表_{DAY.isoformat()}_{at_filing.isoformat()}"
+    out = next(folder / f"{name}{suffix}.xlsx" for suffix in ("", *(f"-{n}" for n in range(2, 1000)))
+               if not (folder / f"{name}{suffix}.xlsx").exists())  # the demo may run again in the same folder
+    report.register = str(registers.export_register(session, date_from=DAY, date_to=at_filing, format="xlsx",
+                                                    out=out).path)

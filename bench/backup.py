@@ -112,7 +112,7 @@ def main(argv=None) -> int:
         home = tmp / "home"
         centre.init(home, sample=True, database_url=url).close()
         print(f"备份基准（{os.cpu_count()} 核，{args.store}）", flush=True)
-        with Session(open_workspace(home, pdf="never"), operator="档案员", today=DAY) as session:
+        with Session(open_workspace(home, pdf="never"), operator="陈静", today=DAY) as session:
             make_cases(session, args.cases, label="不转 PDF")
             scans = make_scans(session, tmp, args.scan_mb)
             result = volumes.file_all_due(session)

@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 DAY = dt.date(2026, 9, 28)
+PASSWORD = "Bing-fa-ce-shi-2026!"  # the clerks' accounts (a password that meets the rules)
 PEOPLE = ["11010519491231002X", "110101199003071233", "330106198507150013", "440305199212120022"]
 
 
@@ -166,6 +167,7 @@ def _pct(values: list[float], p: float) -> float:
 
 def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float, run_no: int) -> dict:
     from archive import centre
+    from archive.core import accounts
     from archive.core.config import open_workspace
     from archive.core.session import Session
 
@@ -177,7 +179,10 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
     indexer = None
     try:
         centre.init(home, sample=True, database_url=url).close()
-        with Session(open_workspace(home)) as session:
+        with Session(open_workspace(home), superuser=True) as admin:  # one clerk's account per process
+            for n in range(procs):
+                accounts.add(admin, f"窗口{n}", role="clerk", password=PASSWORD, must_change=False)
+        with Session(open_workspace(home), operator="窗口0") as session:
             items = _items(session)
         if not with_indexer:
             shutil.rmtree(home / "index")

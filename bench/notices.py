@@ -65,10 +65,13 @@ def receipt_context(i: int) -> dict:
         "seal": str(SEAL),
         "parts": PARTS,
         "reprint": False,
+        "you": "你单位",
+        "application": "食品经营许可（新办）申请",
         "received_on": f"2026年9月{day}日",
-        "accepted_on": f"2026年9月{day}日",
-        "legal_basis": "根据《中华人民共和国行政许可法》第三十二条第一款第（五）项的规定，"
-                       "你（单位）的申请材料齐全、符合法定形式，本机关决定予以受理。",
+        "legal_basis": "《中华人民共和国行政许可法》第三十二条第一款第（五）项",
+        "deemed": False,
+        "on_the_spot": False,
+        "pending": [],
         "materials": [
             {"name": f"食品经营许可申请书（{i}）", "copies": 1, "form": "原件"},
             {"name": "营业执照", "copies": 1 + i % 2, "form": "复印件"},
@@ -77,8 +80,6 @@ def receipt_context(i: int) -> dict:
         "promised_days": 5,
         "statutory_days": 20,
         "due_on": f"2026年10月{day}日",
-        "excluded_time_statement": "依法需要听证、检验、检测、鉴定和专家评审的，所需时间不计算在"
-                                   "办理期限内，本机关将书面告知。",
         "fee": "不收费",
         "progress_query": f"凭办件编号SP202609{day:02d}{i:05d}在窗口或政务服务网查询",
         "delivery": "窗口领取",
@@ -98,7 +99,6 @@ VARYING = [
     (("item", "code"), "MARK-ITEMCODE"),
     (("issued_on",), "9001年1月1日"),
     (("received_on",), "9002年1月1日"),
-    (("accepted_on",), "9003年1月1日"),
     (("due_on",), "9004年1月1日"),
     (("materials", 0, "name"), "MARK-MATERIAL0"),
     (("materials", 1, "copies"), 900001),

@@ -2,7 +2,7 @@
 
 ``archive file`` ↔ ``volumes.file_case`` / ``volumes.file_all_due``; ``archive case attach``
 ↔ ``volumes.attach`` (registered on the window's ``case`` group); ``archive volume
-show|list|note`` ↔ ``volumes.show|list_volumes|note``; ``archive catalogue show|export`` ↔
+show|list|note|access`` ↔ ``volumes.show|list_volumes|note|set_access``; ``archive catalogue show|export`` ↔
 ``catalogues.sheets|export``; ``archive verify`` ↔ ``fixity.verify``; ``archive appraise`` ↔
 ``disposal.appraise``; ``archive destroy`` ↔ ``disposal.destroy``; ``archive scheme check``
 ↔ ``scheme.check``.
@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from .common import ArchiveGroup, emit, json_option, session_command
+from .common import ArchiveGroup, Choice, emit, json_option, progress_reporter, session_command
 from .window import case_group
 
 
@@ -34,7 +34,8 @@ def describe_volume(volume, *, show_state: bool = False) -> str:
         f"档号：{volume.archival_code}" + ("（预演，未归档）" if volume.dry_run else ""),
         f"案卷题名：{volume.title}",
         f"办件：{volume.case}　分类号：{volume.classification}　目录号：{volume.catalogue:03d}　案卷号：{volume.volume_no:04d}",
-        f"年度：{volume.year}　保管期限：{retention_text(volume.retention)}　开放标识：{volume.access}",
+        f"年度：{volume.year}　保管期限：{retention_text(volume.retention)}　开放标识：{volume.access}"
+        f"　密级：{volume.security_level or '无'}",
         f"起止日期：{volume.start_date.isoformat()} 至 {volume.end_date.isoformat()}　"
         f"共 {volume.items_count} 件 {volume.pages} 页",
     ]
@@ -84,25 +85,32 @@ def file_command(session, case_no, all_due, dry_run, checker, as_json):
         volume = volumes.file_case(session, case_no, dry_run=dry_run, checker=checker)
         emit(as_json, volume.to_dict(), describe_volume(volume))
         return
-    bar = {}
-
-    def progress(done, total, label):
-        if "bar" not in bar:
-            bar["bar"] = click.progressbar(length=total, label="归档", file=sys.stderr, show_pos=True)
-            bar["bar"].__enter__()
-        bar["bar"].update(1)
-        if done == total:
-            bar["bar"].__exit__(None, None, None)
-
-    result = volumes.file_all_due(session, dry_run=dry_run, checker=checker, progress=progress)
+    result = volumes.file_all_due(session, dry_run=dry_run, checker=checker,
+                                  progress=progress_reporter("归档", as_json))
     lines = [f"{v.archival_code}\t{v.case}\t{v.items_count}件\t{v.pages}页" for v in result.filed]
-    verb = "可归档" if dry_run else "已归档"
-    lines.append(f"{verb} {len(result.filed)} 卷" + ("（预演，未写入）" if dry_run else ""))
     for case, error in result.failed:
         lines.append(f"未能归档 {case}：{error}")
+    verb = "可归档" if dry_run else "已归档"
+    summary = f"{verb} {len(result.filed)} 卷" + ("（预演，未写入）" if dry_run else "")
+    if result.failed:
+        summary += f"，未能归档 {len(result.failed)} 件"
+    if not result.filed and not result.failed:
+        summary = "没有可归档的办件：" + _why_nothing_due(session)
+    lines.append(summary)
     emit(as_json, result.to_dict(), "\n".join(lines))
     if result.failed:
         sys.exit(max(e.exit_code for _c, e in result.failed))
+
+
+def _why_nothing_due(session) -> str:
+    from archive.shelf import volumes
+    from archive.window.cases import STATUSES
+
+    waiting = {status: n for status, n in volumes.unfiled_by_status(session).items() if n}
+    if not waiting:
+        return "还没有办件，或全部办件都已归档（只有办结或不予受理的办件才能归档）"
+    shown = "、".join(f"{STATUSES.get(status, status)} {n} 件" for status, n in waiting.items())
+    return f"只有办结或不予受理的办件才能归档，尚未归档的办件都还在办理中（{shown}）；办结后再归档：archive case conclude 办件编号 --decision 准予"
 
 
 @session_command(case_group, "attach")
@@ -128,7 +136,7 @@ def attach_command(session, case_no, file, title, as_json):
 
 @click.group("volume", cls=ArchiveGroup)
 def volume_group():
-    """案卷：查看、列出、在卷内备考表中追加说明。"""
+    """案卷：查看、列出、在卷内备考表中追加说明、调整开放标识和密级。"""
 
 
 @session_command(volume_group, "show")
@@ -151,7 +159,7 @@ def volume_show(session, code, as_json):
 @click.option("--class", "class_code", help="分类号，如 XK·ZC")
 @click.option("--year", type=int, help="年度")
 @click.option("--catalogue", type=int, help="目录号")
-@click.option("--state", help="状态：on_shelf、on_loan、flagged、destroyed")
+@click.option("--state", type=Choice("archive.shelf.volumes:STATES"), help="按状态筛选（英文或中文均可）")
 @json_option
 def volume_list(session, class_code, year, catalogue, state, as_json):
     """列出案卷。
@@ -166,6 +174,31 @@ def volume_list(session, class_code, year, catalogue, state, as_json):
     lines = [f"{v.archival_code}\t{v.case}\t{v.pages}页\t{volumes.STATES.get(v.state, v.state)}\t{v.title}"
              for v in found]
     emit(as_json, [v.summary() for v in found], "\n".join(lines) or "（没有符合条件的案卷）")
+
+
+@session_command(volume_group, "access")
+@click.argument("code")
+@click.option("--access", help="新的开放标识：开放、控制、延期开放、未审核")
+@click.option("--security-level", help="新的密级：秘密、机密、绝密，或“无”")
+@click.option("--approver", required=True, help="批准调整的负责人")
+@click.option("--reason", required=True, help="调整理由（记入卷内备考表）")
+@json_option
+def volume_access(session, code, access, security_level, approver, reason, as_json):
+    """调整案卷的开放标识或密级：须经批准，记入办理记录和卷内备考表，并重新制作案卷封面。
+
+    \b
+    示例：
+      archive volume access "Z023-XK·ZC·2026·D30-001-0001" --access 开放 \\
+          --approver 赵立新 --reason 经开放审核，卷内个人信息已作技术处理
+    """
+    from archive.shelf import volumes
+
+    volume = volumes.set_access(session, code, access=access, security_level=security_level, approver=approver,
+                                reason=reason)
+    cover = next((f.path for f in volume.forms if f.kind == "volume_cover"), "")
+    emit(as_json, volume.to_show_dict(),
+         f"已调整：{volume.archival_code}\n开放标识：{volume.access}　密级：{volume.security_level or '无'}"
+         f"\n案卷封面：{cover}")
 
 
 @session_command(volume_group, "note")
@@ -228,8 +261,8 @@ def catalogue_show(session, fonds, year, class_code, catalogue, as_json):
 
 @session_command(catalogue_group, "export")
 @_catalogue_filters
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "docx"]), default="xlsx", show_default=True,
-              help="xlsx：Excel 表格；docx：可打印的 Word 文档")
+@click.option("--format", "fmt", type=Choice({"xlsx": "Excel 表格", "docx": "Word 文档"}), default="xlsx",
+              show_default=True, help="xlsx：Excel 表格；docx：可打印的 Word 文档")
 @click.option("--out", type=click.Path(dir_okay=False), help="输出文件（默认存入工作区 documents/catalogues/）")
 @json_option
 def catalogue_export(session, fonds, year, class_code, catalogue, fmt, out, as_json):
@@ -276,6 +309,14 @@ def verify_command(session, codes, show_last, as_json):
         return
     report = fixity.verify(session, list(codes))
     lines = [f"{fixity.PROBLEMS[p.problem]}\t{p.archival_code or '（不属于任何案卷）'}\t{p.path}" for p in report.problems]
+    if any(p.problem == "destroying" for p in report.problems):
+        from archive.shelf import disposal
+
+        for number in disposal.pending_lists(session):
+            shown = disposal.show_list(session, number)
+            lines.append(f"第{number}号销毁清册已开始执行但未完成，运行以下命令完成：archive destroy --list {number} "
+                         f"--approver {shown.approver} " + " ".join(f"--witness {w}" for w in shown.witnesses)
+                         + " --yes")
     lines.append(f"检查 {report.volumes} 卷、{report.checked} 个文件（{_size(report.bytes)}）："
                  + ("全部完好" if report.ok else f"发现问题 {len(report.problems)} 处"))
     emit(as_json, report.to_dict(), "\n".join(lines))
@@ -296,8 +337,10 @@ def _describe_list(result) -> str:
 @session_command(None, "appraise")
 @click.option("--as-of", required=True, help="鉴定截止日期 YYYY-MM-DD：列出到该日保管期限已满的案卷")
 @click.option("--dry-run", is_flag=True, help="只列出到期案卷，不编制销毁清册")
+@click.option("--appraiser", "appraisers", multiple=True,
+              help="鉴定小组成员（可多次）；不填时清册上留空，由成员签名")
 @json_option
-def appraise_command(session, as_of, dry_run, as_json):
+def appraise_command(session, as_of, dry_run, appraisers, as_json):
     """鉴定：列出保管期限已满的案卷，并编制销毁清册（草稿，.docx）。
 
     \b
@@ -306,7 +349,7 @@ def appraise_command(session, as_of, dry_run, as_json):
     """
     from archive.shelf import disposal
 
-    result = disposal.appraise(session, as_of, dry_run=dry_run)
+    result = disposal.appraise(session, as_of, dry_run=dry_run, appraisers=appraisers)
     if result.status == "empty":
         text = f"截至 {result.as_of.isoformat()} 没有保管期限已满、尚未列入销毁清册的案卷"
     else:
@@ -322,26 +365,33 @@ def appraise_command(session, as_of, dry_run, as_json):
 @click.option("--approver", required=True, help="批准销毁的负责人")
 @click.option("--witness", "witnesses", multiple=True, help="监销人（须两人，不能是批准人）：--witness 甲 --witness 乙")
 @click.option("--method", help="销毁方式（默认：删除全部存储文件，保留目录记录）")
+@click.option("--reviewer", help="审核销毁清册的档案部门负责人（不填时清册上留空待签名）")
 @click.option("--dry-run", is_flag=True, help="只显示将销毁的案卷和文件，不做任何改动")
 @click.option("--yes", is_flag=True, help="不再询问确认（供脚本使用）")
 @json_option
-def destroy_command(session, list_no, approver, witnesses, method, dry_run, yes, as_json):
+def destroy_command(session, list_no, approver, witnesses, method, reviewer, dry_run, yes, as_json):
     """按已批准的销毁清册销毁案卷：删除存储的文件，目录中保留并标注“已销毁”，档号不再使用。
 
     \b
     示例：
       archive destroy --list 1 --approver 赵立新 --witness 王芳 --witness 李强
     """
+    from archive.core.errors import InputError
     from archive.shelf import disposal
 
-    if not dry_run and not yes and sys.stdin.isatty():
+    if not dry_run and not yes:
+        # The preview checks the list, the approver and the witnesses before anyone is asked.
         preview = disposal.destroy(session, list_no, approver=approver, witnesses=witnesses, method=method,
                                    dry_run=True)
+        if not sys.stdin.isatty():
+            # Piped input ("echo n | archive destroy …") is no confirmation: refuse rather than guess.
+            raise InputError("销毁前须确认：没有终端可以询问，请核对销毁清册后加 --yes 执行（或先用 --dry-run 预演）",
+                             field="yes")
         click.echo(_describe_list(preview), err=True)
         click.confirm(f"确认销毁以上 {len(preview.entries)} 卷（{preview.removed_files} 个文件）？", abort=True,
                       err=True)
     result = disposal.destroy(session, list_no, approver=approver, witnesses=witnesses, method=method,
-                              dry_run=dry_run)
+                              reviewer=reviewer, dry_run=dry_run)
     head = "预演：将销毁" if dry_run else "已销毁"
     text = (_describe_list(result) + f"\n{head} {len(result.entries)} 卷，删除文件 {result.removed_files} 个"
             f"（{_size(result.removed_bytes)}）；批准人 {result.approver}，监销人 {'、'.join(result.witnesses)}")

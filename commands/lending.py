@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import ArchiveGroup, emit, json_option, session_command
+from .common import ArchiveGroup, Choice, emit, json_option, session_command
 
 APPROVAL_HELP = "批准人级别：head-in-charge（分管负责人，默认）或 principal-head（主要负责人）"
 
@@ -287,13 +287,14 @@ def copy_command(session, loan, pages, certified, approved_by, approver_level, o
 
 @click.group("register", cls=ArchiveGroup)
 def register_group():
-    """借阅登记表。"""
+    """登记簿：借阅登记表（export）、窗口办件登记簿（cases）。"""
 
 
 @session_command(register_group, "export")
 @click.option("--from", "date_from", help="起始日期 YYYY-MM-DD（默认本年1月1日）")
 @click.option("--to", "date_to", help="截止日期 YYYY-MM-DD（默认今天）")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
+@click.option("--format", "fmt", type=Choice({"xlsx": "Excel 表格", "csv": "CSV 文本"}), default="xlsx",
+              show_default=True,
               help="导出格式")
 @click.option("--out", type=click.Path(dir_okay=False), help="输出文件（默认 documents/registers/ 下）")
 @json_option

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import click
 
-from . import filing, lending, maintenance, search, window
-from .common import CONTEXT_SETTINGS, ArchiveGroup
+from . import accounts, filing, lending, maintenance, registers, search, server, supervision, window
+from .common import CONTEXT_SETTINGS, ArchiveGroup, localise
 
 
 @click.group(cls=ArchiveGroup, context_settings=CONTEXT_SETTINGS)
@@ -32,7 +32,12 @@ def main():
 
 
 
-for module in (window, filing, search, lending, maintenance):
+for module in (window, filing, search, lending, supervision, registers, accounts, server, maintenance):
     for command in module.COMMANDS:
         main.add_command(command)
+
+# `archive report` gathers the reports of several areas (lending's group holds them).
+for command in supervision.REPORTS:
+    lending.report_group.add_command(command)
+localise(main)
 

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .common import emit, json_option, session_command
+from .common import ArchiveCommand, emit, json_option, session_command
 
 
 def _size(n: float) -> str:
@@ -93,7 +93,7 @@ def indexer_command(session, once, poll, verbose, as_json):
 
 
 @session_command(None, "backup")
-@click.argument("dest", type=click.Path(file_okay=False))
+@click.argument("dest", type=click.Path(file_okay=False), metavar="备份目录")
 @click.option("--keep", type=click.IntRange(1), help="只保留最新的几份备份（更早的在新备份完成后删除）")
 @click.option("--progress", "show_progress", is_flag=True, help="显示进度")
 @json_option
@@ -127,8 +127,8 @@ def backup_command(session, dest, keep, show_progress, as_json):
     emit(as_json, report.to_dict(), "\n".join(lines))
 
 
-@click.command("restore")
-@click.argument("src", type=click.Path(file_okay=False))
+@click.command("restore", cls=ArchiveCommand)
+@click.argument("src", type=click.Path(file_okay=False), metavar="备份目录")
 @click.option("--home", required=True, type=click.Path(file_okay=False),
               help="恢复到的新工作区目录（不存在或为空）")
 @click.option("--db", "database_url", help="PostgreSQL 备份恢复到的空数据库，如 postgresql+psycopg://archive@localhost/restored")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import emit, json_option, session_command
+from .common import Choice, emit, json_option, progress_reporter, session_command
 
 
 def _facet_text(result, unit_names: dict) -> str:
@@ -56,7 +56,8 @@ def describe_search(result, unit_names: dict) -> str:
 @click.option("--status", help="办件状态（accepted、concluded……）或 filed（已归档）")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="每页条数")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="页码")
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+@click.option("--sort", type=Choice({"relevance": "相关度", "date": "日期"}, aliases={"相关": "relevance", "时间": "date"}),
+              default="relevance", show_default=True,
               help="按相关度或按日期（新的在前）排序")
 @click.option("--role", help="以更窄的角色查看结果（如 public），不能超出本人角色的范围")
 @json_option
@@ -95,7 +96,8 @@ def search_command(session, query, year, unit, item, classification, status, lim
 
 
 @session_command(None, "reindex")
-@click.option("--progress", "show_progress", is_flag=True, help="显示进度")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="显示进度（默认：在终端上显示，输出到文件或其他程序时只输出一行结果）")
 @json_option
 def reindex_command(session, show_progress, as_json):
     """从数据库重建全文检索索引（索引只是缓存，随时可以重建）。
@@ -108,13 +110,9 @@ def reindex_command(session, show_progress, as_json):
     """
     from archive.search import index as search
 
-    def progress(done, total, label):
-        click.echo(f"\r{label}：{done}/{total}", nl=False, err=True)
-
-    report = search.reindex(session, progress=progress if show_progress else None)
-    if show_progress:
-        click.echo("", err=True)
-    lines = [f"检索索引已重建：{report.documents} 件，用时 {report.seconds:.1f} 秒", f"索引目录：{report.path}"]
+    progress = progress_reporter("重建检索索引", as_json, force=show_progress)
+    report = search.reindex(session, progress=progress)
+    lines = [f"检索索引已重建：{report.documents} 件，用时 {report.seconds:.1f} 秒，索引目录 {report.path}"]
     if report.no_text:
         lines.append(f"没有文字的文件 {len(report.no_text)} 个（扫描件或图像，只按题名等元数据检索）：")
         lines += [f"  {x['case']}  {x['title']}  {x['path']}" for x in report.no_text[:20]]

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import click
 
-from .common import ArchiveGroup, describe_result, emit, home_option, json_option, session_command, split_codes
+from .common import (
+    ArchiveCommand,
+    ArchiveGroup,
+    Choice,
+    describe_result,
+    emit,
+    home_option,
+    json_option,
+    session_command,
+    split_codes,
+)
 
-@click.command("init")
+GROUNDS = Choice({"not-required": "不需要许可", "out-of-scope": "不属于本机关职权"},
+                 aliases={"依法不需要许可": "not-required", "不属于职权": "out-of-scope", "非本机关职权": "out-of-scope"})
+DECISIONS = Choice("archive.window.cases:DECISIONS", aliases={"准予": "approved", "许可": "approved", "不予": "denied",
+                                                             "不许可": "denied"})
+CASE_STATUSES = Choice("archive.window.cases:STATUSES", aliases={"暂停": "paused", "暂停计时": "paused",
+                                                                "办结": "concluded", "受理": "accepted"})
+APPOINTMENT_STATUSES = Choice({"booked": "已预约", "cancelled": "已取消"})
+
+
+@click.command("init", cls=ArchiveCommand)
 @home_option
 @click.option("--sample", is_flag=True, help="载入示例服务中心（单位、事项、样章）")
 @click.option("--db", "database_url",
@@ -28,9 +47,12 @@ def init_command(home, sample, database_url, as_json):
         from archive.core.store import shown_url
 
         data = {"home": str(ws.home), "config": str(ws.config_path), "database": shown_url(ws.database_url),
-                "units": len(ws.units)}
-    emit(as_json, data, f"工作区已就绪：{data['home']}\n配置文件：{data['config']}\n数据库：{data['database']}\n"
-                        f"单位数：{data['units']}")
+                "units": len(ws.units), "accounts": session.new_accounts}
+    text = f"工作区已就绪：{data['home']}\n配置文件：{data['config']}\n数据库：{data['database']}\n单位数：{data['units']}"
+    if session.new_accounts:
+        text += "\n\n示例账户（演示密码只显示这一次，首次登录须修改）：\n" + "\n".join(
+            f"  {name}  {password}" for name, password in session.new_accounts.items())
+    emit(as_json, data, text)
 
 
 # -- catalog -----------------------------------------------------------------------------
@@ -71,9 +93,15 @@ def catalog_list(session, unit, as_json):
     from archive.window import catalog
 
     items = catalog.list_items(session, unit=unit)
-    lines = [f"{i.code}\t{i.name}\t{i.unit}\t{catalog.CASE_TYPES[i.case_type]}\t承诺{i.promised_days}日/法定{i.statutory_days}日"
-             for i in items]
-    emit(as_json, [catalog.item_summary(i) for i in items], "\n".join(lines) or "（事项目录为空）")
+    lines = ["事项编码\t事项名称\t单位\t办件类型\t承诺期限\t法定期限"]
+    lines += [f"{i.code}\t{i.name}\t{i.unit}\t{catalog.CASE_TYPES[i.case_type]}\t"
+              f"{_workdays(i.promised_days)}\t{_workdays(i.statutory_days)}" for i in items]
+    emit(as_json, [catalog.item_summary(i) for i in items],
+         "\n".join(lines) if items else "（事项目录为空：用 archive catalog import 导入，或 archive init --sample 载入示例）")
+
+
+def _workdays(days: int) -> str:
+    return "当场办结" if days == 0 else f"{days}个工作日"
 
 
 # -- calendar ------------------------------------------------------------------------------
@@ -129,7 +157,7 @@ def case_group():
 @click.option("--legal-rep", help="法定代表人（法人或其他组织）")
 @click.option("--phone", required=True, help="联系电话")
 @click.option("--materials", default="", help="已收材料编码，逗号分隔，如 M01,M02")
-@click.option("--defective", multiple=True, metavar="CODE=问题", help="已收但有问题的材料，如 M03=已过有效期（可多次）")
+@click.option("--defective", multiple=True, metavar="材料编码=问题", help="已收但有问题的材料，如 M03=已过有效期（可多次）")
 @click.option("--received-on", help="收件日期 YYYY-MM-DD（默认今天）")
 @click.option("--defer", is_flag=True, help="收件后转后台审查（须在5个工作日内一次告知补正）")
 @json_option
@@ -142,7 +170,7 @@ def case_receive(session, item_code, applicant, id_number, credit_code, legal_re
       archive case receive --item SJ-XK-001 --applicant 张三 \\
           --id-number 11010519491231002X --phone 13800138000 --materials M01,M02,M03
       archive case receive --item SJ-XK-002 --applicant 江州市甲乙餐饮有限公司 \\
-          --credit-code 91330100MA27XL0R3K --legal-rep 李四 --phone 0571-87654321 --materials M01
+          --credit-code 91330100MA27XL0R3Y --legal-rep 李四 --phone 0571-87654321 --materials M01
     """
     from archive.window import cases
     from archive.core.errors import InputError
@@ -203,10 +231,10 @@ def case_supplement(session, case_no, materials, on, as_json):
 
 @session_command(case_group, "reject")
 @click.argument("case_no")
-@click.option("--ground", required=True, type=click.Choice(["not-required", "out-of-scope"]),
-              help="not-required：依法不需要许可；out-of-scope：不属于本机关职权")
+@click.option("--ground", required=True, type=GROUNDS,
+              help="不予受理的理由类别：not-required（依法不需要许可）或 out-of-scope（不属于本机关职权），可写中文")
 @click.option("--reason", required=True, help="具体理由")
-@click.option("--competent-organ", help="有权机关名称（out-of-scope 时必填）")
+@click.option("--competent-organ", help="有权机关名称（不属于本机关职权 out-of-scope 时必填）")
 @click.option("--on", help="决定日期 YYYY-MM-DD（默认今天）")
 @json_option
 def case_reject(session, case_no, ground, reason, competent_organ, on, as_json):
@@ -281,21 +309,23 @@ def case_extend(session, case_no, days, reason, approver, on, as_json):
 
 @session_command(case_group, "conclude")
 @click.argument("case_no")
-@click.option("--decision", required=True, type=click.Choice(["approved", "denied"]), help="准予或不予许可")
-@click.option("--reason", help="不予许可的理由（denied 时必填）")
+@click.option("--decision", required=True, type=DECISIONS,
+              help="办结决定：approved（准予许可）或 denied（不予许可），可写中文")
+@click.option("--reason", help="不予许可的理由（不予许可 denied 时必填）")
+@click.option("--approver", help="批准办结的负责人（打印在办结审批单上，批准日期为办结日期）")
 @click.option("--on", help="办结日期 YYYY-MM-DD（默认今天）")
 @json_option
-def case_conclude(session, case_no, decision, reason, on, as_json):
-    """办结；不予许可时打印不予许可决定书。
+def case_conclude(session, case_no, decision, reason, approver, on, as_json):
+    """办结；不予许可时打印不予许可决定书。补办件材料未补齐时不能准予许可。
 
     \b
     示例：
-      archive case conclude SJ202610120001 --decision approved
-      archive case conclude SJ202610120003 --decision denied --reason 经现场核查不符合条件
+      archive case conclude SJ202610120001 --decision approved --approver 赵立新
+      archive case conclude SJ202610120003 --decision denied --reason 经现场核查不符合条件 --approver 赵立新
     """
     from archive.window import cases
 
-    result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on)
+    result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on, approver=approver)
     emit(as_json, result.to_dict(), describe_result(result, session))
 
 
@@ -316,7 +346,7 @@ def case_show(session, case_no, as_json):
 
 
 @session_command(case_group, "list")
-@click.option("--status", help="按状态筛选：received、accepted、needs_supplement、not_accepted、paused、concluded")
+@click.option("--status", type=CASE_STATUSES, help="按状态筛选（英文或中文均可）")
 @click.option("--unit", help="按单位筛选")
 @click.option("--due-within", type=int, help="承诺办结日期在 N 个工作日内")
 @click.option("--overdue", is_flag=True, help="只列出已超期的办件")
@@ -332,9 +362,10 @@ def case_list(session, status, unit, due_within, overdue, as_json):
     from archive.window import cases
 
     found = cases.list_cases(session, status=status, unit=unit, due_within=due_within, overdue=overdue)
-    lines = [f"{c.case_no}\t{c.item_name}\t{c.applicant.name}\t{cases.STATUSES[c.status]}\t"
-             f"{c.due_on.isoformat() if c.due_on else '-'}" for c in found]
-    emit(as_json, [c.to_dict() for c in found], "\n".join(lines) or "（没有符合条件的办件）")
+    lines = ["办件编号\t事项\t申请人\t状态\t承诺办结日期"]
+    lines += [f"{c.case_no}\t{c.item_name}\t{c.applicant.name}\t{cases.STATUSES[c.status]}\t"
+              f"{c.due_on.isoformat() if c.due_on else '-'}" for c in found]
+    emit(as_json, [c.to_dict() for c in found], "\n".join(lines) if found else "（没有符合条件的办件）")
 
 
 # -- notices -------------------------------------------------------------------------------
@@ -396,7 +427,7 @@ def appointment_book(session, name, phone, id_number, with_whom, at, place, matt
 
 
 @session_command(appointment_group, "list")
-@click.option("--status", type=click.Choice(["booked", "cancelled"]), help="按状态筛选")
+@click.option("--status", type=APPOINTMENT_STATUSES, help="按状态筛选：booked（已预约）或 cancelled（已取消）")
 @json_option
 def appointment_list(session, status, as_json):
     """列出预约。
@@ -431,7 +462,7 @@ def appointment_cancel(session, card, reason, as_json):
 
 # -- demo ----------------------------------------------------------------------------------
 
-@click.command("demo")
+@click.command("demo", cls=ArchiveCommand)
 @home_option
 @json_option
 def demo_command(home, as_json):

@@ -14,6 +14,7 @@ only; ``store_independent`` for modules that never open a store (run once, on SQ
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -28,6 +29,7 @@ DEMO_DAY = dt.date(2026, 9, 28)
 ROOT = Path(__file__).resolve().parent.parent
 STORES = ("sqlite", "postgresql")
 SAMPLE_DATABASE = "sample_template"
+MONTH_DATABASE = "month_template"
 _databases = itertools.count(1)
 
 
@@ -113,6 +115,9 @@ class StoreForTest:
         self.extra.append(name)
         return self.server.url(name)
 
+# Cheap argon2id parameters: tests hash many passwords on a shared 2-core machine.
+CHEAP_HASHING = {"ARCHIVE_PASSWORD_HASH_TIME_COST": "1", "ARCHIVE_PASSWORD_HASH_MEMORY_KIB": "8192"}
+
 
 @pytest.fixture(autouse=True)
 def test_store(tmp_path, monkeypatch, request):
@@ -120,6 +125,8 @@ def test_store(tmp_path, monkeypatch, request):
     PostgreSQL ARCHIVE_DB_URL names a database of this test's own (dropped afterwards)."""
     monkeypatch.setenv("ARCHIVE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ARCHIVE_PDF", "never")
+    for name, value in CHEAP_HASHING.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("ARCHIVE_OPERATOR", raising=False)
     monkeypatch.delenv("ARCHIVE_DB_URL", raising=False)
     monkeypatch.delenv("ARCHIVE_DOCUMENTS_DIR", raising=False)
@@ -134,21 +141,32 @@ def test_store(tmp_path, monkeypatch, request):
         server.drop_database(name)
 
 
+@contextlib.contextmanager
+def _database_for_setup(url: str | None):
+    """ARCHIVE_DB_URL naming ``url`` (or unset) while a session-wide template is made; the
+    address stays out of the template's config.json, so copies follow their test's own."""
+    saved = os.environ.pop("ARCHIVE_DB_URL", None)
+    if url:
+        os.environ["ARCHIVE_DB_URL"] = url
+    try:
+        yield
+    finally:
+        os.environ.pop("ARCHIVE_DB_URL", None)
+        if saved is not None:
+            os.environ["ARCHIVE_DB_URL"] = saved
+
+
 @pytest.fixture(scope="session")
 def _sample_template(tmp_path_factory, request):
     """One initialised sample workspace, copied for each test that needs one (init is slow)."""
     from archive import centre
 
     home = tmp_path_factory.mktemp("template") / "home"
-    saved = os.environ.pop("ARCHIVE_DB_URL", None)
-    if _store(request.config) == "postgresql":  # named by the environment, not in the copied config.json
-        os.environ["ARCHIVE_DB_URL"] = request.getfixturevalue("pg_server").url(SAMPLE_DATABASE)
-    try:
+    url = request.getfixturevalue("pg_server").url(SAMPLE_DATABASE) if _store(request.config) == "postgresql" else None
+    with _database_for_setup(url), pytest.MonkeyPatch.context() as patch:
+        for name, value in CHEAP_HASHING.items():
+            patch.setenv(name, value)
         centre.init(home, sample=True).close()
-    finally:
-        os.environ.pop("ARCHIVE_DB_URL", None)
-        if saved is not None:
-            os.environ["ARCHIVE_DB_URL"] = saved
     return home
 
 
@@ -197,3 +215,58 @@ def session(home):
 # Valid identity numbers for tests (check digits computed by archive.core.validate).
 PERSON_ID = "11010519491231002X"
 ORG_CODE = "91350100M000100Y43"
+
+
+TEST_PASSWORD = "Ce-shi-mi-ma-2026!"  # a password that meets the rules, for accounts tests create
+
+
+def add_account(home, name: str, role: str, *, units=(), must_change: bool = False):
+    """Create an account in the workspace at ``home`` as the installation's superuser would."""
+    from archive.core import accounts
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+
+    with Session(open_workspace(home), superuser=True) as su:
+        return accounts.add(su, name, role=role, units=units, password=TEST_PASSWORD, must_change=must_change)
+
+
+# -- supervision: the sample month (archive.supervision.sample), built once per session ------
+
+@pytest.fixture(scope="session")
+def _month_template(_sample_template, tmp_path_factory, request):
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.supervision import sample
+
+    home = tmp_path_factory.mktemp("month") / "home"
+    shutil.copytree(_sample_template, home)
+    url = None
+    if _store(request.config) == "postgresql":
+        url = request.getfixturevalue("pg_server").create_database(MONTH_DATABASE, template=SAMPLE_DATABASE)
+    with _database_for_setup(url), Session(open_workspace(home), operator="王芳") as s:
+        made = sample.month(s)
+    return home, made
+
+
+@pytest.fixture
+def month_home(_month_template, tmp_path, test_store):
+    """A fresh copy of the workspace with the sample month; returns (home, case numbers by letter)."""
+    template, made = _month_template
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    if test_store.server:
+        test_store.server.create_database(test_store.database, template=MONTH_DATABASE)
+    return home, made
+
+
+@pytest.fixture
+def month(month_home):
+    """A session on the sample month's workspace, today = 2 November 2026."""
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.supervision import sample
+
+    home, made = month_home
+    with Session(open_workspace(home), operator="王芳", today=sample.TODAY) as s:
+        yield s, made
+

@@ -6,7 +6,7 @@ import pytest
 
 from archive.core.access import BUILT_IN, Role, can_see, get_role, narrowed_role, role_of, roles
 from archive.core.config import open_workspace, validate_against
-from archive.core.errors import ConfigError, InputError, RuleError
+from archive.core.errors import AuthError, ConfigError, InputError, RuleError
 from archive.core.session import Session
 
 
@@ -43,30 +43,36 @@ def test_can_see(role, access_status, level, expected):
 
 def test_the_sample_workspace_has_the_sample_roles(session):
     known = roles(session)
-    assert set(known) == {"public", "staff", "archivist", "principal"}
-    assert known["staff"] == Role("staff", "机关工作人员", frozenset({"开放", "控制"}), None)
+    assert set(known) == {"clerk", "unit_head", "archivist", "archive_head", "principal", "staff", "reader", "public",
+                          "sysadmin", "secadmin", "auditor"}
+    assert known["staff"] == BUILT_IN["staff"]
+    assert known["staff"].may_see == frozenset({"开放", "控制"}) and known["staff"].max_security is None
     assert known["archivist"].max_security == "机密"
+    assert known == BUILT_IN  # the sample spells out the built-in roles
 
 
-def test_without_a_roles_section_the_built_in_roles_apply_and_everyone_is_public(home):
+def test_without_a_roles_section_the_built_in_roles_apply(home):
     with session_with(home, None, operator="王芳") as s:
         assert roles(s) == BUILT_IN
-        assert role_of(s).name == "public"
+        assert role_of(s).name == "clerk"
 
 
-def test_the_operator_gets_the_role_configured_for_them(home):
+def test_the_operator_acts_with_the_role_of_their_account(home):
     with Session(open_workspace(home), operator="陈静") as s:
         assert role_of(s).name == "archivist"
-    with Session(open_workspace(home), operator="路人甲") as s:
-        assert role_of(s).name == "public"
-    with Session(open_workspace(home)) as s:  # reading needs no operator
+    with Session(open_workspace(home), operator="路人甲") as s:  # a typed name is not identity
+        with pytest.raises(AuthError) as err:
+            role_of(s)
+        assert "路人甲" in str(err.value) and err.value.field == "operator"
+    with Session(open_workspace(home)) as s:  # reading without an account reads as the default role
         assert role_of(s).name == "public"
 
 
-def test_role_of_accepts_a_person_or_a_role_name(session):
+def test_role_of_accepts_an_account_or_a_role_name(session):
     assert role_of(session, "赵立新").name == "principal"
     assert role_of(session, "staff").name == "staff"
-    assert role_of(session, "不在名单的人").name == "public"
+    with pytest.raises(InputError):
+        role_of(session, "不在名单的人")
     with pytest.raises(InputError) as err:
         role_of(session, "boss")
     assert "角色“boss”不存在" in str(err.value) and "staff（机关工作人员）" in str(err.value)
@@ -74,10 +80,11 @@ def test_role_of_accepts_a_person_or_a_role_name(session):
 
 def test_configured_roles_replace_the_built_in_ones(home):
     section = {"roles": {"reader": {"label": "查阅人", "may_see": ["开放", "控制"], "max_security": "秘密"}},
-               "operators": {"王芳": "reader"}, "default_role": "reader"}
-    with session_with(home, section, operator="王芳") as s:
+               "default_role": "reader"}
+    with session_with(home, section) as s:
         assert list(roles(s)) == ["reader"]
-        assert role_of(s) == Role("reader", "查阅人", frozenset({"开放", "控制"}), "秘密")
+        assert role_of(s) == Role("reader", "查阅人", frozenset({"开放", "控制"}), "秘密",
+                                  BUILT_IN["reader"].permissions)
 
 
 def test_a_default_role_that_does_not_exist_is_a_config_error(home):
@@ -88,11 +95,29 @@ def test_a_default_role_that_does_not_exist_is_a_config_error(home):
     assert err.value.field == "roles.default_role"
 
 
-def test_an_operator_mapped_to_an_unknown_role_is_a_config_error(home):
-    with session_with(home, {"operators": {"王芳": "ghost"}}, operator="王芳") as s:
+def test_an_account_whose_role_is_no_longer_configured_is_a_config_error(home):
+    section = {"roles": {"public": {"label": "社会公众", "may_see": ["开放"]}}}
+    with session_with(home, section, operator="王芳") as s:
         with pytest.raises(ConfigError) as err:
             role_of(s)
-    assert "ghost" in str(err.value)
+    assert "clerk" in str(err.value)
+
+
+def test_no_role_holds_two_administrators_permissions(home):
+    section = {"roles": {"boss": {"label": "大管家", "may_see": [], "permissions": ["user.manage", "audit.read"]}},
+               "default_role": "boss"}
+    with session_with(home, section) as s:
+        with pytest.raises(ConfigError) as err:
+            roles(s)
+    assert "三员分立" in str(err.value) and err.value.field == "roles.roles.boss.permissions"
+
+
+def test_an_unknown_permission_is_a_config_error(home):
+    section = {"roles": {"x": {"label": "x", "may_see": [], "permissions": ["fly"]}}, "default_role": "x"}
+    with session_with(home, section) as s:
+        with pytest.raises(ConfigError) as err:
+            roles(s)
+    assert "fly" in str(err.value)
 
 
 @pytest.mark.parametrize("section, where", [
@@ -100,7 +125,7 @@ def test_an_operator_mapped_to_an_unknown_role_is_a_config_error(home):
     ({"roles": {"reader": {"label": "x", "may_see": ["公开"]}}}, "roles.reader.may_see[0]"),
     ({"roles": {"reader": {"label": "x", "may_see": ["开放"], "max_security": "内部"}}}, "roles.reader.max_security"),
     ({"roles": {"reader": {"may_see": ["开放"]}}}, "roles.reader.label"),
-    ({"operators": {"王芳": "Staff"}}, "operators.王芳"),
+    ({"roles": {"reader": {"label": "x", "may_see": ["开放"], "permissions": ["Fly!"]}}}, "roles.reader.permissions[0]"),
     ({"colour": "red"}, "colour"),
 ])
 def test_the_schema_names_the_bad_field(section, where):

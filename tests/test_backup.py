@@ -59,7 +59,7 @@ def test_backup_then_restore_gives_the_same_archive(session, archive_with_volume
     restored = _restore(test_store, dest, tmp_path / "restored")
     assert restored.ok and restored.problems == ()
     assert restored.indexed == 3  # the search index was built
-    with Session(open_workspace(tmp_path / "restored", database_url=restored.database_url)) as copy:
+    with Session(open_workspace(tmp_path / "restored", database_url=restored.database_url), operator="陈静") as copy:
         assert [v.archival_code for v in volumes.list_volumes(copy)] == \
             [v.archival_code for v in volumes.list_volumes(session)]
         assert fixity.verify(copy, record=False).ok
@@ -167,7 +167,7 @@ def test_a_backup_taken_while_clerks_file_cases_restores_clean(session, archive_
     errors = []
 
     def clerk():
-        with Session(open_workspace(session.ws.home), operator="窗口乙", today=DEMO_DAY) as other:
+        with Session(open_workspace(session.ws.home), operator="王芳", today=DEMO_DAY) as other:
             n = 0
             while not stop.is_set() and n < 40:
                 try:
@@ -194,7 +194,7 @@ def test_documents_may_live_outside_the_workspace(tmp_path, test_store, monkeypa
 
     share = tmp_path / "share"
     monkeypatch.setenv("ARCHIVE_DOCUMENTS_DIR", str(share))
-    with centre.init(tmp_path / "ws", sample=True) as s:
+    with centre.init(tmp_path / "ws", sample=True, operator="王芳") as s:
         s.today = DEMO_DAY
         code = filed(s, "共享盘")
         stored = volumes.show(s, code)
@@ -206,7 +206,7 @@ def test_documents_may_live_outside_the_workspace(tmp_path, test_store, monkeypa
     assert restored.ok and report.missing == ()
     config = json.loads((tmp_path / "restored" / "config.json").read_text(encoding="utf-8"))
     assert "documents_dir" not in config.get("settings", {})
-    with Session(open_workspace(tmp_path / "restored", database_url=restored.database_url)) as copy:
+    with Session(open_workspace(tmp_path / "restored", database_url=restored.database_url), operator="陈静") as copy:
         assert Path(volumes.show(copy, code).folder).is_relative_to(tmp_path / "restored" / "documents")
 
 

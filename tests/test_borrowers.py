@@ -9,7 +9,9 @@ from archive.lending import borrowers
 from archive.core import store as st
 from archive.core.errors import InputError, NotFoundError, StateError
 
-from .conftest import PERSON_ID
+from archive.core.session import Session
+
+from .conftest import DEMO_DAY, PERSON_ID
 from .test_loans import id_number, lend, make_borrower, make_volume
 
 
@@ -53,7 +55,17 @@ def test_an_id_number_is_registered_once(session):
 
 
 def test_explicit_role(session):
-    assert make_borrower(session, role="archivist").role == "archivist"
+    with Session(session.ws, operator="陈静", today=DEMO_DAY) as archivist:
+        assert make_borrower(archivist, role="archivist").role == "archivist"
+
+
+def test_a_role_wider_than_ones_own_cannot_be_given_to_a_borrower(session):
+    from archive.core.errors import ForbiddenError
+
+    with pytest.raises(ForbiddenError) as exc:  # 王芳 is a clerk: 开放 and 控制, nothing classified
+        make_borrower(session, role="principal")
+    assert exc.value.field == "role" and "principal" in exc.value.message
+    assert make_borrower(session, role="staff").role == "staff"
 
 
 def test_find_by_number_or_id_number_and_list_filters(session):

@@ -269,3 +269,70 @@ def test_appointment_on_a_holiday_is_refused(session):
     with pytest.raises(StateError, match="不是工作日"):
         appointments.book(session, name="张三", phone="13800138000", with_whom="赵局长", at="2026-10-01 09:30",
                           place="三楼", matter="咨询")
+
+
+# -- issue 12: approvals, pending materials, on-the-spot, excluded time ------------------------
+
+PENDING = "SJ-XK-004"  # 食品经营许可变更: 补办件, M01–M03 required
+
+
+def test_pending_materials_are_due_by_a_date_and_block_an_approval(session):
+    result = make_case(session, item_code=PENDING, materials=["M01", "M02"])
+    case = result.case
+    assert case.status == "accepted" and case.missing == ("M03",)
+    due = session.calendar.add_workdays(DEMO_DAY, int(session.ws.get("pending_materials_days")))
+    assert case.pending_due == {"M03": due}
+    assert any("待补交材料M03须于" in w for w in case.warnings)
+    with pytest.raises(StateError) as info:
+        cases.conclude(session, case.case_no, decision="approved", approver="赵立新", on=DEMO_DAY)
+    assert "待补交材料" in info.value.message
+    handed = cases.supplement(session, case.case_no, materials=["M03"], on=dt.date(2026, 9, 29))
+    assert handed.case.missing == () and handed.notices == () and handed.case.status == "accepted"
+    done = cases.conclude(session, case.case_no, decision="approved", approver="赵立新", on=dt.date(2026, 9, 30))
+    assert done.case.approver == "赵立新" and done.case.approved_on == dt.date(2026, 9, 30)
+
+
+def test_a_denial_may_still_be_made_while_materials_are_owed(session):
+    case = make_case(session, item_code=PENDING, materials=["M01", "M02"]).case
+    result = cases.conclude(session, case.case_no, decision="denied", reason="场所不符", on=DEMO_DAY)
+    text = docx_text(result.notices[0].docx)
+    assert "理由：场所不符。" in text and "决定不予行政许可。" in text
+
+
+def test_on_the_spot_cases_never_count_down(session):
+    case = make_case(session, item_code="SJ-XK-001", materials=["M01", "M02", "M03", "M04", "M05"]).case
+    assert not case.warnings  # no “即将届满” on the day itself
+    text = docx_text(case.notices[0].docx)
+    assert "当场办结" in text and "0个工作日" not in text and "即将届满" not in text
+    session.today = dt.date(2026, 9, 29)
+    assert cases.show(session, case.case_no).warnings == ("即办件应于2026年9月28日当场办结，至今尚未办结",)
+
+
+def test_the_excluded_time_notice_and_the_case_agree_on_the_pause(session):
+    case = make_case(session).case
+    paused = cases.pause(session, case.case_no, reason="需要组织专家评审。", expected_days=3, on=dt.date(2026, 9, 29))
+    until = session.calendar.add_workdays(dt.date(2026, 9, 29), 3)
+    text = docx_text(paused.notices[0].docx)
+    assert f"预计需要3个工作日（至{until.year}年{until.month}月{until.day}日）" in text
+    assert "因需要组织专家评审，" in text  # the clerk's full stop does not break the sentence
+    assert paused.case.pause_expected_days == 3
+    resumed = cases.resume(session, case.case_no, on=until)
+    assert resumed.case.paused_workdays == 3  # as announced: counted the same way
+    assert resumed.case.due_on == session.calendar.add_workdays(case.due_on, 3)
+
+
+def test_the_unit_decides_the_size_of_its_seal(session, home):
+    import json
+
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    from archive.core.config import open_workspace
+
+    data = json.loads((home / "config.json").read_text(encoding="utf-8"))
+    next(u for u in data["units"] if u["code"] == "SJ")["seal_size_mm"] = 45
+    (home / "config.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    session.ws = open_workspace(home)
+    notice = make_case(session).notices[0]
+    anchor = Document(notice.docx).element.body.find(".//" + qn("wp:anchor"))
+    assert int(anchor.find(qn("wp:extent")).get("cx")) == Mm(45)

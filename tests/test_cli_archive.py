@@ -9,11 +9,18 @@ from click.testing import CliRunner
 from cli import main
 from archive.commands import filing
 
+from .conftest import add_account
 from .test_cases import docx_text, make_case
 from .test_volumes import make_concluded, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = "Z023-XK·JY·2026·D30-003-0001"
+
+
+@pytest.fixture(autouse=True)
+def _archivist(home):
+    """The archivist these tests act as: an account, since typed names are not identity."""
+    add_account(home, "档案员", "archivist")
 
 
 def run(*args, home, operator="档案员"):
@@ -109,8 +116,13 @@ def test_appraise_and_destroy_via_cli(session, home):
     dry = run_json("destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", "--witness", "李强",
                    "--dry-run", home=home)
     assert dry["dry_run"] and dry["status"] == "draft"
+    piped = CliRunner().invoke(main, ["destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳",
+                                      "--witness", "李强"], input="n\n",
+                               env={"ARCHIVE_HOME": str(home), "ARCHIVE_OPERATOR": "档案员"})
+    assert piped.exit_code == 2 and "--yes" in piped.output  # no terminal: no confirmation, nothing destroyed
+    assert run_json("volume", "show", "Z023-XK·JY·2026·D10-004-0001", home=home)["state"] == "on_shelf"
     done = run_json("destroy", "--list", "1", "--approver", "赵立新", "--witness", "王芳", "--witness", "李强",
-                    home=home)
+                    "--yes", home=home)
     assert done["status"] == "executed" and done["witnesses"] == ["王芳", "李强"]
     shown = run_json("volume", "show", "Z023-XK·JY·2026·D10-004-0001", home=home)
     assert shown["state"] == "destroyed" and shown["destruction_list"] == 1

@@ -61,7 +61,7 @@ def test_borrower_add_bad_id_number_exits_2_naming_the_field(home):
     result = run(home, "borrower", "add", "--name", "李四", "--unit", "某局", "--type", "internal",
                  "--id-number", "110105194912310021", "--phone", "13800138000")
     assert result.exit_code == 2
-    assert result.output.startswith("错误：id_number：身份证号码校验位错误")
+    assert result.output.startswith("错误：--id-number：身份证号码校验位错误")  # what the user typed, not id_number
 
 
 def test_lend_return_flow_with_json_shapes(home, session):
@@ -74,10 +74,10 @@ def test_lend_return_flow_with_json_shapes(home, session):
     assert (loan["lent_on"], loan["due_on"], loan["approved_by"]) == ("2026-09-28", "2026-10-05", "赵明")
     renewed = ok(home, "renew", loan["loan"], "--approved-by", "赵明", "--on", "2026-10-04")
     assert renewed["due_on"] == "2026-10-12" and len(renewed["renewals"]) == 1
-    back = ok(home, "return", loan["loan"], "--pages", "9", "--on", "2026-10-14", "--effect", "核实了许可信息")
+    back = ok(home, "return", loan["loan"], "--pages", "8", "--on", "2026-10-14", "--effect", "核实了许可信息")
     assert {"loan", "returned_on", "pages_expected", "pages_counted", "discrepancy", "late_days"} <= set(back)
     assert (back["loan"], back["returned_on"], back["pages_expected"], back["pages_counted"], back["discrepancy"],
-            back["late_days"]) == ("JY202600001", "2026-10-14", 9, 9, 0, 2)
+            back["late_days"]) == ("JY202600001", "2026-10-14", 8, 8, 0, 2)
 
 
 def test_lend_text_output_and_dry_run(home, session):
@@ -146,9 +146,9 @@ def test_return_with_shortfall_and_inspect(home, session):
     code = make_volume(session)
     add_borrower(home)
     loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "read", *LEND)
-    result = run(home, "return", loan["loan"], "--pages", "8", "--on", "2026-09-28")
+    result = run(home, "return", loan["loan"], "--pages", "7", "--on", "2026-09-28")
     assert result.exit_code == 0
-    assert "页数：应为 9 页，清点 8 页" in result.output and "已记入卷内备考表并标记待检查" in result.output
+    assert "页数：应为 8 页，清点 7 页" in result.output and "已记入卷内备考表并标记待检查" in result.output
     done = ok(home, "inspect", code, "--result", "缺页已找回归位")
     assert done["state"] == "on_shelf"
 
@@ -175,7 +175,7 @@ def test_register_export_xlsx_has_the_register_columns(home, session):
     code = make_volume(session)
     add_borrower(home)
     loan = ok(home, "lend", code, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "赵明", *LEND)
-    ok(home, "return", loan["loan"], "--pages", "9", "--on", "2026-10-02", "--effect", "为行政复议提供了依据")
+    ok(home, "return", loan["loan"], "--pages", "8", "--on", "2026-10-02", "--effect", "为行政复议提供了依据")
     data = ok(home, "register", "export", "--from", "2026-09-01", "--to", "2026-09-30", "--format", "xlsx")
     assert data["rows"] == 1 and data["path"].endswith("借阅登记表_2026-09-01_2026-09-30.xlsx")
     sheet = load_workbook(data["path"])["借阅登记表"]
@@ -189,7 +189,7 @@ def test_register_export_xlsx_has_the_register_columns(home, session):
     assert row["档号"] == code and row["借阅人"] == "李四" and row["利用方式"] == "外借"
     assert row["批准人"] == "赵明（分管负责人）" and row["借阅日期"].date().isoformat() == "2026-09-28"
     assert row["归还日期"].date().isoformat() == "2026-10-02" and row["利用效果"] == "为行政复议提供了依据"
-    assert row["归还检查"].startswith("完好") and row["经办人"] == "王芳" and row["页数"] == 9
+    assert row["归还检查"].startswith("完好") and row["经办人"] == "王芳" and row["页数"] == 8
     again = run(home, "register", "export", "--from", "2026-09-01", "--to", "2026-09-30")
     assert again.exit_code == 2 and "已存在" in again.output  # never overwritten
     csv = ok(home, "register", "export", "--from", "2026-09-01", "--to", "2026-09-30", "--format", "csv")
@@ -202,9 +202,9 @@ def test_report_lending(home, session):
     ok(home, "borrower", "add", "--name", "王五", "--unit", "江州市地方志办公室", "--type", "agency", "--id-number",
        id_number(2), "--phone", "13900139000")
     first = ok(home, "lend", a, "--borrower", "JZ0001", "--mode", "loan", "--approved-by", "赵明", *LEND)
-    ok(home, "return", first["loan"], "--pages", "9", "--on", "2026-10-08")  # 10 days, 3 late
+    ok(home, "return", first["loan"], "--pages", "8", "--on", "2026-10-08")  # 10 days, 3 late
     second = ok(home, "lend", b, "--borrower", "JZ0002", "--mode", "read", "--purpose", "编史修志", "--on", "2026-09-29")
-    ok(home, "return", second["loan"], "--pages", "9", "--on", "2026-09-29")
+    ok(home, "return", second["loan"], "--pages", "8", "--on", "2026-09-29")
     ok(home, "lend", a, "--borrower", "JZ0002", "--mode", "read", "--purpose", "学术研究", "--on", "2026-10-09")
     report = ok(home, "report", "lending", "--year", "2026")
     assert report["uses"] == 3 and report["volumes"] == 2 and report["borrowers"] == 2

@@ -11,7 +11,8 @@ from .test_cases import make_case
 from .test_search import receive_land, receive_org
 
 
-def run(*args, operator=None):
+def run(*args, operator="王芳"):
+    """The clerk searches by default: cases not yet filed are for those who handle cases."""
     env = {"ARCHIVE_OPERATOR": operator} if operator else {}
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
@@ -28,7 +29,7 @@ def test_reindex_then_search(home, made):
     result = run("reindex", "--progress", "--home", str(home))
     assert result.exit_code == 0, result.output
     assert "检索索引已重建：3 件" in result.output
-    assert f"索引目录：{home / 'index' / 'v0002'}" in result.output  # v0001: the empty index of `archive init`
+    assert f"索引目录 {home / 'index' / 'v0002'}" in result.output  # v0001: the empty index of `archive init`
     assert "建立检索索引：3/3" in result.output  # progress, on stderr
     result = run("search", "不动产", "--home", str(home))
     assert result.exit_code == 0, result.output
@@ -120,8 +121,13 @@ def test_an_index_behind_the_store_answers_with_a_note_and_lag_in_json(home, mad
 
 def test_role_narrowing_from_the_command_line(home, made):
     run("reindex", "--home", str(home))
+    result = run("search", "不动产", "--json", "--home", str(home), operator="陈静")
+    assert result.exit_code == 0 and json.loads(result.output)["total"] == 1
+    # A case not yet filed is for those who handle cases (case.read), never for the public.
     result = run("search", "不动产", "--role", "public", "--json", "--home", str(home), operator="陈静")
-    assert result.exit_code == 0 and json.loads(result.output)["total"] == 1  # not filed: no restriction
+    assert result.exit_code == 0 and json.loads(result.output)["total"] == 0
+    result = run("search", "不动产", "--json", "--home", str(home), operator=None)
+    assert result.exit_code == 0 and json.loads(result.output)["total"] == 0
 
 
 @pytest.mark.parametrize("command", ["search", "reindex"])

@@ -82,8 +82,11 @@ def test_destroy_removes_the_files_and_keeps_the_catalogue_entry(session, shelf,
         assert "批准人赵立新，监销人王芳、李强" in shown.notes[-1].text
     assert Path(shelf["approved"].folder).exists()
     executed = docx_text(result.executed_path)
-    assert "赵立新" in executed and "王芳、李强" in executed
-    [sheet] = [s for s in catalogues.sheets(session) if s.number == 4]
+    assert "赵立新" in executed and "监销人（签名）\n王芳\n监销人（签名）\n李强" in executed
+    from archive.core.session import Session
+
+    with Session(session.ws, operator="陈静") as archivist:  # catalogues are the archivist's
+        [sheet] = [s for s in catalogues.sheets(archivist) if s.number == 4]
     assert all(r.remark.startswith("已销毁") for r in sheet.rows)
     assert fixity.verify(session).ok  # nothing of the destroyed volumes is expected any more
     with pytest.raises(StateError):
@@ -108,8 +111,9 @@ def test_a_volume_on_loan_is_not_destroyed(session, shelf):
     assert Path(shelf["not_accepted"].folder).exists()
 
 
-def test_a_failure_while_destroying_puts_every_file_back(session, shelf, monkeypatch):
+def test_a_failure_after_the_files_went_leaves_a_pending_destruction_a_rerun_finishes(session, shelf, monkeypatch):
     number = disposal.appraise(session, EXPIRED).number
+    render = disposal._render
 
     def broken(*args, **kwargs):
         raise ArchiveError("模拟故障")
@@ -117,6 +121,13 @@ def test_a_failure_while_destroying_puts_every_file_back(session, shelf, monkeyp
     monkeypatch.setattr(disposal, "_render", broken)
     with pytest.raises(ArchiveError, match="模拟故障"):
         disposal.destroy(session, number, approver="赵立新", witnesses=["王芳", "李强"])
-    assert fixity.verify(session).ok
-    assert all(volumes.show(session, v.archival_code).state == "on_shelf" for v in shelf.values())
-    assert disposal.show_list(session, number).status == "draft"
+    report = fixity.verify(session)
+    expired = {shelf["denied"].archival_code, shelf["not_accepted"].archival_code}
+    assert {(p.archival_code, p.problem) for p in report.problems} == {(code, "destroying") for code in expired}
+    assert {volumes.show(session, code).state for code in expired} == {"destroying"}
+    assert volumes.show(session, shelf["approved"].archival_code).state == "on_shelf"
+    assert disposal.show_list(session, number).status == "executing"
+    monkeypatch.setattr(disposal, "_render", render)
+    done = disposal.destroy(session, number, approver="赵立新", witnesses=["王芳", "李强"])
+    assert done.status == "executed" and fixity.verify(session).ok
+    assert {volumes.show(session, code).state for code in expired} == {"destroyed"}

@@ -67,76 +67,76 @@ def make_context(kind: str, **overrides) -> dict:
         "applicant": {"kind": "organisation", "name": JOINT, "id_label": "统一社会信用代码",
                       "id_number": "91350100M000100Y43", "legal_rep": "张三", "phone": "13800138000"},
         "item": {"code": "XK-0012-01", "name": "食品经营许可（新办）"},
+        "you": "你单位",
+        "application": "食品经营许可（新办）申请",
     }
     appeal = {"reconsideration_body": "示例市人民政府", "court": "示例市鼓楼区人民法院"}
     specific = {
         "receipt": {
             "received_on": "2026年9月28日",
-            "accepted_on": "2026年9月28日",
-            "legal_basis": "根据《中华人民共和国行政许可法》第三十二条第一款第（五）项的规定，"
-                           "你（单位）的申请材料齐全、符合法定形式，本机关决定予以受理。",
+            "legal_basis": "《中华人民共和国行政许可法》第三十二条第一款第（五）项",
+            "deemed": False,
+            "on_the_spot": False,
             "materials": [
                 {"name": "食品经营许可申请书", "copies": 1, "form": "原件"},
                 {"name": "营业执照", "copies": 1, "form": "复印件"},
                 {"name": "法定代表人身份证明", "copies": 2, "form": "复印件"},
             ],
+            "pending": [],
             "promised_days": 5,
             "statutory_days": 20,
             "due_on": "2026年10月12日",
-            "excluded_time_statement": "依法需要听证、检验、检测、鉴定和专家评审的，所需时间不计算在"
-                                       "办理期限内，本机关将书面告知。",
             "fee": "不收费",
             "progress_query": "凭办件编号在窗口或政务服务网查询",
             "delivery": "窗口领取",
         },
         "supplement": {
             "received_on": "2026年9月28日",
+            "legal_basis": "《中华人民共和国行政许可法》第三十二条第一款第（四）项",
             "missing": [
                 {"name": "营业执照", "problem": "未提交", "requirement": "提交复印件1份"},
                 {"name": "场所平面图", "problem": "未加盖公章", "requirement": "加盖公章后提交原件1份"},
             ],
             "submit_to": "示例市政务服务中心二楼12号窗口",
-            "submit_deadline_text": "请于2026年10月28日前一次性补齐上述全部材料。",
         },
         "rejection": {
             "received_on": "2026年9月28日",
             "ground_text": "该申请事项依法不属于本机关职权范围",
             "reasons": "药品零售企业许可由市市场监督管理局负责。",
-            "legal_basis": "根据《中华人民共和国行政许可法》第三十二条第一款第（二）项的规定，"
-                           "本机关决定不予受理。",
+            "legal_basis": "《中华人民共和国行政许可法》第三十二条第一款第（二）项",
             "competent_organ": "示例市市场监督管理局",
             **appeal,
         },
         "denial": {
             "received_on": "2026年9月28日",
-            "accepted_on": "2026年9月28日",
-            "decided_on": "2026年10月9日",
             "reasons": "经现场核查，经营场所与申请材料不符。",
-            "legal_basis": "根据《中华人民共和国行政许可法》第三十八条第二款的规定，本机关决定不予行政许可。",
+            "legal_basis": "《中华人民共和国行政许可法》第三十八条第二款",
             **appeal,
         },
         "extension": {
+            "received_on": "2026年9月28日",
             "accepted_on": "2026年9月28日",
             "original_due_on": "2026年10月27日",
             "extra_days": 10,
             "new_due_on": "2026年11月10日",
             "reason": "需要对申请人的多个经营场所进行现场核查",
             "approver": "本机关负责人",
-            "legal_basis": "根据《中华人民共和国行政许可法》第四十二条第一款的规定，特此告知。",
+            "legal_basis": "《中华人民共和国行政许可法》第四十二条第一款",
         },
         "excluded_time": {
+            "received_on": "2026年9月28日",
             "accepted_on": "2026年9月28日",
             "reason": "依法需要组织专家评审",
             "paused_on": "2026年10月9日",
             "expected_days": 15,
-            "legal_basis": "根据《中华人民共和国行政许可法》第四十五条的规定，特此告知。",
+            "expected_until": "2026年10月30日",
+            "legal_basis": "《中华人民共和国行政许可法》第四十五条",
         },
     }
     if kind == "appointment":
         context = {
             **common,
             "number": "示审约字〔2026〕8号",
-            "card_no": "YY2026SP00008",
             "visitor": {"name": JOINT, "masked_id": "110105********002X", "phone": "13800138000"},
             "matter": "咨询食品经营许可办理流程",
             "with_whom": "李局长",
@@ -193,7 +193,8 @@ def test_each_part_is_a_full_copy_on_its_own_page(kind, out):
         assert "校验码：7K3P9Q" in text
         assert f"{meta['label']}　{meta['destination']}" in text
         assert "示例市行政审批服务局" in text and "2026年9月28日" in text
-        assert "（签收）：__________ 日期：__________" in text
+        if kind != "appointment":
+            assert "签收：______________" in text and "签收日期：____________" in text
         assert JOINT in text
         assert len(anchors_in(part)) == 1
     # Exactly one break between parts and none after the last; no hard page-break runs.
@@ -243,16 +244,37 @@ def test_receipt_lists_materials_as_table_rows(out):
         ["3", "法定代表人身份证明", "2", "复印件"],
     ]
     text = text_of(split_parts(document)[0])
-    assert "法定时限20个工作日" in text and "预计办结日期为2026年10月12日" in text
+    assert "5个工作日（法定20个工作日）" in text and "预计办结日期2026年10月12日" in text
+    assert "根据《中华人民共和国行政许可法》第三十二条第一款第（五）项的规定，决定予以受理。" in text
+
+
+def test_on_the_spot_receipt_says_settled_on_the_spot(out):
+    render_notice("receipt", make_context("receipt", on_the_spot=True, promised_days=0), out)
+    text = text_of(split_parts(docx.Document(out))[0])
+    assert "当场办结" in text and "本事项当场办结。" in text
+    assert "0个工作日" not in text and "预计办结日期" not in text
+
+
+def test_pending_materials_are_listed_apart_with_their_due_dates(out):
+    pending = [{"name": "食品安全管理制度", "copies": 1, "due_on": "2026年10月13日"}]
+    render_notice("receipt", make_context("receipt", pending=pending), out)
+    document = docx.Document(out)
+    tables = [t for t in document.tables if t.rows[0].cells[1].text == "待补交的材料"]
+    assert len(tables) == 3
+    assert [c.text for c in tables[0].rows[1].cells] == ["1", "食品安全管理制度", "1", "2026年10月13日"]
+    received = [t for t in document.tables if t.rows[0].cells[1].text == "收到的申请材料"][0]
+    assert "食品安全管理制度" not in [c.text for row in received.rows for c in row.cells]
 
 
 def test_supplement_lists_every_missing_material(out):
     render_notice("supplement", make_context("supplement"), out)
     document = docx.Document(out)
     rows = [[c.text for c in row.cells] for row in document.tables[1].rows]
-    assert rows[1:] == [["1", "营业执照", "未提交", "提交复印件1份"],
-                        ["2", "场所平面图", "未加盖公章", "加盖公章后提交原件1份"]]
-    assert "办理时限自收到全部补正材料之日起计算" in text_of(split_parts(document)[0])
+    assert rows[1:] == [["1", "营业执照", "未提交；提交复印件1份。"],
+                        ["2", "场所平面图", "未加盖公章；加盖公章后提交原件1份。"]]
+    text = text_of(split_parts(document)[0])
+    assert "现一次性告知需要补正的全部材料如下：" in text
+    assert "办理期限自补齐之日起计算" in text
 
 
 @pytest.mark.parametrize("kind", ["rejection", "denial"])
@@ -261,7 +283,7 @@ def test_decisions_print_the_appeal_sentence(kind, out):
     assert APPEAL in text_of(split_parts(docx.Document(out))[0])
 
 
-@pytest.mark.parametrize("organ, expected", [("示例市市场监督管理局", "请向示例市市场监督管理局申请。"),
+@pytest.mark.parametrize("organ, expected", [("示例市市场监督管理局", "决定不予受理。本事项请向示例市市场监督管理局提出申请。"),
                                              ("", None)])
 def test_rejection_names_the_competent_organ_only_when_given(organ, expected, out):
     render_notice("rejection", make_context("rejection", competent_organ=organ), out)
@@ -272,9 +294,10 @@ def test_rejection_names_the_competent_organ_only_when_given(organ, expected, ou
         assert "请向" not in text
 
 
-@pytest.mark.parametrize("days, expected", [(15, "预计需要15个工作日"), (None, "待定")])
+@pytest.mark.parametrize("days, expected", [(15, "预计需要15个工作日（至2026年10月30日）"), (None, "尚不能确定")])
 def test_excluded_time_expected_days(days, expected, out):
-    render_notice("excluded_time", make_context("excluded_time", expected_days=days), out)
+    until = "2026年10月30日" if days else ""
+    render_notice("excluded_time", make_context("excluded_time", expected_days=days, expected_until=until), out)
     assert expected in text_of(split_parts(docx.Document(out))[0])
 
 
@@ -304,7 +327,7 @@ def test_reprint_mark_next_to_the_title(out):
 def test_footer_names_clerk_and_complaint_phone(out):
     render_notice("extension", make_context("extension"), out)
     footer = docx.Document(out).sections[0].footer
-    assert footer.paragraphs[0].text == "经办人：王芳　经办人电话：0591-88888888　监督投诉电话：12345"
+    assert [p.text for p in footer.paragraphs] == ["经办人：王芳　联系电话：0591-88888888", "监督投诉电话：12345"]
 
 
 def test_line_breaks_in_values_become_breaks(out):
@@ -360,20 +383,31 @@ def test_fonts_are_named_for_east_asian_text(out):
     assert defaults.get(qn("w:eastAsia")) == "仿宋"
 
 
-def test_seal_floats_in_front_over_the_organ_name(out):
-    render_notice("receipt", make_context("receipt"), out)
+def test_seal_is_placed_behind_the_organ_name_and_date(out):
+    render_notice("receipt", make_context("receipt"), out, seal_mm=45)
     document = docx.Document(out)
-    organ = next(p for p in document.paragraphs if p.text == "示例市行政审批服务局")
-    anchor = organ._p.find(".//" + qn("wp:anchor"))
+    foot = next(p for p in document.paragraphs if "示例市行政审批服务局" in p.text and p.style.name == "落款")
+    assert foot.text.startswith("\n")  # the blank line above the organ name opens the paragraph
+    anchor = foot._p.find(".//" + qn("wp:anchor"))
     assert anchor is not None
-    assert anchor.get("behindDoc") == "0"
+    # Behind the text, so that the organ name and the date stay legible under the seal.
+    assert anchor.get("behindDoc") == "1"
     assert anchor.find(qn("wp:wrapNone")) is not None
     extent = anchor.find(qn("wp:extent"))
-    assert int(extent.get("cx")) == Mm(40)
-    # Centred over the signature block (left indent 72 mm .. right margin), in front of text.
+    assert int(extent.get("cx")) == Mm(45)  # the unit's seal size
+    # Centred on the tab stop that centres the organ name and the date (111 mm) ...
     offset = int(anchor.find(qn("wp:positionH")).find(qn("wp:posOffset")).text)
-    centre = offset + int(extent.get("cx")) // 2
-    assert abs(centre - (Mm(72) + (Mm(156) - Mm(72)) // 2)) < Mm(1)
+    assert abs(offset + int(extent.get("cx")) // 2 - Mm(111)) < Mm(1)
+    # ... its top 1.5 mm into the blank line that follows the body: within one line of it.
+    top = int(anchor.find(qn("wp:positionV")).find(qn("wp:posOffset")).text)
+    assert anchor.find(qn("wp:positionV")).get("relativeFrom") == "paragraph"
+    assert top == Mm(1.5)
+
+
+def test_seal_size_defaults_to_42_mm(out):
+    render_notice("rejection", make_context("rejection"), out)
+    anchor = docx.Document(out).element.body.find(".//" + qn("wp:anchor"))
+    assert int(anchor.find(qn("wp:extent")).get("cx")) == Mm(42)
 
 
 # --------------------------------------------------------------------------- bad input

@@ -143,7 +143,7 @@ from archive.core.config import open_workspace
 from archive.core.session import Session
 from archive.window.cases import Applicant, receive
 home, count = sys.argv[1], int(sys.argv[2])
-with Session(open_workspace(home), operator="窗口甲", today=dt.date(2026, 9, 28)) as session:
+with Session(open_workspace(home), operator="王芳", today=dt.date(2026, 9, 28)) as session:
     for n in range(count):
         receive(session, item_code="SJ-XK-003", materials=["M01", "M02", "M03", "M04", "M05", "M06"],
                 applicant=Applicant.person(f"杀不死客户{n}", "11010519491231002X", "13800138000"),

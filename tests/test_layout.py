@@ -4,7 +4,8 @@ Layers, lowest first (docs/architecture.md):
 
 0. ``archive.core``       — errors, validation, config, store, session, calendar, access
 1. ``archive.documents``  — rendering, the LibreOffice pool, PDF helpers, text extraction
-2. the desks              — ``archive.window``, ``archive.shelf``, ``archive.lending``, ``archive.search``
+2. the desks              — ``archive.window``, ``archive.shelf``, ``archive.lending``, ``archive.search``,
+                             ``archive.supervision``
 3. the assembly           — ``archive``'s own top-level modules (``centre``, ``demo``)
 4. the skins              — ``cli.py``, ``commands/`` (and ``web/``)
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on
 
 
 ROOT = Path(__file__).resolve().parent.parent
-DESKS = ("window", "shelf", "lending", "search")
+DESKS = ("window", "shelf", "lending", "search", "supervision")
 SKIN_LIBRARIES = ("click", "fastapi", "starlette", "uvicorn")
 
 

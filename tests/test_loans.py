@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from archive.core import store as st
 from archive.core.errors import InputError, NotFoundError, RuleError, StateError
 
-from .conftest import DEMO_DAY
+from archive.core.session import Session
+
+from .conftest import DEMO_DAY, add_account
 from .test_cases import docx_text, make_case
 
 
@@ -44,13 +46,14 @@ def make_pdf(path: Path, pages: int, label: str = "材料") -> Path:
     return path
 
 
-def make_volume(session, *, attachments=(3, 2), access: str | None = None, security_level: str | None = None,
+def make_volume(session, *, attachments=(3, 2), access: str | None = "开放", security_level: str | None = None,
                 tmp: Path | None = None, **case_overrides) -> str:
     """File a real volume (receive → attach scanned PDFs → conclude → file); its archival code.
 
     ``attachments`` are the page counts of the PDFs attached as applicant materials;
     ``access``/``security_level`` set the volume's access status and security level the
-    way an appraisal would.
+    way an appraisal would (open by default: the volume of a person's case is filed as
+    控制, see test_volumes).
     """
     from archive.window import cases
     from archive.shelf import volumes
@@ -67,6 +70,12 @@ def make_volume(session, *, attachments=(3, 2), access: str | None = None, secur
         with session.store.write() as conn:
             conn.execute(st.volumes.update().where(st.volumes.c.archival_code == code).values(**values))
     return code
+
+
+def principal_borrower(session):
+    """A borrower with the principal's clearance, registered by someone whose role covers it."""
+    with Session(session.ws, operator="赵立新", today=DEMO_DAY) as principal:
+        return make_borrower(principal, role="principal")
 
 
 def make_borrower(session, **overrides):
@@ -165,7 +174,7 @@ def test_loan_needs_the_head_in_charge_and_nothing_is_recorded_when_refused(sess
 
 def test_classified_volume_needs_the_principal_head(session):
     code = make_volume(session, security_level="秘密")
-    reader = make_borrower(session, role="principal")
+    reader = principal_borrower(session)
     with pytest.raises(RuleError) as exc:
         lend(session, code, reader, approved_by="赵局长", approver_level="head-in-charge")
     assert "主要负责人" in exc.value.message and "R06" in exc.value.message
@@ -300,6 +309,8 @@ def test_two_processes_cannot_lend_the_same_volume_at_once(session, home):
 
     code = make_volume(session)
     readers = [make_borrower(session).code for _ in range(2)]
+    for reader in readers:
+        add_account(home, f"档案员{reader}", "archivist")
     ctx = multiprocessing.get_context("spawn")
     pages = volumes.show(session, code).pages
     for attempt in range(3):  # race a few times; the winner returns the volume before the next race
@@ -371,6 +382,8 @@ def test_a_second_lend_waits_for_the_first_transaction_and_then_sees_the_volume_
 
     code = make_volume(session)
     a, b = make_borrower(session).code, make_borrower(session).code
+    add_account(home, "档案员甲", "archivist")
+    add_account(home, "档案员乙", "archivist")
     ctx = multiprocessing.get_context("spawn")
     checked, release, results = ctx.Event(), ctx.Event(), ctx.Queue()
     first = ctx.Process(target=_lend_holding_the_transaction, args=(str(home), code, a, checked, release, results))
@@ -485,7 +498,7 @@ def test_classified_loan_cannot_be_renewed(session):
     from archive.lending import loans
 
     code = make_volume(session, security_level="秘密")
-    loan = lend(session, code, make_borrower(session, role="principal"), mode="loan", approved_by="钱主任",
+    loan = lend(session, code, principal_borrower(session), mode="loan", approved_by="钱主任",
                 approver_level="principal-head")
     assert loan.rules["approval"] == "R07"
     with pytest.raises(RuleError) as exc:
@@ -596,6 +609,7 @@ def test_a_reminder_can_be_reprinted(session):
     code = make_volume(session)
     loan = lend(session, code, make_borrower(session), mode="loan", approved_by="赵局长")
     first = loans.overdue(session, as_of="2026-10-06", notices=True).loans[0].notice
-    again = notices.reprint(session, first.number)
+    with Session(session.ws, operator="陈静", today=DEMO_DAY) as archivist:  # reminders are the lending desk's
+        again = notices.reprint(archivist, first.number)
     assert again.number == first.number and again.case == loan.loan
     assert "补打" in docx_text(again.docx)

@@ -13,6 +13,7 @@ from archive.core import store as st
 from archive.documents.render import sha256_file
 from archive.core.errors import NotFoundError, StateError
 
+from .conftest import add_account
 from .test_cases import docx_text, make_case
 
 WORKER = textwrap.dedent("""
@@ -34,6 +35,7 @@ WORKER = textwrap.dedent("""
 
 
 def test_two_clerks_at_the_same_moment_get_unique_gap_free_numbers(home):
+    add_account(home, "并发测试", "clerk")
     count = 6
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(home), str(count)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]

@@ -20,7 +20,7 @@ from archive.window.cases import Applicant
 from archive.core.errors import InputError
 from archive.search.index import IndexMissingError, fold, gram_tokens, parse_query, snippet
 
-from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
+from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, add_account
 from .test_cases import make_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,8 @@ def test_parse_query_syntax():
 
 @pytest.mark.parametrize("query, message", [
     ('"不动产 登记', "引号不成对"),
+    ("'不动产 登记", "检索式“'不动产 登记”中的引号不成对"),
+    ("不动产’", "检索式“不动产’”中的引号不成对"),
     ("不动产”", "引号不成对"),
     ("colour:红", "未知的检索字段“colour”"),
     ("applicant:", "字段“applicant”后缺少检索词"),
@@ -122,6 +124,11 @@ def test_malformed_queries_name_the_problem(query, message):
         parse_query(query)
     assert message in err.value.message
     assert err.value.exit_code == 2 and err.value.field == "query"
+
+
+def test_single_quotes_mark_a_phrase_like_double_quotes():
+    for query in ("'不予受理 决定书'", "‘不予受理 决定书’", '"不予受理 决定书"', "“不予受理 决定书”"):
+        assert [(c.value, c.phrase) for c in parse_query(query).clauses] == [("不予受理 决定书", True)], query
 
 
 def test_snippet_marks_terms_and_keeps_the_original_characters():
@@ -423,6 +430,8 @@ print(answers)
 
 
 def test_two_clerks_write_while_a_reader_searches(session, indexed, home):
+    for name in ("甲", "乙"):
+        add_account(home, name, "clerk")
     env = {"PYTHONPATH": str(ROOT), "ARCHIVE_PDF": "never", "PATH": "/usr/bin:/bin"}
     if os.environ.get("ARCHIVE_DB_URL"):  # the PostgreSQL run: this test's database
         env["ARCHIVE_DB_URL"] = os.environ["ARCHIVE_DB_URL"]
@@ -469,15 +478,20 @@ def synthetic(count: int, share: int, shares: int):
                "title": f"文件{i}", "text": text, "info": {"case": f"K{i:05d}", "title": f"文件{i}", "year": 2000 + i % 20}}
 
 
+def install_built(session, source, count: int) -> None:
+    """Build an index of ``source``'s documents and make it the workspace's current one."""
+    build = session.ws.home / "index" / "build-test"
+    search.build_index(build, source, count, procs=1)
+    with session.store.read() as conn:
+        generation = search._store_generation(conn)
+    search.install_index(session, build, generation=generation, documents=count)
+
+
 def test_the_engine_agrees_with_a_scan(session):
     from functools import partial
 
     count = 1500
-    build = session.ws.home / "index" / "build-test"
-    search.build_index(build, partial(synthetic, count), count, procs=1)
-    with session.store.read() as conn:
-        generation = search._store_generation(conn)
-    search.install_index(session, build, generation=generation, documents=count)
+    install_built(session, partial(synthetic, count), count)
     texts = {d["key"]: fold(d["text"]) for d in synthetic(count, 0, 1)}
     for query in ("罕见词汇 常见", "罕见 申请材料 中等", "中等频率", "常见词语 -中等", "罕见 OR 中等频率", "编号1"):
         found = set(search.find_all(session, query, role=EVERYONE))
@@ -519,3 +533,72 @@ def test_spaces_and_line_breaks_inside_chinese_text_do_not_hide_words(session, i
     caught_up(session)
     assert keys(search.search(session, "江州市人民政府", role=EVERYONE)) == [indexed["land"]]
     assert keys(search.search(session, '"市人民政府的批复"', role=EVERYONE)) == [indexed["land"]]
+
+
+# -- exact matching: a run of Chinese characters is a substring, a phrase occurs as written -----
+
+def test_a_run_of_chinese_characters_must_occur_as_written(session, indexed):
+    # the person's case has 咨询 and 询办, 张三 and 三丰, but neither 咨询办 nor 张三丰
+    cases.pause(session, indexed["person"], reason="请到咨询台，由询办人张三与三丰公司核对", on=DEMO_DAY)
+    cases.pause(session, indexed["org"], reason="已转咨询办公室，张三丰签收", on=DEMO_DAY)
+    caught_up(session)
+    assert keys(search.search(session, "咨询办", role=EVERYONE)) == [indexed["org"]]
+    assert keys(search.search(session, "张三丰", role=EVERYONE)) == [indexed["org"]]
+    assert search.find_all(session, "张三丰", role=EVERYONE) == [indexed["org"]]
+    assert indexed["person"] in keys(search.search(session, "咨询 询办", role=EVERYONE))  # two words: AND
+    # excluding a run excludes the documents that contain it, not those with its pairs
+    assert set(keys(search.search(session, "三丰", role=EVERYONE))) == {indexed["person"], indexed["org"]}
+    assert keys(search.search(session, "三丰 -咨询办", role=EVERYONE)) == [indexed["person"]]
+    assert keys(search.search(session, "applicant:张三丰", role=EVERYONE)) == []
+
+
+def test_a_phrase_occurs_with_its_punctuation(session, indexed):
+    assert keys(search.search(session, '"转移登记（存量房"', role=EVERYONE)) == [indexed["land"]]
+    assert keys(search.search(session, '"转移登记，存量房"', role=EVERYONE)) == []
+    assert keys(search.search(session, '"转移登记(存量房买卖)"', role=EVERYONE)) == [indexed["land"]]
+
+
+def test_a_phrase_with_an_identity_number_is_found_though_snippets_mask_it(session, indexed):
+    cases.pause(session, indexed["org"], reason="经办人身份证号11010519491231002X已核验", on=DEMO_DAY)
+    caught_up(session)
+    result = search.search(session, '"身份证号11010519491231002X"', role=EVERYONE)
+    assert keys(result) == [indexed["org"]]
+    assert "11010519491231002X" not in result.hits[0].snippet
+    assert keys(search.search(session, '"身份证号11010519491231002X已核验"', role=EVERYONE)) == [indexed["org"]]
+    assert keys(search.search(session, '"身份证号11010519491231002"', role=EVERYONE)) == []  # whole numbers
+
+
+def test_ling_is_a_chinese_character(session, indexed):
+    cases.pause(session, indexed["land"], reason="于二〇二六年十月补正", on=DEMO_DAY)
+    caught_up(session)
+    for query in ("二〇二六年", "〇二六", "二〇", '"于二〇二六年十月"'):
+        assert keys(search.search(session, query, role=EVERYONE)) == [indexed["land"]], query
+    assert keys(search.search(session, "二〇二七", role=EVERYONE)) == []
+
+
+def near_misses(count: int, share: int, shares: int):
+    """Every document has 咨询 and 询办 (and 登记); every 7th also 咨询办, every 11th 办登记."""
+    for i in range(share, count, shares):
+        text = "咨询台，询办人。登记" + ("。咨询办公室" if i % 7 == 0 else "") + ("，办登记" if i % 11 == 0 else "")
+        yield {"key": f"K{i:05d}", "year": 2020, "date": 20200101 + i, "unit": "SJ", "applicant": f"申请人{i}",
+               "title": f"文件{i}", "text": text, "info": {"case": f"K{i:05d}", "title": f"文件{i}", "year": 2020}}
+
+
+def test_exact_at_any_number_of_candidates(session, monkeypatch):
+    from functools import partial
+
+    monkeypatch.setattr(search, "SEGMENT_DOCS", 1000)  # several segments
+    count = 3000
+    install_built(session, partial(near_misses, count), count)
+
+    def every(step):
+        return sorted(f"K{i:05d}" for i in range(0, count, step))
+    assert search.find_all(session, "咨询办", role=EVERYONE) == every(7)
+    assert search.search(session, "咨询办", role=EVERYONE).total == len(every(7))
+    assert search.find_all(session, "办登记", role=EVERYONE) == every(11)
+    assert search.find_all(session, "咨询办 办登记", role=EVERYONE) == every(77)
+    assert search.find_all(session, '"咨询办公室"', role=EVERYONE) == every(7)
+    assert search.find_all(session, '"询办人。登记"', role=EVERYONE) == every(1)
+    assert search.find_all(session, '"询办人。登"', role=EVERYONE) == every(1)  # ends with a single character
+    assert search.find_all(session, '"询办人，登记"', role=EVERYONE) == []
+    assert len(search.find_all(session, "登记 -咨询办", role=EVERYONE)) == count - len(every(7))

@@ -108,3 +108,110 @@ def test_fractional_weights_are_kept(tmp_path):
     assert engine.postings("text", "加权")[1].tolist() == [1.5] * (INLINE_LIMIT + 2)
     assert whoosh_postings(tmp_path, "text", "加权")[1] == [1.5] * (INLINE_LIMIT + 2)
     engine.close()
+
+
+# -- Whoosh's own field writer over this codec ------------------------------------------------
+
+def test_postings_written_one_at_a_time_in_several_blocks_are_kept_once():
+    """Whoosh's test_fieldwriter_multiblock, with this codec: every block starts empty."""
+    from whoosh import fields
+    from whoosh.filedb.filestore import RamStorage
+
+    from archive.search_codec import ArrayCodec
+
+    field = fields.TEXT()
+    storage, codec = RamStorage(), ArrayCodec(blocklimit=2)
+    segment = codec.new_segment(storage, "test")
+    writer = codec.field_writer(storage, segment)
+    writer.start_field("text", field)
+    writer.start_term(b"alfa")
+    postings = [(0, 2.0, b"test1", 2), (1, 5.0, b"test2", 5), (2, 3.0, b"test3", 3), (3, 4.0, b"test4", 4),
+                (4, 1.0, b"test5", 1)]
+    for posting in postings:
+        writer.add(*posting)
+    writer.finish_term()
+    writer.finish_field()
+    writer.close()
+
+    terms = codec.terms_reader(storage, segment)
+    info = terms.term_info("text", b"alfa")
+    assert (info.weight(), info.doc_frequency(), info.max_weight()) == (15.0, 5, 5.0)
+    assert (info.min_length(), info.max_length(), info.min_id(), info.max_id()) == (1, 5, 0, 4)
+    matcher = terms.matcher("text", b"alfa", field.format)
+    found = []
+    while matcher.is_active():
+        found.append((matcher.id(), matcher.weight(), matcher.value()))
+        matcher.next()
+    assert found == [(d, w, v) for d, w, v, _ in postings]
+    ids, weights = read_postings(terms._postfile, info)
+    assert ids.tolist() == [0, 1, 2, 3, 4] and weights.tolist() == [2.0, 5.0, 3.0, 4.0, 1.0]
+
+
+def test_term_vectors_and_spelling_fields_are_refused_before_anything_is_written(tmp_path):
+    from whoosh import fields
+    from whoosh.analysis import StemmingAnalyzer
+
+    from archive.search_codec import ArrayCodec
+
+    for name, schema in (("vectors", fields.Schema(body=fields.TEXT(vector=True))),
+                         ("spelling", fields.Schema(body=fields.TEXT(spelling=True, analyzer=StemmingAnalyzer())))):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = index.create_in(str(folder), schema)
+        with pytest.raises(ValueError, match="不支持"):
+            ArrayWriter(ix)
+        assert not [p for p in folder.iterdir() if p.suffix in (".seg", ".pst", ".trm")]
+    with pytest.raises(NotImplementedError, match="词向量"):
+        ArrayCodec().postings_writer(None, byteids=True)
+
+
+# -- positions -----------------------------------------------------------------------------------
+
+def positions_of(engine, fieldname: str, token: str) -> dict:
+    """{key: positions} of a token, read the way the engine reads them for phrase checks."""
+    out = {}
+    keys = engine.keys()
+    for index, (leaf, offset) in enumerate(engine.leaves):
+        found = engine._term(index, fieldname, token)
+        if found is None:
+            continue
+        positions = found.positions
+        if isinstance(positions, tuple):
+            positions = leaf._terms.positions(positions, int(found.counts.sum()))
+        start = 0
+        for doc, count in zip(found.ids.tolist(), found.counts.tolist()):
+            out[keys[doc + offset]] = positions[start:start + count].tolist()
+            start += count
+    return out
+
+
+def test_positions_count_characters_without_white_space(built):
+    engine = Engine(built)
+    # K00003: "常见词语，中等频率。次数次数次数次数。编号3": 常见 at 0, "，" (folded to ",") at 4, 次数 at 10, …
+    assert positions_of(engine, "text", "常见")["K00003"] == [0]
+    assert positions_of(engine, "text", ",")["K00003"] == [4]
+    assert positions_of(engine, "text", "。")["K00003"] == [9, 18]
+    assert positions_of(engine, "text", "次数")["K00003"] == [10, 12, 14, 16]
+    assert positions_of(engine, "text", "数次")["K00003"] == [11, 13, 15]
+    assert positions_of(engine, "text", "3")["K00003"] == [21]
+    # the last character of a run stands alone at its own position; 3 positions: an inlined term
+    assert positions_of(engine, "text", "号")["K00003"] == [20]
+    engine.close()
+
+
+def test_positions_survive_updates_merges_and_deletions(built):
+    ix = index.open_dir(str(built))
+    more = list(documents(620, 0, 1))[600:]
+    for doc in more:
+        search._write_documents(ix, [(doc["key"], doc)])
+    search._write_documents(ix, [("K00601", None), ("K00000", None)])
+    engine = Engine(built)
+    assert len(engine.leaves) < 1 + len(more)
+    deleted = {engine.keys()[d] for d in np.flatnonzero(engine.deleted)}
+    found = {k: v for k, v in positions_of(engine, "text", "次数").items() if k not in deleted}
+    assert set(found) == {f"K{i:05d}" for i in range(1, 620) if i != 601}
+    for key, positions in found.items():
+        i = int(key[1:])
+        start = len("常见词语，中等频率。" if i % 3 == 0 else "常见词语。") + (5 if i % 50 == 0 else 0)
+        assert positions == [start + 2 * k for k in range(i % 4 + 1)], key
+    engine.close()

@@ -7,7 +7,7 @@ import pytest
 
 from archive.core import changelog
 from archive.core import store as st
-from archive.core.errors import ConflictError, StoreError, WorkspaceError
+from archive.core.errors import ArchiveError, ConflictError, StoreError, WorkspaceError
 
 
 def _url(test_store, tmp_path) -> str:
@@ -133,10 +133,10 @@ def test_a_write_lock_held_too_long_is_a_chinese_error(tmp_path, monkeypatch):
     try:
         with holder.write() as conn:
             st.next_number(conn, "x")
-            with pytest.raises(StoreError) as err:
+            with pytest.raises(ArchiveError) as err:
                 with waiter.write() as other:
                     st.next_number(other, "x")
-        assert "数据库被其他操作占用" in err.value.message
+        assert "其他操作占用" in err.value.message and err.value.exit_code == 1
     finally:
         holder.dispose()
         waiter.dispose()

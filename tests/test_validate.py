@@ -82,14 +82,79 @@ def test_parse_datetime():
         parse_datetime("2026-12-01 25:00", "预约时间")
 
 
-@pytest.mark.parametrize("phone", ["13800138000", "0571-87654321", "057187654321", "12345"])
-def test_phones(phone):
-    assert check_phone(phone)
+@pytest.mark.parametrize("phone, stored", [
+    ("13800138000", "13800138000"), ("+86 138 0013 8000", "13800138000"), ("１３８００１３８０００", "13800138000"),
+    ("0571-87654321", "0571-87654321"), ("057187654321", "0571-87654321"), ("(0571)87654321", "0571-87654321"),
+    ("010 8765 4321", "010-87654321"), ("0591-8765432", "0591-8765432"), ("0571-87654321-808", "0571-87654321-808"),
+    ("0571-87654321转808", "0571-87654321-808"), ("０５７１－８７６５４３２１", "0571-87654321"),
+])
+def test_phones_are_stored_in_their_normal_form(phone, stored):
+    assert check_phone(phone) == stored
 
 
-def test_bad_phone():
-    with pytest.raises(InputError, match="联系电话"):
-        check_phone("abc")
+@pytest.mark.parametrize("bad", ["abc", "12345", "95588", "400-800-1234", "1380013800", "23800138000",
+                                 "0571-0765432", "87654321", "0571-876543210"])
+def test_anything_but_a_mobile_or_a_landline_with_area_code_is_refused(bad):
+    with pytest.raises(InputError, match="联系电话") as info:
+        check_phone(bad)
+    assert info.value.field == "联系电话"
+
+
+FULL_WIDTH_ID = "１１０１０５１９４９１２３１００２X"
+
+
+def test_full_width_codes_and_dates_are_folded_to_ascii_before_checking():
+    assert check_id_number(FULL_WIDTH_ID) == "11010519491231002X"
+    assert check_id_number("１１０１０５１９４９１２３１００２ｘ") == "11010519491231002X"
+    assert check_credit_code("９１３５０１００Ｍ０００１００Ｙ４３") == "91350100M000100Y43"
+    assert parse_date("２０２６－１０－１０", "收件日期") == dt.date(2026, 10, 10)
+    assert parse_datetime("２０２６－１２－０１　０９：３０", "预约时间") == dt.datetime(2026, 12, 1, 9, 30)
+
+
+def test_a_full_width_check_digit_is_reported_in_ascii():
+    with pytest.raises(InputError) as info:
+        check_id_number("１１０１０５１９４９１２３１００２１")
+    assert info.value.message.endswith("末位应为 X，收到 1，请核对证件后重新输入")
+
+
+@pytest.mark.parametrize("digits", ["١١٠١٠٥١٩٤٩١٢٣١٠٠٢X", "११०१०५१९४९१२३१००२X"])
+def test_other_scripts_digits_are_not_digits_of_an_id_number(digits):
+    with pytest.raises(InputError, match="应为18位"):
+        check_id_number(digits)
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u202d", "\u200b", "\u200f", "\u200d", "\ufeff", "\u2066", "\u00ad"])
+def test_invisible_format_characters_are_refused_naming_the_field(char):
+    with pytest.raises(InputError, match="格式字符") as info:
+        check_text(f"张{char}三李", "申请人姓名")
+    assert info.value.field == "申请人姓名" and "申请人姓名" in info.value.message
+
+
+def test_id_number_must_start_with_a_province_level_code():
+    first = "990105194912310" + "02"  # 99 is no province
+    with pytest.raises(InputError, match="省级行政区划代码"):
+        check_id_number(first + id_number_check_digit(first))
+    old = "43302119850101001"  # an abolished county (433021) stays valid for life
+    assert check_id_number(old + id_number_check_digit(old))
+
+
+@pytest.mark.parametrize("first17, reason", [
+    ("295B0126EMU7QBEQ7", "第3～8位"),    # letters in the region
+    ("91990100M000100Y4", "第3～8位"),    # 99 is no province
+    ("B1350100M000100Y4", "第1位"),       # no such registration authority
+    ("94350100M000100Y4", "第2位"),       # market regulation registers types 1-3 only
+    ("Y2350100M000100Y4", "第2位"),
+])
+def test_credit_code_region_and_gb32100_tables(first17, reason):
+    with pytest.raises(InputError, match=reason):
+        check_credit_code(first17 + credit_code_check_digit(first17))
+
+
+@pytest.mark.parametrize("first17", ["91350100M000100Y4", "12100000400000398", "51110000500021676",
+                                     "N2350100MA000000X", "31350000MD0000000", "Y1350100MA0000000"])
+def test_credit_codes_of_each_kind_pass(first17):
+    code = first17 + credit_code_check_digit(first17)
+    assert check_credit_code(code) == code
 
 
 def test_mask_and_format():

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from archive.window import cases
 from archive.core import store as st
-from archive.shelf import volumes
+from archive.shelf import fixity, volumes
 from archive.core.errors import ArchiveError, InputError, NotFoundError, StateError
 
-from .conftest import DEMO_DAY, PERSON_ID
+from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, add_account
 from .test_cases import FOOD, docx_text, make_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -395,6 +395,7 @@ def test_two_processes_filing_at_once_get_unique_gap_free_numbers(session, home)
     numbers = 12
     for _ in range(numbers):
         make_concluded(session)
+    add_account(home, "档案员", "archivist")
     env = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_OPERATOR="档案员", ARCHIVE_PDF="never")
     command = [sys.executable, str(ROOT / "cli.py"), "file", "--all-due"]
     procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -448,5 +449,66 @@ def test_with_pdf_items_are_pdfs_and_one_merged_pdf_is_stamped_with_the_code(ses
     assert merged_form.pages == len(reader.pages)
     assert hashlib.sha256(merged.read_bytes()).hexdigest() == merged_form.sha256
     # Item pages carry their page number after the code; the forms (cover first) do not.
-    assert f"{v.archival_code}   1" in reader.pages[2].extract_text()
-    assert f"{v.archival_code}   " not in reader.pages[0].extract_text()
+    assert f"档号：{v.archival_code}   第1页" in reader.pages[2].extract_text()
+    assert f"档号：{v.archival_code}" in reader.pages[0].extract_text()
+    assert "第1页" not in reader.pages[0].extract_text()
+    # The stamp's font is embedded (a CJK subset, so 档号 reads back as text).
+    fonts = [f for page in reader.pages for f in page["/Resources"]["/Font"].values()]
+    stamp = next(f.get_object() for f in fonts if f.get_object()["/BaseFont"] == "/NotoSansCJKsc-Regular")
+    descendant = stamp["/DescendantFonts"][0].get_object()
+    assert "/FontFile3" in descendant["/FontDescriptor"]
+    # Every item PDF is PDF/A-2b; the merged PDF does not claim it (pypdf drops the metadata).
+    from archive.documents.pdf import pdfa_claim
+    assert all(pdfa_claim(i.path) == "2B" for i in v.items if i.kind != "attachment")
+    assert pdfa_claim(merged) is None
+
+
+# -- issue 12: access and security, forms -------------------------------------------------------
+
+def test_a_persons_volume_is_controlled_and_a_change_is_approved_logged_and_noted(session):
+    from sqlalchemy import select
+
+    case_no = make_case(session).case.case_no  # a person: the volume holds an ID number
+    cases.conclude(session, case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    v = volumes.file_case(session, case_no)
+    assert v.access == "控制" and v.security_level is None
+    cover = next(f for f in v.forms if f.kind == "volume_cover")
+    assert "控制" in docx_text(cover.path) and "无" in docx_text(cover.path)
+    with pytest.raises(InputError):
+        volumes.set_access(session, v.archival_code, access="公开", approver="赵立新", reason="审核")
+    with pytest.raises(StateError):
+        volumes.set_access(session, v.archival_code, access="控制", approver="赵立新", reason="审核")
+    changed = volumes.set_access(session, v.archival_code, access="开放", security_level="秘密",
+                                 approver="赵立新", reason="经开放审核，个人信息已作技术处理")
+    assert changed.access == "开放" and changed.security_level == "秘密"
+    assert "开放标识由“控制”改为“开放”；密级由“无”改为“秘密”。批准人：赵立新" in changed.notes[-1].text
+    new_cover = next(f for f in changed.forms if f.kind == "volume_cover")
+    assert new_cover.path != cover.path and Path(cover.path).exists()  # the old cover is kept
+    assert "秘密" in docx_text(new_cover.path)
+    with session.store.read() as conn:
+        event = conn.execute(select(st.events).where(st.events.c.action == "access_change")).one()
+    assert event.detail["approver"] == "赵立新" and event.detail["previous_access"] == "控制"
+    assert fixity.verify(session).ok
+
+
+def test_an_organisations_volume_follows_its_class(session):
+    from archive.window.cases import Applicant
+
+    org = Applicant.organisation("江州市某某餐饮有限公司", ORG_CODE, "李四", "0792-88886666")
+    case_no = make_case(session, applicant=org).case.case_no
+    cases.conclude(session, case_no, decision="approved", on=CONCLUDED_ON)
+    assert volumes.file_case(session, case_no).access == "开放"
+
+
+def test_the_volume_keeps_the_stub_not_the_applicants_part(session):
+    case_no = make_case(session).case.case_no
+    cases.conclude(session, case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    v = volumes.file_case(session, case_no)
+    notice = next(i for i in v.items if i.kind == "notice")
+    text = docx_text(notice.path)
+    assert "窗口存根" in text and "申请人收执" not in text
+    record = next(i for i in v.items if i.kind == "decision_record")
+    text = docx_text(record.path)
+    assert "批准人\n赵立新" in text and "批准日期\n2026年9月30日" in text
+    notes = next(f for f in v.forms if f.kind == "notes_sheet")
+    assert "archive" not in docx_text(notes.path) and "窗口存根联" in docx_text(notes.path)

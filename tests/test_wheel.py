@@ -24,7 +24,7 @@ def _run(*args, **kwargs) -> subprocess.CompletedProcess:
 
 def test_the_wheel_installs_into_a_fresh_venv_and_receives_a_case(tmp_path):
     source = tmp_path / "source"  # a copy, so building leaves nothing in the checkout
-    for name in ("archive", "commands", "templates", "schemas"):
+    for name in ("archive", "commands", "web", "templates", "schemas"):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copyfile(ROOT / name, source / name)
@@ -48,13 +48,15 @@ def test_the_wheel_installs_into_a_fresh_venv_and_receives_a_case(tmp_path):
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARCHIVE_", "PYTHON"))}
     env.update(ARCHIVE_HOME=str(work / "home"), ARCHIVE_OPERATOR="王芳", ARCHIVE_PDF="never")
-    where = _run(python, "-c", "import archive.commands, archive.core.config as c; "
-                 "print(archive.commands.__file__); print(c.schemas_dir()); print(c.templates_dir())",
+    where = _run(python, "-c", "import archive.commands, archive.core.config as c, archive.web.common as w; "
+                 "print(archive.commands.__file__); print(c.schemas_dir()); print(c.templates_dir()); "
+                 "print(w.HERE / 'templates' / 'login.html'); print(w.HERE / 'static' / 'htmx-2.0.11.min.js')",
                  cwd=work, env=env).stdout.split()
+    assert all(Path(p).exists() for p in where), where
     assert all(Path(p).is_relative_to(site / "archive") for p in where), where
 
     archive = venv / "bin" / "archive"
-    _run(archive, "init", "--sample", cwd=work, env=env)
+    _run(archive, "init", "--sample", cwd=work, env=env)  # creates the sample accounts, 王芳 among them
     result = _run(archive, "case", "receive", "--item", "SJ-XK-003", "--applicant", "张三",
                   "--id-number", "11010519491231002X", "--phone", "13800138000",
                   "--materials", "M01,M02,M03,M04,M05,M06", "--received-on", "2026-09-28", "--json", cwd=work, env=env)

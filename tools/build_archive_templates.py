@@ -45,9 +45,9 @@ STYLES = {  # name shown in Word/WPS: (style id, font, size pt, alignment, line 
     "档案正文": ("ArchiveBody", BODY_FONT, 14, WD_ALIGN_PARAGRAPH.JUSTIFY, 24),
     "档案标题": ("ArchiveTitle", TITLE_FONT, 22, WD_ALIGN_PARAGRAPH.CENTER, 36),
     "档案副标题": ("ArchiveSubtitle", BODY_FONT, 12, WD_ALIGN_PARAGRAPH.CENTER, 20),
-    "表头": ("ArchiveTableHead", HEAD_FONT, 10.5, WD_ALIGN_PARAGRAPH.CENTER, 15),
-    "表格内容": ("ArchiveTableText", BODY_FONT, 10.5, WD_ALIGN_PARAGRAPH.LEFT, 15),
-    "表格居中": ("ArchiveTableCentre", BODY_FONT, 10.5, WD_ALIGN_PARAGRAPH.CENTER, 15),
+    "表头": ("ArchiveTableHead", HEAD_FONT, 10.5, WD_ALIGN_PARAGRAPH.CENTER, 12),
+    "表格内容": ("ArchiveTableText", BODY_FONT, 10.5, WD_ALIGN_PARAGRAPH.LEFT, 12),
+    "表格居中": ("ArchiveTableCentre", BODY_FONT, 10.5, WD_ALIGN_PARAGRAPH.CENTER, 12),
     "封面标签": ("CoverLabel", HEAD_FONT, 14, WD_ALIGN_PARAGRAPH.CENTER, 22),
     "封面内容": ("CoverText", BODY_FONT, 14, WD_ALIGN_PARAGRAPH.LEFT, 22),
     "签名": ("ArchiveSignature", BODY_FONT, 12, WD_ALIGN_PARAGRAPH.LEFT, 24),
@@ -139,8 +139,6 @@ class Form:
         def prepare_row(row, kind):
             if row_height_mm and kind != "tag":
                 row.height = Mm(row_height_mm)
-            if kind == "header":  # repeated at the top of every page
-                row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
 
         return template_package.grid_table(self.doc, widths_mm, rows, style_of, header=header, loop=loop,
                                            loop_row=loop_row, prepare_row=prepare_row)
@@ -175,14 +173,12 @@ def build_application_record() -> Form:
         *APPLICANT_ROWS,
         ["办件类型", "{{ case_type }}", "收件日期", "{{ received_on }}"],
         ["受理日期", "{{ accepted_on }}", "承诺时限", "{{ promised_days }}"],
-    ], row_height_mm=9)
-    f.p("")
-    f.p("收到的申请材料", "表头", space_after=3)
+    ], row_height_mm=7)
+    f.p("收到的申请材料", "表头", space_after=3).paragraph_format.space_before = Pt(6)
     f.table([14, 101, 20, 30], [], header=["序号", "材料名称", "份数", "原件/复印件"], loop="m in materials",
             loop_row=["{{ loop.index }}", "{{ m.name }}", "{{ m.copies }}", "{{ m.form }}"], centre_columns=(0, 2, 3))
-    f.p("")
-    f.p("办理过程", "表头", space_after=3)
-    f.table([36, 30, 24, 75], [], header=["时间", "环节", "经办人", "说明"], loop="e in events",
+    f.p("办理过程", "表头", space_after=3).paragraph_format.space_before = Pt(6)
+    f.table([46, 18, 16, 85], [], header=["日期（录入时间）", "环节", "经办人", "说明"], loop="e in events",
             loop_row=["{{ e.at }}", "{{ e.action }}", "{{ e.operator }}", "{{ e.detail }}"], centre_columns=(0, 2))
     f.footer("本表由系统根据办件登记信息和办理记录生成　生成日期：{{ printed_on }}")
     return f
@@ -203,6 +199,8 @@ def build_decision_record() -> Form:
         ["审批意见", "{{ opinion }}"],
         ["办结（签章）时间", "{{ sealed_at }}"],
         ["经办人", "{{ operator }}"],
+        ["批准人", "{{ approver }}"],
+        ["批准日期", "{{ approved_on }}"],
     ], label_columns=(0,), row_height_mm=11)
     f.footer("本单由系统根据办结记录生成　生成日期：{{ printed_on }}")
     return f
@@ -226,11 +224,12 @@ def build_volume_cover() -> Form:
         ["立卷单位", "{{ unit }}"],
         ["起止时间", "{{ start_date }}至{{ end_date }}"],
         ["保管期限", "{{ retention }}"],
-        ["开放标识", "{{ access }}{% if security_level %}　密级：{{ security_level }}{% endif %}"],
+        ["开放标识", "{{ access }}"],
+        ["密　　级", "{{ security_level or '无' }}"],
         ["卷内件数", "{{ items_count }}件"],
         ["卷内页数", "{{ pages }}页"],
         ["档　　号", "{{ archival_code }}"],
-    ], label_columns=(0,), row_height_mm=14, label_style="封面标签")
+    ], label_columns=(0,), row_height_mm=13, label_style="封面标签")
     for row in f.doc.tables[-1].rows:
         row.cells[1].paragraphs[0].style = f.doc.styles["封面内容"]
     return f
@@ -240,7 +239,8 @@ def build_item_list() -> Form:
     f = Form("卷内文件目录")
     f.p("卷内文件目录", "档案标题", space_after=6)
     f.p("档号：{{ archival_code }}", "档案副标题", space_after=6)
-    f.table([12, 30, 28, 48, 22, 12, 13], [], header=["序号", "文号", "责任者", "题名", "日期", "页号", "备注"],
+    # 文号 is an identifier: its column holds 江市监不受字〔2026〕123号 on one line.
+    f.table([10, 50, 24, 43, 20, 10, 8], [], header=["序号", "文号", "责任者", "题名", "日期", "页号", "备注"],
             loop="r in rows",
             loop_row=["{{ r.number }}", "{{ r.doc_number }}", "{{ r.responsible }}", "{{ r.title }}",
                       "{{ r.date }}", "{{ r.page }}", "{{ r.remark }}"], centre_columns=(0, 4, 5))
@@ -295,12 +295,22 @@ def build_destruction_list() -> Form:
             loop="r in rows",
             loop_row=["{{ r.number }}", "{{ r.archival_code }}", "{{ r.title }}", "{{ r.year }}", "{{ r.retention }}",
                       "{{ r.pages }}", "{{ r.opinion }}"], centre_columns=(0, 3, 4, 5))
-    f.p("以上共{{ total_volumes }}卷，{{ total_pages }}页。", "签名", space_after=6)
-    f.table([40, 87, 40, 85], [
-        ["编制人", "{{ compiled_by }}", "编制日期", "{{ compiled_on }}"],
-        ["批准人", "{{ approver }}", "销毁日期", "{{ executed_on }}"],
-        ["监销人", "{{ witnesses }}", "销毁方式", "{{ method }}"],
+    # The totals and the signatures stay together on the list's last page.
+    f.p("以上共{{ total_volumes }}卷，{{ total_pages }}页。", "签名", space_after=6).paragraph_format.keep_with_next = True
+    # Who appraised, who approved, and the two witnesses (监销人) each sign on their own line;
+    # a draft list leaves the names blank for signing on paper.
+    signatures = f.table([52, 75, 40, 85], [
+        ["鉴定小组意见", "{{ appraisal_opinion }}", None, None],
+        ["鉴定小组成员（签名）", "{{ appraisers }}", "编制人", "{{ compiled_by }}"],
+        ["档案部门负责人审核（签名）", "{{ reviewer }}", "编制日期", "{{ compiled_on }}"],
+        ["批准人（签名）", "{{ approver }}", "批准日期", "{{ approved_on }}"],
+        ["监销人（签名）", "{{ witness_1 }}", "监销人（签名）", "{{ witness_2 }}"],
+        ["销毁日期", "{{ executed_on }}", "销毁方式", "{{ method }}"],
     ], row_height_mm=10)
+    for row in signatures.rows[:-1]:
+        for cell in row.cells:
+            for para in cell.paragraphs:
+                para.paragraph_format.keep_with_next = True
     f.footer("{{ fonds.name }}　档案销毁清册 第{{ list_no }}号")
     return f
 

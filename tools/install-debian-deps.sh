@@ -7,6 +7,8 @@
 #   postgresql                PostgreSQL server and client (initdb, pg_ctl, pg_dump): the
 #                             tests run the suite on a throwaway server of their own, and
 #                             `archive backup` uses pg_dump for a PostgreSQL store
+#   chromium, chromium-driver Debian's browser and its WebDriver, for the browser tests
+#                             (tests/test_browser.py; no browser is ever downloaded)
 #
 # Idempotent: when everything is present it prints one line and changes nothing.
 # Without apt-get (not Debian/Ubuntu) or without the rights to install, it warns and
@@ -14,7 +16,7 @@
 # (under CI=true they fail instead).
 set -u
 
-PACKAGES="libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils postgresql"
+PACKAGES="libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils chromium chromium-driver postgresql"
 
 warn() { echo "install-debian-deps: 警告：$*" >&2; }
 

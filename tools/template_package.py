@@ -39,7 +39,8 @@ def grid_table(doc, widths_mm, rows, style_of, *, header=None, loop=None, loop_r
     ``rows`` are lists of cell texts; a text of ``None`` merges the cell into its left
     neighbour. ``loop``/``loop_row`` add ``{%tr for ... %}`` / row / ``{%tr endfor %}``.
     ``style_of(kind, column)`` names each cell's paragraph style (kind: header, pair,
-    data); ``prepare_row(row, kind)`` may set a row's height or mark it as a header.
+    data); ``prepare_row(row, kind)`` may set a row's height. The header row repeats on
+    every page, no row splits across two, and cells have 1 mm side margins.
     """
     all_rows = []
     if header:
@@ -56,6 +57,10 @@ def grid_table(doc, widths_mm, rows, style_of, *, header=None, loop=None, loop_r
     for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths_mm):
         grid_col.w = Mm(width)
     for row, (kind, texts) in zip(table.rows, all_rows):
+        if kind == "header":
+            repeat_header(row)
+        if kind != "tag":
+            keep_row_together(row)
         if prepare_row is not None:
             prepare_row(row, kind)
         cells = row.cells
@@ -77,7 +82,35 @@ def grid_table(doc, widths_mm, rows, style_of, *, header=None, loop=None, loop_r
             # A merge leaves the absorbed cells' empty paragraphs behind.
             for extra in cell.paragraphs[1:]:
                 extra._p.getparent().remove(extra._p)
+    cell_margins(table)
     return table
+
+
+def cell_margins(table, *, left_mm: float = 1.0, right_mm: float = 1.0, top_mm: float = 0.0,
+                 bottom_mm: float = 0.0) -> None:
+    """Set the table's default cell margins (Word's default 1.9 mm each side wastes a column)."""
+    tbl_pr = table._tbl.tblPr
+    margins = tbl_pr.find(qn("w:tblCellMar"))
+    if margins is None:
+        margins = OxmlElement("w:tblCellMar")
+        tbl_pr.append(margins)
+    for side, mm in (("top", top_mm), ("left", left_mm), ("bottom", bottom_mm), ("right", right_mm)):
+        node = margins.find(qn(f"w:{side}"))
+        if node is None:
+            node = OxmlElement(f"w:{side}")
+            margins.append(node)
+        node.set(qn("w:w"), str(round(mm * 1440 / 25.4)))
+        node.set(qn("w:type"), "dxa")
+
+
+def repeat_header(row) -> None:
+    """Mark a table row as a header row, repeated at the top of every page."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+
+
+def keep_row_together(row) -> None:
+    """Keep a table row on one page (a material's name never splits across two)."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
 
 def drop_unused_parts(doc) -> None:

@@ -143,8 +143,10 @@ def read_schedule_file(path: str | Path) -> YearSchedule:
         raise ConfigError(f"节假日安排文件 {path} 不是 UTF-8 编码，请另存为 UTF-8 后重新载入") from None
     except OSError as exc:
         raise ConfigError(f"无法读取节假日安排文件 {path}：{exc.strerror or exc}") from None
+    from .config import parse_json
+
     try:
-        data = json.loads(text)
+        data = parse_json(text, "节假日安排", str(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"节假日安排文件 {path} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列有误"

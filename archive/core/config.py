@@ -50,11 +50,17 @@ class Setting:
     env: str | None = None
 
 
+DEFAULT_SEAL_MM = 42
+
 DEFAULT_PARTS = {
     "default": [["第一联", "申请人收执"], ["第二联", "窗口存根"]],
     "joint": [["第一联", "申请人收执"], ["第二联", "窗口存根"], ["第三联", "中心存查"]],
     "appointment": [["第一联", "来访人收执"], ["第二联", "存根"]],
 }
+
+# Which parts of a notice go into the case's volume, by destination: the window's stub and,
+# for joint cases, the centre's part. The applicant's part left the building with the applicant.
+DEFAULT_FILED_PARTS = {"default": ["窗口存根", "中心存查"]}
 
 # Kinds with parts of their own when the configuration's parts do not name them (a reminder
 # goes to a borrower, not an applicant).
@@ -83,9 +89,56 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("parts", DEFAULT_PARTS, "各类文书的联次：default、joint（联办件）、appointment，或按文书种类单独设置"),
     Setting("complaint_phone", "12345", "投诉监督电话（单位未单独设置时使用）"),
+    Setting("password_min_length", 10, "密码最短长度（字符）"),
+    Setting("password_hash_time_cost", 3, "argon2id 口令散列的迭代次数；调整后，用户下次登录时自动按新参数重新散列",
+            "ARCHIVE_PASSWORD_HASH_TIME_COST"),
+    Setting("password_hash_memory_kib", 65536, "argon2id 口令散列占用的内存（KiB）；调整后登录时自动重新散列",
+            "ARCHIVE_PASSWORD_HASH_MEMORY_KIB"),
+    Setting("login_max_failures", 5, "连续登录失败多少次后锁定账户"),
+    Setting("login_lock_minutes", 15, "账户锁定时长（分钟）；锁定期间即使密码正确也不能登录"),
+    Setting("session_idle_minutes", 30, "网页会话空闲多久后失效（分钟）"),
+    Setting("session_absolute_hours", 12, "网页会话自登录起最长有效时间（小时）"),
+    Setting("secure_cookies", False, "会话 Cookie 是否加 Secure 标记（经 TLS 反向代理提供服务时打开）", "ARCHIVE_SECURE_COOKIES"),
+    Setting("due_blue_days", 2, "“我的办件”中剩余工作日不超过此数时标蓝色提醒"),
+    Setting("audit_retention_days", 180, "审计日志至少保留的天数（网络安全法第二十一条：不少于六个月）；不得小于 180"),
+    Setting("timezone", "Asia/Shanghai",
+            "中心所在时区（IANA 名称，如 Asia/Shanghai、Asia/Urumqi）；记录和打印的时间都按此时区，与服务器的时区无关"),
+    Setting("pending_materials_days", 5,
+            "补办件待补交材料的补交期限（工作日，自受理之日起算）；事项目录可按事项另设“补交时限”"),
+    Setting("legal_bases", {}, "各类文书援引的法律依据（按依据种类覆盖默认值，如 receipt、out-of-scope、denial）"),
+    Setting("filed_parts", DEFAULT_FILED_PARTS,
+            "归档时放入案卷的文书联次（按去向）：default，或按文书种类单独设置；申请人收执联不归档"),
+    Setting("warning_blue_workdays", 2, "蓝牌预警：距办结期限还剩不超过该数的工作日时亮蓝牌（电子监察）"),
+    Setting("warning_yellow_workdays", 0, "黄牌预警：距办结期限还剩不超过该数的工作日时亮黄牌；0＝期限当日"),
+    Setting("rectification_workdays", 15, "差评（不满意、非常不满意）整改期限：评价之日起的工作日数"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+
+MAX_JSON_DEPTH = 32  # our files nest four or five levels; far deeper is not one of them
+
+
+def parse_json(text: str, what: str, where: str) -> Any:
+    """Decode a JSON document that a person handed in; nesting beyond reason is refused.
+
+    Raises :class:`json.JSONDecodeError` for the caller to word, and :class:`ConfigError`
+    for a document nested so deep that decoding or checking it would exhaust the stack.
+    """
+    too_deep = ConfigError(f"{what}文件的嵌套层次过深（超过{MAX_JSON_DEPTH}层），不是有效的{what}文件：{where}",
+                           field=where, hint="检查文件内容；正常的文件只有几层嵌套")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return data
 
 
 def _load_json_file(path: Path, what: str) -> Any:
@@ -96,7 +149,7 @@ def _load_json_file(path: Path, what: str) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{what}文件不是 UTF-8 编码的文本：{path}", field=str(path)) from None
     try:
-        return json.loads(text)
+        return parse_json(text, what, str(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{what}文件不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）：{path}", field=str(path)
@@ -209,6 +262,11 @@ class Workspace:
         return self.home / "index"
 
     @property
+    def fonts_dir(self) -> Path:
+        """Licensed fonts a centre installs for PDF output (used before the free fallbacks)."""
+        return self.home / "fonts"
+
+    @property
     def database_url(self) -> str:
         return self.get("database_url") or f"sqlite:///{self.home / 'archive.db'}"
 
@@ -269,6 +327,15 @@ class Workspace:
 
     def seal_path(self, unit_code: str) -> Path:
         return self.home / "seals" / self.unit(unit_code)["seal"]
+
+    def seal_size_mm(self, unit_code: str) -> float:
+        """The printed diameter of the unit's seal (units[].seal_size_mm, default 42 mm)."""
+        return float(self.unit(unit_code).get("seal_size_mm") or DEFAULT_SEAL_MM)
+
+    def filed_parts(self, kind: str) -> list[str]:
+        """The destinations of the parts of ``kind`` that go into a case's volume."""
+        parts = self.get("filed_parts")
+        return list(parts.get(kind) or parts.get("default") or DEFAULT_FILED_PARTS["default"])
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:

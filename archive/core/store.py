@@ -21,6 +21,7 @@ with a Chinese message (:func:`translate`), never as a driver exception.
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
 from sqlalchemy import (
@@ -46,9 +47,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .errors import ArchiveError, ConflictError, StoreError, WorkspaceError
+from .errors import ArchiveError, ConflictError, StoreError, WorkspaceError, from_environment
 
 BUSY_TIMEOUT_SECONDS = 60
 
@@ -68,6 +69,7 @@ items = Table(
     Column("delivery", String(200), nullable=False),
     Column("materials", JSON, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("pending_days", Integer),  # 补办件: working days to hand in pending materials (None: the setting)
 )
 
 calendar_years = Table(
@@ -125,6 +127,13 @@ cases = Table(
     Column("sealed_at", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("pending_due", JSON),  # 补办件: {material code: ISO date it is due}, still owed or not
+    Column("pause_expected_days", Integer),  # the excluded-time notice's expected working days
+    Column("approver", String(100)),  # who approved the conclusion (办结审批单)
+    Column("approved_on", Date),
+    # The window clerk who received the case: the operator of its receive event, copied
+    # by a store trigger (migration 0009) so supervision groups by clerk without a join.
+    Column("clerk", String(100)),
 )
 
 events = Table(
@@ -135,8 +144,9 @@ events = Table(
     Column("subject", String(100), nullable=False, index=True),  # e.g. case number, card number
     Column("action", String(50), nullable=False),
     Column("operator", String(100), nullable=False),
-    Column("at", DateTime, nullable=False),
+    Column("at", DateTime, nullable=False),  # when it was entered (the centre's time zone)
     Column("detail", JSON, nullable=False),
+    Column("effective_on", Date),  # the date it takes effect, for an action entered later
 )
 
 appointments = Table(
@@ -223,7 +233,7 @@ volumes = Table(
     Column("pages", Integer, nullable=False),
     Column("access", String(16), nullable=False, default="开放"),  # 开放 | 控制 | 延期开放 | 未审核
     Column("security_level", String(16)),  # None, or 秘密 | 机密 | 绝密
-    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroyed
+    Column("state", String(16), nullable=False, default="on_shelf"),  # on_shelf | on_loan | flagged | destroying | destroyed
     Column("folder", String(500), nullable=False),
     Column("merged_pdf", String(500)),
     Column("merged_sha256", String(64)),
@@ -286,7 +296,7 @@ destruction_lists = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("as_of", Date, nullable=False),
-    Column("status", String(16), nullable=False),  # draft | executed
+    Column("status", String(16), nullable=False),  # draft | executing (files going) | executed
     Column("volume_ids", JSON, nullable=False),
     Column("path", String(500)),
     Column("sha256", String(64)),
@@ -299,6 +309,10 @@ destruction_lists = Table(
     Column("executed_by", String(100)),
     Column("executed_path", String(500)),  # the list as executed, with approver and witnesses
     Column("executed_sha256", String(64)),
+    Column("appraisers", JSON),  # 鉴定小组成员
+    Column("reviewer", String(100)),  # the archive's head who reviewed the list
+    Column("pdf_path", String(500)),  # PDF renditions of the draft and the executed list
+    Column("executed_pdf_path", String(500)),
 )
 
 
@@ -413,6 +427,129 @@ leases = Table(
     Column("acquired_at", DateTime),
 )
 
+# -- accounts, web sessions and the audit trail (core/accounts.py, core/audit.py) ----------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("units", JSON, nullable=False),  # unit codes the account works for; [] = every unit
+    Column("fonds", JSON, nullable=False),  # fonds codes; [] = every fonds
+    Column("password_hash", String(255), nullable=False),
+    Column("must_change", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime),
+    Column("password_changed_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("seen_at", DateTime, nullable=False),
+)
+
+AUDIT_CHAIN = "audit:chain"  # the counter that numbers audit entries (its value = the last seq)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),  # ISO 8601 with the centre's UTC offset when known
+    Column("actor", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),  # ok | denied | failed
+    Column("client", String(64), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_actor", "actor"),
+)
+# -- supervision (ratings, rectifications, red cards) -------------------------------------
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # One rating per case, never edited: the store refuses a second row and (by triggers,
+    # see migration 0009) any UPDATE or DELETE.
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),  # who received the case
+    Column("level", Integer, nullable=False),  # 5 非常满意 … 1 非常不满意
+    Column("overall", Integer, nullable=False),  # sub-scores 1–5: 整体满意度
+    Column("efficiency", Integer, nullable=False),  # 服务效率
+    Column("quality", Integer, nullable=False),  # 服务水平
+    Column("attitude", Integer, nullable=False),  # 服务态度
+    Column("comment", Text),
+    Column("source", String(16), nullable=False),  # device | web | phone
+    Column("rated_on", Date, nullable=False, index=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("operator", String(100), nullable=False),
+)
+
+rectifications = Table(
+    "rectifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rating_id", Integer, ForeignKey("ratings.id"), nullable=False, unique=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False, index=True),
+    Column("followed_up_on", Date),
+    Column("follow_up", Text),  # what the call back found
+    Column("followed_up_by", String(100)),
+    Column("rectified_on", Date),
+    Column("rectified", Text),  # what was put right
+    Column("rectified_by", String(100)),
+)
+
+red_cards = Table(
+    "red_cards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # case (limit missed) | rectification (not put right in time)
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("case_no", String(64), nullable=False),
+    Column("unit", String(32), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("raised_on", Date, nullable=False, index=True),  # the first day past due_on
+    Column("days_over", Integer, nullable=False),  # working days past due_on, as last seen
+    Column("closed_on", Date),  # concluded or put right (the card stays on record)
+    Column("recorded_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "case_id", name="uq_red_card"),
+)
+
+# Events by action: the pause and resume events of supervision, a case's receive event.
+Index("ix_events_action_case", events.c.action, events.c.case_id)
+# Notices of a kind issued in a period (supplement notices per case).
+Index("ix_notices_kind_issued", notices.c.kind, notices.c.issued_on)
+# Cases concluded after their due date (the red cards' sweep): a partial index, a few per cent of cases.
+Index("ix_cases_concluded_late", cases.c.concluded_on, sqlite_where=cases.c.concluded_on > cases.c.due_on,
+      postgresql_where=cases.c.concluded_on > cases.c.due_on)
+
 
 SYNCHRONOUS = ("normal", "full")
 
@@ -487,6 +624,10 @@ class Store:
         except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver
             raise WorkspaceError(f"数据库地址无效：{shown_url(url)}（{exc}）", field="database_url",
                                  hint="地址形如 sqlite:////路径/archive.db 或 postgresql+psycopg://用户@主机/库名") from None
+        # SQLite has one writer at a time and makes the others poll for the lock with growing
+        # sleeps, which starves some of them when many threads write (a server's clerks).
+        # Threads of one process queue here instead; other processes still meet busy_timeout.
+        self._writers = threading.RLock() if self.url.startswith("sqlite") else None
 
     @property
     def dialect(self) -> str:
@@ -495,7 +636,7 @@ class Store:
     @contextlib.contextmanager
     def write(self):
         """A write transaction: all or nothing, serialised against other writers."""
-        with self._translated():
+        with self._writers or contextlib.nullcontext(), self._translated():
             with self.engine.connect().execution_options(write=True) as conn:
                 with conn.begin():
                     yield conn
@@ -520,8 +661,9 @@ class Store:
 RETRYABLE = {"40001": "串行化冲突", "40P01": "死锁", "55P03": "锁等待超时"}
 
 
-def translate(exc: DBAPIError, url: str = "") -> ArchiveError:
-    """A driver error as an ArchiveError with a Chinese message (never a traceback)."""
+def translate(exc: DBAPIError, url: str = "") -> ArchiveError | None:
+    """A driver error as an ArchiveError with a Chinese message; None for an error that is a
+    fault of the program rather than of the database or the machine."""
     orig = getattr(exc, "orig", None)
     sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
     detail = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
@@ -539,19 +681,29 @@ def translate(exc: DBAPIError, url: str = "") -> ArchiveError:
             "refused" in text_ or "failed" in text_ or "closed" in text_ or "timeout" in text_):
         return StoreError(f"无法连接数据库 {shown_url(url)}：{detail}", field="database",
                           hint="检查数据库服务是否在运行、地址和权限是否正确（配置项 database_url 或 ARCHIVE_DB_URL）")
+    fault = from_environment(exc)  # a full disk, a damaged or read-only database file
+    if fault is not None:
+        return fault
     if (sqlstate or "").startswith("23") or type(exc).__name__ == "IntegrityError":
         return StoreError(f"数据库拒绝了这次写入（与已有记录冲突，可能是其他用户刚办理了同一事项）：{detail}",
                           field="database", hint="刷新后核对，再重试")
-    return StoreError(f"数据库出错：{detail}", field="database")
+    program_fault = "no such table" in text_ or "no such column" in text_ or "syntax error" in text_
+    if isinstance(exc, OperationalError) and not program_fault:  # (SQLite says both kinds so)
+        return StoreError(f"数据库出错：{detail}", field="database")
+    return None  # a fault of the program (a missing table, a bad statement): the skins' "internal error"
 
 
 @contextlib.contextmanager
 def translated(url: str = ""):
-    """Turn the driver's errors raised inside the block into :func:`translate`'s."""
+    """Turn the driver's errors raised inside the block into :func:`translate`'s (those it
+    does not know stay as they are: the skins report them as internal errors)."""
     try:
         yield
     except DBAPIError as exc:
-        raise translate(exc, url) from exc
+        error = translate(exc, url)
+        if error is None:
+            raise
+        raise error from exc
 
 
 # -- counters -------------------------------------------------------------------------------
@@ -688,8 +840,10 @@ def create_database(url: str) -> bool:
                 conn.exec_driver_sql('CREATE DATABASE "%s" ENCODING \'UTF8\' TEMPLATE template0' % name.replace('"', '""'))
             except DBAPIError as exc:
                 user = target.username or "当前用户"
+                reason = translate(exc, url)
                 raise WorkspaceError(
-                    f"数据库 {name} 不存在，且无权建立它（{translate(exc, url).message}）", field="database_url",
+                    f"数据库 {name} 不存在，且无权建立它（{reason.message if reason else exc.orig or exc}）",
+                    field="database_url",
                     hint=f"请数据库管理员执行：createdb -E UTF8 -O {user} {name}，然后重新运行 archive init") from None
         return True
     finally:

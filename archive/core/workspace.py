@@ -15,7 +15,7 @@ from .config import CONFIG_NAME, Workspace, load_config, resolve_home, validate_
 from .errors import InputError
 from .store import create_database, normalise_url, open_store, shown_url
 
-FOLDERS = ("seals",)
+FOLDERS = ("seals", "fonts")  # documents: workspace.documents_dir, which a setting may move
 
 
 def create(home=None, *, config: Mapping, seals: Mapping[str, Path] | None = None,

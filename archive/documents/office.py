@@ -37,10 +37,12 @@ How the servers run, and why:
   (``-env:UserInstallation``), the fontconfig file and the server log. Ports are free
   loopback ports picked at start, so two servers (a pool, parallel tests, two clerks'
   batch jobs) do not share or fight over one LibreOffice.
-* The notices name fonts Linux machines lack (仿宋, 方正小标宋简体, 黑体, 楷体).
-  ``archive/documents/fontconfig/*.conf`` maps them to Noto Serif/Sans CJK SC; the server gets a
-  ``FONTCONFIG_FILE`` that includes the system configuration plus those files, so nothing
-  under ``/etc`` has to change.
+* The notices name fonts Linux machines lack (仿宋, 方正小标宋简体, 黑体, 楷体). The server
+  gets a ``FONTCONFIG_FILE`` that includes the system configuration plus the rules of
+  :mod:`.fonts`: the workspace's own ``fonts/`` first, then Noto Serif/Sans CJK SC (bold
+  for titles) under their Simplified Chinese names, so nothing under ``/etc`` has to change.
+* Every PDF is PDF/A-2b (``SelectPdfVersion=2``): fonts embedded, colour profile and XMP
+  metadata included, the archival format :func:`.pdf.pdfa_claim` checks for.
 * PDF export runs with ``ReduceImageResolution=false`` (``PDF_EXPORT_OPTIONS``): by default
   LibreOffice resamples every picture above 300 dpi and re-encodes it as JPEG, which for
   the 40 mm seal costs two thirds of the export time and blurs the seal. Without it the
@@ -92,15 +94,13 @@ INSTALL_HINT = (
     "sudo apt-get install libreoffice-writer-nogui fonts-noto-cjk python3-uno"
 )
 
-#: Folder of fontconfig files given to LibreOffice (shipped with the package).
-FONTCONFIG_DIR = Path(__file__).resolve().parent / "fontconfig"
-
 #: Options of LibreOffice's PDF export filter (unoserver's ``filter_options``). Its default
 #: resamples pictures above 300 dpi to JPEG: slow (exporting a 3-part notice with a
 #: 600 px seal took 230 ms of CPU with it, 70 ms without) and lossy. Tagged PDF is off by
 #: default already; the other options (bookmarks, notes, JPEG quality, lossless) made no
-#: measurable difference.
-PDF_EXPORT_OPTIONS = ("ReduceImageResolution=false",)
+#: measurable difference. ``SelectPdfVersion=2`` makes every PDF PDF/A-2b, the archival
+#: form: fonts embedded, an sRGB output intent and XMP metadata claiming the conformance.
+PDF_EXPORT_OPTIONS = ("ReduceImageResolution=false", "SelectPdfVersion=2")
 
 _SOFFICE_CANDIDATES = (
     "/usr/lib/libreoffice/program/soffice",
@@ -421,7 +421,7 @@ def _release_ports(ports: Iterable[int]) -> None:
         _ports_in_use.difference_update(ports)
 
 
-def _fontconfig_file(folder: Path, extra: Sequence[Path]) -> Path:
+def _fontconfig_file(folder: Path, extra: Sequence[Path], rules: str = "") -> Path:
     lines = [
         '<?xml version="1.0"?>',
         '<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">',
@@ -430,6 +430,8 @@ def _fontconfig_file(folder: Path, extra: Sequence[Path]) -> Path:
     system = os.environ.get("FONTCONFIG_FILE") or "/etc/fonts/fonts.conf"
     for path in [Path(system), *extra]:
         lines.append(f'  <include ignore_missing="yes">{_xml_escape(str(path))}</include>')
+    if rules:
+        lines.append(rules)
     lines.append("</fontconfig>")
     target = folder / "fonts.conf"
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -643,8 +645,10 @@ class PdfConverter:
     :param startup_timeout: seconds to wait for LibreOffice to accept documents.
     :param conversion_timeout: seconds one document may take; past that unoserver ends
         LibreOffice and the document fails (the next one gets a fresh server).
-    :param fontconfig_files: fontconfig files added to the system configuration for
-        LibreOffice; by default every ``*.conf`` in ``fontconfig/`` beside this module.
+    :param fontconfig_files: further fontconfig files added to the system configuration
+        and the font rules of :mod:`.fonts` for LibreOffice (none by default).
+    :param workspace_fonts: a folder of fonts a centre installed (the workspace's
+        ``fonts/``), used before the free fallbacks.
     :param servers: most LibreOffice servers :meth:`convert_many` runs at once; by
         default one per core, at most 4.
     :param parallel_threshold: :meth:`convert_many` starts further servers only for a
@@ -661,15 +665,17 @@ class PdfConverter:
         startup_timeout: float = 60.0,
         conversion_timeout: int = 120,
         fontconfig_files: Sequence[str | os.PathLike] | None = None,
+        workspace_fonts: str | os.PathLike | None = None,
         servers: int | None = None,
         parallel_threshold: int = 8,
         profile_cache: str | os.PathLike | None = _DEFAULT,  # type: ignore[assignment]
     ):
         self.startup_timeout = startup_timeout
         self.conversion_timeout = conversion_timeout
-        if fontconfig_files is None:
-            fontconfig_files = sorted(FONTCONFIG_DIR.glob("*.conf"))
-        self.fontconfig_files = [Path(p).resolve() for p in fontconfig_files]
+        self.fontconfig_files = [Path(p).resolve() for p in fontconfig_files or ()]
+        self.workspace_fonts = Path(workspace_fonts) if workspace_fonts else None
+        self._font_rules: str | None = None
+        self._font_lock = threading.Lock()
         self.max_servers = max(1, int(servers)) if servers else _default_servers()
         self.parallel_threshold = max(1, int(parallel_threshold))
         if profile_cache is _DEFAULT:
@@ -753,6 +759,19 @@ class PdfConverter:
                 thread.start()
             for thread in threads:
                 thread.join()
+
+    def font_rules(self) -> str:
+        """The fontconfig rules every server of this converter gets (made once)."""
+        # Its own lock: close() holds self._lock while it waits for a prewarm thread that
+        # may be right here, starting a server.
+        with self._font_lock:
+            if self._font_rules is None:
+                from .fonts import fontconfig_xml
+
+                # The fonts are the machine's, not the batch's: one cache for every converter.
+                self._font_rules = fontconfig_xml(workspace_fonts=self.workspace_fonts,
+                                                  cache=default_profile_cache() or self.profile_cache)
+            return self._font_rules
 
     def _template(self, soffice: str, python: str) -> Path | None:
         if self.profile_cache is None:
@@ -982,7 +1001,7 @@ class _Server:
             (workdir / "tmp").mkdir()
             for source in [package, *dist_infos]:
                 (pylib / source.name).symlink_to(source, target_is_directory=True)
-            fonts_conf = _fontconfig_file(workdir, cfg.fontconfig_files)
+            fonts_conf = _fontconfig_file(workdir, cfg.fontconfig_files, cfg.font_rules())
         except OSError as exc:
             shutil.rmtree(workdir, ignore_errors=True)
             raise ConversionError(f"无法准备 LibreOffice 的临时目录 {workdir}：{exc}") from None
@@ -1169,7 +1188,7 @@ def converter(session) -> "PdfConverter":
     """One long-lived LibreOffice pool for the whole session (started on first use)."""
 
     def start() -> PdfConverter:
-        pool = PdfConverter()
+        pool = PdfConverter(workspace_fonts=session.ws.fonts_dir)
         pool.__enter__()
         return pool
 

@@ -20,6 +20,8 @@ Also here, for the rest of the library: :func:`atomic_write_bytes` and :func:`pu
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import describe_schema_error, json_path, schemas_dir, templates_dir
-from ..core.errors import ConfigError, InputError, StateError
+from ..core.errors import ArchiveError, ConfigError, InputError, StateError, StorageError, from_environment
 from ..core.validate import format_cn_date
 
 __all__ = [
@@ -48,8 +50,13 @@ __all__ = [
 
 #: zlib level for the rendered document part (the level zipfile uses by default).
 DEFLATE_LEVEL = 6
-#: Width of the seal on paper; the height follows the image's aspect ratio.
-SEAL_WIDTH_EMU = 40 * 36000  # 40 mm
+#: Width of the seal on paper unless the unit sets its own (``units[].seal_size_mm``); the
+#: height follows the image's aspect ratio.
+SEAL_WIDTH_MM = 42
+EMU_PER_MM = 36000
+#: How far below the top of the blank line that precedes the organ name the seal's top sits:
+#: just clear of the last line of body text, within one line of it (GB/T 9704 7.3.5.1).
+SEAL_GAP_MM = 1.5
 _DEFAULT_LINE_PITCH_EMU = 367665  # 28.95 pt, GB/T 9704's 22 lines a page
 
 _XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
@@ -90,19 +97,41 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool = Tr
     path = Path(path)
     if path.exists():
         raise _exists_error(path, field)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # os.open with 0o666 lets the umask decide the mode, as for any new file.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # os.open with 0o666 lets the umask decide the mode, as for any new file.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
         return publish(temp, path, field=field)
+    except OSError as exc:
+        # Said of the file the user asked for, not of our temporary one.
+        raise _write_error(exc, path, field) from None
     finally:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+
+
+_PLACE_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
+                 errno.ENAMETOOLONG, errno.EINVAL)
+
+
+def _write_error(exc: OSError, path: Path, field: str) -> ArchiveError:
+    """A failed write said in Chinese: a place that cannot hold the file named by the user
+    (``--out``) is bad input (exit 2); a full disk or a failing one is not (exit 1)."""
+    if exc.errno in _PLACE_ERRNOS:
+        why = {errno.EACCES: "没有写入权限", errno.EPERM: "不允许写入", errno.EROFS: "所在磁盘是只读的",
+               errno.ENAMETOOLONG: "文件名太长"}.get(exc.errno, "这个位置不能建立文件")
+        cls = InputError if field == "out" else StorageError
+        return cls(f"无法写入“{path}”：{why}", field=field, hint="换一个可以写入的文件夹，例如工作区的 documents 目录")
+    exc.filename = str(path)
+    error = from_environment(exc)
+    error.field = field
+    return error
 
 
 def _exists_error(target: Path, field: str) -> StateError:
@@ -219,7 +248,7 @@ _IMAGE_REL = _R + "/image"
 _ANCHOR = (
     '<w:r><w:rPr><w:noProof/></w:rPr><w:drawing>'
     '<wp:anchor xmlns:wp="{wp}" distT="0" distB="0" distL="0" distR="0" simplePos="0" '
-    'relativeHeight="251659264" behindDoc="0" locked="0" layoutInCell="1" allowOverlap="1">'
+    'relativeHeight="251659264" behindDoc="1" locked="0" layoutInCell="1" allowOverlap="1">'
     '<wp:simplePos x="0" y="0"/>'
     '<wp:positionH relativeFrom="margin"><wp:posOffset>{x}</wp:posOffset></wp:positionH>'
     '<wp:positionV relativeFrom="paragraph"><wp:posOffset>{y}</wp:posOffset></wp:positionV>'
@@ -291,7 +320,7 @@ class _CompiledTemplate:
                     if info.filename not in self._dynamic:
                         self._raw[info.filename] = _read_raw(fp, info)
             self._text = {name: zf.read(name).decode("utf-8")
-                          for name in ("[Content_Types].xml", self._rels_name)
+                          for name in ("[Content_Types].xml", self._rels_name, _CORE)
                           if name in self._infos}
         self._geometry = _seal_geometry(doc)
         self._packages: dict[tuple, _Package] = {}
@@ -321,23 +350,23 @@ class _CompiledTemplate:
 
     # -- seal registration ---------------------------------------------------------------
 
-    def package(self, seal_path: str) -> _Package:
+    def package(self, seal_path: str, width_mm: float = SEAL_WIDTH_MM) -> _Package:
         try:
             st = os.stat(seal_path)
         except OSError:
             raise InputError(f"找不到印章图片：{seal_path}", field="seal",
                              hint="请在单位设置中配置印章图片的路径（PNG 或 JPEG）") from None
-        key = (os.path.abspath(seal_path), st.st_mtime_ns, st.st_size)
+        key = (os.path.abspath(seal_path), st.st_mtime_ns, st.st_size, width_mm)
         package = self._packages.get(key)
         if package is None:
             with self._lock:
-                package = self._packages.get(key) or self._register_seal(seal_path)
+                package = self._packages.get(key) or self._register_seal(seal_path, width_mm)
                 if len(self._packages) >= 32:
                     self._packages.pop(next(iter(self._packages)))
                 self._packages[key] = package
         return package
 
-    def _register_seal(self, seal_path: str) -> _Package:
+    def _register_seal(self, seal_path: str, width_mm: float) -> _Package:
         from docx.image.exceptions import UnrecognizedImageError
         from docx.image.image import Image
 
@@ -373,17 +402,19 @@ class _CompiledTemplate:
         static.append(_member(media, method=0, crc=zlib.crc32(blob), raw=blob, size=len(blob),
                               date_time=date_time))
 
-        x_centre, line_pitch = self._geometry
-        cx = SEAL_WIDTH_EMU
+        x_centre, top = self._geometry
+        cx = round(width_mm * EMU_PER_MM)
         cy = round(cx * image.px_height / image.px_width)
+        # The seal's top sits just below the top of the blank line above the organ name,
+        # whatever its size: a larger seal reaches further down, never up into the body.
         anchor = _ANCHOR.format(wp=_WP, a=_A, pic=_PIC, r=_R, rid=rid, cx=cx, cy=cy,
-                                x=round(x_centre - cx / 2), y=round(line_pitch - cy / 2),
+                                x=round(x_centre - cx / 2), y=round(SEAL_GAP_MM * EMU_PER_MM + top),
                                 name=f"seal.{ext}")
         return _Package(static, anchor)
 
     # -- rendering -----------------------------------------------------------------------
 
-    def render(self, context: dict, package: _Package) -> bytes:
+    def render(self, context: dict, package: _Package, properties: dict | None = None) -> bytes:
         from jinja2 import TemplateError, UndefinedError
 
         # Drawing ids must be unique in the document; like docxtpl, number from 1001.
@@ -391,6 +422,11 @@ class _CompiledTemplate:
         ctx = dict(context)
         ctx["seal"] = _SealRun(package.anchor_xml, ids)
         members = list(package.static)
+        if properties and _CORE in self._text:
+            core = _core_properties(self._text[_CORE], properties)
+            encoded = _CORE.encode()
+            members = [_deflated(_CORE, core, self._infos[_CORE].date_time) if m.name == encoded else m
+                       for m in members]
         for name, (template, renumber) in self._dynamic.items():
             try:
                 xml = template.render(ctx)
@@ -417,6 +453,29 @@ class _CompiledTemplate:
         return _zip_bytes(members)
 
 
+_CORE = "docProps/core.xml"
+_CORE_FIELDS = {"title": "dc:title", "subject": "dc:subject", "author": "dc:creator", "keywords": "cp:keywords",
+                "description": "dc:description"}
+
+
+def _core_properties(xml: str, properties: dict) -> bytes:
+    """The template's core properties with ``properties`` (title, subject, author,
+    keywords, description) put in: LibreOffice carries them into the PDF's document
+    information and its XMP metadata alike, as PDF/A wants them to agree."""
+    from xml.sax.saxutils import escape
+
+    for key, tag in _CORE_FIELDS.items():
+        if key not in properties:
+            continue
+        element = f"<{tag}>{escape(str(properties[key] or ''))}</{tag}>"
+        pattern = rf"<{tag}\s*/>|<{tag}>.*?</{tag}>"
+        if re.search(pattern, xml, flags=re.S):
+            xml = re.sub(pattern, lambda _m: element, xml, count=1, flags=re.S)
+        else:
+            xml = xml.replace("</cp:coreProperties>", element + "</cp:coreProperties>")
+    return xml.encode("utf-8")
+
+
 def _read_raw(fp, info) -> bytes:
     """The compressed bytes of a member, read past its local header."""
     fp.seek(info.header_offset)
@@ -429,14 +488,24 @@ def _read_raw(fp, info) -> bytes:
 
 
 def _seal_geometry(doc) -> tuple[int, int]:
-    """Centre of the paragraph holding ``{{r seal }}`` (EMU from the left margin) and its
-    line pitch: the seal is centred horizontally on that paragraph's text area and
-    vertically on the boundary between its line and the next (organ name over date)."""
+    """Where the seal goes, from the paragraph holding ``{{r seal }}``: the horizontal
+    centre of the organ name (EMU from the left margin: the paragraph style's centre tab
+    stop, else the middle of its text area) and the top of the blank line above the organ
+    name relative to the paragraph (0 when the paragraph opens with that blank line, one
+    line up when the blank line is the paragraph before)."""
+    from docx.enum.text import WD_TAB_ALIGNMENT
+
     section = doc.sections[-1]
     text_width = section.page_width - section.left_margin - section.right_margin
     para = next((p for p in doc.paragraphs if "seal" in p.text and "{{" in p.text), None)
     if para is None:
-        return text_width // 2, _DEFAULT_LINE_PITCH_EMU
+        return text_width // 2, -_DEFAULT_LINE_PITCH_EMU
+    centre_tab = None
+    style = para.style
+    while style is not None and centre_tab is None:
+        centre_tab = next((t.position for t in style.paragraph_format.tab_stops
+                           if t.alignment == WD_TAB_ALIGNMENT.CENTER), None)
+        style = style.base_style
 
     def effective(attr):
         value = getattr(para.paragraph_format, attr)
@@ -451,7 +520,10 @@ def _seal_geometry(doc) -> tuple[int, int]:
     pitch = effective("line_spacing")
     if not isinstance(pitch, int) or pitch <= 0:  # a multiple of single spacing, not a Length
         pitch = _DEFAULT_LINE_PITCH_EMU
-    return left + (text_width - left - right) // 2, int(pitch)
+    top = 0 if re.sub(r"^\{\{r\s*seal\s*\}\}", "", para.text).startswith("\n") else -int(pitch)
+    if centre_tab is not None and "\t" in para.text:
+        return int(centre_tab), top
+    return left + (text_width - left - right) // 2, top
 
 
 def _undefined_name(message: str) -> str:
@@ -581,30 +653,38 @@ def _compiled(kind: str) -> tuple[_CompiledTemplate, _Validator]:
     return template, validator
 
 
-def render_notice(kind: str, context: dict, out_path: str | os.PathLike) -> Path:
+def render_notice(kind: str, context: dict, out_path: str | os.PathLike, *,
+                  seal_mm: float = SEAL_WIDTH_MM, properties: dict | None = None) -> Path:
     """Render ``templates/<kind>.docx`` with ``context`` and write it to ``out_path``.
 
     ``context`` must match ``schemas/<kind>.json`` exactly; ``context["seal"]`` is the path
     of the seal image, placed as a floating picture centred over the organ name and date
-    of every part. Raises :class:`InputError` naming the field (``applicant.name``,
-    ``materials[0].copies``) for bad or missing data, :class:`StateError` if ``out_path``
-    exists (it is never replaced). Returns ``out_path``.
+    of every part, ``seal_mm`` wide (the unit's seal size); ``properties`` (title, subject,
+    author, keywords, description) replace the template's document properties. Raises
+    :class:`InputError` naming the field (``applicant.name``, ``materials[0].copies``) for
+    bad or missing data, :class:`StateError` if ``out_path`` exists (it is never replaced).
+    Returns ``out_path``.
     """
     out_path = Path(out_path)
     template, validator = _compiled(kind)
     validator.check(context)
     if out_path.exists():
         raise _exists_error(out_path, "out_path")
-    data = template.render(context, template.package(context["seal"]))
+    data = template.render(context, template.package(context["seal"], seal_mm), properties)
     return atomic_write_bytes(out_path, data, fsync=False)
 
 
-def render_document(kind: str, context: dict, out_path: str | os.PathLike) -> Path:
+def render_document(kind: str, context: dict, out_path: str | os.PathLike, *, field: str = "out_path",
+                    properties: dict | None = None) -> Path:
     """Render ``templates/<kind>.docx``, a template without a seal (the archive's forms),
-    with ``context`` and write it to ``out_path``; same checks as :func:`render_notice`."""
+    with ``context`` and write it to ``out_path``; same checks as :func:`render_notice`.
+    ``field`` names the path in errors (``out`` when the user chose it); ``properties``
+    (title, subject, author, keywords, description) replace the template's document
+    properties."""
     out_path = Path(out_path)
     template, validator = _compiled(kind)
     validator.check(context)
     if out_path.exists():
-        raise _exists_error(out_path, "out_path")
-    return atomic_write_bytes(out_path, template.render(context, template.plain_package()), fsync=False)
+        raise _exists_error(out_path, field)
+    return atomic_write_bytes(out_path, template.render(context, template.plain_package(), properties),
+                              fsync=False, field=field)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, or_, select
 
 from ..core import store as st
-from ..core.access import get_role
-from ..core.errors import InputError, NotFoundError, StateError
+from ..core.access import get_role, role_of
+from ..core.errors import ForbiddenError, InputError, NotFoundError, StateError
 from .ledger import loans_of
 from .rules import BORROWER_TYPES, borrower_type_key, section
 from ..core.session import Session, retrying
-from ..core.validate import check_id_number, check_phone, check_text, mask_id
+from ..core.validate import check_code, check_id_number, check_phone, check_text, mask_id
 
 DEFAULT_ROLES = {"internal": "staff", "agency": "staff", "public": "public"}
 PUBLIC_UNIT = "个人"
@@ -68,7 +68,7 @@ _BY_CODE_OR_ID = select(st.borrowers).where(
 
 def find_row(conn, ref: str):
     """The borrower row named by number or ID number; NotFoundError otherwise."""
-    text = check_text(ref, "借阅人", max_length=32).upper()
+    text = check_code(ref, "借阅人", max_length=32).upper()
     row = conn.execute(_BY_CODE_OR_ID, {"ref": text}).first()
     if row is None:
         raise NotFoundError(f"找不到借阅人“{ref}”（按借阅证号或身份证号码查找）", field="borrower",
@@ -96,7 +96,12 @@ def add(session: Session, *, name: str, unit: str | None, type: str, id_number: 
     lending = section(session)
     role = check_text(role, "角色", required=False, max_length=32) or \
         lending.get("default_roles", {}).get(kind, DEFAULT_ROLES[kind])
-    get_role(session, role)  # InputError naming the known roles
+    chosen = get_role(session, role)  # InputError naming the known roles
+    own = role_of(session)
+    if not own.covers(chosen):
+        raise ForbiddenError(f"不能为借阅人设定角色“{chosen.name}”（{chosen.label}）：它可以查看的超出了你的角色"
+                             f"“{own.name}”（{own.label}）", field="role",
+                             hint="请由查看范围覆盖该角色的人员登记该借阅人")
     with session.work() as work:
         existing = work.conn.execute(
             select(st.borrowers.c.code).where(st.borrowers.c.id_number == id_number)

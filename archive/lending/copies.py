@@ -38,7 +38,7 @@ from ..core import store as st
 from ..documents import office
 from ..core.errors import InputError, RuleError, StateError
 from ..core.session import Session, retrying
-from ..core.validate import format_cn_date
+from ..core.validate import format_cn_date, normal_form
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PACKAGED_STAMP = DATA_DIR / "certify_stamp.png"
@@ -90,11 +90,11 @@ def parse_pages(spec: str | None, total: int) -> tuple[int, ...]:
     if spec is None or not str(spec).strip():
         return tuple(range(1, total + 1))
     pages: list[int] = []
-    text = re.sub(r"\s*([-－~～])\s*", r"\1", str(spec).strip())
+    text = re.sub(r"\s*([-~])\s*", r"\1", normal_form(str(spec), "页码", max_length=500))
     for part in re.split(r"[,，、\s]+", text):
         if not part:
             continue
-        match = re.fullmatch(r"(\d+)(?:\s*[-－~～]\s*(\d+))?", part)
+        match = re.fullmatch(r"([0-9]+)(?:[-~]([0-9]+))?", part)
         if not match:
             raise InputError(f"页码“{part}”格式不正确，应为 1-5,8 这样的页码或页码范围", field="pages")
         first, last = int(match.group(1)), int(match.group(2) or match.group(1))

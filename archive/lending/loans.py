@@ -37,7 +37,7 @@ from .ledger import Loan, loan_from_row, loan_query
 from ..core import store as st
 from ..core.errors import InputError, NotFoundError, RuleError, StateError
 from ..core.session import Session, Work, retrying
-from ..core.validate import check_positive_int, check_text, format_cn_date, parse_date
+from ..core.validate import check_code, check_positive_int, check_text, format_cn_date, parse_date
 
 PURPOSES = ("工作查考", "编史修志", "学术研究", "经济建设", "宣传教育", "其他")
 _PURPOSE_ALIASES = {
@@ -150,7 +150,7 @@ _ITEM_PAGES = select(func.sum(st.volume_items.c.pages)).where(
 
 
 def _load(conn, number: str):
-    text = check_text(number, "借阅单号", max_length=64).upper()
+    text = check_code(number, "借阅单号", max_length=64).upper()
     row = conn.execute(_LOAN_BY_NUMBER, {"number": text}).first()
     if row is None:
         raise NotFoundError(f"找不到借阅单号“{number}”", field="loan", hint="用 archive borrower show 查看借阅人的借阅单")
@@ -187,7 +187,7 @@ def _approval(approved_by: str | None, approver_level: str | None) -> tuple[str 
 
 
 def _volume(conn, code: str):
-    text = check_text(code, "档号", max_length=100)
+    text = check_code(code, "档号", max_length=100)
     row = conn.execute(_VOLUME_BY_CODE, {"code": text}).first()
     if row is not None:
         return row

@@ -120,13 +120,9 @@ def _xlsx(rows: list[list], date_from: dt.date, date_to: dt.date, centre: str) -
                 cell.number_format = "yyyy-mm-dd"
     for i, (_, width) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A3"
-    ws.print_title_rows = "2:2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    from ..documents.sheets import print_layout
+
+    print_layout(ws, header_row=2)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -2,12 +2,14 @@
 
 Whoosh's matchers step through every matching document in Python (10–20 µs a document
 with scoring): a common word in 100,000 documents costs seconds. :class:`Engine` reads a
-term's postings as arrays (:func:`archive.search.codec.read_postings`), turns Whoosh query
-objects into boolean masks over all documents (AND, OR and NOT are array operations),
-counts facets with ``bincount`` over a column of each document's year, unit and class, and
-ranks with BM25 computed for every candidate at once. Columns (dates, field lengths,
-facet values) are read once per open index; decoded postings are kept while the index
-stays the same, within a budget.
+term's postings in each segment as arrays (:func:`archive.search.codec.read_term`; the
+documents of a common term as a bitmap), turns Whoosh query objects into boolean masks
+over all documents (AND, OR and NOT are array operations), checks positions where a
+query needs it (:meth:`Engine.phrase`), counts facets with ``bincount`` over a column of
+each document's year, unit and class, and ranks with BM25 computed for every candidate,
+a segment at a time (arrays that fit the processor's cache). Columns (dates, field
+lengths, facet values) are read once per open index; decoded postings are kept while the
+index stays the same, within a budget.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .codec import LENGTH_TABLE, field_lengths, read_postings
+from .codec import LENGTH_TABLE, Postings, TokenPositions, field_lengths, read_term
 
 BM25_K1, BM25_B = 1.2, 0.75
 CACHE_POSTINGS = True  # keep decoded postings while the index does not change
 _CACHE_LIMIT = 10_000_000  # postings kept, at most (8 bytes each)
 
+_MISSING = object()
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
+_EMPTY_KEYS = np.zeros(0, dtype=np.int64)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
@@ -45,7 +49,10 @@ class Engine:
             if leaf.has_deletions():
                 self.deleted[[d + offset for d in leaf.deleted_docs_set]] = True
         self.schema = self.reader.schema
-        self._postings: dict = {}
+        self._postings: dict = {}  # (field, token) -> (ids, weights) over the whole index
+        self._leaf_postings: dict = {}  # (segment, field, token) -> Postings, or None
+        self._frequencies: dict = {}
+        self._infos: dict = {}  # (segment, field, token) -> term info, or None
         self._cached = 0
         self._columns: dict = {}
         self._facets: dict = {}
@@ -65,58 +72,163 @@ class Engine:
     def start(self) -> "Engine":
         """Begin a query (forgetting postings decoded for earlier ones unless CACHE_POSTINGS)."""
         if not CACHE_POSTINGS:
-            self._postings.clear()
-            self._cached = 0
+            self._forget()
         return self
 
     # -- postings -----------------------------------------------------------------------
+    def _term(self, index: int, fieldname: str, text):
+        """A term's postings in one segment (:class:`archive.search.codec.Postings`), or None."""
+        key = (index, fieldname, text)
+        found = self._leaf_postings.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        leaf = self.leaves[index][0]
+        info = self._info(index, fieldname, text)
+        found = None
+        if info is not None:
+            try:
+                found = read_term(leaf._terms._postfile, info,
+                                  positional=isinstance(self.schema[fieldname].format, TokenPositions), bitmaps=True)
+            except ValueError:  # a segment written by another codec
+                found = Postings(*_matcher_postings(leaf, fieldname, text))
+        if self._cached > _CACHE_LIMIT:
+            self._forget()
+        self._leaf_postings[key] = found
+        self._cached += len(found.weights) if found is not None else 0
+        return found
+
+    def _info(self, index: int, fieldname: str, text):
+        """A term's info (statistics, where its postings are) in one segment, or None."""
+        key = (index, fieldname, text)
+        found = self._infos.get(key, _MISSING)
+        if found is _MISSING:
+            from whoosh.reading import TermNotFound
+
+            terms = getattr(self.leaves[index][0], "_terms", None)  # an empty index has no segment
+            found = None
+            if terms is not None and fieldname in self.schema:
+                with contextlib.suppress(TermNotFound):
+                    found = terms.term_info(fieldname, self.schema[fieldname].to_bytes(text))
+            self._infos[key] = found
+        return found
+
+    def _forget(self) -> None:
+        self._postings.clear()
+        self._leaf_postings.clear()
+        self._infos.clear()
+        self._frequencies.clear()
+        self._cached = 0
+
     def postings(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers ascending, weights) of a term over the whole index."""
         key = (fieldname, text)
         found = self._postings.get(key)
         if found is not None:
             return found
-        from whoosh.reading import TermNotFound
-
-        try:
-            tbytes = self.schema[fieldname].to_bytes(text)
-        except KeyError:
+        if fieldname not in self.schema:
             return _EMPTY_IDS, _EMPTY_WEIGHTS
         ids, weights = [], []
-        for leaf, offset in self.leaves:
-            try:
-                leaf_ids, leaf_weights = _leaf_postings(leaf, fieldname, text, tbytes)
-            except TermNotFound:
-                continue
-            ids.append(leaf_ids.astype(np.int32) + np.int32(offset))  # document numbers stay below 2**31
-            weights.append(leaf_weights)
+        for index, (_, offset) in enumerate(self.leaves):
+            got = self._term(index, fieldname, text)
+            if got is not None:
+                ids.append(got.ids.astype(np.int32) + np.int32(offset))  # document numbers stay below 2**31
+                weights.append(got.weights)
         if not ids:
             found = (_EMPTY_IDS, _EMPTY_WEIGHTS)
         elif len(ids) == 1:
             found = (ids[0], weights[0])
         else:
             found = (np.concatenate(ids), np.concatenate(weights))
-        if self._cached + len(found[0]) > _CACHE_LIMIT:
-            self._postings.clear()
-            self._cached = 0
         self._postings[key] = found
-        self._cached += len(found[0])
         return found
 
     def frequency(self, fieldname: str, text) -> int:
         """How many documents contain the term (from the term dictionary, no postings read)."""
-        found = self._postings.get((fieldname, text))
-        if found is not None:
-            return len(found[0])
-        try:
-            return self.reader.doc_frequency(fieldname, text)
-        except Exception:  # noqa: BLE001 - unknown field or term
-            return 0
+        key = (fieldname, text)
+        found = self._frequencies.get(key)
+        if found is None:
+            found = 0
+            for index in range(len(self.leaves)):
+                info = self._info(index, fieldname, text)
+                if info is not None:
+                    found += info.doc_frequency()
+            self._frequencies[key] = found
+        return found
 
     def term_mask(self, fieldname: str, text) -> np.ndarray:
         mask = np.zeros(self.count_all, dtype=bool)
-        mask[self.postings(fieldname, text)[0]] = True
+        if fieldname not in self.schema:
+            return mask
+        for index, (_, offset) in enumerate(self.leaves):
+            got = self._term(index, fieldname, text)
+            if got is None:
+                continue
+            if got.bits is not None:
+                first, bits = got.bits
+                mask[offset + first:offset + first + len(bits)] = bits
+            else:
+                mask[got.ids.astype(np.int64) + offset] = True
         return mask
+
+    # -- positions ----------------------------------------------------------------------
+    def phrase(self, fieldname: str, elements, candidates: np.ndarray) -> np.ndarray:
+        """The candidates (a mask) in which every element stands at its offset from one
+        common start: ``elements`` are (offset, tokens, prefix) with the tokens that may
+        stand there (or a prefix they start with), in a field with positions."""
+        out = np.zeros(self.count_all, dtype=bool)
+        docs = np.flatnonzero(candidates)
+        if not len(docs) or not elements:
+            return out
+        resolved = []
+        for offset, tokens, prefix in elements:
+            if prefix:
+                tokens = tuple(tokens) + tuple(self.reader.expand_prefix(fieldname, prefix))
+            resolved.append((offset, tuple(dict.fromkeys(tokens))))
+        # the rarest first: later ones are read only for the documents still in the running
+        resolved.sort(key=lambda e: sum(self.frequency(fieldname, t) for t in e[1]))
+        bounds = np.searchsorted(docs, [offset for _, offset in self.leaves] + [self.count_all])
+        for index, (leaf, offset) in enumerate(self.leaves):
+            lo, hi = bounds[index], bounds[index + 1]
+            if lo == hi:
+                continue
+            local = (docs[lo:hi] - offset).astype(np.uint32)
+            ranks = np.arange(len(local), dtype=np.int64)
+            keys = None
+            for at, tokens in resolved:
+                found = self._keys(index, leaf, fieldname, tokens, local[ranks], ranks, at)
+                keys = found if keys is None else keys[_in_sorted(keys, found)]
+                if not len(keys):
+                    break
+                ranks = np.unique(keys >> 32)
+            if keys is not None and len(keys):
+                out[local[ranks].astype(np.int64) + offset] = True
+        return out
+
+    def _keys(self, index: int, leaf, fieldname: str, tokens, docs: np.ndarray, ranks: np.ndarray, at: int):
+        """Where the tokens stand in these documents of a segment, moved back by ``at``,
+        as sorted keys rank << 32 | position (rank: the document's place in ``ranks``)."""
+        parts = []
+        for token in tokens:
+            got = self._term(index, fieldname, token)
+            if got is None or got.counts is None:  # not in this segment, or a word without positions
+                continue
+            ids = got.ids
+            where = np.searchsorted(ids, docs)
+            inside = where < len(ids)
+            inside[inside] = ids[where[inside]] == docs[inside]
+            if not inside.any():
+                continue
+            where = where[inside]
+            counts = got.counts.astype(np.int64)
+            lengths = counts[where]
+            positions = got.positions
+            if isinstance(positions, tuple):
+                positions = leaf._terms.positions(positions, int(counts.sum()))
+            taken = positions[_ranges((np.cumsum(counts) - counts)[where], lengths)].astype(np.int64)
+            parts.append((np.repeat(ranks[inside], lengths) << 32) + taken - at)
+        if not parts:
+            return _EMPTY_KEYS
+        return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
 
     # -- queries as masks ---------------------------------------------------------------
     def all(self) -> np.ndarray:
@@ -161,7 +273,7 @@ class Engine:
         if isinstance(query, Q.Prefix):
             out = np.zeros(self.count_all, dtype=bool)
             for text in self.reader.expand_prefix(query.fieldname, query.text):
-                out[self.postings(query.fieldname, text)[0]] = True
+                out |= self.term_mask(query.fieldname, text)
             return out
         if isinstance(query, Q.Every):
             return self.all()
@@ -239,24 +351,50 @@ class Engine:
     # -- ranking ------------------------------------------------------------------------
     def scores(self, candidates: np.ndarray, terms) -> np.ndarray:
         """BM25 over the ranking terms (field, token, boost) for every candidate (entries
-        outside the candidates are not meaningful)."""
-        scores = np.zeros(self.count_all, dtype=np.float32)
-        # When most documents are candidates, scoring every posting is cheaper than choosing.
-        sparse = int(np.count_nonzero(candidates)) * 4 < self.count_all
-        seen = set()
+        outside the candidates are not meaningful), computed a segment at a time."""
+        weighted, seen = [], set()
         for fieldname, text, boost in terms:
             if (fieldname, text) in seen:
                 continue
             seen.add((fieldname, text))
-            ids, weights = self.postings(fieldname, text)
-            if sparse and len(ids):
-                inside = candidates[ids]
-                ids, weights = ids[inside], weights[inside]
-            if not len(ids):
-                continue
             df = self.frequency(fieldname, text)
-            idf = boost * math.log(1 + (self.count - df + 0.5) / (df + 0.5))
-            scores[ids] += (idf * (BM25_K1 + 1)) * weights / (weights + self.norms(fieldname)[ids])
+            if df:
+                idf = boost * math.log(1 + (self.count - df + 0.5) / (df + 0.5))
+                weighted.append((fieldname, text, np.float32(idf * (BM25_K1 + 1))))
+        scores = np.zeros(self.count_all, dtype=np.float32)
+        for index, (leaf, offset) in enumerate(self.leaves):
+            size = leaf.doc_count_all()
+            chosen = candidates[offset:offset + size]
+            places = np.flatnonzero(chosen)
+            if not len(places) or not weighted:
+                continue
+            total = np.zeros(len(places), dtype=np.float32)
+            norms = {}
+            for fieldname, text, factor in weighted:
+                got = self._term(index, fieldname, text)
+                if got is None:
+                    continue
+                norm = norms.get(fieldname)
+                if norm is None:
+                    norm = norms[fieldname] = self.norms(fieldname)[offset:offset + size][places]
+                if got.bits is None and len(got.weights) * 8 < len(places):
+                    # a rare term: find its few postings among the candidates
+                    ids = got.ids
+                    inside = chosen[ids]
+                    if inside.any():
+                        weights = got.weights[inside]
+                        where = np.searchsorted(places, ids[inside])
+                        total[where] += factor * weights / (weights + norm[where])
+                    continue
+                frequencies = np.zeros(size, dtype=np.float32)
+                if got.bits is not None:
+                    first, bits = got.bits
+                    frequencies[first:first + len(bits)][bits] = got.weights
+                else:
+                    frequencies[got.ids] = got.weights
+                frequencies = frequencies[places]
+                total += factor * frequencies / (frequencies + norm)
+            scores[offset + places] = total
         return scores
 
     def norms(self, fieldname: str) -> np.ndarray:
@@ -293,16 +431,6 @@ def _top(docs: np.ndarray, key: np.ndarray, count: int) -> list[int]:
     return [int(d) for d in docs[order[:count]]]
 
 
-def _leaf_postings(leaf, fieldname: str, text, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A term's postings in one segment (raises TermNotFound when it has none)."""
-    terms = getattr(leaf, "_terms", None)  # an empty index has a reader without segments
-    if terms is not None:
-        terminfo = terms.term_info(fieldname, tbytes)
-        with contextlib.suppress(ValueError):  # ValueError: a segment written by another codec
-            return read_postings(terms._postfile, terminfo)
-    return _matcher_postings(leaf, fieldname, text)
-
-
 def _matcher_postings(leaf, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
     matcher = leaf.postings(fieldname, text)
     ids, weights = [], []
@@ -311,6 +439,28 @@ def _matcher_postings(leaf, fieldname: str, text) -> tuple[np.ndarray, np.ndarra
         weights.append(matcher.weight())
         matcher.next()
     return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices start, start + 1, …, start + length - 1 of every (start, length), in order."""
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if not len(lengths):
+        return np.zeros(0, dtype=np.int64)
+    steps = np.ones(int(lengths.sum()), dtype=np.int64)
+    firsts = np.cumsum(lengths) - lengths
+    steps[firsts[0]] = starts[0]
+    steps[firsts[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    return np.cumsum(steps)
+
+
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which ``values`` occur in ``sorted_keys`` (a mask over ``values``)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    where = np.searchsorted(sorted_keys, values)
+    where[where == len(sorted_keys)] = 0
+    return sorted_keys[where] == values
 
 
 def _flatten_and(query) -> list:

@@ -10,16 +10,21 @@ Chinese text
     Text is folded before it is indexed or searched: Traditional to Simplified (OpenCC
     ``t2s``), full-width ASCII to half-width and ASCII to lower case. Every run of Chinese
     characters is indexed as its overlapping two-character sequences (bigrams; the last
-    character of a run also on its own), so *any* substring of two or more characters that
-    occurs in a document finds it, however a segmenter would have cut the query or the
-    document. A query term must contain all its bigrams (AND), which is what makes recall
-    complete; a quoted phrase is then checked against the stored text. jieba segmentation,
-    with the item catalogue, unit names and organisation names added to its dictionary,
-    adds the words of three or more characters to the same field; they rank a document
-    where 不动产 is a word above one where 不动 and 动产 merely occur. At query time those
-    words are found in the index's own vocabulary, so searching never loads jieba. Runs of
-    ASCII letters and digits are indexed whole; case numbers, archival codes, ID numbers
-    and credit codes also go into keyword fields that match whole or by prefix.
+    character of a run also on its own), each with its position, so *any* substring of
+    two or more characters that occurs in a document finds it, however a segmenter would
+    have cut the query or the document, and only documents where it occurs: a run in a
+    query must contain all its bigrams (AND, the upper bound), and then some of them at
+    the right distances (咨询办 does not find a document with 咨询 and 询办 apart). A quoted
+    phrase, or a term mixing Chinese with digits or letters, must occur as written,
+    punctuation included (every other character is a token with a position too); white
+    space does not count. jieba segmentation, with the item catalogue, unit names and
+    organisation names added to its dictionary, adds the words of three or more
+    characters to the same field; they rank a document where 不动产 is a word above one
+    where 不动 and 动产 merely occur (and a document with the word needs no position
+    check). At query time those words are found in the index's own vocabulary, so
+    searching never loads jieba. Runs of ASCII letters and digits are indexed whole;
+    case numbers, archival codes, ID numbers and credit codes also go into keyword fields
+    that match whole or by prefix.
 
 Searching
     Whoosh stores the index (with postings kept as flat arrays, see
@@ -57,7 +62,6 @@ import random
 import re
 import shutil
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,15 +72,15 @@ from ..core.errors import ArchiveError, InputError
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 3  # 3: array postings (archive.search.codec)
+INDEX_FORMAT = 4  # 3: array postings (archive.search.codec); 4: positions, bitmaps, punctuation tokens
 STATE_FILE = "state.json"
 LOCK_FILE = "LOCK"
 WRITE_TIMEOUT = 30.0  # seconds the indexer waits for the index lock (a rebuild's swap holds it)
 SWAP_TIMEOUT = 300.0
 MARK_OPEN, MARK_CLOSE = "【", "】"
 SNIPPET_CHARS = 96
-PHRASE_CHECK_LIMIT = 20000  # phrase candidates verified against the stored text, at most
-SEGMENT_DOCS = 25000  # documents per segment written by a rebuild (about 200 MB of postings in memory)
+SEGMENT_DOCS = 100_000  # documents per segment written by a rebuild, at most: a query pays per segment
+SEGMENT_TOKENS = 50_000_000  # ... and token occurrences (8 bytes each while collected, 25 when written)
 SMALL_SEGMENT = 200  # segments below this many documents are merged by later updates (8 at a time)
 
 
@@ -92,9 +96,10 @@ class IndexBusyError(ArchiveError):
 
 # -- folding and tokens -------------------------------------------------------------------
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"  # 〇 is a numeral, written in Chinese
 _RUN = re.compile(f"([{_HAN}]+)|[0-9a-z]+")
 _HAN_RUN = re.compile(f"[{_HAN}]+")
+_PIECE = re.compile(f"([{_HAN}]+)|([0-9a-z]+)|([^\\s{_HAN}0-9a-z])")  # white space: no piece
 _GAP = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
 _WIDTH = {c + 0xFEE0: chr(c).lower() for c in range(0x21, 0x7F)}
 _WIDTH.update({c: chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
@@ -118,7 +123,8 @@ def _pairs(run: str) -> list[str]:
 
 
 def _bigrams(run: str) -> list[str]:
-    """What a run is indexed as: its pairs, and its last character on its own."""
+    """What a run is indexed as: its pairs, and its last character on its own (one token per
+    character, so the token at position p starts with the p-th character)."""
     return _pairs(run) + [run[-1]]
 
 
@@ -144,26 +150,67 @@ def gram_tokens(text: str) -> list[str]:
     return _tokens(text, _bigrams)
 
 
-_run_cache: dict[str, list[str]] = {}
+_run_cache: dict[str, tuple[list[str], list[str]]] = {}
 _RUN_CACHE_SIZE = 200_000
 
 
-def _run_tokens(run: str) -> list[str]:
+def _run_words(run: str) -> tuple[list[str], list[str]]:
+    """(bigrams, jieba words of 3+ characters) of a run of the full text."""
     # Administrative prose repeats itself (legal bases, appeal rights); segment each run once.
-    tokens = _run_cache.get(run)
-    if tokens is None:
-        tokens = _bigrams(run)
-        if len(run) >= 3:
-            tokens.extend(w for w in _jieba().cut_for_search(run, HMM=False) if len(w) >= 3)
+    found = _run_cache.get(run)
+    if found is None:
+        words = [w for w in _jieba().cut_for_search(run, HMM=False) if len(w) >= 3] if len(run) >= 3 else []
+        found = (_bigrams(run), words)
         if len(_run_cache) >= _RUN_CACHE_SIZE:
             _run_cache.clear()
-        _run_cache[run] = tokens
-    return tokens
+        _run_cache[run] = found
+    return found
+
+
+def _run_grams(run: str) -> tuple[list[str], tuple]:
+    return _bigrams(run), ()  # (names, titles: short and varied, not worth a cache)
+
+
+def analyse(text: str, words: bool = False):
+    """A field's tokens with their positions (:class:`archive.search.codec.Tokens`).
+
+    Positions count the characters of the folded text without white space: a Chinese run
+    gives one token per character (its pairs, then its last character alone), an ASCII
+    word one token, any other character (punctuation, symbols) one token of its own.
+    With ``words``, jieba's words of three or more characters are added, without
+    positions (they rank; punctuation does not count in the field's length).
+    """
+    from .codec import Tokens
+
+    of_run = _run_words if words else _run_grams
+    grams: list[str] = []
+    positions: list[int] = []
+    extra: list[str] = []
+    at = others = 0
+    for run, word, other in _PIECE.findall(_bridged(text)):
+        if run:
+            run_grams, run_words = of_run(run)
+            grams += run_grams
+            positions += range(at, at + len(run))
+            if run_words:
+                extra += run_words
+            at += len(run)
+        elif word:
+            grams.append(word)
+            positions.append(at)
+            at += len(word)
+        else:
+            grams.append(other)
+            positions.append(at)
+            at += 1
+            others += 1
+    return Tokens(grams, positions, extra, length=len(grams) - others + len(extra))
 
 
 def text_tokens(text: str) -> list[str]:
     """The tokens of the full-text field: bigrams, jieba words of 3+ characters, ASCII words."""
-    return _tokens(text, _run_tokens)
+    found = analyse(text, words=True)
+    return [t for t in found.grams if _RUN.fullmatch(t)] + found.words
 
 
 # -- jieba --------------------------------------------------------------------------------
@@ -257,12 +304,12 @@ def _schema():
     from whoosh.analysis import IDTokenizer, LowercaseFilter, SpaceSeparatedTokenizer
     from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, FieldType, Schema
 
-    from .codec import TokenCounts
+    from .codec import TokenPositions
 
-    # Text fields receive ready-made tokens separated by spaces (see _fields): analysis
-    # runs once, in the worker, and the format just counts them.
+    # Text fields receive ready-made tokens with their positions (see _fields and analyse):
+    # analysis runs once, in the worker, and the writer just files them.
     def tokens():
-        return FieldType(TokenCounts(), SpaceSeparatedTokenizer(), scorable=True)
+        return FieldType(TokenPositions(), SpaceSeparatedTokenizer(), scorable=True)
 
     def code():  # one code per field, matched whole or by prefix, case-insensitively
         return ID(analyzer=IDTokenizer() | LowercaseFilter())
@@ -303,12 +350,12 @@ def _fields(doc: dict) -> dict:
         "date": int(doc["date"]),
         "status": doc.get("status") or None, "kind": doc.get("kind") or "case",
         "access": doc.get("access") or "-", "security": doc.get("security") or "-",
-        "applicant": " ".join(gram_tokens(doc.get("applicant") or "")),
-        "title": " ".join(gram_tokens(doc.get("title") or "")),
-        "item_name": " ".join(gram_tokens(doc.get("item_name") or "")),
-        "text": " ".join(text_tokens(text)),
+        "applicant": analyse(doc.get("applicant") or ""),
+        "title": analyse(doc.get("title") or ""),
+        "item_name": analyse(doc.get("item_name") or ""),
+        "text": analyse(text, words=True),
         "info": doc["info"],
-        "body": zlib.compress(_mask_ids(text).encode("utf-8"), 6),
+        "body": _mask_ids(text),  # compressed with the segment's other stored fields (archive.search.codec)
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -721,7 +768,7 @@ def _build_share(path: str, source, share: int, shares: int):
             writer.add_document(**_fields(doc))
             count += 1
             no_text.extend(dict(item, case=doc["key"]) for item in doc["info"].get("no_text", ()))
-            if writer.docnum >= SEGMENT_DOCS:
+            if writer.docnum >= SEGMENT_DOCS or writer.entries() >= SEGMENT_TOKENS:
                 segments.append(writer._finalize_segment())
                 writer = None
             pending += 1
@@ -994,8 +1041,9 @@ FIELDS = {
 FIELD_HELP = ("applicant（申请人）、title（题名）、item（事项）、unit（单位）、class（分类）、year（年度）、"
               "status（状态）、case（办件编号）、code（档号）、id（证件号）、text（全文）")
 FILED = ("filed", "已归档")
-_OPEN_QUOTES = {'"': '"”', "“": "”\"", "「": "」", "『": "』"}
-_CLOSE_QUOTES = set("”」』")
+# Double and single quotes alike, ASCII or Chinese, mark a phrase.
+_OPEN_QUOTES = {'"': '"”', "“": "”\"", "「": "」", "『": "』", "'": "'’", "‘": "’'"}
+_CLOSE_QUOTES = set("”」』’")
 _FIELD_NAME = re.compile(r"([A-Za-z_]+|[\u4e00-\u9fff]{1,4})[:：]")
 _CODE_LIKE = re.compile(r"[0-9a-z][0-9a-z·\-_./]*")
 _OR_WORDS = {"OR", "或", "|"}
@@ -1062,13 +1110,13 @@ def parse_query(text: str) -> ParsedQuery:
             closers = _OPEN_QUOTES[text[i]]
             end = min((p for p in (text.find(c, i + 1) for c in closers) if p != -1), default=-1)
             if end == -1:
-                raise _query_error(f"引号不成对：从“{text[start:start + 12]}”开始的引号没有结束")
+                raise _query_error(f"检索式“{text}”中的引号不成对：从“{text[start:start + 12]}”开始的引号没有结束")
             value, phrase, i = text[i + 1:end], True, end + 1
         else:
             j = i
             while j < n and not text[j].isspace() and text[j] not in _OPEN_QUOTES:
                 if text[j] in _CLOSE_QUOTES:
-                    raise _query_error(f"引号不成对：“{text[start:j + 1]}”中有右引号而没有对应的左引号")
+                    raise _query_error(f"检索式“{text}”中的引号不成对：“{text[start:j + 1]}”中有右引号而没有对应的左引号")
                 j += 1
             value, i = text[i:j], j
         if field is None and not negated and not phrase:
@@ -1121,27 +1169,49 @@ def _unique(items) -> list:
     return out
 
 
-def _text_query(fieldname: str, value: str, prefix: bool = False):
-    """Bigram AND (and whole ASCII words) of ``value`` in a token field; None if it has no tokens."""
+def _needle(value: str) -> list[tuple[int, int, str]]:
+    """(offset, kind, text) of each piece of a folded query value, as analyse() places
+    them: kind 1 a Chinese run, 2 an ASCII word, 4 any other character; no white space."""
+    out, at = [], 0
+    for pieces in _PIECE.findall(_bridged(value)):
+        kind = 1 if pieces[0] else 2 if pieces[1] else 4
+        text = pieces[kind // 2]  # 1 -> 0, 2 -> 1, 4 -> 2
+        out.append((at, kind, text))
+        at += len(text)
+    return out
+
+
+def _text_plan(fieldname: str, value: str, prefix: bool, whole: bool):
+    """How ``value`` is found in a field with positions: (the query its documents must
+    match, the position check or ()). The query asks for every token (every pair of a
+    Chinese run); the check, for tokens at the right distances: a run of Chinese
+    characters as a substring, and with ``whole`` the entire value as written (white
+    space aside). (None, ()) when the value has nothing to search for."""
     from whoosh import query as Q
 
-    runs = list(_RUN.finditer(fold(value)))
-    parts = []
-    for index, match in enumerate(runs):
-        run = match.group()
-        if match.group(1):
-            if len(run) == 1:
-                parts.append(Q.Prefix(fieldname, run))
-            else:
-                grams = _unique(_pairs(run))
-                parts.extend(Q.Term(fieldname, g) for g in grams)
-        elif prefix and index == len(runs) - 1:
-            parts.append(Q.Prefix(fieldname, run))
+    pieces = _needle(value)
+    if not whole:  # one run (a word or an ASCII word); punctuation around it does not count
+        pieces = [(0, kind, text) for _, kind, text in pieces if kind != 4][:1]
+    if not any(kind != 4 for _, kind, _ in pieces):
+        return None, ()
+    parts, elements = [], []
+    for index, (at, kind, text) in enumerate(pieces):
+        last = index == len(pieces) - 1
+        if kind == 1 and len(text) > 1:
+            grams = _pairs(text)
+            parts.extend(Q.Term(fieldname, g) for g in _unique(grams))
+            # pairs every two characters and the last one cover the run
+            elements += [(at + i, (grams[i],), None) for i in sorted({*range(0, len(grams), 2), len(grams) - 1})]
+        elif (kind == 1 and last) or (kind == 2 and prefix and last):
+            # a character at the end: any token that starts with it (its pairs, or itself
+            # closing a run); followed by something else it closes a run, see below
+            parts.append(Q.Prefix(fieldname, text))
+            elements.append((at, (), text))
         else:
-            parts.append(Q.Term(fieldname, run))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else Q.And(parts)
+            parts.append(Q.Term(fieldname, text))
+            elements.append((at, (text,), None))
+    required = parts[0] if len(parts) == 1 else Q.And(_unique(parts))
+    return required, tuple(elements) if len(elements) > 1 else ()
 
 
 def _code_query(fieldnames, value: str, prefix: bool):
@@ -1154,7 +1224,7 @@ def _code_query(fieldnames, value: str, prefix: bool):
     return alternatives[0] if len(alternatives) == 1 else Q.Or(alternatives)
 
 
-def _long_words(reader, value: str) -> list[str]:
+def _long_words(engine, value: str) -> list[str]:
     """Words of 3+ characters of ``value`` found in the index's vocabulary (forward maximum match)."""
     words = []
     for run in _HAN_RUN.findall(fold(value)):
@@ -1162,7 +1232,7 @@ def _long_words(reader, value: str) -> list[str]:
         while k < len(run) - 2:
             for size in range(min(len(run) - k, 12), 2, -1):
                 word = run[k:k + size]
-                if ("text", word) in reader:
+                if engine.frequency("text", word):
                     words.append(word)
                     k += size
                     break
@@ -1222,7 +1292,7 @@ def _class_query(value: str):
     return Q.Or([Q.Term("classification", code), Q.Prefix("classification", code + "·")])
 
 
-def _scoring_terms(reader, fieldname: str, value: str, boost: float = 1.0) -> list[tuple[str, str, float]]:
+def _scoring_terms(engine, fieldname: str, value: str, boost: float = 1.0) -> list[tuple[str, str, float]]:
     """The (field, token, boost) whose weights rank the documents matching ``value``: for each
     run of Chinese characters its rarest bigram (every match contains it, and how often says
     how often the run occurs), for each ASCII word the word."""
@@ -1232,63 +1302,88 @@ def _scoring_terms(reader, fieldname: str, value: str, boost: float = 1.0) -> li
         if match.group(1):
             if len(run) > 1:
                 grams = _unique(_pairs(run))
-                out.append((fieldname, min(grams, key=lambda g: reader.doc_frequency(fieldname, g)), boost))
+                out.append((fieldname, min(grams, key=lambda g: engine.frequency(fieldname, g)), boost))
         else:
             out.append((fieldname, run, boost))
     return out
 
 
-def _clause_query(session, clause: Clause, reader):
-    """(required Whoosh query, ranking terms) of one clause."""
+@dataclass
+class _Plan:
+    """How one clause is evaluated: the documents of ``required`` (every token present)
+    that pass the position check of ``elements`` in ``field`` (none: they all match),
+    plus those of ``sure``, which match without a check; ``ranking`` ranks them."""
+
+    required: object = None
+    ranking: list = field(default_factory=list)
+    sure: object = None
+    field: str = "text"
+    elements: tuple = ()
+    upper: object = None  # the mask of required | sure, once computed
+
+
+def _text_clause(fieldname: str, clause: Clause, message: str) -> _Plan:
+    required, elements = _text_plan(fieldname, clause.value, clause.prefix, _exact(clause))
+    if required is None:
+        raise _query_error(message)
+    return _Plan(required=required, field=fieldname, elements=elements)
+
+
+def _clause_plan(session, clause: Clause, engine) -> _Plan:
+    """The plan (see :class:`_Plan`) of one clause."""
     from whoosh import query as Q
 
     value, field = clause.value, clause.field
     if field in (None, "text"):
-        required = _text_query("text", value, clause.prefix)
-        ranking = _scoring_terms(reader, "text", value)
-        ranking += [("text", w, 1.5) for w in _long_words(reader, value)]
-        ranking += _scoring_terms(reader, "applicant", value, 3.0) + _scoring_terms(reader, "title", value, 2.0)
+        plan = _Plan(field="text")
+        plan.required, plan.elements = _text_plan("text", value, clause.prefix, _exact(clause))
+        plan.ranking = _scoring_terms(engine, "text", value)
+        plan.ranking += [("text", w, 1.5) for w in _long_words(engine, value)]
+        plan.ranking += _scoring_terms(engine, "applicant", value, 3.0) + _scoring_terms(engine, "title", value, 2.0)
+        sure = []
+        pieces = _needle(value)
+        if plan.elements and len(pieces) == 1 and pieces[0][1] == 1 and engine.frequency("text", pieces[0][2]):
+            sure.append(Q.Term("text", pieces[0][2]))  # a word of the run's own: jieba found it as written
         if field is None and _CODE_LIKE.fullmatch(fold(value)):
-            codes = _code_query(("case", "archival_code", "ids", "item"), value, clause.prefix)
-            required = Q.Or([codes, required]) if required is not None else codes
-            ranking += [(f, fold(value).strip(), 5.0) for f in ("case", "archival_code", "ids", "item")]
-        if required is None:
+            sure.append(_code_query(("case", "archival_code", "ids", "item"), value, clause.prefix))
+            plan.ranking += [(f, fold(value).strip(), 5.0) for f in ("case", "archival_code", "ids", "item")]
+        if plan.required is None and not sure:
             raise _query_error(f"检索词“{value}”中没有可以检索的文字或数字")
-        return required, ranking
+        plan.sure = sure[0] if len(sure) == 1 else Q.Or(sure) if sure else None
+        return plan
     if field in ("applicant", "title"):
-        required = _text_query(field, value, clause.prefix)
-        if required is None:
-            raise _query_error(f"检索词“{value}”中没有可以检索的文字或数字")
-        return required, _scoring_terms(reader, field, value, 3.0)
+        plan = _text_clause(field, clause, f"检索词“{value}”中没有可以检索的文字或数字")
+        plan.ranking = _scoring_terms(engine, field, value, 3.0)
+        return plan
     if field == "item":
         if _CODE_LIKE.fullmatch(fold(value)) and any(ch.isdigit() for ch in value):
-            return _code_query(("item",), value, clause.prefix), []
-        required = _text_query("item_name", value, clause.prefix)
-        if required is None:
-            raise _query_error(f"事项“{value}”中没有可以检索的文字")
-        return required, _scoring_terms(reader, "item_name", value)
+            return _Plan(required=_code_query(("item",), value, clause.prefix))
+        plan = _text_clause("item_name", clause, f"事项“{value}”中没有可以检索的文字")
+        plan.ranking = _scoring_terms(engine, "item_name", value)
+        return plan
     if field == "case":
-        return _code_query(("case",), value, clause.prefix), []
+        return _Plan(required=_code_query(("case",), value, clause.prefix))
     if field == "code":
-        return _code_query(("archival_code",), value, clause.prefix), []
+        return _Plan(required=_code_query(("archival_code",), value, clause.prefix))
     if field == "id":
-        return _code_query(("ids",), value, clause.prefix), []
+        return _Plan(required=_code_query(("ids",), value, clause.prefix))
     if field == "unit":
-        return _unit_query(session, value, "query"), []
+        return _Plan(required=_unit_query(session, value, "query"))
     if field == "class":
-        return _class_query(value), []
+        return _Plan(required=_class_query(value))
     if field == "year":
         low, high = _year_range(value, "query")
-        return Q.NumericRange("year", low, high), []
+        return _Plan(required=Q.NumericRange("year", low, high))
     if field == "status":
-        return _status_query(value, "query"), []
+        return _Plan(required=_status_query(value, "query"))
     raise _query_error(f"未知的检索字段“{field}”，可用的字段：{FIELD_HELP}")  # pragma: no cover
 
 
 def _exact(clause: Clause) -> bool:
-    """Whether a clause must occur as written: a quoted phrase, or a word mixing Chinese and
-    digits or letters (第13贸易 must not find 第12贸易 just because 13 occurs elsewhere)."""
-    if clause.field not in (None, "text", "applicant", "title") or clause.negated:
+    """Whether a clause must occur as written, not only each of its runs: a quoted phrase,
+    or a word mixing Chinese and digits or letters (第13贸易 must not find 第12贸易 just
+    because 13 occurs elsewhere). A run of Chinese characters always occurs as written."""
+    if clause.field not in (None, "text", "applicant", "title", "item"):
         return False
     return clause.phrase or len(list(_RUN.finditer(fold(clause.value)))) >= 2
 
@@ -1351,8 +1446,7 @@ class SearchResult:
 # -- searching ------------------------------------------------------------------------------
 
 def _body(stored: dict) -> str:
-    data = stored.get("body")
-    return zlib.decompress(data).decode("utf-8") if data else ""
+    return stored.get("body") or ""
 
 
 def snippet(text: str, needles: list[str], width: int = SNIPPET_CHARS) -> str:
@@ -1408,33 +1502,6 @@ def snippet(text: str, needles: list[str], width: int = SNIPPET_CHARS) -> str:
     return ("…" if lo > 0 else "") + "".join(out) + ("…" if hi < len(text) else "")
 
 
-def _phrase_docs(engine, clause: Clause, candidates):
-    """The candidates (a mask) where a clause occurs as written (None: nothing to check, or
-    too many).
-
-    Checked against the stored text, spaces ignored. A single word or code needs no check
-    (its tokens are already exact; the stored text has identity numbers masked).
-    """
-    needle = "".join(fold(clause.value).split())
-    docs = candidates.nonzero()[0]
-    if len(docs) > PHRASE_CHECK_LIMIT or len(list(_RUN.finditer(needle))) < 2 and \
-            not any(len(m.group()) > 2 for m in _HAN_RUN.finditer(needle)):
-        return None
-    out = candidates.copy()
-    for docnum in docs.tolist():
-        stored = engine.searcher.stored_fields(docnum)
-        info = stored.get("info") or {}
-        if clause.field == "applicant":
-            haystack = info.get("applicant", "")
-        elif clause.field == "title":
-            haystack = info.get("title", "")
-        else:
-            haystack = _body(stored)
-        if needle not in "".join(fold(haystack).split()):
-            out[docnum] = False
-    return out
-
-
 def _filters(session, *, year=None, unit=None, item=None, classification=None, status=None) -> list:
     from whoosh import query as Q
 
@@ -1453,32 +1520,74 @@ def _filters(session, *, year=None, unit=None, item=None, classification=None, s
 
 
 def _matches(session, engine, parsed: ParsedQuery, filters: list, role):
-    """(the matching documents a role may see, as a mask over the index; the ranking terms)."""
+    """(the matching documents a role may see, as a mask over the index; the ranking terms).
+
+    Every clause is first taken as the documents with all its tokens (an upper bound);
+    the clauses that need it are then checked by position, only among the documents the
+    whole query can still match."""
+    import numpy as np
+
+    plans = [[(_clause_plan(session, c, engine), c) for c in group] for group in parsed.groups]
+    found = ~engine.deleted & ~engine.mask(role)
+    unfiled = _unfiled_hidden(session, role)
+    if unfiled is not None:
+        found &= ~engine.docs(unfiled)
+    for query in filters:
+        found &= engine.docs(query)
+    positive = [group for group in plans if not group[0][1].negated]
+    negative = [group[0][0] for group in plans if group[0][1].negated]
+    ranking = [t for group in positive for plan, _ in group for t in plan.ranking]
+    for group in positive:
+        if not found.any():
+            break
+        mask = np.zeros_like(found)
+        for plan, _ in group:
+            mask |= _upper(engine, plan)
+        found &= mask
+    for group in positive:
+        if found.any() and any(plan.elements for plan, _ in group):
+            mask = np.zeros_like(found)
+            for plan, _ in group:
+                mask |= _exact_docs(engine, plan, found)
+            found &= mask
+    for plan in negative:
+        if found.any():
+            found &= ~_exact_docs(engine, plan, found)
+    return found, ranking
+
+
+def _unfiled_hidden(session, role):
+    """The unfiled cases the searcher may not see: all without ``case.read``, else those of
+    units the account does not work for (a filed volume's visibility is its clearance)."""
     from whoosh import query as Q
 
-    groups, ranking, phrases = [], [], []
-    for group in parsed.groups:
-        built = [(_clause_query(session, c, engine.reader), c) for c in group]
-        if len(built) == 1:
-            (required, terms), clause = built[0]
-            if clause.negated:
-                groups.append(Q.Not(required))
-                continue
-            groups.append(required)
-            ranking += terms
-            if _exact(clause):
-                phrases.append((clause, required))
-        else:
-            groups.append(Q.Or([required for (required, _), _ in built]))
-            ranking += [t for (_, terms), _ in built for t in terms]
-    query = Q.And(groups + filters) if len(groups) + len(filters) > 1 else \
-        (groups + filters)[0] if groups + filters else Q.Every()
-    found = engine.docs(query) & ~engine.deleted & ~engine.mask(role)
-    for clause, _ in phrases:
-        exact = _phrase_docs(engine, clause, found)
-        if exact is not None:
-            found = exact
-    return found, ranking
+    if not role.may("case.read"):
+        return Q.Term("kind", "case")
+    user = None if session.superuser else session.user
+    if user is None or not user.units:
+        return None
+    return Q.And([Q.Term("kind", "case"), Q.Not(Q.Or([Q.Term("unit", u) for u in user.units]))])
+
+
+def _upper(engine, plan: _Plan):
+    """The documents that may match a clause: all its tokens, or its sure part."""
+    import numpy as np
+
+    if plan.upper is None:
+        mask = engine.docs(plan.required) if plan.required is not None else np.zeros(engine.count_all, dtype=bool)
+        if plan.sure is not None:
+            mask = mask | engine.docs(plan.sure)
+        plan.upper = mask
+    return plan.upper
+
+
+def _exact_docs(engine, plan: _Plan, within):
+    """The documents of ``within`` that match a clause."""
+    upper = _upper(engine, plan) & within
+    if not plan.elements or not upper.any():
+        return upper
+    sure = engine.docs(plan.sure) & upper if plan.sure is not None else upper & False
+    return sure | engine.phrase(plan.field, plan.elements, upper & ~sure)
 
 
 def _role(session, role):
@@ -1500,6 +1609,9 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
     Raises InputError (exit 2) for a malformed query or filter, IndexMissingError (exit 1)
     when there is no index or it must be rebuilt first.
     """
+    from ..core.access import require
+
+    require(session, "search")
     parsed = parse_query(query)
     if sort not in ("relevance", "date"):
         raise InputError(f"排序方式“{sort}”无效，可选：relevance（相关度）、date（日期）", field="sort")

@@ -265,4 +265,23 @@ def follow(session) -> None:
     try:
         catch_up(session)
     except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.warning("检索索引暂未更新（%s），稍后由索引进程或下一条命令补上", exc)
+        log.warning("检索索引未能更新（%s），稍后由索引进程或下一条命令补上", exc)
+
+
+def start_thread(session):
+    """Run an indexer in a daemon thread of this process, with a session of its own on
+    ``session``'s workspace (``archive serve`` starts one, see ``web.app.BACKGROUND``);
+    returns the function that stops it and waits for it."""
+    from ..core.session import Session
+
+    own = Session(session.ws)
+    stop = threading.Event()
+    thread = threading.Thread(target=Indexer(own).run, args=(stop,), name="search-indexer", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=60)
+        own.close()
+
+    return halt

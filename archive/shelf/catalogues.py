@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..core import access
 from ..core import store as st
 from ..core.errors import InputError
 from .scheme import load as load_scheme, retention_text
@@ -88,7 +89,11 @@ def _remark(row) -> str:
 
 def sheets(session: Session, *, fonds: str | None = None, year: int | None = None, class_code: str | None = None,
            catalogue: int | None = None) -> list[Sheet]:
-    """The catalogues selected, each with its volumes; unknown fonds, class or catalogue is exit 2."""
+    """The catalogues selected, each with its volumes; unknown fonds, class or catalogue is exit 2.
+
+    Needs ``catalogue.read``; volumes the acting account may not see are left out.
+    """
+    access.require(session, "catalogue.read")
     scheme = load_scheme(session)
     if fonds and fonds != scheme.fonds_code:
         raise InputError(f"全宗号“{fonds}”不是本工作区的全宗（{scheme.fonds_code} {scheme.fonds_name}）", field="fonds")
@@ -104,7 +109,7 @@ def sheets(session: Session, *, fonds: str | None = None, year: int | None = Non
         query = query.where(st.volumes.c.year == year)
     query = query.order_by(st.volumes.c.catalogue, st.volumes.c.year, st.volumes.c.volume_no)
     with session.store.read() as conn:
-        rows = conn.execute(query).all()
+        rows = [r for r in conn.execute(query) if access.visible_to(session, r.access, r.security_level, r.fonds)]
     groups: dict[tuple[int, int], list] = {}
     for r in rows:
         groups.setdefault((r.catalogue, r.year), []).append(r)
@@ -157,14 +162,14 @@ def export(session: Session, *, fmt: str, out=None, fonds: str | None = None, ye
         raise InputError(f"目录格式“{fmt}”无效，可选：xlsx、docx", field="format")
     found = sheets(session, fonds=fonds, year=year, class_code=class_code, catalogue=catalogue)
     if not found:
-        raise InputError("没有符合条件的案卷，未生成案卷目录", field="catalogue",
+        raise InputError("没有符合条件的案卷，未生成案卷目录", field=None,
                          hint="用 archive volume list 查看已归档的案卷")
     scheme = load_scheme(session)
     path = Path(out) if out else _default_path(session, fmt, scheme.fonds_code, class_code, year, catalogue)
     if path.suffix.lower() != f".{fmt}":
         raise InputError(f"输出文件 {path.name} 的扩展名应为 .{fmt}", field="out")
     if fmt == "xlsx":
-        atomic_write_bytes(path, _xlsx(found, scheme), fsync=False)
+        atomic_write_bytes(path, _xlsx(found, scheme), fsync=False, field="out" if out else "out_path")
     else:
         context = {
             "fonds": {"code": scheme.fonds_code, "name": scheme.fonds_name},
@@ -176,7 +181,7 @@ def export(session: Session, *, fmt: str, out=None, fonds: str | None = None, ye
                                   r.cells())) for r in s.rows],
             } for s in found],
         }
-        render_document("catalogue", context, path)
+        render_document("catalogue", context, path, field="out" if out else "out_path")
     return path, found
 
 
@@ -184,6 +189,8 @@ def _xlsx(found: list[Sheet], scheme) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
+
+    from ..documents.sheets import print_layout
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -213,10 +220,7 @@ def _xlsx(found: list[Sheet], scheme) -> bytes:
         ws.append(["合计", f"{len(sheet.rows)}卷", "", "", sheet.pages, "", ""])
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
-        ws.print_title_rows = "3:3"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.freeze_panes = "A4"
+        print_layout(ws, header_row=3, landscape=True)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

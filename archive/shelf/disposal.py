@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,42 +95,61 @@ def _disposal_dir(session: Session) -> Path:
 
 
 def _context(session: Session, scheme, *, number: int, as_of: dt.date, entries, compiled_by: str,
-             compiled_on: dt.date, approver="", witnesses=(), executed_on=None, method="") -> dict:
+             compiled_on: dt.date, appraisers=(), reviewer="", approver="", witnesses=(), executed_on=None,
+             method="") -> dict:
+    witnesses = list(witnesses) + ["", ""]
     return {
         "list_no": number, "fonds": {"code": scheme.fonds_code, "name": scheme.fonds_name},
         "as_of": format_cn_date(as_of),
         "rows": [{"number": e.number, "archival_code": e.archival_code, "title": e.title, "year": e.year,
                   "retention": retention_text(e.retention), "pages": e.pages, "opinion": e.opinion} for e in entries],
         "total_volumes": len(entries), "total_pages": sum(e.pages for e in entries),
+        "appraisal_opinion": f"经鉴定，以上{len(entries)}卷档案保管期限已满，已无继续保存价值，同意销毁。",
+        "appraisers": "、".join(appraisers), "reviewer": reviewer or "",
         "compiled_by": compiled_by, "compiled_on": format_cn_date(compiled_on), "approver": approver or "",
-        "witnesses": "、".join(witnesses), "executed_on": format_cn_date(executed_on) if executed_on else "",
+        "approved_on": format_cn_date(executed_on) if executed_on and approver else "",
+        "witness_1": witnesses[0], "witness_2": witnesses[1],
+        "executed_on": format_cn_date(executed_on) if executed_on else "",
         "method": method or "",
     }
 
 
-def _render(work, kind_path: Path, context: dict) -> tuple[str, str]:
+def _render(work, kind_path: Path, context: dict) -> tuple[str, str, str | None]:
+    """The list as .docx and, with PDF output, as PDF beside it (PDF/A); their paths and the
+    .docx's SHA-256."""
+    from ..documents import office
     from ..documents.render import render_document
 
+    session = work.session
     work.track(kind_path)
-    render_document("destruction_list", context, kind_path)
-    return work.session.ws.relative(kind_path), hashlib.sha256(kind_path.read_bytes()).hexdigest()
+    render_document("destruction_list", context, kind_path,
+                    properties={"title": f"档案销毁清册 第{context['list_no']}号", "subject": "档案销毁清册",
+                                "author": context["fonds"]["name"], "description": ""})
+    pdf = None
+    if office.pdf_enabled(session):
+        pdf = work.track(office.converter(session).convert(kind_path, kind_path.with_suffix(".pdf")))
+    return (session.ws.relative(kind_path), hashlib.sha256(kind_path.read_bytes()).hexdigest(),
+            session.ws.relative(pdf) if pdf else None)
 
 
 @retrying
-def appraise(session: Session, as_of, *, dry_run: bool = False) -> DestructionList:
+def appraise(session: Session, as_of, *, dry_run: bool = False, appraisers=()) -> DestructionList:
     """List the volumes whose retention expired by ``as_of`` and write a draft destruction list.
 
     Volumes already destroyed or already on a draft list are left out. When nothing has
-    expired, no list is written (status ``empty``).
+    expired, no list is written (status ``empty``). ``appraisers`` are the members of the
+    appraisal group (鉴定小组); without them the list leaves their line to sign on paper.
     """
     as_of = parse_date(as_of, "--as-of")
+    appraisers = tuple(check_text(name, "鉴定小组成员", max_length=50) for name in appraisers or ())
     scheme = load_scheme(session)
     with session.store.read() as conn:
         pending = set()
         for ids in conn.execute(select(st.destruction_lists.c.volume_ids)
-                                .where(st.destruction_lists.c.status == "draft")).scalars():
+                                .where(st.destruction_lists.c.status.in_(("draft", "executing")))).scalars():
             pending.update(ids)
-        rows = conn.execute(select(st.volumes).where(st.volumes.c.state != "destroyed", st.volumes.c.retention != "Y")
+        rows = conn.execute(select(st.volumes).where(st.volumes.c.state.not_in(("destroyed", "destroying")),
+                                                     st.volumes.c.retention != "Y")
                             .order_by(st.volumes.c.year, st.volumes.c.classification, st.volumes.c.catalogue,
                                       st.volumes.c.volume_no)).all()
     expired = [r for r in rows if r.id not in pending and as_of > expires_on(r.year, r.retention)]
@@ -144,13 +165,15 @@ def appraise(session: Session, as_of, *, dry_run: bool = False) -> DestructionLi
         now = session.now()
         number = work.conn.execute(st.destruction_lists.insert().values(
             as_of=as_of, status="draft", volume_ids=[r.id for r in expired], created_at=now, created_by=operator,
+            appraisers=list(appraisers),
         )).inserted_primary_key[0]
         path = _disposal_dir(session) / f"销毁清册-第{number}号-草稿.docx"
-        relative, digest = _render(work, path, _context(session, scheme, number=number, as_of=as_of, entries=entries,
-                                                        compiled_by=operator, compiled_on=session.today))
+        relative, digest, pdf = _render(work, path, _context(
+            session, scheme, number=number, as_of=as_of, entries=entries, compiled_by=operator,
+            compiled_on=session.today, appraisers=appraisers))
         work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == number)
-                          .values(path=relative, sha256=digest))
-        session.log(work, "appraise", f"销毁清册第{number}号", as_of=as_of.isoformat(),
+                          .values(path=relative, sha256=digest, pdf_path=pdf))
+        session.log(work, "appraise", f"销毁清册第{number}号", effective_on=session.today, as_of=as_of.isoformat(),
                     volumes=[e.archival_code for e in entries])
     return DestructionList(number=number, as_of=as_of, status="draft", entries=entries, path=str(path))
 
@@ -197,22 +220,36 @@ def _people(approver: str, witnesses) -> tuple[str, tuple[str, ...]]:
 
 @retrying
 def destroy(session: Session, number, *, approver: str, witnesses, method: str | None = None,
-            dry_run: bool = False) -> DestructionList:
+            reviewer: str | None = None, dry_run: bool = False) -> DestructionList:
     """Execute a draft destruction list: remove its volumes' files, mark them destroyed.
 
     Refused (exit 2) without an approver and two distinct witnesses other than the
-    approver, for a list already executed, or while one of its volumes is on loan. The
-    files are moved aside inside the transaction and deleted only after it commits, so a
-    failure leaves every volume as it was.
+    approver, for a list already executed, or while one of its volumes is on loan.
+
+    Files cannot take part in a database transaction, so destruction is recorded before a
+    single file goes: the first commit marks the list ``executing`` (with its approver,
+    witnesses and method) and its volumes ``destroying``; then the volumes' folders are
+    deleted; the second commit marks them ``destroyed`` and writes the executed list. A
+    process killed at any moment leaves either nothing done or a recorded, pending
+    destruction, which ``verify`` reports and which running ``destroy`` on the same list
+    again finishes (with the approver and witnesses recorded the first time).
     """
     approver, witnesses = _people(approver, witnesses)
     method = check_text(method, "销毁方式", required=False, max_length=100) or DEFAULT_METHOD
+    reviewer = check_text(reviewer, "档案部门负责人", required=False, max_length=50) or ""
     scheme = load_scheme(session)
     operator = session.operator
     ws = session.ws
     with session.store.read() as conn:
         row = _list_row(conn, number)
         volumes, entries = _entries(conn, row)
+    if row.status == "executing":  # an earlier run was interrupted after recording the destruction
+        if dry_run:
+            return DestructionList(number=row.id, as_of=row.as_of, status="executing", entries=entries,
+                                   path=str(ws.absolute(row.path)) if row.path else None, approver=row.approver,
+                                   witnesses=tuple(row.witnesses or ()), method=row.method,
+                                   executed_at=row.executed_at, dry_run=True)
+        return _finish(session, row.id, scheme)
     if row.status != "draft":
         raise StateError(f"第{row.id}号销毁清册已于{format_cn_date(row.executed_at.date())}执行，不能再次执行",
                          field="list")
@@ -224,62 +261,109 @@ def destroy(session: Session, number, *, approver: str, witnesses, method: str |
                                path=str(ws.absolute(row.path)) if row.path else None, approver=approver,
                                witnesses=witnesses, method=method, removed_files=len(files), removed_bytes=size,
                                dry_run=True)
-    trash = _disposal_dir(session) / f".destroying-{row.id}"
-    moved: list[tuple[Path, Path]] = []
-    now = session.now()
-    try:
-        with session.work() as work:
-            # The list and its volumes stay locked until the commit: a second execution, or a
-            # loan of one of the volumes, waits and then sees them destroyed.
-            st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
-            row = _list_row(work.conn, row.id)
-            if row.status != "draft":
-                raise StateError(f"第{row.id}号销毁清册已经执行", field="list")
-            st.lock(work.conn, st.volumes, st.volumes.c.id.in_(list(row.volume_ids)))
-            volumes, entries = _entries(work.conn, row)
-            _check_volumes(volumes)
-            for index, v in enumerate(volumes):
-                folder = ws.absolute(v.folder)
-                if folder.exists():
-                    target = trash / str(index)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    folder.rename(target)
-                    moved.append((folder, target))
-                work.conn.execute(st.volumes.update().where(st.volumes.c.id == v.id).values(
-                    state="destroyed", destroyed_at=now, destroyed_by=operator, destruction_list_id=row.id))
-                work.conn.execute(st.volume_notes.insert().values(
-                    volume_id=v.id, kind="destruction", at=now, operator=operator,
-                    text=f"依据第{row.id}号销毁清册销毁：批准人{approver}，监销人{'、'.join(witnesses)}，方式：{method}"))
-                session.log(work, "destroy", v.archival_code, list=row.id, approver=approver,
-                            witnesses=list(witnesses), method=method)
-                work.touch("volume", v.archival_code)
-            path = _disposal_dir(session) / f"销毁清册-第{row.id}号-已执行.docx"
-            relative, digest = _render(work, path, _context(
-                session, scheme, number=row.id, as_of=row.as_of, entries=entries, compiled_by=row.created_by,
-                compiled_on=row.created_at.date(), approver=approver, witnesses=witnesses, executed_on=session.today,
-                method=method))
-            work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == row.id).values(
-                status="executed", approver=approver, witnesses=list(witnesses), method=method, executed_at=now,
-                executed_by=operator, executed_path=relative, executed_sha256=digest))
-    except BaseException:
-        for folder, target in reversed(moved):
-            if target.exists() and not folder.exists():
-                target.rename(folder)
-        if trash.exists() and not any(trash.rglob("*")):
-            shutil.rmtree(trash, ignore_errors=True)
-        raise
-    shutil.rmtree(trash, ignore_errors=True)
+    with session.work() as work:
+        # The list and its volumes stay locked until the commit: a second execution, or a
+        # loan of one of the volumes, waits and then sees them being destroyed.
+        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
+        row = _list_row(work.conn, row.id)
+        if row.status != "draft":
+            raise StateError(f"第{row.id}号销毁清册已经执行", field="list")
+        st.lock(work.conn, st.volumes, st.volumes.c.id.in_(list(row.volume_ids)))
+        volumes, entries = _entries(work.conn, row)
+        _check_volumes(volumes)
+        for v in volumes:
+            work.conn.execute(st.volumes.update().where(st.volumes.c.id == v.id).values(
+                state="destroying", destruction_list_id=row.id))
+        work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == row.id).values(
+            status="executing", approver=approver, witnesses=list(witnesses), method=method,
+            executed_at=session.now(), executed_by=operator, reviewer=reviewer or None))
+        session.log(work, "destroy_begin", f"销毁清册第{row.id}号", list=row.id, approver=approver,
+                    witnesses=list(witnesses), method=method, volumes=[v.archival_code for v in volumes])
+        _kill_point("recording")
+    _kill_point("recorded")
+    return _finish(session, row.id, scheme)
+
+
+def _finish(session: Session, list_id: int, scheme) -> DestructionList:
+    """Delete the files of a list's pending volumes, then record them destroyed (idempotent)."""
+    ws = session.ws
+    with session.store.read() as conn:
+        row = _list_row(conn, list_id)
+        pending = conn.execute(select(st.volumes.c.folder).where(
+            st.volumes.c.destruction_list_id == row.id, st.volumes.c.state == "destroying")).scalars().all()
+    removed_files = removed_bytes = 0
+    for folder in pending:
+        found = _files(ws.absolute(folder))
+        removed_files += len(found)
+        removed_bytes += sum(p.stat().st_size for p in found)
+        if ws.absolute(folder).exists():
+            shutil.rmtree(ws.absolute(folder))
+        _kill_point("deleted-one")
+    path = _disposal_dir(session) / f"销毁清册-第{row.id}号-已执行.docx"
+    # A run killed after writing the executed list but before its commit left it behind,
+    # unrecorded: it is this run's to write again.
+    path.unlink(missing_ok=True)
+    path.with_suffix(".pdf").unlink(missing_ok=True)
+    witnesses = tuple(row.witnesses or ())
+    with session.work() as work:
+        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
+        row = _list_row(work.conn, row.id)
+        if row.status != "executing":  # another process finished it meanwhile
+            raise StateError(f"第{row.id}号销毁清册已经执行", field="list")
+        volumes, entries = _entries(work.conn, row)
+        for v in volumes:
+            if v.state != "destroying":
+                continue
+            work.conn.execute(st.volumes.update().where(st.volumes.c.id == v.id).values(
+                state="destroyed", destroyed_at=row.executed_at, destroyed_by=row.executed_by))
+            work.conn.execute(st.volume_notes.insert().values(
+                volume_id=v.id, kind="destruction", at=row.executed_at, operator=row.executed_by,
+                text=f"依据第{row.id}号销毁清册销毁：批准人{row.approver}，监销人{'、'.join(witnesses)}，方式：{row.method}"))
+            session.log(work, "destroy", v.archival_code, list=row.id, approver=row.approver,
+                        witnesses=list(witnesses), method=row.method)
+            work.touch("volume", v.archival_code)
+        relative, digest, pdf = _render(work, path, _context(
+            session, scheme, number=row.id, as_of=row.as_of, entries=entries, compiled_by=row.created_by,
+            compiled_on=_compiled_on(work.conn, row), appraisers=row.appraisers or (), reviewer=row.reviewer or "",
+            approver=row.approver, witnesses=witnesses, executed_on=row.executed_at.date(), method=row.method))
+        work.conn.execute(st.destruction_lists.update().where(st.destruction_lists.c.id == row.id).values(
+            status="executed", executed_path=relative, executed_sha256=digest, executed_pdf_path=pdf))
+        _kill_point("before-commit")
     return DestructionList(number=row.id, as_of=row.as_of, status="executed", entries=entries,
                            path=str(ws.absolute(row.path)) if row.path else None, executed_path=str(path),
-                           approver=approver, witnesses=witnesses, method=method, executed_at=now,
-                           removed_files=len(files), removed_bytes=size)
+                           approver=row.approver, witnesses=witnesses, method=row.method, executed_at=row.executed_at,
+                           removed_files=removed_files, removed_bytes=removed_bytes)
+
+
+def pending_lists(session: Session) -> list[int]:
+    """Destruction lists recorded as executing whose files or final record are not done yet."""
+    with session.store.read() as conn:
+        return list(conn.execute(select(st.destruction_lists.c.id)
+                                 .where(st.destruction_lists.c.status == "executing")).scalars())
+
+
+def _kill_point(name: str) -> None:
+    """Where the crash tests kill this process (``ARCHIVE_TEST_KILL_AT=destroy:<name>``).
+
+    Only ``tests/test_disposal_crash.py`` sets the variable; it proves that a kill at each
+    of these moments leaves the store and the files consistent and that a rerun finishes.
+    """
+    if os.environ.get("ARCHIVE_TEST_KILL_AT") == f"destroy:{name}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _compiled_on(conn, row) -> dt.date:
+    """The date the draft list was compiled (the appraisal's effective date)."""
+    day = conn.execute(select(st.events.c.effective_on).where(
+        st.events.c.action == "appraise", st.events.c.subject == f"销毁清册第{row.id}号")).scalar()
+    return day or row.created_at.date()
 
 
 def _check_volumes(volumes) -> None:
     on_loan = [v.archival_code for v in volumes if v.state == "on_loan"]
     if on_loan:
         raise StateError(f"以下案卷尚未归还，不能销毁：{'、'.join(on_loan)}", field="list", hint="收回后再执行销毁")
-    gone = [v.archival_code for v in volumes if v.state == "destroyed"]
+    gone = [v.archival_code for v in volumes if v.state in ("destroyed", "destroying")]
     if gone:
         raise StateError(f"以下案卷已经销毁：{'、'.join(gone)}", field="list")
 

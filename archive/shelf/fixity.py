@@ -26,9 +26,10 @@ from sqlalchemy import select
 from ..core import store as st
 from ..core.errors import NotFoundError
 from ..core.session import Session, retrying
-from ..core.validate import check_text
+from ..core.validate import check_code
 
-PROBLEMS = {"changed": "已被改动", "missing": "缺失", "unexpected": "多余（未登记）"}
+PROBLEMS = {"changed": "已被改动", "missing": "缺失", "unexpected": "多余（未登记）",
+            "destroying": "销毁未完成（重新执行 archive destroy 完成）"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     is stored and volumes with problems are flagged (intact ones that were flagged go back
     on the shelf); that needs an operator.
     """
-    codes = [check_text(c, "档号", max_length=100) for c in (codes or [])]
+    codes = [check_code(c, "档号", max_length=100) for c in (codes or [])]
     ws = session.ws
     with session.store.read() as conn:
         query = select(st.volumes.c.id, st.volumes.c.archival_code, st.volumes.c.folder, st.volumes.c.state)
@@ -128,7 +129,7 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     expected: dict[str, tuple[str, str]] = {}  # absolute path -> (archival code, sha256)
     for volume_id, path, digest in files:
         volume = by_id.get(volume_id)
-        if volume is None or volume.state == "destroyed":
+        if volume is None or volume.state in ("destroyed", "destroying"):
             continue
         expected[str(ws.absolute(path))] = (volume.archival_code, digest)
     paths = list(expected)
@@ -144,15 +145,23 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     # Unexpected files: in a checked volume's folder, or (checking everything) anywhere in
     # the volumes tree outside every volume's recorded files.
     folders = {str(ws.absolute(v.folder)): v.archival_code for v in volumes}
+    # A destruction recorded but not finished (the process was stopped while deleting):
+    # its files may be partly gone, which is neither loss nor alteration; the destruction
+    # list is to be run again.
+    destroying = {v.archival_code for v in volumes if v.state == "destroying"}
+    problems += [Problem(v.archival_code, str(ws.absolute(v.folder)), "destroying")
+                 for v in volumes if v.state == "destroying"]
     roots = list(folders) if codes else [str(volumes_root(session))]
     for root in roots:
         for path in _walk(Path(root)):
             if path in expected:
                 continue
             owner = _owner(path, folders)
+            if owner in destroying:
+                continue
             problems.append(Problem(owner, path, "unexpected"))
     problems.sort(key=lambda p: (p.archival_code or "", p.path))
-    report = Report(checked=len(paths), bytes=total, volumes=sum(v.state != "destroyed" for v in volumes),
+    report = Report(checked=len(paths), bytes=total, volumes=sum(v.state not in ("destroyed", "destroying") for v in volumes),
                     problems=tuple(problems))
     if record:
         _record(session, codes, report, volumes)

@@ -26,6 +26,8 @@ DEFAULT_CODE_TEMPLATE = "{fonds}-{class}·{year}·{retention}-{catalogue:03}-{vo
 DEFAULT_VOLUME_PATH = "volumes/{fonds}/{year}/{class}/{code}"
 CODE_FIELDS = ("fonds", "class", "year", "retention", "catalogue", "volume", "unit")
 OUTCOMES = {"approved": "准予许可", "denied": "不予许可", "not_accepted": "不予受理"}
+# Volumes that hold personal information (an applicant's ID number) are not open by default.
+DEFAULT_PERSONAL_INFO_ACCESS = "控制"
 
 _RETENTION = re.compile(r"^(Y|D([1-9][0-9]?))$")
 
@@ -53,13 +55,14 @@ class ArchiveClass:
     items: tuple[str, ...]
     retention: dict
     access: str
+    security_level: str | None = None
 
     def holds(self, item_code: str) -> bool:
         return any(_matches(pattern, item_code) for pattern in self.items)
 
     def to_dict(self) -> dict:
         return {"code": self.code, "name": self.name, "items": list(self.items), "retention": dict(self.retention),
-                "access": self.access}
+                "access": self.access, "security_level": self.security_level}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Placement:
     catalogue: Catalogue
     year: int
     access: str
+    security_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class Scheme:
     default_access: str
     classes: tuple[ArchiveClass, ...]
     catalogues: tuple[Catalogue, ...]
+    personal_info_access: str | None = DEFAULT_PERSONAL_INFO_ACCESS
 
     # -- lookups ---------------------------------------------------------------------
     def get_class(self, code: str) -> ArchiveClass:
@@ -141,13 +146,20 @@ class Scheme:
             )
         return candidates[0]
 
-    def place(self, item_code: str, outcome: str, year: int) -> Placement:
-        """Class, retention, catalogue and access for a case of ``item_code`` with ``outcome``."""
+    def place(self, item_code: str, outcome: str, year: int, *, personal: bool = False) -> Placement:
+        """Class, retention, catalogue, access and security level for a case of ``item_code``
+        with ``outcome``. A volume holding personal information (``personal``: the applicant is
+        a person, so the volume holds an ID number) that its class would open gets
+        ``personal_info_access`` instead (default 控制)."""
         if outcome not in OUTCOMES:
             raise InputError(f"办理结果“{outcome}”无法归档", field="outcome")
         cls = self.class_for_item(item_code)
         retention = cls.retention[outcome]
-        return Placement(cls, retention, self.catalogue_for(cls.code, year, retention), year, cls.access)
+        access = cls.access
+        if personal and access == "开放" and self.personal_info_access:
+            access = self.personal_info_access
+        return Placement(cls, retention, self.catalogue_for(cls.code, year, retention), year, access,
+                         cls.security_level)
 
     # -- codes -----------------------------------------------------------------------
     def code_values(self, *, class_code: str, year: int, retention: str, catalogue: int, volume: int,
@@ -173,6 +185,7 @@ class Scheme:
     def to_dict(self) -> dict:
         return {"fonds": {"code": self.fonds_code, "name": self.fonds_name}, "code_template": self.code_template,
                 "volume_path": self.volume_path, "default_access": self.default_access,
+                "personal_info_access": self.personal_info_access,
                 "classes": [c.to_dict() for c in self.classes], "catalogues": [c.to_dict() for c in self.catalogues]}
 
 
@@ -217,7 +230,8 @@ def from_config(data: dict | None) -> Scheme:
             raise ConfigError(f"分类号 {raw['code']} 重复出现", field=f"archive.classes[{i}].code")
         seen.add(raw["code"])
         classes.append(ArchiveClass(code=raw["code"], name=raw["name"], items=tuple(raw["items"]),
-                                    retention=dict(raw["retention"]), access=raw.get("access", default_access)))
+                                    retention=dict(raw["retention"]), access=raw.get("access", default_access),
+                                    security_level=raw.get("security_level")))
     catalogues = []
     owners: dict[int, tuple[str, str]] = {}
     years: set[tuple[int, int | None]] = set()
@@ -238,7 +252,8 @@ def from_config(data: dict | None) -> Scheme:
                                     year=raw.get("year"), title=raw.get("title", "")))
     return Scheme(fonds_code=data["fonds"]["code"], fonds_name=data["fonds"]["name"], code_template=template,
                   volume_path=volume_path, default_access=default_access, classes=tuple(classes),
-                  catalogues=tuple(catalogues))
+                  catalogues=tuple(catalogues),
+                  personal_info_access=data.get("personal_info_access", DEFAULT_PERSONAL_INFO_ACCESS))
 
 
 def load(session) -> Scheme:

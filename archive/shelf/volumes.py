@@ -25,7 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import re
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -33,16 +35,19 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from ..core import access, audit
 from ..core import store as st
 from ..documents import office
 from ..core.errors import ArchiveError, ConfigError, InputError, NotFoundError, StateError
 from ..window.cases import _load_row
+from ..window.wording import sentence
 from .scheme import OUTCOMES, Scheme, load as load_scheme, retention_text
 from ..core.session import Session, Work, retrying
-from ..core.validate import check_text, format_cn_date
+from ..core.validate import check_code, check_text, format_cn_date
 
 FILABLE = {"concluded", "not_accepted"}
-STATES = {"on_shelf": "在架", "on_loan": "借出", "flagged": "待核查", "destroyed": "已销毁"}
+STATES = {"on_shelf": "在架", "on_loan": "借出", "flagged": "待核查", "destroying": "销毁中（未完成）",
+          "destroyed": "已销毁"}
 ACTIONS = {
     "receive": "收件", "accept": "受理", "request_supplement": "告知补正", "supplement": "补正材料",
     "deemed_accepted": "视为受理", "reject": "不予受理", "pause": "暂停计时", "resume": "恢复计时",
@@ -54,6 +59,7 @@ CASE_TYPE_NAMES = {"on_the_spot": "即办件", "promised": "承诺件", "joint":
 FORM_TITLES = {"volume_cover": "案卷封面", "item_list": "卷内文件目录", "notes_sheet": "卷内备考表",
                "merged_pdf": "合并PDF"}
 MAX_ATTACHMENT_BYTES = 200 * 1024 * 1024
+EVENT_DETAIL_CHARS = 60  # a reason longer than this is cut short in the application record's log
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
@@ -315,15 +321,28 @@ def attach(session: Session, case_no: str, file, *, title: str) -> Attachment:
     """Store a scanned material (PDF or image) under a case, to be filed with it."""
     title = check_text(title, "材料题名", max_length=200)
     source = Path(file)
+    too_big = InputError(f"附件“{source.name}”超过 200MB，请拆分后分别添加", field="file")
     try:
-        size = source.stat().st_size
-        if size > MAX_ATTACHMENT_BYTES:
-            raise InputError(f"附件“{source.name}”超过 200MB，请拆分后分别添加", field="file")
-        data = source.read_bytes()
+        # Regular files only: a device (/dev/zero), a pipe or a socket has no size to
+        # check and may never end (opening a pipe even waits for a writer), so the kind is
+        # checked before opening. The read is bounded too, in case the file grows.
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            raise InputError(f"附件“{source}”不是普通文件（设备、管道或目录），请选择扫描得到的 PDF 或图片文件",
+                             field="file")
+        with open(source, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_ATTACHMENT_BYTES:
+                raise too_big
+            data = fh.read(MAX_ATTACHMENT_BYTES + 1)
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise too_big
     except FileNotFoundError:
         raise InputError(f"找不到附件文件：{source}", field="file") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise InputError(f"无法读取附件文件 {source}：{exc}", field="file") from None
+    except IsADirectoryError:
+        raise InputError(f"附件“{source}”是一个目录，请选择扫描得到的 PDF 或图片文件", field="file") from None
+    except PermissionError:
+        raise InputError(f"没有权限读取附件文件 {source}", field="file") from None
+    except OSError as exc:
+        raise InputError(f"无法读取附件文件 {source}：{exc.strerror or exc}", field="file") from None
     kind, pages, has_text, ext = inspect_attachment(data, source.name)
     with session.work() as work:
         row = _load_row(work.conn, case_no, lock=True)
@@ -391,22 +410,38 @@ def _event_detail(action: str, detail: dict) -> str:
         return f"{detail.get('title', '')}（{detail.get('pages', '')}页）"
     parts = []
     for key, label in (("decision", "结果"), ("reason", "理由"), ("materials", "材料"), ("missing", "待补正"),
-                       ("days", "延长工作日"), ("approver", "批准人"), ("on", "日期"), ("due_on", "办结期限"),
-                       ("competent_organ", "有权机关")):
+                       ("days", "延长工作日"), ("approver", "批准人"), ("expected_days", "预计暂停工作日"),
+                       ("expected_until", "预计恢复计时"), ("paused_workdays", "实际暂停工作日"),
+                       ("due_on", "办结期限"), ("competent_organ", "有权机关")):
         value = detail.get(key)
         if value in (None, "", []):
             continue
         if key == "decision":
             value = OUTCOMES.get(value, value)
+        if key == "materials" and action == "receive":
+            value = f"{len(value)}项"
         if isinstance(value, list):
             value = "、".join(map(str, value))
+        value = str(value)
+        if len(value) > EVENT_DETAIL_CHARS:  # the log summarises; the notice carries the full text
+            value = value[:EVENT_DETAIL_CHARS] + "……"
         parts.append(f"{label}：{value}")
     return "；".join(parts)
 
 
+def _event_when(event) -> str:
+    """When an action took effect, and when it was entered if that was on a later day
+    (times are the centre's, see ``Session.now``)."""
+    entered = event.at.strftime("%Y-%m-%d %H:%M")
+    effective = getattr(event, "effective_on", None)
+    if effective is None or effective == event.at.date():
+        return entered
+    return f"{effective:%Y-%m-%d}\n（{entered}录入）"
+
+
 def _gather(session: Session, conn, row, item, unit: dict) -> list[_Source]:
     """The volume's items in filing order, with the bytes or the context to render."""
-    from ..window.notices import KINDS
+    from ..window.notices import KINDS, filed_copy
 
     applicant = row.applicant
     id_label = "身份证号码" if applicant["kind"] == "person" else "统一社会信用代码"
@@ -424,7 +459,7 @@ def _gather(session: Session, conn, row, item, unit: dict) -> list[_Source]:
         "promised_days": f"{row.promised_days}个工作日",
         "materials": [{"name": m.name, "copies": m.copies, "form": m.form} for m in item.materials
                       if m.code in received],
-        "events": [{"at": e.at.strftime("%Y-%m-%d %H:%M"), "action": ACTIONS.get(e.action, e.action),
+        "events": [{"at": _event_when(e), "action": ACTIONS.get(e.action, e.action),
                     "operator": e.operator, "detail": _event_detail(e.action, e.detail or {})} for e in events],
         "printed_on": format_cn_date(session.today),
     }
@@ -441,12 +476,17 @@ def _gather(session: Session, conn, row, item, unit: dict) -> list[_Source]:
                           .order_by(st.notices.c.id)):
         title = KINDS.get(n.kind, n.kind)
         source = _Source("notice", title, n.issued_on, organ, doc_number=n.number)
+        # Only the parts the archive keeps (the window's stub, the centre's part of a joint
+        # case): the applicant's part went home with the applicant.
         if pdf and n.pdf_path:
-            source.data, source.ext = _read_checked(session, n.pdf_path, n.pdf_sha256, f"文书 {n.number} 的 PDF"), ".pdf"
+            data = _read_checked(session, n.pdf_path, n.pdf_sha256, f"文书 {n.number} 的 PDF")
+            source.data, source.ext = filed_copy(session, n, data, pdf=True)[0], ".pdf"
         elif pdf:
-            source.docx_for_pdf, source.ext = _read_checked(session, n.path, n.sha256, f"文书 {n.number}"), ".pdf"
+            data = _read_checked(session, n.path, n.sha256, f"文书 {n.number}")
+            source.docx_for_pdf, source.ext = filed_copy(session, n, data, pdf=False)[0], ".pdf"
         else:
-            source.data, source.ext = _read_checked(session, n.path, n.sha256, f"文书 {n.number}"), ".docx"
+            data = _read_checked(session, n.path, n.sha256, f"文书 {n.number}")
+            source.data, source.ext = filed_copy(session, n, data, pdf=False)[0], ".docx"
         sources.append(source)
         decision_notice = decision_notice or n.kind in ("denial", "rejection")
     if not decision_notice:
@@ -463,6 +503,8 @@ def _gather(session: Session, conn, row, item, unit: dict) -> list[_Source]:
                                    "opinion": opinion or "／",
                                    "sealed_at": row.sealed_at.strftime("%Y-%m-%d %H:%M") if row.sealed_at else "／",
                                    "operator": conclude.operator if conclude else "／",
+                                   "approver": row.approver or "／",
+                                   "approved_on": format_cn_date(row.approved_on) if row.approved_on else "／",
                                    "printed_on": format_cn_date(session.today)}))
     return sources
 
@@ -529,7 +571,9 @@ def _write_items(writer: _Writer, sources: list[_Source]) -> list[VolumeItem]:
         if src.render:
             if writer.pdf:
                 docx = writer.scratch / f"{stem}.docx"
-                render_document(src.render, src.context, docx)
+                render_document(src.render, src.context, docx, properties={
+                    "title": f"{src.title} {src.context.get('case_no', '')}".strip(), "subject": src.title,
+                    "author": src.responsible, "description": ""})
                 data, _path, final = writer.to_pdf(None, docx, f"{stem}.pdf")
                 ext = ".pdf"
             else:
@@ -566,10 +610,11 @@ def _notes_context(volume: dict, notes: list[Note], checker: str | None) -> dict
 
 def _explanation(case_no: str, items: list[VolumeItem], pdf: bool, scanned: int) -> str:
     pages = sum(i.pages for i in items)
-    text = (f"本卷为办件{case_no}的全部文件，共{len(items)}件、{pages}页，按申请、材料、文书、决定的顺序排列。"
-            "卷内每份文件的 SHA-256 校验值已登记，可用 archive verify 检查是否完整未被改动。")
+    text = (f"本卷为办件{case_no}的全部文件，共{len(items)}件、{pages}页，按申请、材料、文书、决定的顺序排列；"
+            "文书归存窗口存根联（联办件另存中心存查联），申请人收执联已交申请人。"
+            "每份文件的SHA-256校验值已在立卷时登记，定期核查时据此发现改动或缺失。")
     if not pdf:
-        text += "卷内系统生成的文件为 .docx 格式（立卷时未生成 PDF）。"
+        text += "卷内系统生成的文件为Word文档（立卷时未生成PDF）。"
     if scanned:
         text += f"其中扫描件{scanned}件，无可检索文字。"
     return text
@@ -631,7 +676,7 @@ def _file(session: Session, conn, work: Work | None, case_no: str, scheme: Schem
     item = get_item(conn, row.item_code)
     unit = session.ws.unit(row.unit)
     year = row.concluded_on.year
-    place = scheme.place(row.item_code, _outcome(row), year)
+    place = scheme.place(row.item_code, _outcome(row), year, personal=row.applicant.get("kind") == "person")
     cls, catalogue = place.archive_class, place.catalogue.number
     scope = f"volume:{scheme.fonds_code}:{cls.code}:{year}:{place.retention}:{catalogue}"
     if work is None:  # a preview; in a batch preview, the numbers the earlier cases would take
@@ -675,7 +720,7 @@ def _file(session: Session, conn, work: Work | None, case_no: str, scheme: Schem
             "catalogue": f"{catalogue:03d}", "volume_no": f"{volume_no:04d}",
             "class_code": cls.code, "class_name": cls.name, "title": title, "unit": unit["name"],
             "start_date": format_cn_date(start), "end_date": format_cn_date(end),
-            "retention": retention_text(place.retention), "access": place.access, "security_level": None,
+            "retention": retention_text(place.retention), "access": place.access, "security_level": place.security_level,
             "items_count": len(items), "pages": pages, "archival_code": code,
         }
         forms = [_form(writer, "volume_cover", cover, "00-案卷封面.docx", 1, session.today)]
@@ -695,7 +740,7 @@ def _file(session: Session, conn, work: Work | None, case_no: str, scheme: Schem
     volume = Volume(
         archival_code=code, fonds=scheme.fonds_code, classification=cls.code, catalogue=catalogue,
         volume_no=volume_no, retention=place.retention, year=year, case=row.case_no, title=title, unit=row.unit,
-        start_date=start, end_date=end, pages=pages, access=place.access, security_level=None, state="on_shelf",
+        start_date=start, end_date=end, pages=pages, access=place.access, security_level=place.security_level, state="on_shelf",
         folder=str(final), filed_at=now, filed_by=operator, items=tuple(items), forms=tuple(forms),
         merged_pdf=merged.path if merged else None, dry_run=work is None)
     if work is not None:
@@ -727,7 +772,7 @@ def _insert(session: Session, work: Work, v: Volume, row, relative: str, checker
         archival_code=v.archival_code, case_id=row.id, fonds=v.fonds, classification=v.classification, year=v.year,
         retention=v.retention, catalogue=v.catalogue, volume_no=v.volume_no, title=v.title, unit=v.unit,
         start_date=v.start_date, end_date=v.end_date, items_count=len(v.items), pages=v.pages, access=v.access,
-        security_level=None, state="on_shelf", folder=ws.relative(session.ws.documents_dir / relative),
+        security_level=v.security_level, state="on_shelf", folder=ws.relative(session.ws.documents_dir / relative),
         merged_pdf=ws.relative(Path(merged.path)) if merged else None,
         merged_sha256=merged.sha256 if merged else None, filed_at=now, filed_by=v.filed_by, checker=checker,
     )).inserted_primary_key[0]
@@ -750,6 +795,14 @@ def due_cases(session: Session) -> list[str]:
         return list(conn.execute(
             select(st.cases.c.case_no).where(st.cases.c.status.in_(FILABLE), st.cases.c.id.not_in(filed))
             .order_by(st.cases.c.concluded_on, st.cases.c.id)).scalars())
+
+
+def unfiled_by_status(session: Session) -> dict[str, int]:
+    """How many cases not yet filed are in each status (why ``file --all-due`` found nothing)."""
+    filed = select(st.volumes.c.case_id)
+    with session.store.read() as conn:
+        return dict(conn.execute(select(st.cases.c.status, func.count()).where(st.cases.c.id.not_in(filed))
+                                 .group_by(st.cases.c.status)).all())
 
 
 def file_all_due(session: Session, *, dry_run: bool = False, checker: str | None = None,
@@ -805,24 +858,33 @@ def _volume_from_row(session: Session, conn, row, *, with_items: bool = True) ->
         destroyed_by=row.destroyed_by, destruction_list=row.destruction_list_id, id=row.id)
 
 
-def volume_row(conn, code: str):
-    code = check_text(code, "档号", max_length=100)
+def volume_row(conn, code: str, session: Session | None = None):
+    """The volume's row; with ``session``, only when the acting account may see it (else as missing)."""
+    code = check_code(code, "档号", max_length=100)
     row = conn.execute(select(st.volumes).where(st.volumes.c.archival_code == code)).first()
-    if row is None:
+    if row is None or (session is not None and not access.visible_to(session, row.access, row.security_level,
+                                                                      row.fonds)):
         raise NotFoundError(f"找不到档号为“{code}”的案卷", field="archival_code",
                             hint="用 archive volume list 查看已归档的案卷")
     return row
 
 
 def show(session: Session, code: str) -> Volume:
-    """One volume with its items, forms, state and notes."""
+    """One volume with its items, forms, state and notes (a restricted one is recorded in the audit trail)."""
     with session.store.read() as conn:
-        return _volume_from_row(session, conn, volume_row(conn, code))
+        volume = _volume_from_row(session, conn, volume_row(conn, code, session))
+    if access.restricted(volume.access, volume.security_level):
+        audit.record(session, "volume.view", volume.archival_code, access=volume.access,
+                     security_level=volume.security_level)
+    return volume
 
 
 def list_volumes(session: Session, *, class_code: str | None = None, year: int | None = None,
                  catalogue: int | None = None, state: str | None = None) -> list[Volume]:
-    """Volumes filtered by class, year, catalogue number and state, in archival-code order."""
+    """Volumes filtered by class, year, catalogue number and state, in archival-code order.
+
+    Only the volumes the acting account may see (clearance, fonds).
+    """
     query = select(st.volumes).order_by(st.volumes.c.classification, st.volumes.c.year, st.volumes.c.catalogue,
                                         st.volumes.c.volume_no)
     if class_code or catalogue is not None:
@@ -844,6 +906,7 @@ def list_volumes(session: Session, *, class_code: str | None = None, year: int |
         case_nos = dict(conn.execute(select(st.cases.c.id, st.cases.c.case_no)
                                      .where(st.cases.c.id.in_([r.case_id for r in rows]))).all()) if rows else {}
     ws = session.ws
+    rows = [r for r in rows if access.visible_to(session, r.access, r.security_level, r.fonds)]
     return [Volume(archival_code=r.archival_code, fonds=r.fonds, classification=r.classification,
                    catalogue=r.catalogue, volume_no=r.volume_no, retention=r.retention, year=r.year,
                    case=case_nos.get(r.case_id, ""), title=r.title, unit=r.unit, start_date=r.start_date,
@@ -878,9 +941,7 @@ def add_note(work: Work, volume_id: int, text: str, *, kind: str = "note") -> No
 
 
 def _reissue_notes_sheet(work: Work, row) -> None:
-    from ..documents.render import render_document
-
-    session, conn, ws = work.session, work.conn, work.session.ws
+    conn = work.conn
     current = conn.execute(select(st.volume_items).where(
         st.volume_items.c.volume_id == row.id, st.volume_items.c.role == "form",
         st.volume_items.c.kind == "notes_sheet")).first()
@@ -898,10 +959,19 @@ def _reissue_notes_sheet(work: Work, row) -> None:
     pdf = any(i.path.endswith(".pdf") and i.kind != "attachment" for i in items)
     info = {"archival_code": row.archival_code, "filed_by": row.filed_by, "filed_on": row.filed_at.date(),
             "explanation": _explanation(case_no, items, pdf, scanned)}
-    folder = ws.absolute(row.folder)
-    path = folder / f"99-卷内备考表-{versions + 1}.docx"
+    _replace_form(work, row, current, "notes_sheet", _notes_context(info, notes, row.checker),
+                  f"99-卷内备考表-{versions + 1}.docx", default_number=3)
+
+
+def _replace_form(work: Work, row, current, kind: str, context: dict, name: str, *, default_number: int) -> None:
+    """Render a new version of one of the volume's forms; the current one becomes superseded
+    (filed files are never edited, and fixity checks keep covering the earlier version)."""
+    from ..documents.render import render_document
+
+    session, conn, ws = work.session, work.conn, work.session.ws
+    path = ws.absolute(row.folder) / name
     work.track(path)
-    render_document("notes_sheet", _notes_context(info, notes, row.checker), path)
+    render_document(kind, context, path)
     data = path.read_bytes()
     superseded = conn.execute(select(func.coalesce(func.max(st.volume_items.c.number), 0)).where(
         st.volume_items.c.volume_id == row.id, st.volume_items.c.role == "superseded")).scalar() + 1
@@ -909,9 +979,10 @@ def _reissue_notes_sheet(work: Work, row) -> None:
         conn.execute(st.volume_items.update().where(st.volume_items.c.id == current.id)
                      .values(role="superseded", number=superseded))
     conn.execute(st.volume_items.insert().values(
-        volume_id=row.id, number=current.number if current is not None else 3, title=FORM_TITLES["notes_sheet"],
-        doc_number=None, responsible="", date=session.today, pages=docx_page_count(data), page_start=0, role="form",
-        kind="notes_sheet", path=ws.relative(path), sha256=hashlib.sha256(data).hexdigest(), size=len(data)))
+        volume_id=row.id, number=current.number if current is not None else default_number,
+        title=FORM_TITLES[kind], doc_number=None, responsible="", date=session.today,
+        pages=docx_page_count(data), page_start=0, role="form", kind=kind, path=ws.relative(path),
+        sha256=hashlib.sha256(data).hexdigest(), size=len(data)))
 
 
 @retrying
@@ -921,3 +992,80 @@ def note(session: Session, code: str, *, text: str, kind: str = "note") -> Volum
         row = volume_row(work.conn, code)
         add_note(work, row.id, text, kind=kind)
     return show(session, code)
+
+
+# -- access and security ----------------------------------------------------------------------
+
+def set_access(session: Session, code: str, *, access: str | None = None, security_level: str | None = None,
+               approver: str, reason: str) -> Volume:
+    """Change a volume's 开放标识 (``access``) and/or 密级 (``security_level``; ``"无"`` for
+    none): an appraisal's decision, so it names its approver and reason. It is logged, noted
+    on the notes sheet, and the cover (which prints both) is issued again; the earlier cover
+    is kept as superseded, as filed files are never edited.
+    """
+    from ..core.access import ACCESS_STATUSES, SECURITY_LEVELS
+
+    approver = check_text(approver, "批准人", max_length=50)
+    reason = check_text(reason, "调整理由", max_length=500)
+    if access is None and security_level is None:
+        raise InputError("请指定新的开放标识（--access）或密级（--security-level）", field="access")
+    if access is not None and access not in ACCESS_STATUSES:
+        raise InputError(f"开放标识“{access}”无效，可选：{'、'.join(ACCESS_STATUSES)}", field="access")
+    level = None
+    if security_level is not None:
+        level = None if security_level in ("", "无", "none") else security_level
+        if level is not None and level not in SECURITY_LEVELS:
+            raise InputError(f"密级“{security_level}”无效，可选：{'、'.join(SECURITY_LEVELS)}、无", field="security_level")
+    with session.work() as work:
+        row = volume_row(work.conn, code)
+        if row.state == "destroyed":
+            raise StateError(f"案卷 {row.archival_code} 已销毁，不能调整开放标识或密级", field="archival_code")
+        new_access = access if access is not None else row.access
+        new_level = level if security_level is not None else row.security_level
+        if (new_access, new_level) == (row.access, row.security_level):
+            raise StateError(f"案卷 {row.archival_code} 的开放标识已是“{row.access}”、密级已是“{row.security_level or '无'}”",
+                             field="access")
+        changes = []
+        if new_access != row.access:
+            changes.append(f"开放标识由“{row.access}”改为“{new_access}”")
+        if new_level != row.security_level:
+            changes.append(f"密级由“{row.security_level or '无'}”改为“{new_level or '无'}”")
+        work.conn.execute(st.volumes.update().where(st.volumes.c.id == row.id)
+                          .values(access=new_access, security_level=new_level))
+        session.log(work, "access_change", row.archival_code, access=new_access, security_level=new_level,
+                    previous_access=row.access, previous_security_level=row.security_level, approver=approver,
+                    reason=reason)
+        row = volume_row(work.conn, code)
+        _reissue_cover(work, row)
+        add_note(work, row.id, f"{'；'.join(changes)}。批准人：{approver}。理由：{sentence(reason)}"
+                               "案卷封面已按新的标识重新制作，原封面留存备查。", kind="access")
+    return show(session, code)
+
+
+def _reissue_cover(work: Work, row) -> None:
+    """Issue the volume's cover again (after a change of its marks); the earlier one is superseded."""
+    session, conn, ws = work.session, work.conn, work.session.ws
+    scheme = load_scheme(session)
+    try:
+        class_name = scheme.get_class(row.classification).name
+    except InputError:
+        class_name = row.classification
+    try:
+        unit_name = ws.unit(row.unit)["name"]
+    except InputError:
+        unit_name = row.unit
+    context = {
+        "fonds": {"code": row.fonds, "name": scheme.fonds_name}, "catalogue": f"{row.catalogue:03d}",
+        "volume_no": f"{row.volume_no:04d}", "class_code": row.classification, "class_name": class_name,
+        "title": row.title, "unit": unit_name, "start_date": format_cn_date(row.start_date),
+        "end_date": format_cn_date(row.end_date), "retention": retention_text(row.retention), "access": row.access,
+        "security_level": row.security_level, "items_count": row.items_count, "pages": row.pages,
+        "archival_code": row.archival_code,
+    }
+    current = conn.execute(select(st.volume_items).where(
+        st.volume_items.c.volume_id == row.id, st.volume_items.c.role == "form",
+        st.volume_items.c.kind == "volume_cover")).first()
+    versions = conn.execute(select(func.count()).select_from(st.volume_items).where(
+        st.volume_items.c.volume_id == row.id, st.volume_items.c.kind == "volume_cover")).scalar()
+    _replace_form(work, row, current, "volume_cover", context, f"00-案卷封面-{versions + 1}.docx", default_number=1)
+    work.touch("volume", row.archival_code)

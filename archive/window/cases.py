@@ -16,11 +16,14 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 
 from . import notices as nt
+from ..core import access, audit
+from . import wording
 from ..core import store as st
 from .catalog import CASE_TYPES, ServiceItem, get_item
 from ..core.errors import InputError, NotFoundError, StateError
 from ..core.session import Session, Work, retrying
 from ..core.validate import (
+    check_code,
     check_credit_code,
     check_id_number,
     check_phone,
@@ -42,6 +45,11 @@ STATUSES = {
 GROUNDS = {
     "not-required": "申请事项依法不需要取得行政许可（行政许可法第三十二条第一款第（一）项）",
     "out-of-scope": "申请事项依法不属于本行政机关职权范围（行政许可法第三十二条第一款第（二）项）",
+}
+# How a rejection notice states its ground (a phrase: the template adds the full stop).
+GROUND_TEXT = {
+    "not-required": "该事项依法不需要取得行政许可",
+    "out-of-scope": "该事项依法不属于本机关职权范围",
 }
 DECISIONS = {"approved": "准予许可", "denied": "不予许可"}
 MAX_EXTENSION = {"joint": 15}
@@ -65,8 +73,12 @@ class Applicant:
 
     @classmethod
     def organisation(cls, name: str, credit_code: str, legal_rep: str, phone: str) -> "Applicant":
-        return cls("organisation", check_text(name, "申请单位名称", max_length=200), check_credit_code(credit_code),
-                   check_phone(phone), check_text(legal_rep, "法定代表人", max_length=100))
+        # Checked in the order of the form (name, code, legal representative, phone), so the
+        # first error shown is the first field to correct.
+        name = check_text(name, "申请单位名称", max_length=200)
+        code = check_credit_code(credit_code)
+        legal_rep = check_text(legal_rep, "法定代表人", max_length=100)
+        return cls("organisation", name, code, check_phone(phone), legal_rep)
 
     @property
     def id_label(self) -> str:
@@ -110,6 +122,10 @@ class Case:
     decision: str | None
     concluded_on: dt.date | None
     sealed_at: dt.datetime | None
+    pending_due: dict = field(default_factory=dict)  # 补办件: {material code: date due}
+    pause_expected_days: int | None = None
+    approver: str | None = None
+    approved_on: dt.date | None = None
     notices: tuple[nt.Notice, ...] = ()
     warnings: tuple[str, ...] = ()
     id: int = field(default=0, compare=False)
@@ -138,8 +154,13 @@ class Case:
             "decision": self.decision,
             "concluded_on": iso(self.concluded_on),
             "sealed_at": self.sealed_at.isoformat(sep=" ") if self.sealed_at else None,
+            "approver": self.approver,
+            "approved_on": iso(self.approved_on),
             "materials": list(self.materials),
             "missing": list(self.missing),
+            "pending_due": {code: day.isoformat() for code, day in self.pending_due.items()
+                            if code in self.missing},
+            "pause_expected_days": self.pause_expected_days,
             "notices": [n.to_dict() for n in self.notices],
             "warnings": list(self.warnings),
         }
@@ -157,6 +178,8 @@ def _case_from_row(session: Session, conn, row, *, with_notices: bool = True) ->
         statutory_days=row.statutory_days, paused_on=row.paused_on, paused_workdays=row.paused_workdays,
         extended_days=row.extended_days, decision=row.decision, concluded_on=row.concluded_on,
         sealed_at=row.sealed_at, id=row.id,
+        pending_due={code: dt.date.fromisoformat(day) for code, day in (row.pending_due or {}).items()},
+        pause_expected_days=row.pause_expected_days, approver=row.approver, approved_on=row.approved_on,
         notices=tuple(nt.for_case(session, conn, row.id, row.case_no)) if with_notices else (),
     )
     return replace(case, warnings=tuple(_warnings(session, case)))
@@ -171,12 +194,25 @@ def _warnings(session: Session, case: Case) -> list[str]:
             if today <= case.check_due_on:
                 out.append(f"补正告知期限至{format_cn_date(case.check_due_on)}，还剩{left}个工作日；"
                            "逾期未告知的，自收到材料之日起即为受理")
-        if case.status == "accepted" and case.due_on:
+        if case.case_type == "on_the_spot":
+            # Settled on the spot: no countdown. A case still open after its day is late.
+            if case.status == "accepted" and case.due_on and today > case.due_on:
+                out.append(f"即办件应于{format_cn_date(case.due_on)}当场办结，至今尚未办结")
+        elif case.status == "accepted" and case.due_on:
             if today > case.due_on:
                 late = session.calendar.workdays_between(case.due_on, today)
                 out.append(f"已超过承诺办结日期{format_cn_date(case.due_on)}（超期{late}个工作日）")
             elif session.calendar.workdays_between(today, case.due_on) <= 1:
                 out.append(f"承诺办结日期{format_cn_date(case.due_on)}即将届满")
+        owed = [code for code in case.missing if code in case.pending_due]
+        if case.status in ("accepted", "paused") and owed:
+            late = [code for code in owed if today > case.pending_due[code]]
+            if late:
+                out.append(f"待补交材料{'、'.join(late)}已过补交期限"
+                           f"（{format_cn_date(min(case.pending_due[c] for c in late))}），材料补齐前不能准予许可")
+            else:
+                out.append(f"待补交材料{'、'.join(owed)}须于"
+                           f"{format_cn_date(min(case.pending_due[c] for c in owed))}前补齐")
     except InputError as exc:  # a missing calendar year must not hide the case itself
         out.append(str(exc))
     return out
@@ -185,7 +221,7 @@ def _warnings(session: Session, case: Case) -> list[str]:
 def _load_row(conn, case_no: str, *, lock: bool = False):
     """The case's row; with ``lock`` (a write that checks the case's state before changing
     it) the row stays locked until the commit, so a second writer waits and sees the change."""
-    case_no = check_text(case_no, "办件编号", max_length=64)
+    case_no = check_code(case_no, "办件编号", max_length=64)
     query = select(st.cases).where(st.cases.c.case_no == case_no)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
@@ -193,18 +229,40 @@ def _load_row(conn, case_no: str, *, lock: bool = False):
     return row
 
 
+def _load_for(session: Session, conn, case_no: str, action: str, *, lock: bool = False):
+    """The case row when the acting account may take ``action`` on it.
+
+    A role without the action is refused (ForbiddenError); a case of a unit the account
+    does not work for answers exactly as a case that does not exist (NotFoundError).
+    """
+    access.require(session, action)
+    row = _load_row(conn, case_no, lock=lock)
+    if not access.sees_unit(session, row.unit):
+        raise NotFoundError(f"找不到办件编号为“{row.case_no}”的办件", field="case")
+    access.require(session, action, unit=row.unit)
+    return row
+
+
 def show(session: Session, case_no: str) -> Case:
     """One case with its notices and warnings (records a deemed acceptance that has occurred)."""
+    access.require(session, "case.read")
     sweep_deemed(session)
     with session.store.read() as conn:
-        return _case_from_row(session, conn, _load_row(conn, case_no))
+        return _case_from_row(session, conn, _load_for(session, conn, case_no, "case.read"))
 
 
 def list_cases(session: Session, *, status: str | None = None, due_within: int | None = None,
                overdue: bool = False, unit: str | None = None) -> list[Case]:
-    """Cases filtered by status, unit, due within N working days, or overdue (as of today)."""
+    """Cases filtered by status, unit, due within N working days, or overdue (as of today).
+
+    Only the cases of the units the acting account works for.
+    """
+    access.require(session, "case.read")
     sweep_deemed(session)
     query = select(st.cases).order_by(st.cases.c.id)
+    user = session.user
+    if user is not None and user.units:
+        query = query.where(st.cases.c.unit.in_(user.units))
     if status:
         if status not in STATUSES:
             raise InputError(f"状态“{status}”无效，可选：{'、'.join(STATUSES)}", field="status")
@@ -228,7 +286,7 @@ def _material_codes(item: ServiceItem, codes, field_name: str = "materials") -> 
     known = {m.code: m for m in item.materials}
     out = []
     for raw in codes:
-        code = check_text(raw, "材料编码", max_length=32).upper()
+        code = check_code(raw, "材料编码", max_length=32).upper()
         if code not in known:
             listed = "、".join(f"{m.code} {m.name}" for m in item.materials)
             raise InputError(f"材料编码“{code}”不在事项“{item.name}”公布的材料目录中（可选：{listed}）",
@@ -263,14 +321,20 @@ def _item_context(item: ServiceItem) -> dict:
 
 
 def _common(case_no: str, item: ServiceItem, applicant: Applicant) -> dict:
-    return {"case_no": case_no, "item": _item_context(item), "applicant": applicant.to_context()}
+    return {"case_no": case_no, "item": _item_context(item), "applicant": applicant.to_context(),
+            "you": wording.pronoun(applicant.kind), "application": wording.application(item.name)}
 
 
-def _materials_context(item: ServiceItem, received: list[str], pending: list[str] = ()) -> list[dict]:
-    rows = [{"name": m.name, "copies": m.copies, "form": m.form} for m in item.materials if m.code in received]
-    rows += [{"name": f"{m.name}（待补交）", "copies": m.copies, "form": m.form}
-             for m in item.materials if m.code in pending]
-    return rows
+def _materials_context(item: ServiceItem, received: list[str]) -> list[dict]:
+    return [{"name": m.name, "copies": m.copies, "form": m.form} for m in item.materials if m.code in received]
+
+
+def _pending_due(session: Session, item: ServiceItem, accepted_on: dt.date, pending: list[str]) -> dict[str, str]:
+    """When each pending material of a 补办件 is due: the item's limit (补交时限), else the
+    setting ``pending_materials_days``, in working days from acceptance."""
+    days = item.pending_days or int(session.ws.get("pending_materials_days"))
+    due = session.calendar.add_workdays(accepted_on, days)
+    return {code: due.isoformat() for code in pending}
 
 
 def _update(work: Work, row, **values) -> None:
@@ -281,30 +345,32 @@ def _update(work: Work, row, **values) -> None:
 
 
 def _issue_receipt(work: Work, item: ServiceItem, row_like: dict, *, accepted_on: dt.date, due_on: dt.date,
-                   received: list[str], pending: list[str] = (), deemed: bool = False) -> nt.Notice:
+                   received: list[str], pending_due: dict[str, str] | None = None, deemed: bool = False,
+                   issued_on: dt.date | None = None) -> nt.Notice:
+    session = work.session
     applicant = Applicant(**row_like["applicant"])
-    basis = "根据《中华人民共和国行政许可法》第三十二条第一款第（五）项的规定，你（单位）的申请材料齐全、符合法定形式，本机关决定予以受理。"
-    if deemed:
-        basis = ("根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，本机关未在五个工作日内一次告知需要补正的全部内容，"
-                 "自收到申请材料之日起即为受理。")
-    if pending:
-        basis += "所列待补交材料须在办结前补齐。"
+    pending_due = pending_due or {}
+    centre_phone = session.ws.centre.get("phone", "12345")
     fields = {
         **_common(row_like["case_no"], item, applicant),
         "received_on": format_cn_date(row_like["received_on"]),
-        "accepted_on": format_cn_date(accepted_on),
-        "legal_basis": basis,
-        "materials": _materials_context(item, received, pending),
+        "legal_basis": wording.legal_basis(session.ws, "deemed" if deemed else "receipt"),
+        "deemed": deemed,
+        "on_the_spot": item.case_type == "on_the_spot",
+        "materials": _materials_context(item, received),
+        "pending": [{"name": m.name, "copies": m.copies, "due_on": format_cn_date(dt.date.fromisoformat(pending_due[m.code]))}
+                    for m in item.materials if m.code in pending_due],
         "promised_days": item.promised_days,
         "statutory_days": item.statutory_days,
         "due_on": format_cn_date(due_on),
-        "excluded_time_statement": "依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的，所需时间不计算在办理期限内，本机关将书面告知。",
-        "fee": item.fee,
-        "progress_query": f"凭本通知书或办件编号{row_like['case_no']}在窗口、政务服务网或拨打{work.session.ws.centre.get('phone', '12345')}查询办理进度。",
-        "delivery": item.delivery,
+        "fee": wording.phrase(item.fee),
+        "progress_query": f"凭办件编号在窗口、政务服务网或致电{centre_phone}查询",
+        "delivery": wording.phrase(item.delivery),
     }
-    return nt.issue(work, "receipt", unit_code=item.unit, fields=fields, on=accepted_on, subject=row_like["case_no"],
-                    case_id=row_like["id"], joint=item.case_type == "joint")
+    # A deemed acceptance dates from the receipt of the materials, but its notice is dated
+    # the day it is issued.
+    return nt.issue(work, "receipt", unit_code=item.unit, fields=fields, on=issued_on or accepted_on,
+                    subject=row_like["case_no"], case_id=row_like["id"], joint=item.case_type == "joint")
 
 
 def _issue_supplement(work: Work, item: ServiceItem, row_like: dict, *, on: dt.date, received: list[str],
@@ -315,19 +381,20 @@ def _issue_supplement(work: Work, item: ServiceItem, row_like: dict, *, on: dt.d
         if not m.required:
             continue
         if m.code in defects:
-            problem = defects[m.code]
+            problem = wording.phrase(defects[m.code])
         elif m.code not in received:
             problem = "未提交"
         else:
             continue
-        missing_rows.append({"name": m.name, "problem": problem, "requirement": f"提交{m.form}{m.copies}份"})
+        form = f"{m.form}各{m.copies}份" if m.form == "原件及复印件" else f"{m.form}{m.copies}份"
+        missing_rows.append({"name": m.name, "problem": problem, "requirement": f"请提交{form}"})
     unit = work.session.ws.unit(item.unit)
     fields = {
         **_common(row_like["case_no"], item, applicant),
         "received_on": format_cn_date(row_like["received_on"]),
+        "legal_basis": wording.legal_basis(work.session.ws, "supplement"),
         "missing": missing_rows,
         "submit_to": f"{unit.get('address', '')}{unit.get('window', '')}".strip() or unit["name"],
-        "submit_deadline_text": "请按本通知一次性补齐上述全部材料后到上述地点提交。",
     }
     return nt.issue(work, "supplement", unit_code=item.unit, fields=fields, on=on, subject=row_like["case_no"],
                     case_id=row_like["id"], joint=item.case_type == "joint")
@@ -354,9 +421,11 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
     with the missing materials listed as pending. With ``defer`` the materials are taken in
     for review (status ``received``) and the 5-working-day supplement window starts.
     """
+    access.require(session, "case.receive")
     received_day = _check_on(received_on, "收件日期", session)
     with session.store.read() as conn:
         item = get_item(conn, item_code)
+    access.require(session, "case.receive", unit=item.unit)
     received = _material_codes(item, materials)
     defect_map = _defects(item, defects)
     missing = _missing(item, received, defect_map)
@@ -383,13 +452,15 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         case_id = work.conn.execute(st.cases.insert().values(**values)).inserted_primary_key[0]
         values["id"] = case_id
         work.touch("case", case_no)
-        session.log(work, "receive", case_no, case_id=case_id, item=item.code, materials=received, missing=missing,
-                    status=status)
+        session.log(work, "receive", case_no, case_id=case_id, effective_on=received_day, item=item.code,
+                    materials=received, missing=missing, status=status)
         issued = []
         if status == "accepted":
-            pending = missing if item.case_type == "pending_materials" else []
+            pending_due = _pending_due(session, item, received_day, missing) if missing else {}
+            if pending_due:
+                _update(work, _load_row(work.conn, case_no), pending_due=pending_due)
             issued.append(_issue_receipt(work, item, values, accepted_on=received_day, due_on=due,
-                                         received=received, pending=pending))
+                                         received=received, pending_due=pending_due))
         elif status == "needs_supplement":
             issued.append(_issue_supplement(work, item, values, on=received_day, received=received,
                                             defects=defect_map))
@@ -403,9 +474,10 @@ def examine(session: Session, case_no: str, *, on=None) -> Result:
 
     After the window the law deems the case accepted from the day of receipt.
     """
+    access.require(session, "case.handle")
     sweep_deemed(session)
     with session.work() as work:
-        row = _load_row(work.conn, case_no, lock=True)
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
         if row.status != "received":
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，无需再审查", field="case")
         day = _check_on(on, "审查日期", session, row.received_on)
@@ -414,13 +486,14 @@ def examine(session: Session, case_no: str, *, on=None) -> Result:
         missing = list(row.missing)
         if not missing or item.case_type == "pending_materials":
             due = session.calendar.add_workdays(day, item.promised_days)
-            _update(work, row, status="accepted", accepted_on=day, due_on=due)
-            session.log(work, "accept", case_no, case_id=row.id, on=day.isoformat())
+            pending_due = _pending_due(session, item, day, missing) if missing else {}
+            _update(work, row, status="accepted", accepted_on=day, due_on=due, pending_due=pending_due or None)
+            session.log(work, "accept", case_no, case_id=row.id, effective_on=day, on=day.isoformat())
             notice = _issue_receipt(work, item, values, accepted_on=day, due_on=due, received=list(row.materials),
-                                    pending=missing)
+                                    pending_due=pending_due)
         else:
             _update(work, row, status="needs_supplement")
-            session.log(work, "request_supplement", case_no, case_id=row.id, missing=missing)
+            session.log(work, "request_supplement", case_no, case_id=row.id, effective_on=day, missing=missing)
             notice = _issue_supplement(work, item, values, on=day, received=list(row.materials),
                                        defects=dict(row.defects))
         case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
@@ -444,21 +517,32 @@ def sweep_deemed(session: Session) -> list[str]:
                 continue
             item = get_item(work.conn, row.item_code)
             due = session.calendar.add_workdays(row.received_on, item.promised_days)
-            _update(work, row, status="accepted", accepted_on=row.received_on, due_on=due, deemed_accepted=True)
-            session.log(work, "deemed_accepted", case_no, case_id=row.id,
+            # The applicant learns of what is still owed only now: the limit runs from today.
+            pending_due = _pending_due(session, item, today, list(row.missing)) if row.missing else {}
+            _update(work, row, status="accepted", accepted_on=row.received_on, due_on=due, deemed_accepted=True,
+                    pending_due=pending_due or None)
+            session.log(work, "deemed_accepted", case_no, case_id=row.id, effective_on=row.received_on,
                         reason="五个工作日内未一次告知补正内容，自收到材料之日起即为受理")
             _issue_receipt(work, item, dict(row._mapping), accepted_on=row.received_on, due_on=due,
-                           received=list(row.materials), pending=list(row.missing), deemed=True)
+                           received=list(row.materials), pending_due=pending_due, deemed=True, issued_on=today)
             done.append(case_no)
     return done
 
 
 @retrying
 def supplement(session: Session, case_no: str, *, materials: list[str], on=None) -> Result:
-    """Record supplementary materials; when complete, accept with the clock starting that day."""
+    """Record supplementary materials; when complete, accept with the clock starting that day.
+
+    For an accepted case that still owes materials (a 补办件, or a deemed acceptance) the
+    materials handed in are recorded against what it owes; no notice is issued.
+    """
+    access.require(session, "case.handle")
+    if not any(str(code or "").strip(" ,，、") for code in materials or ()):
+        raise InputError("没有填写补交的材料编码：补正须登记至少一项材料，如 M03,M04", field="materials")
     with session.work() as work:
-        row = _load_row(work.conn, case_no, lock=True)
-        if row.status not in ("needs_supplement", "received"):
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
+        owes = row.status in ("accepted", "paused") and bool(row.missing)
+        if row.status not in ("needs_supplement", "received") and not owes:
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能补正材料", field="case")
         day = _check_on(on, "补正日期", session, row.received_on)
         item = get_item(work.conn, row.item_code)
@@ -467,7 +551,12 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
         defects = {code: problem for code, problem in row.defects.items() if code not in added}
         missing = _missing(item, received, defects)
         values = dict(row._mapping)
-        session.log(work, "supplement", case_no, case_id=row.id, materials=added, on=day.isoformat())
+        session.log(work, "supplement", case_no, case_id=row.id, effective_on=day, materials=added,
+                    on=day.isoformat(), missing=missing)
+        if owes:
+            _update(work, row, materials=received, defects=defects, missing=missing)
+            case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
+            return Result(case, ())
         if not missing:
             due = session.calendar.add_workdays(day, item.promised_days)
             _update(work, row, status="accepted", materials=received, defects=defects, missing=[],
@@ -485,6 +574,7 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
 def reject(session: Session, case_no: str, *, ground: str, reason: str, competent_organ: str | None = None,
            on=None) -> Result:
     """Refuse to accept (art. 32(1) or (2)) with a rejection notice carrying appeal rights."""
+    access.require(session, "case.reject")
     if ground not in GROUNDS:
         raise InputError(f"不予受理的理由类别“{ground}”无效，可选：not-required（不需要许可）、out-of-scope（不属于本机关职权）",
                          field="ground")
@@ -493,7 +583,7 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
     if ground == "not-required" and organ:
         raise InputError("事项不需要许可时不应填写有权机关", field="competent_organ")
     with session.work() as work:
-        row = _load_row(work.conn, case_no, lock=True)
+        row = _load_for(session, work.conn, case_no, "case.reject", lock=True)
         if row.status not in ("received", "needs_supplement"):
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能作出不予受理决定"
                              "（已受理的办件请用 case conclude --decision denied）", field="case")
@@ -502,14 +592,15 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
         unit = session.ws.unit(item.unit)
         _update(work, row, status="not_accepted", decision="not_accepted", decision_reason=reason,
                 concluded_on=day, sealed_at=session.now())
-        session.log(work, "reject", case_no, case_id=row.id, ground=ground, reason=reason, competent_organ=organ)
+        session.log(work, "reject", case_no, case_id=row.id, effective_on=day, ground=ground, reason=reason,
+                    competent_organ=organ)
         fields = {
             **_common(case_no, item, Applicant(**row.applicant)),
             "received_on": format_cn_date(row.received_on),
-            "ground_text": GROUNDS[ground],
-            "reasons": reason,
-            "legal_basis": "《中华人民共和国行政许可法》第三十二条",
-            "competent_organ": organ,
+            "ground_text": GROUND_TEXT[ground],
+            "reasons": wording.sentence(reason),
+            "legal_basis": wording.legal_basis(session.ws, ground),
+            "competent_organ": wording.phrase(organ or ""),
             "reconsideration_body": unit["reconsideration_body"],
             "court": unit["court"],
         }
@@ -522,25 +613,31 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
 @retrying
 def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days: int | None = None) -> Result:
     """Stop the clock for excluded time (art. 45) and issue the excluded-time notice."""
+    access.require(session, "case.handle")
     reason = check_text(reason, "除外时间事由", max_length=500)
     if expected_days is not None:
         expected_days = check_positive_int(expected_days, "预计工作日数", maximum=365)
     with session.work() as work:
-        row = _load_row(work.conn, case_no, lock=True)
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
         if row.status != "accepted":
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，只有已受理的办件可以暂停计时", field="case")
         day = _check_on(on, "暂停日期", session, row.accepted_on)
         item = get_item(work.conn, row.item_code)
-        _update(work, row, status="paused", paused_on=day)
-        session.log(work, "pause", case_no, case_id=row.id, reason=reason, on=day.isoformat(),
-                    expected_days=expected_days)
+        # The clock resumes after ``expected_days`` working days counted as resume() counts
+        # the pause, so the notice, case show and the register agree.
+        until = session.calendar.add_workdays(day, expected_days) if expected_days else None
+        _update(work, row, status="paused", paused_on=day, pause_expected_days=expected_days)
+        session.log(work, "pause", case_no, case_id=row.id, effective_on=day, reason=reason, on=day.isoformat(),
+                    expected_days=expected_days, expected_until=until.isoformat() if until else None)
         fields = {
             **_common(case_no, item, Applicant(**row.applicant)),
+            "received_on": format_cn_date(row.received_on),
             "accepted_on": format_cn_date(row.accepted_on),
-            "reason": reason,
+            "reason": wording.phrase(reason),
             "paused_on": format_cn_date(day),
             "expected_days": expected_days,
-            "legal_basis": "《中华人民共和国行政许可法》第四十五条",
+            "expected_until": format_cn_date(until) if until else "",
+            "legal_basis": wording.legal_basis(session.ws, "excluded_time"),
         }
         notice = nt.issue(work, "excluded_time", unit_code=item.unit, fields=fields, on=day, subject=case_no,
                           case_id=row.id, joint=item.case_type == "joint")
@@ -551,8 +648,9 @@ def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days
 @retrying
 def resume(session: Session, case_no: str, *, on=None) -> Result:
     """Restart the clock; the due date moves by the working days the case was paused."""
+    access.require(session, "case.handle")
     with session.work() as work:
-        row = _load_row(work.conn, case_no, lock=True)
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
         if row.status != "paused":
             raise StateError(f"办件{case_no}未处于暂停计时状态", field="case")
         day = _check_on(on, "恢复日期", session, row.paused_on)
@@ -560,8 +658,8 @@ def resume(session: Session, case_no: str, *, on=None) -> Result:
         due = session.calendar.add_workdays(row.due_on, paused) if paused else row.due_on
         _update(work, row, status="accepted", paused_on=None, paused_workdays=row.paused_workdays + paused,
                 due_on=due)
-        session.log(work, "resume", case_no, case_id=row.id, on=day.isoformat(), paused_workdays=paused,
-                    due_on=due.isoformat())
+        session.log(work, "resume", case_no, case_id=row.id, effective_on=day, on=day.isoformat(),
+                    paused_workdays=paused, expected_days=row.pause_expected_days, due_on=due.isoformat())
         case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
     return Result(case, ())
 
@@ -569,10 +667,11 @@ def resume(session: Session, case_no: str, *, on=None) -> Result:
 @retrying
 def extend(session: Session, case_no: str, *, days: int, reason: str, approver: str, on=None) -> Result:
     """Extend the limit once with the head's approval (art. 42) and issue the extension notice."""
+    access.require(session, "case.extend")
     reason = check_text(reason, "延期理由", max_length=500)
     approver = check_text(approver, "批准人", max_length=50)
     with session.work() as work:
-        row = _load_row(work.conn, case_no, lock=True)
+        row = _load_for(session, work.conn, case_no, "case.extend", lock=True)
         limit = MAX_EXTENSION.get(row.case_type, DEFAULT_MAX_EXTENSION)
         days = check_positive_int(days, "延长工作日数", maximum=limit)
         if row.status != "accepted":
@@ -583,17 +682,18 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, approver: 
         item = get_item(work.conn, row.item_code)
         new_due = session.calendar.add_workdays(row.due_on, days)
         _update(work, row, due_on=new_due, extended_days=days)
-        session.log(work, "extend", case_no, case_id=row.id, days=days, reason=reason, approver=approver,
-                    due_on=new_due.isoformat())
+        session.log(work, "extend", case_no, case_id=row.id, effective_on=day, days=days, reason=reason,
+                    approver=approver, due_on=new_due.isoformat())
         fields = {
             **_common(case_no, item, Applicant(**row.applicant)),
+            "received_on": format_cn_date(row.received_on),
             "accepted_on": format_cn_date(row.accepted_on),
             "original_due_on": format_cn_date(row.due_on),
             "extra_days": days,
             "new_due_on": format_cn_date(new_due),
-            "reason": reason,
+            "reason": wording.phrase(reason),
             "approver": approver,
-            "legal_basis": "《中华人民共和国行政许可法》第四十二条",
+            "legal_basis": wording.legal_basis(session.ws, "extension"),
         }
         notice = nt.issue(work, "extension", unit_code=item.unit, fields=fields, on=day, subject=case_no,
                           case_id=row.id, joint=item.case_type == "joint")
@@ -602,31 +702,42 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, approver: 
 
 
 @retrying
-def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None) -> Result:
-    """Conclude an accepted case; a denial produces the 不予许可决定书 with appeal rights."""
+def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None,
+             approver: str | None = None) -> Result:
+    """Conclude an accepted case; a denial produces the 不予许可决定书 with appeal rights.
+
+    ``approver`` is the head who approved the conclusion; the 办结审批单 prints them and the
+    approval date (the conclusion date). An approval is refused while the case still owes
+    materials (a 补办件's pending materials).
+    """
+    access.require(session, "case.conclude")
     if decision not in DECISIONS:
         raise InputError(f"办结结果“{decision}”无效，可选：approved（准予许可）、denied（不予许可）", field="decision")
     reason = check_text(reason, "不予许可的理由", required=decision == "denied", max_length=1000)
+    approver = check_text(approver, "批准人", required=False, max_length=50) or None
     with session.work() as work:
-        row = _load_row(work.conn, case_no, lock=True)
+        row = _load_for(session, work.conn, case_no, "case.conclude", lock=True)
         if row.status != "accepted":
             hint = "，请先恢复计时（case resume）" if row.status == "paused" else ""
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能办结{hint}", field="case")
+        if decision == "approved" and row.missing:
+            raise StateError(f"办件{case_no}尚有待补交材料（{'、'.join(row.missing)}），材料补齐前不能准予许可",
+                             field="case", hint=f"材料交齐后先登记：archive case supplement {case_no} --materials …")
         day = _check_on(on, "办结日期", session, row.accepted_on)
         item = get_item(work.conn, row.item_code)
         _update(work, row, status="concluded", decision=decision, decision_reason=reason or None,
-                concluded_on=day, sealed_at=session.now())
-        session.log(work, "conclude", case_no, case_id=row.id, decision=decision, reason=reason, on=day.isoformat())
+                concluded_on=day, sealed_at=session.now(), approver=approver, approved_on=day if approver else None)
+        session.log(work, "conclude", case_no, case_id=row.id, effective_on=day, decision=decision, reason=reason,
+                    on=day.isoformat(), approver=approver)
         issued = ()
         if decision == "denied":
             unit = session.ws.unit(item.unit)
             fields = {
                 **_common(case_no, item, Applicant(**row.applicant)),
                 "received_on": format_cn_date(row.received_on),
-                "accepted_on": format_cn_date(row.accepted_on),
-                "decided_on": format_cn_date(day),
-                "reasons": reason,
-                "legal_basis": f"《中华人民共和国行政许可法》第三十八条第二款；{item.legal_basis}",
+                "reasons": wording.sentence(reason),
+                "legal_basis": wording.join_citations(
+                    wording.citations(item.legal_basis) + [wording.legal_basis(session.ws, "denial")]),
                 "reconsideration_body": unit["reconsideration_body"],
                 "court": unit["court"],
             }
@@ -638,3 +749,78 @@ def conclude(session: Session, case_no: str, *, decision: str, reason: str | Non
 
 def case_type_name(key: str) -> str:
     return CASE_TYPES.get(key, key)
+
+
+# -- the clerk's desk -------------------------------------------------------------------------
+
+OPEN_STATUSES = ("received", "needs_supplement", "accepted", "paused")
+ACTION_TEXT = {
+    "receive": "收件", "accept": "受理", "request_supplement": "一次性告知补正", "supplement": "补正材料",
+    "deemed_accepted": "逾期未告知补正，视为受理", "reject": "不予受理", "pause": "中止计时（除外时间）",
+    "resume": "恢复计时", "extend": "延期", "conclude": "办结", "notice": "出具文书", "reprint": "补打文书",
+}
+audit.label_actions(ACTION_TEXT)
+
+
+@dataclass(frozen=True)
+class DueMark:
+    """How urgent an open case is: ``red`` overdue, ``yellow`` due today, ``blue`` within
+    ``due_blue_days`` working days, None otherwise (the supervision colours)."""
+
+    state: str | None
+    days_left: int | None
+    text: str
+
+
+def due_mark(session: Session, case: Case) -> DueMark:
+    """The due-state colour of a case as of today (thresholds in settings)."""
+    today = session.today
+    if case.status == "received" and case.check_due_on:
+        due, what = case.check_due_on, "补正告知期限"
+    elif case.status == "accepted" and case.due_on:
+        due, what = case.due_on, "承诺办结"
+    else:
+        return DueMark(None, None, STATUSES[case.status])
+    try:
+        if today > due:
+            late = session.calendar.workdays_between(due, today)
+            return DueMark("red", -late, f"已超期{late}个工作日（{what}{format_cn_date(due)}）")
+        if today == due:
+            return DueMark("yellow", 0, f"今天是最后一天（{what}）")
+        left = session.calendar.workdays_between(today, due)
+    except InputError as exc:
+        return DueMark(None, None, str(exc))
+    blue = int(session.ws.get("due_blue_days"))
+    return DueMark("blue" if left <= blue else None, left, f"还剩{left}个工作日（{what}{format_cn_date(due)}）")
+
+
+def desk_cases(session: Session, *, status: str | None = None) -> list[tuple[Case, DueMark]]:
+    """The open cases of the acting account's units, most urgent first, each with its due mark."""
+    found = [c for c in list_cases(session, status=status) if status or c.status in OPEN_STATUSES]
+    marked = [(c, due_mark(session, c)) for c in found]
+    order = {"red": 0, "yellow": 1, "blue": 2, None: 3}
+    return sorted(marked, key=lambda cm: (order[cm[1].state], cm[1].days_left if cm[1].days_left is not None else 999,
+                                          cm[0].case_no))
+
+
+@dataclass(frozen=True)
+class Step:
+    at: dt.datetime
+    action: str
+    text: str
+    operator: str
+    detail: dict
+
+
+def timeline(session: Session, case_no: str) -> list[Step]:
+    """What happened to a case, oldest first (who, when, what)."""
+    with session.store.read() as conn:
+        row = _load_for(session, conn, case_no, "case.read")
+        events = conn.execute(select(st.events).where(st.events.c.case_id == row.id).order_by(st.events.c.id)).all()
+    out = []
+    for e in events:
+        text = ACTION_TEXT.get(e.action, e.action)
+        if e.action in ("notice", "reprint") and e.detail.get("number"):
+            text = f"{text}：{e.detail['number']}"
+        out.append(Step(at=e.at, action=e.action, text=text, operator=e.operator, detail=dict(e.detail)))
+    return out

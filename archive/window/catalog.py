@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..core.errors import ConfigError, InputError, NotFoundError
 from ..core.retry import retrying
-from ..core.validate import check_text
+from ..core.validate import check_code, check_text
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_CENTRE = DATA_DIR / "sample_centre.json"
@@ -103,6 +103,8 @@ MATERIAL_COLUMNS: dict[str, str] = {
     "form": "材料形式",
 }
 XLSX_COLUMNS: tuple[str, ...] = (*ITEM_COLUMNS.values(), *MATERIAL_COLUMNS.values())
+# Item columns a workbook may leave out (read when present, written when an item uses them).
+OPTIONAL_ITEM_COLUMNS: dict[str, str] = {"pending_days": "补交时限"}
 
 UNIT_LABELS: dict[str, str] = {
     "code": "单位代码",
@@ -116,6 +118,7 @@ UNIT_LABELS: dict[str, str] = {
     "court": "行政诉讼法院",
     "number_formats": "文书编号格式",
     "seal": "印章图片",
+    "seal_size_mm": "印章直径（毫米）",
 }
 CENTRE_LABELS: dict[str, str] = {
     "name": "中心名称",
@@ -160,6 +163,7 @@ class ServiceItem:
     fee: str
     materials: tuple[Material, ...]
     delivery: str
+    pending_days: int | None = None  # 补办件: working days to hand in pending materials
 
     @property
     def case_type_name(self) -> str:
@@ -192,6 +196,7 @@ class Unit:
     court: str
     number_formats: dict[str, str] = field(hash=False)  # kind -> format; treat as read-only
     seal: str
+    seal_size_mm: float | None = None  # printed diameter; None: the default (42 mm)
 
 
 # -- text -------------------------------------------------------------------------------
@@ -356,6 +361,7 @@ def item_to_dict(item: ServiceItem) -> dict:
         "legal_basis": item.legal_basis,
         "fee": item.fee,
         "delivery": item.delivery,
+        **({"pending_days": item.pending_days} if item.pending_days else {}),
         "materials": [
             {"code": m.code, "name": m.name, "required": m.required, "copies": m.copies, "form": m.form}
             for m in item.materials
@@ -418,7 +424,7 @@ def _build_item(data: Any, place: Callable[[tuple], str]) -> ServiceItem:
     return ServiceItem(
         code=text["code"], name=text["name"], unit=text["unit"], case_type=case_type,
         promised_days=promised, statutory_days=statutory, legal_basis=text["legal_basis"], fee=text["fee"],
-        materials=tuple(materials), delivery=text["delivery"],
+        materials=tuple(materials), delivery=text["delivery"], pending_days=data.get("pending_days"),
     )
 
 
@@ -511,8 +517,10 @@ def _read_json(path: Path, what: str) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{what}文件不是 UTF-8 编码的文本：{path.name}", field=str(path),
                           hint="请用 UTF-8 编码另存该文件") from None
+    from ..core.config import parse_json
+
     try:
-        return json.loads(text)
+        return parse_json(text, what, path.name)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{what}文件不是有效的 JSON（第{exc.lineno}行第{exc.colno}列：{exc.msg}）：{path.name}",
                           field=f"第{exc.lineno}行") from None
@@ -629,7 +637,7 @@ def _read_xlsx(path: Path, lookup: dict[str, str] | None) -> list[tuple[dict, Ca
         if ITEM_COLUMNS["code"] in names:
             header_row = number
             for position, name in enumerate(names):
-                if name in XLSX_COLUMNS:
+                if name in XLSX_COLUMNS or name in OPTIONAL_ITEM_COLUMNS.values():
                     if name in index:
                         raise ConfigError(f"列“{name}”出现了两次", field=f"第{number}行 {name}")
                     index[name] = position
@@ -671,6 +679,9 @@ def _read_xlsx(path: Path, lookup: dict[str, str] | None) -> list[tuple[dict, Ca
                 )
             data = {key: parse_item_value(key, cells[column], f"第{number}行 {column}")
                     for key, column in ITEM_COLUMNS.items()}
+            for key, column in OPTIONAL_ITEM_COLUMNS.items():
+                if column in cells and not _blank(cells[column]):
+                    data[key] = _cell_int(cells[column], f"第{number}行 {column}")
             data["materials"] = []
             current = {"row": number, "data": data, "material_rows": []}
             groups.append(current)
@@ -716,6 +727,8 @@ def write_catalog_xlsx(items: Iterable[ServiceItem], path: str | os.PathLike, *,
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from ..documents.sheets import print_layout
+
     items = list(items)
     for i, item in enumerate(items):
         if not isinstance(item, ServiceItem):
@@ -737,10 +750,15 @@ def write_catalog_xlsx(items: Iterable[ServiceItem], path: str | os.PathLike, *,
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = XLSX_SHEET
-    sheet.append(list(XLSX_COLUMNS))
+    pending = any(item.pending_days for item in items)
+    columns = (*ITEM_COLUMNS.values(), *((OPTIONAL_ITEM_COLUMNS["pending_days"],) if pending else ()),
+               *MATERIAL_COLUMNS.values())
+    sheet.append(list(columns))
     for item in items:
         item_cells = [item.code, item.name, names.get(item.unit, item.unit), item.case_type_name,
                       item.promised_days, item.statutory_days, item.legal_basis, item.fee, item.delivery]
+        if pending:
+            item_cells.append(item.pending_days)
         for j, material in enumerate(item.materials):
             head = item_cells if j == 0 or repeat_item_columns else [None] * len(item_cells)
             sheet.append([*head, material.code, material.name, "是" if material.required else "否",
@@ -751,7 +769,7 @@ def write_catalog_xlsx(items: Iterable[ServiceItem], path: str | os.PathLike, *,
               "设定依据": 48, "收费": 30, "送达方式": 22, "材料编码": 10, "材料名称": 48, "是否必需": 10,
               "份数": 8, "材料形式": 14}
     last = sheet.max_row
-    for position, name in enumerate(XLSX_COLUMNS, start=1):
+    for position, name in enumerate(columns, start=1):
         letter = get_column_letter(position)
         cell = sheet.cell(row=1, column=position)
         cell.font, cell.fill = bold, fill
@@ -760,9 +778,7 @@ def write_catalog_xlsx(items: Iterable[ServiceItem], path: str | os.PathLike, *,
         if name in ("事项编码", "材料编码"):
             for row in range(2, last + 1):
                 sheet.cell(row=row, column=position).number_format = "@"
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_COLUMNS))}{max(last, 1)}"
-    column = {name: get_column_letter(position) for position, name in enumerate(XLSX_COLUMNS, start=1)}
+    column = {name: get_column_letter(position) for position, name in enumerate(columns, start=1)}
     for name, choices in (("办件类型", CASE_TYPES.values()), ("是否必需", ("是", "否")), ("材料形式", MATERIAL_FORMS)):
         rule = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
         rule.error, rule.errorTitle = f"请从列表中选择：{'、'.join(choices)}", name
@@ -786,6 +802,10 @@ def write_catalog_xlsx(items: Iterable[ServiceItem], path: str | os.PathLike, *,
     notes.column_dimensions["A"].width = 20
     notes.column_dimensions["B"].width = 90
     notes["A1"].font = notes["B1"].font = bold
+    for cell in notes["B"]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    print_layout(sheet, header_row=1)
+    print_layout(notes, header_row=1)
 
     _save_new(workbook, path, overwrite=overwrite)
     return path
@@ -841,6 +861,7 @@ def unit_to_dict(unit: Unit) -> dict:
         "window": unit.window, "phone": unit.phone, "complaint_phone": unit.complaint_phone,
         "reconsideration_body": unit.reconsideration_body, "court": unit.court,
         "number_formats": dict(unit.number_formats), "seal": unit.seal,
+        **({"seal_size_mm": unit.seal_size_mm} if unit.seal_size_mm else {}),
     }
 
 
@@ -861,7 +882,7 @@ def read_units(data: Any, *, field: str = "units") -> list[Unit]:
             raise ConfigError("每个单位应为一个对象（{…}）", field=place(()))
         _check_schema("units", "unit", entry, place, _unit_label)
         values = {key: validate_text(entry[key], place((key,)))
-                  for key in UNIT_LABELS if key != "number_formats"}
+                  for key in UNIT_LABELS if key not in ("number_formats", "seal_size_mm")}
         formats = {}
         for kind, fmt in entry["number_formats"].items():
             where = place(("number_formats", kind))
@@ -871,7 +892,7 @@ def read_units(data: Any, *, field: str = "units") -> list[Unit]:
         if code in first:
             raise ConfigError(f"单位代码“{code}”重复（与{field}[{first[code]}]相同）", field=place(("code",)))
         first[code] = i
-        units.append(Unit(number_formats=formats, **values))
+        units.append(Unit(number_formats=formats, seal_size_mm=entry.get("seal_size_mm"), **values))
     return units
 
 
@@ -936,12 +957,14 @@ def _item_from_row(row) -> ServiceItem:
         code=row.code, name=row.name, unit=row.unit, case_type=row.case_type, promised_days=row.promised_days,
         statutory_days=row.statutory_days, legal_basis=row.legal_basis, fee=row.fee,
         materials=tuple(Material(**m) for m in row.materials), delivery=row.delivery,
+        pending_days=row.pending_days,
     )
 
 
 def _item_values(item: ServiceItem, now) -> dict:
     data = item_to_dict(item)
     data["updated_at"] = now
+    data["pending_days"] = item.pending_days
     return data
 
 
@@ -951,6 +974,7 @@ def get_item(conn, code: str) -> ServiceItem:
 
     from ..core import store as st
 
+    code = check_code(code, "事项编码", max_length=64)
     row = conn.execute(select(st.items).where(st.items.c.code == code)).first()
     if row is None:
         raise NotFoundError(f"事项目录中没有编码为“{code}”的事项", field="item",
@@ -970,6 +994,15 @@ def list_items(session, *, unit: str | None = None) -> list[ServiceItem]:
         query = query.where(st.items.c.unit == unit)
     with session.store.read() as conn:
         return [_item_from_row(row) for row in conn.execute(query)]
+
+
+def items_for(session) -> list[ServiceItem]:
+    """The items the acting account may receive: those of its units (every unit when it names none)."""
+    from ..core import access
+
+    access.require(session, "case.receive")
+    user = session.user
+    return [i for i in list_items(session) if user is None or not user.units or i.unit in user.units]
 
 
 @retrying

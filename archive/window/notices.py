@@ -15,13 +15,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..core import access
 from ..core import store as st
 from .catalog import NOTICE_KINDS, format_notice_number
 from ..core.errors import InputError, NotFoundError
 from ..core.session import Session, Work, retrying
-from ..core.validate import format_cn_date
+from ..core.validate import check_code, format_cn_date
 
 KINDS = NOTICE_KINDS  # the kinds of notice and their titles, declared with the units' number formats
+CARD_SEAL_MM = 30  # the appointment card is A6: a full-size seal would cover half of it
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,11 @@ class Notice:
     issued_on: str
     reprint_no: int = 0
     case: str | None = None
+    id: int | None = None  # the store's id: the web serves files by it (/notices/{id}/pdf)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "number": self.number, "docx": self.docx, "pdf": self.pdf}
+        return {"id": self.id, "kind": self.kind, "number": self.number, "reprint_no": self.reprint_no,
+                "docx": self.docx, "pdf": self.pdf}
 
     @property
     def title(self) -> str:
@@ -113,8 +117,14 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
     stored = dict(context)
     context = dict(context, seal=str(session.ws.seal_path(unit_code)))
     # Writes are atomic and refuse an existing target, so a file is ours (and tracked for
-    # removal on failure) only once the write has returned.
-    work.track(render_notice(kind, context, path))
+    # removal on failure) only once the write has returned. The document properties travel
+    # into the PDF's information and XMP alike.
+    seal_mm = session.ws.seal_size_mm(unit_code)
+    if kind == "appointment":
+        seal_mm = min(seal_mm, CARD_SEAL_MM)
+    properties = {"title": f"{context['title']} {context['number']}", "subject": context["title"],
+                  "author": context["organ"], "keywords": subject, "description": ""}
+    work.track(render_notice(kind, context, path, seal_mm=seal_mm, properties=properties))
     pdf_path = pdf_sha = None
     from ..documents import office
 
@@ -126,7 +136,7 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
                        case=subject, subject=context["title"], author=context["organ"])
         pdf_sha = sha256_file(pdf_path)
     digest = sha256_file(path)
-    work.conn.execute(
+    notice_id = work.conn.execute(
         st.notices.insert().values(
             kind=kind, unit=unit_code, year=year, seq=seq, number=context["number"],
             check_code=context["check_code"], case_id=case_id, appointment_id=appointment_id, subject=subject,
@@ -134,37 +144,95 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
             pdf_path=session.ws.relative(pdf_path) if pdf_path else None, pdf_sha256=pdf_sha, context=stored,
             issued_on=on, issued_at=session.now(), operator=session.operator,
         )
-    )
+    ).inserted_primary_key[0]
     if case_id is not None:
         work.touch("case", subject)
-    session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, kind=kind,
+    session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, effective_on=on, kind=kind,
                 number=context["number"], path=str(path), sha256=digest)
     return Notice(kind=kind, number=context["number"], check_code=context["check_code"], docx=str(path),
                   pdf=str(pdf_path) if pdf_path else None, sha256=digest, issued_on=on.isoformat(),
-                  reprint_no=reprint_no, case=subject)
+                  reprint_no=reprint_no, case=subject, id=notice_id)
 
 
-def _from_row(session: Session, row, case_no: str | None = None) -> Notice:
+def from_row(session: Session, row, case_no: str | None = None) -> Notice:
     ws = session.ws
     return Notice(kind=row.kind, number=row.number, check_code=row.check_code, docx=str(ws.absolute(row.path)),
                   pdf=str(ws.absolute(row.pdf_path)) if row.pdf_path else None,
-                  sha256=row.sha256, issued_on=row.issued_on.isoformat(), reprint_no=row.reprint_no, case=case_no)
+                  sha256=row.sha256, issued_on=row.issued_on.isoformat(), reprint_no=row.reprint_no, case=case_no,
+                  id=row.id)
 
 
 def for_case(session: Session, conn, case_id: int, case_no: str | None = None) -> list[Notice]:
     rows = conn.execute(select(st.notices).where(st.notices.c.case_id == case_id).order_by(st.notices.c.id))
-    return [_from_row(session, row, case_no) for row in rows]
+    return [from_row(session, row, case_no) for row in rows]
+
+
+def _check_reach(session: Session, row, *, writing: bool) -> None:
+    """Refuse a notice the acting account may not read (as if it did not exist) or reprint."""
+    if row.kind == "reminder":
+        action = "lending.lend"
+    elif row.appointment_id is not None:
+        action = "appointment.book"
+    else:
+        action = "case.handle" if writing else "case.read"
+    access.require(session, action)
+    user = session.user
+    if user is not None and user.units and row.unit not in user.units and row.kind != "reminder":
+        raise NotFoundError(f"找不到文书编号为“{row.number}”的文书", field="number")
+
+
+def notice_file(session: Session, notice_id: int, fmt: str) -> tuple[Path, str]:
+    """The stored .docx or .pdf of one notice (the path and a download name), if the account may read it.
+
+    The web layer serves stored files only through this check, never from a static path.
+    """
+    if fmt not in ("docx", "pdf"):
+        raise InputError("格式只能是 docx 或 pdf", field="format")
+    with session.store.read() as conn:
+        row = conn.execute(select(st.notices).where(st.notices.c.id == int(notice_id))).first()
+    if row is None:
+        raise NotFoundError(f"找不到编号为 {notice_id} 的文书", field="notice")
+    _check_reach(session, row, writing=False)
+    stored = row.path if fmt == "docx" else row.pdf_path
+    if not stored:
+        raise NotFoundError("这份文书没有 PDF 文件（未生成 PDF）", field="format",
+                            hint="安装 LibreOffice 后补打即可生成 PDF")
+    path = session.ws.absolute(stored)
+    if not path.is_file():
+        raise NotFoundError("文书文件不在存储中，请运行 archive verify 检查", field="notice")
+    suffix = f"（补打{row.reprint_no}）" if row.reprint_no else ""
+    return path, f"{row.number}{suffix}.{fmt}"
+
+
+def part_pdf(session: Session, notice_id: int, part: int) -> tuple[bytes, str]:
+    """The pages of one part (联) of a notice's PDF, to print that part alone.
+
+    Every part starts on a new page and carries its label (第一联 …); pages up to the next
+    label belong to it.
+    """
+    from ..documents.pdf import split_parts
+
+    path, name = notice_file(session, notice_id, "pdf")
+    with session.store.read() as conn:
+        row = conn.execute(select(st.notices.c.context).where(st.notices.c.id == int(notice_id))).first()
+    labels = [p["label"] for p in (row.context or {}).get("parts", [])] if row else []
+    pieces = split_parts(path, labels)
+    if not 1 <= int(part) <= len(pieces):
+        raise NotFoundError(f"这份文书没有第 {part} 联", field="part")
+    return pieces[int(part) - 1], name.replace(".pdf", f"-{labels[int(part) - 1]}.pdf")
 
 
 @retrying
 def reprint(session: Session, number: str) -> Notice:
     """Print a notice again: same number and check code, marked 补打, stored as a new file."""
+    number = check_code(number, "文书编号")
     with session.work() as work:
         original = work.conn.execute(
             select(st.notices).where(st.notices.c.number == number, st.notices.c.reprint_no == 0)
         ).first()
         if original is None:
             raise NotFoundError(f"找不到文书编号为“{number}”的文书", field="number")
+        _check_reach(session, original, writing=True)
         count = work.conn.execute(
             select(st.notices.c.reprint_no).where(st.notices.c.reprint_of == original.id)
             .order_by(st.notices.c.reprint_no.desc())
@@ -188,3 +256,75 @@ def _subject_of(conn, row) -> str:
     if row.case_id is not None:
         return conn.execute(select(st.cases.c.case_no).where(st.cases.c.id == row.case_id)).scalar()
     return conn.execute(select(st.appointments.c.card_no).where(st.appointments.c.id == row.appointment_id)).scalar()
+
+
+def filed_parts(session: Session, kind: str, parts: list[dict]) -> list[int]:
+    """Which parts (indexes into ``parts``) of a notice go into the case's volume.
+
+    The setting ``filed_parts`` names their destinations (default: 窗口存根, and 中心存查 of a
+    joint case). The applicant's part is never filed by default; a notice none of whose
+    parts is named files its last part (its stub).
+    """
+    wanted = set(session.ws.filed_parts(kind))
+    keep = [i for i, part in enumerate(parts) if part.get("destination") in wanted]
+    return keep or [len(parts) - 1]
+
+
+def part_pages(page_texts: list[str], parts: list[dict]) -> list[list[int]]:
+    """The pages (0-based) of each part of a notice's PDF: a part starts on the page whose
+    title line carries its label and destination, and runs to the next part's first page.
+    Empty lists when the parts cannot be told apart (then file the whole PDF)."""
+    def squeeze(text: str) -> str:
+        return "".join(text.split())
+
+    texts = [squeeze(t) for t in page_texts]
+    starts, page = [], 0
+    for part in parts:
+        label = squeeze(part["label"] + part["destination"])
+        while page < len(texts) and label not in texts[page]:
+            page += 1
+        if page == len(texts):
+            return [[] for _ in parts]
+        starts.append(page)
+        page += 1
+    ends = starts[1:] + [len(texts)]
+    return [list(range(start, end)) for start, end in zip(starts, ends)]
+
+
+def filed_copy(session: Session, row, source: bytes, *, pdf: bool) -> tuple[bytes, int]:
+    """The filed parts of the issued notice ``row`` (a ``notices`` row) whose stored file
+    holds ``source``: pages cut from its PDF (keeping its PDF/A metadata), or, for a .docx,
+    the notice rendered again from its recorded context with only those parts. Returns the
+    bytes and how many parts they hold."""
+    import io
+    import tempfile
+
+    parts = list(row.context.get("parts") or [])
+    keep = filed_parts(session, row.kind, parts) if parts else []
+    if not parts or len(keep) == len(parts):
+        return source, len(parts)
+    if pdf:
+        from ..documents.pdf import extract_pages
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(source))
+        ranges = part_pages([page.extract_text() or "" for page in reader.pages], parts)
+        pages = [p for i in keep for p in ranges[i]]
+        if not pages:
+            return source, len(parts)
+        with tempfile.TemporaryDirectory(prefix="archive-notice-") as folder:
+            whole = Path(folder) / "notice.pdf"
+            whole.write_bytes(source)
+            return extract_pages(whole, pages, row.number), len(keep)
+    from ..documents.render import render_notice
+
+    context = dict(row.context, parts=[parts[i] for i in keep], reprint=False,
+                   seal=str(session.ws.seal_path(row.unit)))
+    seal_mm = session.ws.seal_size_mm(row.unit)
+    with tempfile.TemporaryDirectory(prefix="archive-notice-") as folder:
+        out = Path(folder) / "notice.docx"
+        try:
+            render_notice(row.kind, context, out, seal_mm=seal_mm)
+        except InputError:  # issued under an older template: file it as issued, every part
+            return source, len(parts)
+        return out.read_bytes(), len(keep)

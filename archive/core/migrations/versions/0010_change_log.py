@@ -6,14 +6,14 @@ and holds the ``search-indexer`` row of ``leases`` while it does. An index built
 this revision that reflects every change so far goes on from the store generation; an
 older one is rebuilt by the indexer.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0010
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0010"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

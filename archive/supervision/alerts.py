@@ -1,0 +1,244 @@
+"""Warnings (预警): blue, yellow and red as of a day, and red cards that stay on record.
+
+A *warning* is how an open case stands today: blue when few working days are left, yellow
+on the last one, red when it is past due (thresholds: settings ``warning_blue_workdays``
+and ``warning_yellow_workdays``). A *red card* is the record that a limit was missed: a
+case past its due date, or a bad rating not put right within its rectification period.
+:func:`record_red_cards` writes a card the first time it sees one and keeps it — after
+the case concludes, and even if a later extension moves the due date — so a head of unit
+can always answer who was late, in which case, by how many working days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, bindparam, exists, func, or_, select
+
+from ..core import store as st
+from ..core.retry import retrying
+from ..core.errors import InputError
+from ..core.validate import check_positive_int
+from . import facts as fx
+from . import workdays
+from .figures import thresholds
+from .scope import Scope, where_unit
+
+LEVELS = {"red": "红牌", "yellow": "黄牌", "blue": "蓝牌"}
+CARD_KINDS = {"case": "办件超期", "rectification": "差评整改超期"}
+
+
+@dataclass(frozen=True)
+class CaseWarning:
+    """One open case that needs attention as of ``as_of``."""
+
+    level: str  # red | yellow | blue
+    case_no: str
+    unit: str
+    item_code: str
+    clerk: str
+    due_on: dt.date
+    days_left: int  # working days from as_of to due_on; negative: days over
+
+    @property
+    def days_over(self) -> int:
+        return max(0, -self.days_left)
+
+    def to_dict(self) -> dict:
+        return {"level": self.level, "level_text": LEVELS[self.level], "case": self.case_no, "unit": self.unit,
+                "item": self.item_code, "clerk": self.clerk, "due_on": self.due_on.isoformat(),
+                "days_left": self.days_left, "days_over": self.days_over}
+
+
+@dataclass(frozen=True)
+class RedCard:
+    """A missed limit on record: the case, unit, clerk and working days over."""
+
+    kind: str  # case | rectification
+    case_no: str
+    unit: str
+    item_code: str
+    clerk: str
+    due_on: dt.date
+    raised_on: dt.date
+    days_over: int
+    closed_on: dt.date | None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "kind_text": CARD_KINDS[self.kind], "case": self.case_no, "unit": self.unit,
+                "item": self.item_code, "clerk": self.clerk, "due_on": self.due_on.isoformat(),
+                "raised_on": self.raised_on.isoformat(), "days_over": self.days_over,
+                "closed_on": self.closed_on.isoformat() if self.closed_on else None}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    raised: int
+    updated: int
+    closed: int
+
+    def to_dict(self) -> dict:
+        return {"raised": self.raised, "updated": self.updated, "closed": self.closed}
+
+
+def _span(session) -> tuple[int, int]:
+    years = session.calendar.years()
+    return (min(years), max(years))
+
+
+def _clock(session, as_of: dt.date) -> fx.Clock:
+    yellow, blue = thresholds(session)
+    return fx.Clock(as_of, as_of, as_of, workdays.n_of(session.calendar, as_of, as_of, _span(session)), yellow, blue)
+
+
+def current(session, *, scope: Scope, as_of: dt.date | None = None, levels=("red", "yellow", "blue"),
+            limit: int | None = None) -> list[CaseWarning]:
+    """Open cases that are red, yellow or blue on ``as_of`` (today), most urgent first."""
+    as_of = as_of or session.today
+    unknown = [lv for lv in levels if lv not in LEVELS]
+    if unknown:
+        raise InputError(f"预警级别“{unknown[0]}”无效，可选：red（红牌）、yellow（黄牌）、blue（蓝牌）", field="level")
+    if limit is not None:
+        limit = check_positive_int(limit, "limit")
+    session.calendar.schedule(as_of.year)
+    clock = _clock(session, as_of)
+    out = []
+    with session.store.read() as conn:
+        with workdays.table(conn, session.calendar, as_of, _span(session)) as table:
+            f = fx.CaseFacts(table, clock)
+            col = f.c.c
+            level_of = {"red": f.red, "yellow": f.yellow, "blue": f.blue}
+            wanted = or_(*(level_of[lv] for lv in levels))
+            query = (select(col.case_no, col.unit, col.item_code, col.received_on, col.promised_days,
+                            col.due_on, f.deemed_pending.label("pending"), f.clerk.label("clerk"),
+                            f.left.label("left"))
+                     .select_from(f.source)
+                     .where(col.status.in_(("accepted", "paused", "received")), wanted,
+                            where_unit(col.unit, scope))
+                     .order_by(f.left, col.case_no))
+            if limit:
+                query = query.limit(limit)
+            for row in conn.execute(query):
+                due = row.due_on
+                if row.pending:
+                    due = session.calendar.add_workdays(row.received_on, row.promised_days)
+                left = int(row.left)
+                level = "red" if left < 0 else ("yellow" if left <= clock.yellow else "blue")
+                out.append(CaseWarning(level, row.case_no, row.unit, row.item_code, row.clerk, due, left))
+    return out
+
+
+# -- red cards -------------------------------------------------------------------------------
+
+@retrying
+def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
+    """Put on record every missed limit seen on ``as_of`` (today) and bring open cards up to date.
+
+    New cards: cases concluded past their due date, open cases past it (not paused), and
+    rectifications not done by their deadline. Open cards get their days over updated
+    and are closed when the case concludes or the rectification is done; a card whose
+    case is no longer late (an extension moved the due date) is closed on ``as_of``.
+    Cards are never deleted.
+    """
+    as_of = as_of or session.today
+    calendar = session.calendar
+    calendar.schedule(as_of.year)
+    now = session.now()
+    c, k, x = st.cases, st.red_cards, st.rectifications
+    no_card = ~exists().where(k.c.kind == "case", k.c.case_id == c.c.id)
+    columns = (c.c.id, c.c.case_no, c.c.unit, c.c.item_code, func.coalesce(c.c.clerk, "").label("clerk"), c.c.status,
+               c.c.received_on, c.c.promised_days, c.c.due_on, c.c.concluded_on)
+    # Open cases past due (few: found by status), and cases concluded late (the partial
+    # index ix_cases_concluded_late holds exactly those), without a card yet.
+    late_open = select(*columns).where(no_card, or_(
+        and_(c.c.status == "accepted", c.c.due_on < as_of),
+        and_(c.c.status == "received", c.c.check_due_on < as_of)))
+    late_concluded = select(*columns).where(no_card, c.c.concluded_on > c.c.due_on, c.c.status == "concluded")
+    no_rect_card = ~exists().where(k.c.kind == "rectification", k.c.case_id == x.c.case_id)
+    late_rects = select(x).where(no_rect_card, x.c.due_on < as_of,
+                                 or_(x.c.rectified_on.is_(None), x.c.rectified_on > x.c.due_on))
+    raised = 0
+    with session.work() as work:
+        conn = work.conn
+        # Cards already open follow their case or rectification first.
+        open_cards = conn.execute(
+            select(k.c.id, k.c.kind, k.c.due_on, k.c.days_over, c.c.status, c.c.due_on.label("case_due"),
+                   c.c.concluded_on, x.c.rectified_on)
+            .select_from(k.join(c, c.c.id == k.c.case_id).outerjoin(x, x.c.case_id == k.c.case_id))
+            .where(k.c.closed_on.is_(None))).all()
+        closing, growing = [], []
+        for card in open_cards:
+            if card.kind == "case" and card.status == "concluded":
+                # Days over count to the conclusion only if it was late against the due date
+                # in force (an extension may have moved it): otherwise they stay as last seen.
+                late = calendar.workdays_between(card.case_due or card.due_on, card.concluded_on) > 0
+                values = {"closed_on": card.concluded_on,
+                          "days_over": calendar.workdays_between(card.due_on, card.concluded_on) if late else 0}
+            elif card.kind == "case" and card.status == "paused":
+                continue  # the clock is stopped
+            elif card.kind == "case" and calendar.workdays_between(card.case_due or card.due_on, as_of) <= 0:
+                values = {"closed_on": as_of}  # the due date moved (extension): late no longer
+            elif card.kind == "rectification" and card.rectified_on is not None:
+                values = {"closed_on": card.rectified_on, "days_over": calendar.workdays_between(card.due_on, card.rectified_on)}
+            else:
+                values = {"days_over": calendar.workdays_between(card.due_on, as_of)}
+            days_over = max(card.days_over, values.get("days_over", 0))
+            if "closed_on" in values:
+                closing.append({"card": card.id, "closed": values["closed_on"], "days": days_over})
+            elif days_over != card.days_over:
+                growing.append({"card": card.id, "days": days_over})
+        # One statement each, run for many rows (a round trip per card costs seconds on a server).
+        if closing:
+            conn.execute(k.update().where(k.c.id == bindparam("card"))
+                         .values(closed_on=bindparam("closed"), days_over=bindparam("days"), updated_at=now), closing)
+        if growing:
+            conn.execute(k.update().where(k.c.id == bindparam("card"))
+                         .values(days_over=bindparam("days"), updated_at=now), growing)
+        closed, updated = len(closing), len(growing)
+        new_cards = []
+        for row in [*conn.execute(late_open), *conn.execute(late_concluded)]:
+            due = row.due_on
+            if row.status == "received":  # a deemed acceptance not yet recorded
+                due = calendar.add_workdays(row.received_on, row.promised_days)
+            over = calendar.workdays_between(due, row.concluded_on or as_of)
+            if over <= 0:
+                continue
+            new_cards.append(dict(kind="case", case_id=row.id, case_no=row.case_no, unit=row.unit,
+                                  item_code=row.item_code, clerk=row.clerk, due_on=due,
+                                  raised_on=calendar.add_workdays(due, 1), days_over=over,
+                                  closed_on=row.concluded_on, recorded_at=now, updated_at=now))
+        for row in conn.execute(late_rects):
+            over = calendar.workdays_between(row.due_on, row.rectified_on or as_of)
+            if over <= 0:
+                continue
+            new_cards.append(dict(kind="rectification", case_id=row.case_id, case_no=row.case_no, unit=row.unit,
+                                  item_code=row.item_code, clerk=row.clerk, due_on=row.due_on,
+                                  raised_on=calendar.add_workdays(row.due_on, 1), days_over=over,
+                                  closed_on=row.rectified_on, recorded_at=now, updated_at=now))
+        if new_cards:
+            conn.execute(k.insert(), new_cards)
+            raised = len(new_cards)
+    return Sweep(raised, updated, closed)
+
+
+def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_to: dt.date | None = None,
+              open_only: bool = False, kind: str | None = None, limit: int | None = None) -> list[RedCard]:
+    """Red cards on record that were in force during ``[date_from, date_to]`` (all without dates)."""
+    if kind is not None and kind not in CARD_KINDS:
+        raise InputError(f"红牌类别“{kind}”无效，可选：case（办件超期）、rectification（差评整改超期）", field="kind")
+    k = st.red_cards
+    query = select(k).where(where_unit(k.c.unit, scope)).order_by(k.c.raised_on, k.c.case_no, k.c.kind)
+    if date_to is not None:
+        query = query.where(k.c.raised_on <= date_to)
+    if date_from is not None:
+        query = query.where(or_(k.c.closed_on.is_(None), k.c.closed_on >= date_from))
+    if open_only:
+        query = query.where(k.c.closed_on.is_(None))
+    if kind:
+        query = query.where(k.c.kind == kind)
+    if limit:
+        query = query.limit(check_positive_int(limit, "limit"))
+    with session.store.read() as conn:
+        return [RedCard(row.kind, row.case_no, row.unit, row.item_code, row.clerk, row.due_on, row.raised_on,
+                        row.days_over, row.closed_on) for row in conn.execute(query)]

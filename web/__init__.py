@@ -1,0 +1,1 @@
+"""The web layer: archive serve (FastAPI + Jinja2), one module per desk."""

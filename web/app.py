@@ -1,0 +1,102 @@
+"""The web application: one ASGI app for the centre, assembled from the desk modules.
+
+``create_app(home)`` opens the workspace once (one store engine, calendar and LibreOffice
+pool shared by every request) and mounts:
+
+- ``auth``: login, logout, password change (pages and ``/api/v1/login|logout``);
+- ``window``: the clerk's desk (pages);
+- ``api``: the JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``);
+- ``audit``: the auditor's page;
+- ``/static``: vendored assets only (htmx, CSS). Stored documents are never static: they
+  are served by checking endpoints (``notices.notice_file``).
+
+Later desks (archive, lending, reader, supervision) add their own modules and
+``include_router`` lines here. :data:`BACKGROUND` is where ``archive serve`` starts
+long-running helpers beside the server (the search indexer thread).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from archive.core.errors import ArchiveError
+
+from . import api, audit, auth, common, window
+
+
+def _indexer(session):
+    from archive.search.indexer import start_thread
+
+    return start_thread(session)
+
+
+# Callables ``hook(session) -> stop()`` that `archive serve` runs beside the server for
+# its whole life (the search indexer thread, applying the store's change log to the
+# index); each returns a function that stops it.
+BACKGROUND: list = [_indexer]
+
+
+def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastAPI:
+    """The ASGI app on the workspace at ``home`` (``today`` fixes the working date, for tests)."""
+    from archive.centre import open_session
+
+    parent = open_session(home, **overrides)
+    app = FastAPI(title="政务服务中心办件与档案系统", version="1", openapi_url="/api/v1/openapi.json",
+                  docs_url=None, redoc_url=None,
+                  description="窗口受理、文书、检索与案卷的 JSON 接口。错误统一为 "
+                              '{"error": {"code", "field", "message", "hint"}}。')
+    app.state.session = parent
+    app.state.today = today
+    app.state.secure_cookies = str(parent.ws.get("secure_cookies")).lower() in ("1", "true", "yes", "on")
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):
+        request.state.request_id = common.new_request_id()
+        request.state.user = None
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.add_exception_handler(ArchiveError, common.handle_archive_error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        message = f"请求内容不完整或格式不对：{where or '请求体'}"
+        if common.is_api(request):
+            return JSONResponse(common.error_body("bad_input", message, where, "字段见 /api/v1/openapi.json"),
+                                status_code=422)
+        return common.render(request, "error.html", {"status": 400, "message": message, "hint": None}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = {404: "找不到这个页面", 405: "不支持这种请求方式"}.get(exc.status_code, "请求未能完成")
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if common.is_api(request):
+            return JSONResponse(common.error_body(code, message), status_code=exc.status_code)
+        return common.render(request, "error.html", {"status": exc.status_code, "message": message, "hint": None},
+                             exc.status_code)
+
+    app.add_exception_handler(Exception, common.handle_unexpected)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        return {"status": "ok"}
+
+    app.mount("/static", StaticFiles(directory=str(common.HERE / "static")), name="static")
+    for module in (auth, window, api, audit):
+        app.include_router(module.router)
+
+    return app
