@@ -117,7 +117,7 @@ def test_postings_written_one_at_a_time_in_several_blocks_are_kept_once():
     from whoosh import fields
     from whoosh.filedb.filestore import RamStorage
 
-    from archive.search_codec import ArrayCodec
+    from archive.search.codec import ArrayCodec
 
     field = fields.TEXT()
     storage, codec = RamStorage(), ArrayCodec(blocklimit=2)
@@ -151,7 +151,7 @@ def test_term_vectors_and_spelling_fields_are_refused_before_anything_is_written
     from whoosh import fields
     from whoosh.analysis import StemmingAnalyzer
 
-    from archive.search_codec import ArrayCodec
+    from archive.search.codec import ArrayCodec
 
     for name, schema in (("vectors", fields.Schema(body=fields.TEXT(vector=True))),
                          ("spelling", fields.Schema(body=fields.TEXT(spelling=True, analyzer=StemmingAnalyzer())))):
