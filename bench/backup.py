@@ -112,9 +112,10 @@ def main(argv=None) -> int:
         home = tmp / "home"
         centre.init(home, sample=True, database_url=url).close()
         print(f"备份基准（{os.cpu_count()} 核，{args.store}）", flush=True)
-        with Session(open_workspace(home, pdf="never"), operator="陈静", today=DAY) as session:
-            make_cases(session, args.cases, label="不转 PDF")
-            scans = make_scans(session, tmp, args.scan_mb)
+        with Session(open_workspace(home, pdf="never"), operator="王芳", today=DAY) as clerk:  # the window's cases
+            make_cases(clerk, args.cases, label="不转 PDF")
+            scans = make_scans(clerk, tmp, args.scan_mb)
+        with Session(open_workspace(home, pdf="never"), operator="陈静", today=DAY) as session:  # the archivist's
             result = volumes.file_all_due(session)
             print(f"  工作区：{len(result.filed)} 卷（其中 {scans} 卷带约 3 MB 的扫描件），"
                   f"{folder_bytes(home) / 1e6:.0f} MB", file=sys.stderr, flush=True)

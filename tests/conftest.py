@@ -180,6 +180,14 @@ def home(_sample_template, tmp_path, test_store):
     return target
 
 
+def drop_trigger(conn, name: str, table: str) -> None:
+    """Drop a store trigger (tests that tamper with append-only tables), on either store."""
+    from sqlalchemy import text
+
+    on = f" ON {table}" if conn.dialect.name == "postgresql" else ""
+    conn.execute(text(f"DROP TRIGGER {name}{on}"))
+
+
 def store_contents(home) -> str:
     """A digest of every row of every table of the workspace's store (either store)."""
     import hashlib
