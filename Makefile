@@ -2,8 +2,8 @@
 # the browser (the URL and the sample accounts are printed; Ctrl-C stops it); `make test`
 # runs the tests.
 # Each target sets itself up: the Debian packages for PDF output (LibreOffice, CJK
-# fonts; installed only when missing), a virtualenv in .venv and the project with its
-# test extras.
+# fonts) and PostgreSQL (installed only when missing), a virtualenv in .venv and the
+# project with its test extras.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -30,10 +30,16 @@ demo: deps $(STAMP)
 	$(BIN)/archive demo --home $(DEMO_HOME)
 	ARCHIVE_TODAY=$(DEMO_DAY) $(BIN)/archive serve --home $(DEMO_HOME) --port $(DEMO_PORT)
 
+# The whole suite runs twice: on SQLite, then on a PostgreSQL server the test session
+# starts itself (initdb + pg_ctl on a loopback port, stopped at the end; tests/conftest.py).
 # pytest exits 5 when it collects no tests; that is not a failure of the suite.
 test: deps $(STAMP)
-	$(BIN)/python -m pytest -q; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+	@status=0; for store in sqlite postgresql; do \
+		echo "== pytest --store $$store"; \
+		$(BIN)/python -m pytest -q --store $$store; rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; \
+		if [ $$rc -ne 0 ]; then status=$$rc; fi; \
+	done; exit $$status
 
 bench: deps $(STAMP)
 	$(BIN)/python bench/notices.py

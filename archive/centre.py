@@ -3,9 +3,11 @@
 :func:`init` creates a workspace (:func:`archive.core.workspace.create`) and loads what the
 desks need in it: the official holiday calendars and, with ``sample``, a realistic sample
 centre (units, service items, specimen seals marked 样章, the archive scheme, roles and
-lending rules). :func:`open_session` opens a session on an existing workspace. Importing
-this module subscribes the search index to the store's commits (see :mod:`archive.search`)
-and supervision's facts to every case write (:mod:`archive.supervision.ledger`).
+lending rules) and the empty search index. :func:`open_session` opens a session on an
+existing workspace; a session opened this way catches the search index up with what it
+wrote before it closes, when no indexer process runs (:func:`archive.search.indexer.follow`).
+Importing this module subscribes supervision's facts to every case write
+(:mod:`archive.supervision.ledger`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import logging
 import os
 import shutil
 
-from . import search  # noqa: F401  (the index follows every commit)
 from . import supervision  # noqa: F401  (supervision's facts follow every case write)
 from .core import accounts
 from .core.session import Session
@@ -34,8 +35,14 @@ class _QuietCacheDump(logging.Filter):
 logging.getLogger("jieba").addFilter(_QuietCacheDump())
 
 
-def init(home=None, *, sample: bool = False, operator: str | None = None) -> Session:
-    """Create (or bring up to date) a workspace and return a session on it for ``operator``.
+def init(home=None, *, sample: bool = False, operator: str | None = None, database_url: str | None = None) -> Session:
+    """Create (or bring up to date) a workspace and return a session on it for ``operator``
+    (which, like :func:`open_session`'s, catches the search index up with what it wrote
+    when it closes).
+
+    ``database_url`` (``--db``) puts the store in that database instead of the workspace's
+    SQLite file, and is written to the configuration; a PostgreSQL database that does not
+    exist yet is created.
 
     Setting up runs as the installation's superuser. With ``sample`` every account of the
     sample centre that does not exist yet is created with a random demo password; the
@@ -51,16 +58,16 @@ def init(home=None, *, sample: bool = False, operator: str | None = None) -> Ses
     target = resolve_home(home)
     if target.exists():
         if not target.is_dir() or any(target.iterdir()):
-            return _populate(target, sample=sample, operator=operator)
+            return _populate(target, sample=sample, operator=operator, database_url=database_url)
         try:
-            return _populate(target, sample=sample, operator=operator)
+            return _populate(target, sample=sample, operator=operator, database_url=database_url)
         except BaseException:
             for child in list(target.iterdir()):
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
             raise
     building = target.with_name(f".{target.name}.init-{os.getpid()}")
     try:
-        built = _populate(building, sample=sample, operator=operator)
+        built = _populate(building, sample=sample, operator=operator, database_url=database_url)
         built.close()
         building.rename(target)
     except BaseException:
@@ -68,12 +75,14 @@ def init(home=None, *, sample: bool = False, operator: str | None = None) -> Ses
         raise
     session = Session(open_workspace(target), operator=operator)
     session.new_accounts = built.new_accounts
+    _follow(session)
     return session
 
 
-def _populate(home, *, sample: bool, operator: str | None) -> Session:
+def _populate(home, *, sample: bool, operator: str | None, database_url: str | None = None) -> Session:
     from .core import calendar as cal
     from .core import workspace
+    from .search import index
     from .window import catalog
 
     centre = catalog.load_sample_centre() if sample else None
@@ -87,7 +96,9 @@ def _populate(home, *, sample: bool, operator: str | None) -> Session:
             if sample_file.exists():
                 config[section] = json.loads(sample_file.read_text(encoding="utf-8"))
         seals = {unit.seal: catalog.DATA_DIR / unit.seal for unit in centre["units"]}
-    ws = workspace.create(home, config=config, seals=seals)
+    if database_url:
+        config.setdefault("settings", {})["database_url"] = database_url
+    ws = workspace.create(home, config=config, seals=seals, database_url=database_url)
     created = {}
     with Session(ws, superuser=True, client="archive init") as setup:
         cal.save_schedules(setup, cal.schedules_from_chinesecalendar(), replace=False)
@@ -95,12 +106,28 @@ def _populate(home, *, sample: bool, operator: str | None) -> Session:
             catalog.save_items(setup, centre["items"], replace=False)
             sample_accounts = json.loads((catalog.DATA_DIR / "sample_accounts.json").read_text(encoding="utf-8"))
             created = accounts.add_sample_accounts(setup, sample_accounts["accounts"])
+        index.create_empty(setup)
     session = Session(ws, operator=operator)
     session.new_accounts = created
+    _follow(session)
     return session
 
 
-def open_session(home=None, *, operator: str | None = None, **overrides) -> Session:
-    """A session on the existing workspace at ``home`` (settings ``overrides`` on top)."""
-    return Session.open(home, operator=operator, **overrides)
+def _follow(session: Session) -> None:
+    from .search.indexer import follow
+
+    session.at_close(follow)
+
+
+def open_session(home=None, *, operator: str | None = None, follow: bool = True, **overrides) -> Session:
+    """A session on the existing workspace at ``home`` (settings ``overrides`` on top).
+
+    With ``follow`` (the CLI) the session applies the change log to the search index when
+    it closes, if it wrote and no indexer is running; a server that runs the indexer
+    itself passes ``follow=False``.
+    """
+    session = Session.open(home, operator=operator, **overrides)
+    if follow:
+        _follow(session)
+    return session
 

@@ -18,9 +18,17 @@ def _facet_text(result, unit_names: dict) -> str:
     return "；".join(parts)
 
 
+def _lag_note(lag: dict) -> str:
+    if not lag or not lag.get("changes"):
+        return ""
+    return (f"提示：检索索引尚有 {lag['changes']} 项变更未应用（最早的一项在 {lag['seconds']:.0f} 秒前提交），"
+            "结果可能不含最新办理的业务；运行中的索引进程会自动补上，没有索引进程时运行 archive indexer --once")
+
+
 def describe_search(result, unit_names: dict) -> str:
+    note = _lag_note(result.lag)
     if not result.total:
-        return "没有找到符合条件的办件或案卷"
+        return "没有找到符合条件的办件或案卷" + (f"\n{note}" if note else "")
     first = (result.page - 1) * result.limit + 1
     last = first + len(result.hits) - 1
     lines = [f"共找到 {result.total} 件" + (f"，显示第 {first}—{last} 件" if result.hits else f"，第 {result.page} 页没有结果")]
@@ -34,6 +42,8 @@ def describe_search(result, unit_names: dict) -> str:
     if facets:
         lines.append("")
         lines.append(f"分布：{facets}")
+    if note:
+        lines.append(note)
     return "\n".join(lines)
 
 

@@ -28,21 +28,27 @@ APPOINTMENT_STATUSES = Choice({"booked": "已预约", "cancelled": "已取消"})
 @click.command("init", cls=ArchiveCommand)
 @home_option
 @click.option("--sample", is_flag=True, help="载入示例服务中心（单位、事项、样章）")
+@click.option("--db", "database_url",
+              help="数据库地址，写入配置文件；默认为工作区内的 SQLite 文件 archive.db。"
+                   "多个窗口共用一台服务器时用 PostgreSQL：postgresql+psycopg://用户@主机/库名（库不存在时自动建立）")
 @json_option
-def init_command(home, sample, as_json):
-    """建立工作区（数据库、文书目录、配置文件）。
+def init_command(home, sample, database_url, as_json):
+    """建立工作区（数据库、文书目录、配置文件、空的全文检索索引）。
 
     \b
     示例：
       archive init --home ./demo --sample
+      archive init --home /srv/archive --db postgresql+psycopg://archive@localhost/centre
     """
     from archive import centre
 
-    with centre.init(home, sample=sample) as session:
+    with centre.init(home, sample=sample, database_url=database_url) as session:
         ws = session.ws
-        data = {"home": str(ws.home), "config": str(ws.config_path), "database": ws.database_url,
+        from archive.core.store import shown_url
+
+        data = {"home": str(ws.home), "config": str(ws.config_path), "database": shown_url(ws.database_url),
                 "units": len(ws.units), "accounts": session.new_accounts}
-    text = f"工作区已就绪：{data['home']}\n配置文件：{data['config']}\n单位数：{data['units']}"
+    text = f"工作区已就绪：{data['home']}\n配置文件：{data['config']}\n数据库：{data['database']}\n单位数：{data['units']}"
     if session.new_accounts:
         text += "\n\n示例账户（演示密码只显示这一次，首次登录须修改）：\n" + "\n".join(
             f"  {name}  {password}" for name, password in session.new_accounts.items())

@@ -13,7 +13,7 @@ from archive.core.config import open_workspace
 from archive.core.errors import AuthError, ForbiddenError, InputError, LockedError, NotFoundError
 from archive.core.session import Session
 
-from .conftest import DEMO_DAY, PERSON_ID, TEST_PASSWORD, add_account
+from .conftest import DEMO_DAY, PERSON_ID, TEST_PASSWORD, add_account, drop_trigger
 
 
 def superuser(home):
@@ -160,8 +160,8 @@ def test_the_audit_chain_finds_an_edited_a_deleted_and_a_truncated_entry(home):
             with pytest.raises(Exception):  # append-only
                 conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
         with su.store.write() as conn:
-            conn.execute(text("DROP TRIGGER audit_log_no_update"))
-            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+            drop_trigger(conn, "audit_log_no_update", "audit_log")
+            drop_trigger(conn, "audit_log_no_delete", "audit_log")
             conn.execute(text("UPDATE audit_log SET subject = '篡改' WHERE seq = 4"))
         broken = audit.verify(su)
         assert (broken.ok, broken.broken_at) == (False, 4) and "被修改" in broken.reason
@@ -176,7 +176,7 @@ def test_the_audit_chain_finds_an_edited_a_deleted_and_a_truncated_entry(home):
 def test_a_deleted_middle_entry_is_found(home):
     with superuser(home) as su:
         with su.store.write() as conn:
-            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+            drop_trigger(conn, "audit_log_no_delete", "audit_log")
             conn.execute(text("DELETE FROM audit_log WHERE seq = 5"))
         broken = audit.verify(su)
     assert broken.broken_at == 5 and "缺失" in broken.reason

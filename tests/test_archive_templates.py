@@ -7,6 +7,9 @@ import pytest
 
 from archive.documents.render import template_variables
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
+
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ["application_record", "decision_record", "volume_cover", "item_list", "notes_sheet", "catalogue",
          "destruction_list"]

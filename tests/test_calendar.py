@@ -19,6 +19,9 @@ from archive.core.calendar import (
 )
 from archive.core.errors import CalendarMissingError, ConfigError, InputError
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
+
 DATA = Path(__file__).parent / "data"
 SAMPLE_2027 = DATA / "calendar_2027_sample.json"
 SCHEMA = Path(__file__).parent.parent / "schemas" / "calendar.json"

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from cli import main
 
-from .conftest import TEST_PASSWORD
+from .conftest import TEST_PASSWORD, drop_trigger
 
 
 def run(home, *args, operator=None, stdin=None):
@@ -60,7 +60,7 @@ def test_audit_verify_and_list(home):
     from archive.core.session import Session
 
     with Session(open_workspace(home)) as s, s.store.write() as conn:
-        conn.execute(text("DROP TRIGGER audit_log_no_update"))
+        drop_trigger(conn, "audit_log_no_update", "audit_log")
         conn.execute(text("UPDATE audit_log SET action = 'nothing' WHERE seq = 2"))
     broken = run(home, "audit", "verify", operator="韩梅")
     assert broken.exit_code == 1 and "第 2 条" in broken.output

@@ -29,7 +29,7 @@ def test_reindex_then_search(home, made):
     result = run("reindex", "--progress", "--home", str(home))
     assert result.exit_code == 0, result.output
     assert "检索索引已重建：3 件" in result.output
-    assert f"索引目录 {home / 'index' / 'v0001'}" in result.output
+    assert f"索引目录 {home / 'index' / 'v0002'}" in result.output  # v0001: the empty index of `archive init`
     assert "建立检索索引：3/3" in result.output  # progress, on stderr
     result = run("search", "不动产", "--home", str(home))
     assert result.exit_code == 0, result.output
@@ -46,8 +46,8 @@ def test_search_json_has_exactly_the_documented_keys(home, made):
     result = run("search", "applicant:张三", "--json", "--home", str(home))
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert list(data) == ["total", "hits", "facets"]
-    assert data["total"] == 1
+    assert list(data) == ["total", "hits", "facets", "lag"]
+    assert data["total"] == 1 and data["lag"] == {"changes": 0, "seconds": 0.0}
     assert list(data["hits"][0]) == ["case", "archival_code", "title", "applicant", "year", "score", "snippet"]
     assert data["hits"][0]["case"] == made["person"] and data["hits"][0]["applicant"] == "张三"
     assert data["facets"] == {"year": {"2026": 1}, "unit": {"SJ": 1}, "class": {}}
@@ -93,21 +93,30 @@ def test_an_unknown_long_option_is_still_refused(home, made):
     assert "--yaer" in result.output
 
 
-def test_missing_or_stale_index_says_to_reindex_with_exit_1(home, made, monkeypatch):
+def test_a_missing_index_says_to_reindex_with_exit_1(home, made):
+    import shutil
+
+    shutil.rmtree(home / "index")
     result = run("search", "食品", "--home", str(home))
     assert result.exit_code == 1
     assert "尚未建立检索索引" in result.output and "archive reindex" in result.output
+
+
+def test_an_index_behind_the_store_answers_with_a_note_and_lag_in_json(home, made):
     run("reindex", "--home", str(home))
-    monkeypatch.setattr("archive.core.session.AFTER_COMMIT", [])
-    monkeypatch.setattr("archive.search.index.FRESHNESS_GRACE", 0.05)
     from archive.core.config import open_workspace
     from archive.core.session import Session
 
-    with Session(open_workspace(home), operator="王芳") as s:
-        receive_org(s)
+    with Session(open_workspace(home), operator="王芳") as s:  # a library write: nothing applies the log
+        make_case(s, item_code="SJ-XK-003")
     result = run("search", "食品", "--home", str(home))
-    assert result.exit_code == 1
-    assert "检索索引落后于数据库" in result.output and "archive reindex" in result.output
+    assert result.exit_code == 0, result.output
+    assert "检索索引尚有 1 项变更未应用" in result.output and "archive indexer" in result.output
+    data = json.loads(run("search", "食品", "--json", "--home", str(home)).output)
+    assert data["lag"]["changes"] == 1 and data["total"] == 2
+    result = run("case", "show", made["person"], "--home", str(home))  # a read: applies nothing
+    data = json.loads(run("search", "食品", "--json", "--home", str(home)).output)
+    assert data["lag"]["changes"] == 1
 
 
 def test_role_narrowing_from_the_command_line(home, made):

@@ -28,8 +28,10 @@ def receive(home, *extra, materials=FOOD_ALL, operator="王芳"):
 
 
 def state(home):
+    from .conftest import store_contents
+
     files = sorted(p.relative_to(home) for p in (home / "documents").rglob("*") if p.is_file())
-    return files, (home / "archive.db").stat().st_size, (home / "archive.db-wal").read_bytes() if (home / "archive.db-wal").exists() else b""
+    return files, store_contents(home)
 
 
 def test_receive_json_shape(home):

@@ -20,6 +20,9 @@ from archive.documents.office import PdfConverter, libreoffice_available
 from archive.documents.pdf import pdf_page_count, pdf_text, stamp_metadata
 from archive.core.errors import ConversionError, InputError, StateError
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
+
 needs_libreoffice = pytest.mark.skipif(
     not libreoffice_available(),
     reason="LibreOffice 或 python3-uno 未安装（make deps 可安装），跳过 DOCX→PDF 转换测试",

@@ -23,6 +23,9 @@ from archive.documents.render import (
 )
 from archive.core.errors import InputError, StateError
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
+
 DATA = Path(__file__).parent / "data"
 SEAL = DATA / "seal_test.png"
 JOINT = "甲&乙<联合体>公司"

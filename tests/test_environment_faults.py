@@ -99,6 +99,7 @@ def files(home: Path) -> list[Path]:
 
 # -- a full disk -------------------------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # the store is a file in the workspace's folder only on SQLite
 def test_init_on_a_full_disk_leaves_no_half_built_workspace(small_disk):
     disk = small_disk("400k")
     result = archive(disk / "centre", "init", "--sample")
@@ -108,6 +109,7 @@ def test_init_on_a_full_disk_leaves_no_half_built_workspace(small_disk):
     assert list(disk.iterdir()) == []
 
 
+@pytest.mark.sqlite_only  # the store is a file in the workspace's folder only on SQLite
 def test_init_on_a_full_disk_with_json_says_so_in_json(small_disk):
     import json
 
@@ -117,6 +119,7 @@ def test_init_on_a_full_disk_with_json_says_so_in_json(small_disk):
     assert list(disk.iterdir()) == []
 
 
+@pytest.mark.sqlite_only  # the store is a file in the workspace's folder only on SQLite
 def test_init_in_an_empty_folder_on_a_full_disk_leaves_it_empty(small_disk):
     disk = small_disk("400k")  # the folder made for the workspace is the mount point itself
     result = archive(disk, "init", "--sample")
@@ -167,6 +170,7 @@ def test_a_full_index_disk_neither_fails_the_receive_nor_prints_a_traceback(smal
 
 # -- a read-only workspace -----------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # the store is a file in the workspace's folder only on SQLite
 def test_a_read_only_workspace_is_told_in_chinese(tmp_path, home):
     _need_root()
     view = tmp_path / "readonly"
@@ -186,6 +190,7 @@ def test_a_read_only_workspace_is_told_in_chinese(tmp_path, home):
 
 # -- a damaged database --------------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # a damaged archive.db file; PostgreSQL keeps its own files
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_a_damaged_database_is_told_in_chinese(home, damage):
     db = home / "archive.db"

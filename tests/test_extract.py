@@ -6,6 +6,8 @@ import pytest
 
 from archive.documents.extract import IMAGE_NO_TEXT, NO_TEXT_LAYER, docx_text, extract
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
 
 def make_docx(path: Path) -> Path:
     from docx import Document
@@ -107,3 +109,51 @@ def test_a_bad_file_is_reported_never_raised(tmp_path, name, content, expected):
     assert got.problem.startswith(expected)
     assert got.to_dict()["has_text"] is False
 
+
+
+def _python_docx_text(path) -> str:
+    """The same reading done with python-docx (what docx_text did before it read the package itself)."""
+    import docx
+    from docx.oxml.ns import qn
+
+    document = docx.Document(str(path))
+    lines, seen = [], set()
+
+    def collect(element):
+        for paragraph in element.iter(qn("w:p")):
+            parts = [node.text or "" if node.tag == qn("w:t") else " "
+                     for node in paragraph.iter(qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr"))]
+            line = " ".join("".join(parts).split())
+            if line and line not in seen:
+                seen.add(line)
+                lines.append(line)
+
+    for section in document.sections:
+        for part in (section.header, section.first_page_header, section.even_page_header):
+            if not part.is_linked_to_previous:
+                collect(part._element)
+    collect(document.element.body)
+    for section in document.sections:
+        for part in (section.footer, section.first_page_footer, section.even_page_footer):
+            if not part.is_linked_to_previous:
+                collect(part._element)
+    return "\n".join(lines)
+
+
+def test_reading_the_package_directly_gives_what_python_docx_gives(tmp_path):
+    from docx import Document
+
+    two = Document()
+    two.add_paragraph("第一节正文")
+    two.sections[0].first_page_header.paragraphs[0].text = "首页页眉"
+    two.sections[0].different_first_page_header_footer = True
+    second = two.add_section()
+    second.header.is_linked_to_previous = False
+    second.header.paragraphs[0].text = "第二节页眉"
+    second.even_page_footer.paragraphs[0].text = "偶数页页脚"
+    two.add_paragraph("第二节正文")
+    two.save(tmp_path / "two.docx")
+    files = [make_docx(tmp_path / "sample.docx"), tmp_path / "two.docx"]
+    files += sorted((Path(__file__).resolve().parent.parent / "templates").glob("*.docx"))
+    for path in files:
+        assert docx_text(path) == _python_docx_text(path), path.name

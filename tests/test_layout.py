@@ -21,6 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
+
 ROOT = Path(__file__).resolve().parent.parent
 DESKS = ("window", "shelf", "lending", "search", "supervision")
 SKIN_LIBRARIES = ("click", "fastapi", "starlette", "uvicorn")

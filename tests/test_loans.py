@@ -278,14 +278,18 @@ def test_the_store_refuses_a_second_open_loan_of_one_volume(session):
     """The unique open_volume_id holds even if the checks above it were bypassed."""
     from sqlalchemy.exc import IntegrityError
 
+    from archive.core.errors import StoreError
+
     code = make_volume(session)
     loan = lend(session, code, make_borrower(session))
     with session.store.write() as conn:
         row = conn.execute(select(st.loans).where(st.loans.c.number == loan.loan)).one()._asdict()
     row.update(id=None, number="JY-COPY")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(StoreError) as err:  # the driver's error, told in Chinese
         with session.store.write() as conn:
             conn.execute(st.loans.insert().values(**row))
+    assert isinstance(err.value.__cause__, IntegrityError) and err.value.exit_code == 1
+    assert "数据库拒绝了这次写入" in err.value.message
 
 
 def _lend_in_process(home: str, code: str, borrower: str, barrier, results) -> None:

@@ -27,6 +27,11 @@ from archive.documents.pdf import pdfa_claim
 
 from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
 
+# The documents do not depend on the store, and the module's fixtures build one workspace
+# shared by its tests, whose store on PostgreSQL would be the first test's own database
+# (dropped after it): run once, on SQLite.
+pytestmark = pytest.mark.sqlite_only
+
 SIZES = (1, 6, 10)
 WHO = ("person", "organisation")
 MATERIAL = "申请人及其法定代表人的身份证明和住所使用证明以及营业执照复印件等相关材料第{:02d}份"

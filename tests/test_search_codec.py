@@ -11,6 +11,8 @@ from archive.search import index as search
 from archive.search.codec import INLINE_LIMIT, ArrayWriter, read_postings
 from archive.search.engine import Engine
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
 
 def documents(count: int, share: int, shares: int):
     """常见 in every document, 中等 in every 3rd, 罕见 in every 50th, 次数 said i % 4 + 1 times."""

@@ -9,6 +9,9 @@ import pytest
 
 from archive.documents.render import template_variables
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
+
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ["receipt", "supplement", "rejection", "denial", "extension", "excluded_time", "appointment"]
 

@@ -16,6 +16,8 @@ from archive.core.validate import (
     parse_datetime,
 )
 
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
 
 def test_id_number_valid_and_lowercase_x_is_folded():
     assert check_id_number("11010519491231002x") == "11010519491231002X"

@@ -254,18 +254,21 @@ def test_file_all_due_reports_a_case_it_cannot_file_and_goes_on(session):
     assert case_no == odd and error.field == "class"
 
 
-def test_every_write_tells_the_search_index(session, monkeypatch):
-    from archive.core import session as session_module
+def test_every_write_says_what_it_changed_in_the_change_log(session):
+    from archive.core import changelog
 
-    touched = []
-    monkeypatch.setattr(session_module, "AFTER_COMMIT", [lambda s, changes: touched.extend(changes)])
+    def logged_since(seq):
+        with session.store.read() as conn:
+            return [change for entry in changelog.entries(conn, seq) for change in entry.changes]
+
     case_no = make_concluded(session)
-    touched.clear()
+    before = session.last_change
     v = volumes.file_case(session, case_no)
-    assert ("volume", v.archival_code) in touched and ("case", case_no) in touched
-    touched.clear()
+    assert session.last_change == before + 1
+    assert set(logged_since(before)) == {("volume", v.archival_code), ("case", case_no)}
+    before = session.last_change
     volumes.note(session, v.archival_code, text="复核无误")
-    assert touched == [("volume", v.archival_code)]
+    assert logged_since(before) == [("volume", v.archival_code)]
 
 
 # -- attachments ---------------------------------------------------------------------------

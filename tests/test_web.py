@@ -18,7 +18,7 @@ from archive.core import store as st
 from archive.core.config import open_workspace
 from archive.core.session import Session
 
-from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, TEST_PASSWORD
+from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID, TEST_PASSWORD, drop_trigger
 
 SAMPLE = {"王芳": "clerk", "李娜": "clerk", "赵军": "clerk", "孙丽": "clerk", "钱进": "unit_head", "陈静": "archivist", "周敏": "archive_head", "赵立新": "principal",
           "孙伟": "staff", "吴刚": "reader", "郑洁": "public", "冯涛": "sysadmin", "蒋丽": "secadmin", "韩梅": "auditor"}
@@ -604,7 +604,7 @@ def test_an_edited_audit_row_breaks_the_chain(app, home):
         with pytest.raises(Exception):  # append-only: the store refuses the edit outright
             conn.execute(text("UPDATE audit_log SET actor = '别人' WHERE seq = 3"))
     with Session(open_workspace(home)) as s, s.store.write() as conn:
-        conn.execute(text("DROP TRIGGER audit_log_no_update"))
+        drop_trigger(conn, "audit_log_no_update", "audit_log")
         conn.execute(text("UPDATE audit_log SET actor = '别人' WHERE seq = 3"))
     auditor, _ = login(app, "韩梅")
     assert "第 3 条" in auditor.get("/audit").text

@@ -10,6 +10,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on SQLite
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -18,7 +18,7 @@ commit: ``notices.convert_later``; all closed when the app shuts down) and mount
 
 Later desks (supervision, disposal, approvals) add their own modules and
 ``include_router`` lines here. :data:`BACKGROUND` is where ``archive serve`` starts
-long-running helpers beside the server (the search indexer of issue 13 goes there).
+long-running helpers beside the server (the search indexer thread).
 """
 
 from __future__ import annotations
@@ -36,9 +36,17 @@ from archive.core.errors import ArchiveError
 
 from . import api, audit, auth, common, disposal, lending, reader, shelf, supervision, window
 
+
+def _indexer(session):
+    from archive.search.indexer import start_thread
+
+    return start_thread(session)
+
+
 # Callables ``hook(session) -> stop()`` that `archive serve` runs beside the server for
-# its whole life (e.g. the search indexer thread); each returns a function that stops it.
-BACKGROUND: list = []
+# its whole life (the search indexer thread, applying the store's change log to the
+# index); each returns a function that stops it.
+BACKGROUND: list = [_indexer]
 
 
 def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastAPI:

@@ -2,8 +2,8 @@
 
 ``run`` opens the workspace once to check it (a missing or unmigrated workspace is a clear
 error before any port is taken), starts every hook in :data:`web.app.BACKGROUND` in this
-process (e.g. the search indexer thread of issue 13, once it exists; with several workers
-it still runs once), prints the URL on a line of its own and serves until Ctrl-C.
+process (the search indexer thread; with several workers it still runs once), prints the
+URL on a line of its own and serves until Ctrl-C.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import CalendarMissingError, ConfigError, InputError
+from .retry import retrying
 
 __all__ = [
     "YearSchedule",
@@ -451,6 +452,7 @@ def from_store(conn) -> WorkCalendar:
     return WorkCalendar({year: YearSchedule(year=year, **data) for year, data in schedules.items()})
 
 
+@retrying
 def save_schedules(session, schedules: Mapping[int, YearSchedule], *, replace: bool = False) -> list[int]:
     """Store year schedules; years already loaded are kept unless ``replace``. Returns the years written."""
     from sqlalchemy import delete, select

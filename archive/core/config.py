@@ -18,6 +18,7 @@ from typing import Any
 from .errors import ConfigError, InputError, WorkspaceError
 
 HOME_ENV = "ARCHIVE_HOME"
+DOCUMENTS = "documents"  # the documents folder's name in the workspace and in recorded paths
 DEFAULT_HOME = "archive-home"
 CONFIG_NAME = "config.json"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -67,7 +68,10 @@ KIND_PARTS = {"reminder": [["第一联", "借阅人收执"], ["第二联", "档�
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("operator", None, "经办人姓名；每一项操作都记录经办人", "ARCHIVE_OPERATOR"),
-    Setting("database_url", None, "数据库地址（SQLAlchemy URL）；默认为工作区内的 SQLite 文件 archive.db", "ARCHIVE_DB_URL"),
+    Setting("database_url", None, "数据库地址（SQLAlchemy URL）；默认为工作区内的 SQLite 文件 archive.db；"
+            "多个窗口共用一台服务器时用 PostgreSQL，如 postgresql+psycopg://archive@localhost/centre", "ARCHIVE_DB_URL"),
+    Setting("documents_dir", None, "文书目录：全部文书、附件和案卷文件存放的位置；默认为工作区内的 documents/，"
+            "可指向挂载的共享存储（绝对路径，或相对于工作区的路径）", "ARCHIVE_DOCUMENTS_DIR"),
     Setting(
         "sqlite_synchronous",
         "normal",
@@ -245,7 +249,12 @@ class Workspace:
 
     @property
     def documents_dir(self) -> Path:
-        return self.home / "documents"
+        """Where every document lives: ``documents/`` in the workspace, or the ``documents_dir`` setting."""
+        configured = self.get("documents_dir")
+        if not configured:
+            return self.home / DOCUMENTS
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else self.home / path
 
     @property
     def index_dir(self) -> Path:
@@ -300,10 +309,20 @@ class Workspace:
             raise InputError(f"未知的单位代码“{code}”，已配置：{known}", field="unit") from None
 
     def relative(self, path: Path) -> str:
-        """How a file under the workspace is recorded in the store (so the folder can move)."""
-        return Path(path).resolve().relative_to(self.home).as_posix()
+        """How a file of the workspace is recorded in the store, so that the folders can move:
+        relative to the workspace, a document as ``documents/…`` wherever ``documents_dir`` is."""
+        resolved = Path(path).resolve()
+        documents = self.documents_dir.resolve()
+        if resolved == documents:
+            return DOCUMENTS
+        if documents in resolved.parents:
+            return f"{DOCUMENTS}/{resolved.relative_to(documents).as_posix()}"
+        return resolved.relative_to(self.home).as_posix()
 
     def absolute(self, recorded: str) -> Path:
+        """The file a recorded path names (see :meth:`relative`)."""
+        if recorded == DOCUMENTS or recorded.startswith(DOCUMENTS + "/"):
+            return self.documents_dir / recorded[len(DOCUMENTS) + 1:]
         return self.home / recorded
 
     def seal_path(self, unit_code: str) -> Path:

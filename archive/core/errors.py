@@ -98,6 +98,19 @@ class ConversionError(ArchiveError):
     code = "conversion"
 
 
+class StoreError(ArchiveError):
+    """The database refused or failed a statement (exit 1); the unit of work changed nothing."""
+
+    code = "store"
+
+
+class ConflictError(StoreError):
+    """Two writers collided (a deadlock or serialization failure on PostgreSQL). The unit of
+    work rolled back; ``archive.core.session.retrying`` runs it again a few times (exit 1)."""
+
+    code = "conflict"
+
+
 class StorageError(ArchiveError):
     """The machine refused: the disk is full or read-only, a permission is missing, the
     database file is damaged (exit 1). What was being written was rolled back."""

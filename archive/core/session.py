@@ -3,7 +3,15 @@
 Every library action takes a session. ``session.work()`` is the unit of work for a write:
 one database transaction plus the files written during it. If anything fails before the
 commit, the transaction rolls back and every file written in it is removed, so a failure
-half-way leaves the store and the documents folder as they were.
+half-way leaves the store and the documents folder as they were. What the write touched
+(``work.touch``) goes into the change log in the same transaction
+(:mod:`archive.core.changelog`); whoever follows the store (the search indexer) reads it
+from there.
+
+A public function that writes is decorated with :func:`retrying`: when two writers collide
+on PostgreSQL (a deadlock, a serialization failure) the unit of work rolled back whole,
+so the function runs again, a few times, before the collision reaches the user as a
+Chinese error.
 
 The operator is an account (``core.accounts``): a write is refused unless the session
 names an active account (or is the installation's superuser, on the server's own shell).
@@ -20,11 +28,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from . import changelog
 from . import store as st
 from .config import Workspace, open_workspace
 from .errors import ConfigError, InputError
+from .retry import retrying  # noqa: F401  (the desks import it from here)
 from .validate import check_text
 
 
@@ -39,22 +50,13 @@ def time_zone(name: str):
                           hint="请填写 IANA 时区名，如 Asia/Shanghai、Asia/Urumqi") from None
 
 
-# Called after every committed unit of work that touched searchable records, with the
-# session and the touched keys. Core knows no desk: a desk that follows the store (the
-# search index does) subscribes itself here.
-AFTER_COMMIT: list = []
 # Called inside every unit of work that touched records, just before it commits, with the
 # Work: a desk that keeps records derived from them (supervision's per-case facts)
-# subscribes here, so they change in the same transaction as what they derive from.
+# subscribes here, so they change in the same transaction as what they derive from. (What
+# follows the store after a commit, the search index, reads the change log instead.)
 BEFORE_COMMIT: list = []
 _RESOURCES_LOCK = threading.RLock()  # long-lived helpers are made once, whichever request thread asks first
 _UNSET = object()
-
-
-def subscribe(hook) -> None:
-    """Call ``hook(session, touched)`` after every commit that touched searchable records."""
-    if hook not in AFTER_COMMIT:
-        AFTER_COMMIT.append(hook)
 
 
 def subscribe_within(hook) -> None:
@@ -71,6 +73,7 @@ class Work:
     session: "Session"
     created: list[Path] = field(default_factory=list)
     touched: list[tuple[str, str]] = field(default_factory=list)
+    audits: list[tuple] = field(default_factory=list)  # audit entries, appended at the end (see Session.work)
     after: list = field(default_factory=list)
 
     def later(self, action) -> None:
@@ -100,6 +103,10 @@ class Session:
         self._calendar = None
         self._zone = None
         self._resources: dict[str, object] = {}
+        self._depth = 0  # units of work open in this session
+        self._at_close: list = []
+        self.committed = 0  # units of work this session committed that wrote a change-log entry
+        self.last_change = 0  # the change-log number of the latest of them
         self._parent: Session | None = None
         self.superuser = superuser  # `archive user …` on the server's own shell
         self.client = client  # where the request came from (an address for the web)
@@ -119,14 +126,6 @@ class Session:
                         request_id=request_id)
         child._parent = self
         child._user = user
-        return child
-
-    def as_operator(self, name: str | None) -> "Session":
-        """A session acting as the account ``name`` that shares this one's store, calendar,
-        helpers, client address and working date (a background job runs as the account that
-        started it; a script hands work from one desk to another)."""
-        child = Session(self.ws, operator=name, today=self._today, client=self.client, request_id=self.request_id)
-        child._parent = self
         return child
 
     @property
@@ -208,10 +207,17 @@ class Session:
         if self._parent is not None:
             return self._parent.calendar
         if self._calendar is None:
-            from .calendar import from_store
+            from .calendar import WorkCalendar, YearSchedule
 
+            schedules: dict[int, dict] = {}
             with self.store.read() as conn:
-                self._calendar = from_store(conn)
+                for row in conn.execute(select(st.calendar_years)):
+                    schedules[row.year] = {"holidays": {}, "workdays": {}, "source": row.source}
+                for row in conn.execute(select(st.calendar_days)):
+                    schedules[row.year]["holidays" if row.kind == "holiday" else "workdays"][row.day] = row.name
+            self._calendar = WorkCalendar(
+                {year: YearSchedule(year=year, **data) for year, data in schedules.items()}
+            )
         return self._calendar
 
     def reset_calendar(self) -> None:
@@ -242,23 +248,35 @@ class Session:
     def work(self):
         """One write: a transaction plus the files it creates, all or nothing."""
         created: list[Path] = []
+        seq = 0
+        self._depth += 1
         try:
             with self.store.write() as conn:
                 unit = Work(conn=conn, session=self, created=created)
                 yield unit
                 if unit.touched:
-                    # The search index records the generation it reflects; a lower one is stale.
-                    st.next_number(conn, st.STORE_GENERATION)
                     for hook in BEFORE_COMMIT:
                         hook(unit)
+                # Last, so that the counters of the audit chain and of the change log (one row
+                # each for the whole centre) stay locked only for the commit: on PostgreSQL a
+                # writer taking them early would hold up every other clerk for its whole write.
+                if unit.audits:
+                    from . import audit
+
+                    for action, subject, detail in unit.audits:
+                        audit.append(conn, self, action, subject, **detail)
+                if unit.touched:
+                    seq = changelog.append(conn, unit.touched)
         except BaseException:
             for path in reversed(created):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             raise
-        if unit.touched:
-            for hook in AFTER_COMMIT:
-                hook(self, list(unit.touched))
+        finally:
+            self._depth -= 1
+        if seq:
+            self.committed += 1
+            self.last_change = seq
         for action in unit.after:
             action()
 
@@ -269,17 +287,21 @@ class Session:
         ``at`` is when it was entered; ``effective_on`` the date the action takes effect in
         law (a supplement handed in yesterday and entered today), when that is not today.
         """
-        from . import audit
-
         work.conn.execute(
             st.events.insert().values(
                 case_id=case_id, subject=subject, action=action, operator=self.operator, at=self.now(),
                 effective_on=effective_on, detail=detail,
             )
         )
-        audit.append(work.conn, self, action, subject, **detail)
+        work.audits.append((action, subject, detail))  # written when the unit of work ends
+
+    def at_close(self, callback) -> None:
+        """Call ``callback(session)`` when the session closes, before its store is let go."""
+        self._at_close.append(callback)
 
     def close(self) -> None:
+        while self._at_close:
+            self._at_close.pop(0)(self)
         if self._parent is not None:
             return
         while self._resources:

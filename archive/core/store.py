@@ -1,10 +1,21 @@
 """The store: SQLAlchemy Core tables, the engine, transactions and gap-free counters.
 
-The embedded default is a SQLite file in the workspace; the same code runs on PostgreSQL.
-Schema changes are Alembic migrations in ``archive/migrations`` (never hand edits).
-Writes run in ``BEGIN IMMEDIATE`` transactions on SQLite so that two clerks issuing
-notices at the same moment queue for the write lock (bounded by ``busy_timeout``) instead
-of failing; readers never block thanks to WAL.
+The embedded default is a SQLite file in the workspace; PostgreSQL (``postgresql+psycopg://``
+URLs, psycopg 3) is the store of a centre whose windows share one server. Schema changes
+are Alembic migrations in ``archive/core/migrations`` (never hand edits).
+
+SQLite: writes run in ``BEGIN IMMEDIATE`` transactions, so two clerks issuing notices at
+the same moment queue for the write lock (bounded by ``busy_timeout``) instead of failing;
+readers never block thanks to WAL.
+
+PostgreSQL: transactions are READ COMMITTED. Writers run side by side, so a write that
+checks something before it changes it locks the rows it checks (:func:`lock`,
+``SELECT … FOR UPDATE``), and counters are taken with one ``UPDATE … RETURNING`` (the row
+lock queues a second clerk until the first commits). A deadlock or serialization failure
+becomes :class:`~archive.core.errors.ConflictError`, which ``session.retrying`` runs again.
+
+Every database error leaves this module as an :class:`~archive.core.errors.ArchiveError`
+with a Chinese message (:func:`translate`), never as a driver exception.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -35,8 +47,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .errors import WorkspaceError
+from .errors import ArchiveError, ConflictError, StoreError, WorkspaceError, from_environment
 
 BUSY_TIMEOUT_SECONDS = 60
 
@@ -457,6 +470,26 @@ copies = Table(
 )
 
 
+# -- the change log and the store's leases (archive.core.changelog) ------------------------
+
+change_log = Table(
+    "change_log",
+    metadata,
+    # The store generation the commit made: gap-free and in commit order (see changelog).
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("committed_at", DateTime, nullable=False),
+    Column("changes", JSON, nullable=False),  # [[kind, key], …]: ("case", case number), ("volume", archival code)
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),  # e.g. search-indexer
+    Column("holder", String(200)),  # host:pid:random of the process holding it, NULL when free
+    Column("expires_at", Float, nullable=False),  # seconds since the epoch; a lease not renewed lapses
+    Column("acquired_at", DateTime),
+)
+
 # -- accounts, web sessions and the audit trail (core/accounts.py, core/audit.py) ----------
 
 users = Table(
@@ -650,8 +683,12 @@ def make_engine(url: str, *, synchronous: str = "normal") -> Engine:
     """
     if synchronous not in SYNCHRONOUS:
         raise ValueError(synchronous)
+    url = normalise_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, future=True)
+        # READ COMMITTED (PostgreSQL's default, said explicitly): a clerk waiting for a counter
+        # row sees the number the first clerk committed instead of failing (see next_number).
+        return create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True,
+                             connect_args={"connect_timeout": 10, "application_name": "archive"})
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
@@ -673,57 +710,191 @@ def make_engine(url: str, *, synchronous: str = "normal") -> Engine:
     return engine
 
 
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean the psycopg 3 driver (SQLAlchemy would pick psycopg2)."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def is_postgresql(url: str) -> bool:
+    return normalise_url(url).startswith("postgresql")
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as typed
+        return url
+
+
 class Store:
     """The database of one workspace."""
 
     def __init__(self, url: str, *, synchronous: str = "normal"):
-        self.url = url
-        self.engine = make_engine(url, synchronous=synchronous)
+        self.url = normalise_url(url)
+        try:
+            self.engine = make_engine(self.url, synchronous=synchronous)
+        except ArchiveError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver
+            raise WorkspaceError(f"数据库地址无效：{shown_url(url)}（{exc}）", field="database_url",
+                                 hint="地址形如 sqlite:////路径/archive.db 或 postgresql+psycopg://用户@主机/库名") from None
         # SQLite has one writer at a time and makes the others poll for the lock with growing
         # sleeps, which starves some of them when many threads write (a server's clerks).
         # Threads of one process queue here instead; other processes still meet busy_timeout.
-        self._writers = threading.RLock() if url.startswith("sqlite") else None
+        self._writers = threading.RLock() if self.url.startswith("sqlite") else None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
     @contextlib.contextmanager
     def write(self):
         """A write transaction: all or nothing, serialised against other writers."""
-        with self._writers or contextlib.nullcontext():
+        with self._writers or contextlib.nullcontext(), self._translated():
             with self.engine.connect().execution_options(write=True) as conn:
                 with conn.begin():
                     yield conn
 
     @contextlib.contextmanager
     def read(self):
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield conn
+        with self._translated():
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+
+    def _translated(self):
+        return translated(self.url)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+# -- errors -------------------------------------------------------------------------------
+
+# PostgreSQL SQLSTATEs worth running the whole unit of work again for.
+RETRYABLE = {"40001": "串行化冲突", "40P01": "死锁", "55P03": "锁等待超时"}
+
+
+def translate(exc: DBAPIError, url: str = "") -> ArchiveError | None:
+    """A driver error as an ArchiveError with a Chinese message; None for an error that is a
+    fault of the program rather than of the database or the machine."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+    detail = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    if sqlstate in RETRYABLE:
+        return ConflictError(f"与其他用户同时修改了相同的记录（数据库报告{RETRYABLE[sqlstate]}），本次操作未生效",
+                             field="database", hint="请重试；系统已自动重试过")
+    text_ = detail.lower()
+    if "database is locked" in text_ or "database is busy" in text_:
+        return StoreError(f"数据库被其他操作占用超过{BUSY_TIMEOUT_SECONDS}秒，本次操作未生效", field="database",
+                          hint="稍后重试；如持续出现，请检查是否有卡住的 archive 进程")
+    if sqlstate == "3D000" or "does not exist" in text_ and "database" in text_:
+        return WorkspaceError(f"数据库不存在：{shown_url(url)}", field="database_url",
+                              hint="先运行 archive init --db 该地址 建立数据库")
+    if (sqlstate or "").startswith("08") or exc.connection_invalidated or "connection" in text_ and (
+            "refused" in text_ or "failed" in text_ or "closed" in text_ or "timeout" in text_):
+        return StoreError(f"无法连接数据库 {shown_url(url)}：{detail}", field="database",
+                          hint="检查数据库服务是否在运行、地址和权限是否正确（配置项 database_url 或 ARCHIVE_DB_URL）")
+    fault = from_environment(exc)  # a full disk, a damaged or read-only database file
+    if fault is not None:
+        return fault
+    if (sqlstate or "").startswith("23") or type(exc).__name__ == "IntegrityError":
+        return StoreError(f"数据库拒绝了这次写入（与已有记录冲突，可能是其他用户刚办理了同一事项）：{detail}",
+                          field="database", hint="刷新后核对，再重试")
+    program_fault = "no such table" in text_ or "no such column" in text_ or "syntax error" in text_
+    if isinstance(exc, OperationalError) and not program_fault:  # (SQLite says both kinds so)
+        return StoreError(f"数据库出错：{detail}", field="database")
+    return None  # a fault of the program (a missing table, a bad statement): the skins' "internal error"
+
+
+@contextlib.contextmanager
+def translated(url: str = ""):
+    """Turn the driver's errors raised inside the block into :func:`translate`'s (those it
+    does not know stay as they are: the skins report them as internal errors)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        error = translate(exc, url)
+        if error is None:
+            raise
+        raise error from exc
+
+
+# -- counters -------------------------------------------------------------------------------
+
 # Built once: every write takes a number or two, and building the statement cost as much as running it.
 _TAKE_NUMBER = (update(counters).where(counters.c.scope == bindparam("counter_scope"))
                 .values(value=counters.c.value + 1).returning(counters.c.value))
 _READ_NUMBER = select(counters.c.value).where(counters.c.scope == bindparam("counter_scope"))
+_LOCK_NUMBER = _READ_NUMBER.with_for_update()
+_IF_MISSING: dict[tuple, object] = {}
+
+
+def insert_if_missing(conn: Connection, table: Table, **values):
+    """``INSERT … ON CONFLICT (primary key) DO NOTHING`` of one row, the values given as bind
+    parameters of the same names: a second transaction inserting the same key at the same
+    moment waits for the first and then does nothing, instead of failing."""
+    key = (conn.dialect.name, table.name, tuple(values))
+    if key not in _IF_MISSING:
+        if key[0] == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif key[0] == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise WorkspaceError(f"不支持的数据库：{key[0]}", field="database_url")
+        # (a bind parameter may not share its column's name in an INSERT's values)
+        _IF_MISSING[key] = insert(table).values({name: bindparam(f"new_{name}") for name in values}) \
+            .on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key.columns])
+    return conn.execute(_IF_MISSING[key], {f"new_{name}": value for name, value in values.items()})
 
 
 def next_number(conn: Connection, scope: str) -> int:
     """Take the next number of a gap-free counter inside the caller's transaction.
 
     The number is consumed only if the transaction commits, so a failure half-way never
-    leaves a gap.
+    leaves a gap. The UPDATE locks the counter's row until the commit: on PostgreSQL a
+    second clerk taking the same counter waits there and then gets the next number. A new
+    counter is made with ``INSERT … ON CONFLICT DO NOTHING``, so two clerks making it at
+    the same moment both go on (the second waits for the first's row) instead of one
+    failing on the primary key.
     """
     value = conn.execute(_TAKE_NUMBER, {"counter_scope": scope}).scalar()
     if value is not None:
         return value
-    conn.execute(counters.insert().values(scope=scope, value=1))
-    return 1
+    insert_if_missing(conn, counters, scope=scope, value=0)
+    return conn.execute(_TAKE_NUMBER, {"counter_scope": scope}).scalar()
+
+
+def reserve_number(conn: Connection, scope: str) -> int:
+    """The number :func:`next_number` will give next in this transaction, with the counter
+    locked until the commit, so that no other transaction can take it meanwhile."""
+    insert_if_missing(conn, counters, scope=scope, value=0)
+    return conn.execute(_LOCK_NUMBER, {"counter_scope": scope}).scalar() + 1
 
 
 def peek_number(conn: Connection, scope: str) -> int:
-    """The number the counter would give next, without taking it."""
+    """The number the counter would give next, without taking it (previews only)."""
     return (conn.execute(_READ_NUMBER, {"counter_scope": scope}).scalar() or 0) + 1
+
+
+def lock(conn: Connection, table: Table, *where) -> list:
+    """Lock the rows of ``table`` matching ``where`` until the commit (``SELECT … FOR UPDATE``,
+    in primary-key order so that two writers never lock the same rows in opposite orders)
+    and return them as they are now.
+
+    A write that checks rows before changing them (is the case filed yet? is the volume on
+    the shelf?) locks them first, so a second writer waits and then sees the first one's
+    change. SQLite needs no row locks (its writers take turns) and SQLAlchemy leaves the
+    clause out there.
+    """
+    key = list(table.primary_key.columns)
+    return conn.execute(select(table).where(*where).order_by(*key).with_for_update()).all()
 
 
 # -- migrations --------------------------------------------------------------------------
@@ -747,11 +918,13 @@ def head_revision() -> str:
 
 
 def current_revision(store: Store) -> str | None:
+    """The store's Alembic revision; None for a database without our tables."""
+    from sqlalchemy import inspect
+
     with store.read() as conn:
-        try:
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except Exception:
+        if not inspect(conn).has_table("alembic_version"):
             return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(store: Store) -> None:
@@ -759,9 +932,42 @@ def upgrade(store: Store) -> None:
     from alembic import command
 
     cfg = _alembic_config(store.url)
-    with store.engine.begin() as conn:
+    with store._translated(), store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def create_database(url: str) -> bool:
+    """Create the PostgreSQL database ``url`` names when it does not exist yet (``archive
+    init --db``); True when it was created. Needs a role allowed to create databases;
+    otherwise the error says what a database administrator should run."""
+    from sqlalchemy.engine import make_url
+
+    url = normalise_url(url)
+    if not is_postgresql(url):
+        return False
+    target = make_url(url)
+    name = target.database
+    if not name:
+        raise WorkspaceError(f"数据库地址没有写明库名：{shown_url(url)}", field="database_url")
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                           connect_args={"connect_timeout": 10})
+    try:
+        with translated(url), engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                return False
+            try:
+                conn.exec_driver_sql('CREATE DATABASE "%s" ENCODING \'UTF8\' TEMPLATE template0' % name.replace('"', '""'))
+            except DBAPIError as exc:
+                user = target.username or "当前用户"
+                reason = translate(exc, url)
+                raise WorkspaceError(
+                    f"数据库 {name} 不存在，且无权建立它（{reason.message if reason else exc.orig or exc}）",
+                    field="database_url",
+                    hint=f"请数据库管理员执行：createdb -E UTF8 -O {user} {name}，然后重新运行 archive init") from None
+        return True
+    finally:
+        engine.dispose()
 
 
 def open_store(url: str, *, migrate: bool = False, synchronous: str = "normal") -> Store:

@@ -1,7 +1,8 @@
 """Text of the documents in a case file, for the full-text index.
 
-A .docx is read with python-docx: every paragraph of the body in document order, including
-the paragraphs inside tables (and tables nested in tables), headers and footers. A PDF is
+A .docx is read straight from its package (zipfile + lxml): every paragraph of the body in
+document order, including the paragraphs inside tables (and tables nested in tables),
+headers and footers. A PDF is
 read with pypdf page by page (the spaces and line breaks its layout leaves inside Chinese
 sentences are bridged by the index, see ``archive.search.index.text_tokens``). A PDF without a
 text layer (a scan) and an image give no text: the result says so (``has_text`` False
@@ -58,17 +59,31 @@ def extract(path: str | os.PathLike) -> Extracted:
     return Extracted(str(path), "", False, problem=f"不支持提取该类型文件的文字（{suffix or '无扩展名'}）")
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_KINDS = ("default", "first", "even")  # python-docx: header, first_page_header, even_page_header
+
+
 def docx_text(path: str | os.PathLike) -> str:
     """Paragraph texts of a .docx in document order, tables included, one paragraph a line.
 
-    A notice is printed in several parts (联) with the same text; a paragraph that repeats
-    an earlier one word for word is kept once.
-    """
-    import docx
-    from docx.oxml.ns import qn
+    Headers come first and footers last, each section's own ones (a header "linked to the
+    previous section" has no part of its own), as python-docx's ``Document.sections``
+    presents them. A notice is printed in several parts (联) with the same text; a
+    paragraph that repeats an earlier one word for word is kept once.
 
-    document = docx.Document(str(path))
-    w_p, w_t, w_tab, w_br, w_cr = qn("w:p"), qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr")
+    The package is read with zipfile and lxml directly: python-docx would parse every part
+    (styles, numbering, settings …) to open the document, ten times the work, and the search
+    indexer reads every notice of every case it updates.
+    """
+    import posixpath
+    import zipfile
+
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, huge_tree=True, remove_comments=True)
+    w_p, w_t, w_tab, w_br, w_cr = _W + "p", _W + "t", _W + "tab", _W + "br", _W + "cr"
     lines: list[str] = []
     seen: set[str] = set()
 
@@ -85,15 +100,40 @@ def docx_text(path: str | os.PathLike) -> str:
                 seen.add(line)
                 lines.append(line)
 
-    for section in document.sections:
-        for part in (section.header, section.first_page_header, section.even_page_header):
-            if not part.is_linked_to_previous:
-                collect(part._element)
-    collect(document.element.body)
-    for section in document.sections:
-        for part in (section.footer, section.first_page_footer, section.even_page_footer):
-            if not part.is_linked_to_previous:
-                collect(part._element)
+    with zipfile.ZipFile(path) as package:
+        def targets(part: str) -> dict[str, str]:
+            folder, name = posixpath.split(part)
+            try:
+                rels = etree.fromstring(package.read(posixpath.join(folder, "_rels", name + ".rels")), parser)
+            except KeyError:
+                return {}
+            found = {}
+            for rel in rels.iter(_PKG_RELS):
+                target = rel.get("Target", "")
+                if rel.get("TargetMode") != "External":
+                    found[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else \
+                        posixpath.normpath(posixpath.join(folder, target))
+            return found
+
+        main = "word/document.xml"
+        for rel in etree.fromstring(package.read("_rels/.rels"), parser).iter(_PKG_RELS):
+            if rel.get("Type", "").endswith("/officeDocument"):
+                main = rel.get("Target", "").lstrip("/")
+        document = etree.fromstring(package.read(main), parser)
+        parts = targets(main)
+        sections = document.xpath("./w:body/w:p/w:pPr/w:sectPr | ./w:body/w:sectPr", namespaces={"w": _W[1:-1]})
+
+        def hdrftr(kind: str) -> None:
+            for sect in sections:
+                references = {ref.get(_W + "type"): ref.get(_R + "id") for ref in sect.iter(_W + kind + "Reference")}
+                for which in _KINDS:
+                    target = parts.get(references.get(which))
+                    if target:
+                        collect(etree.fromstring(package.read(target), parser))
+
+        hdrftr("header")
+        collect(document.find(_W + "body"))
+        hdrftr("footer")
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ from ..core.access import get_role, require, role_of
 from ..core.errors import ForbiddenError, InputError, NotFoundError, StateError
 from .ledger import loans_of
 from .rules import BORROWER_TYPES, borrower_type_key, section
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_code, check_id_number, check_phone, check_text, mask_id
 
 DEFAULT_ROLES = {"internal": "staff", "agency": "staff", "public": "public"}
@@ -101,6 +101,7 @@ def _account(session: Session, conn, name: str | None, *, borrower_id: int | Non
     return name
 
 
+@retrying
 def add(session: Session, *, name: str, unit: str | None, type: str, id_number: str, phone: str,
         role: str | None = None, account: str | None = None) -> Borrower:
     """Register a borrower (``lending.lend``); the ID number must be valid and not registered yet.
@@ -208,6 +209,7 @@ def show(session: Session, ref: str) -> BorrowerRecord:
         return BorrowerRecord(from_row(row), tuple(loans_of(conn, row.id, open_only=True)), uses)
 
 
+@retrying
 def block(session: Session, ref: str, *, reason: str | None = None, unblock: bool = False) -> Borrower:
     """Stop (or, with ``unblock``, restore) a borrower's lending; the reason is recorded."""
     require(session, "lending.lend")

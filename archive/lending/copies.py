@@ -37,7 +37,7 @@ from . import rules as rl
 from ..core import store as st
 from ..documents import office
 from ..core.errors import InputError, RuleError, StateError
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_code, format_cn_date, normal_form
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -436,6 +436,7 @@ def stamp_path(session: Session) -> Path:
 
 # -- the copy -----------------------------------------------------------------------------
 
+@retrying
 def make_copy(session: Session, loan_no: str, *, pages: str | None = None, certified: bool = False,
               approved_by: str | None = None, approver_level: str | None = None, on=None) -> Copy:
     """Make a watermarked (or, ``certified``, stamped) and edit-protected PDF copy for an open loan.

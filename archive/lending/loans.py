@@ -10,10 +10,11 @@ volume (their role, :mod:`archive.core.access`) and is below the maximum; the ru
 (:mod:`archive.lending.rules`) allow the use and the approval given is at the level they need.
 A refusal raises :class:`~archive.core.errors.RuleError` (exit 2) naming the rule, and nothing
 is recorded. The check and the change happen inside one ``session.work()``: on SQLite that
-is a ``BEGIN IMMEDIATE`` transaction, so two archivists lending the same volume at the same
-moment are serialised and the second sees it out; on any database the volume's state is
-changed with a conditional UPDATE, and ``loans.open_volume_id`` is unique, so a second open
-loan of one volume cannot be stored at all.
+is a ``BEGIN IMMEDIATE`` transaction, on PostgreSQL the volume's and the borrower's rows are
+locked (``SELECT … FOR UPDATE``) before they are checked, so two archivists lending the same
+volume at the same moment are serialised and the second sees it out; on any database the
+volume's state is changed with a conditional UPDATE, and ``loans.open_volume_id`` is unique,
+so a second open loan of one volume cannot be stored at all.
 
 :func:`return_loan` counts the pages against the volume's item list; a shortfall, extra
 pages or damage is written to the volume's notes sheet (卷内备考表, ``volume_notes`` kind
@@ -36,7 +37,7 @@ from .ledger import Loan, loan_from_row, loan_query
 from ..core import access
 from ..core import store as st
 from ..core.errors import ForbiddenError, InputError, NotFoundError, RuleError, StateError
-from ..core.session import Session, Work
+from ..core.session import Session, Work, retrying
 from ..core.validate import check_code, check_positive_int, check_text, format_cn_date, parse_date
 
 PURPOSES = ("工作查考", "编史修志", "学术研究", "经济建设", "宣传教育", "其他")
@@ -155,6 +156,14 @@ def _load(conn, number: str):
     if row is None:
         raise NotFoundError(f"找不到借阅单号“{number}”", field="loan", hint="用 archive borrower show 查看借阅人的借阅单")
     return row
+
+
+def _load_locked(conn, number: str):
+    """The loan, locked until the commit and read again as it is once it is ours (a return or
+    renewal checks it before changing it; on PostgreSQL a second one waits, then sees the first)."""
+    row = _load(conn, number)
+    st.lock(conn, st.loans, _L.id == row.id)
+    return _load(conn, number) if conn.dialect.name != "sqlite" else row
 
 
 def show(session: Session, number: str) -> Loan:
@@ -322,12 +331,20 @@ def _check_decision(decision: rl.Decision, borrower, volume, approver_level: str
         )
 
 
-def _check_request(session: Session, conn, *, code, borrower_ref, mode, approver_level, on):
-    """Every check of a lend, in the caller's transaction; returns (volume, borrower, decision)."""
+def _check_request(session: Session, conn, *, code, borrower_ref, mode, approver_level, on, lock=False):
+    """Every check of a lend, in the caller's transaction; returns (volume, borrower, decision).
+
+    With ``lock`` (the lend itself) the volume's and the borrower's rows are locked before
+    they are checked, volume first: on PostgreSQL a second archivist lending the same
+    volume, or to the same borrower, waits and then sees the first loan.
+    """
     from .borrowers import find_row
 
     volume = _volume(conn, code)
     borrower = find_row(conn, borrower_ref)
+    if lock:
+        [volume] = st.lock(conn, st.volumes, _V.id == volume.id)
+        [borrower] = st.lock(conn, st.borrowers, _B.id == borrower.id)
     _check_volume_available(conn, volume)
     out = _check_borrower(conn, borrower, on)
     _check_role(session, borrower, volume)
@@ -342,6 +359,7 @@ def _check_request(session: Session, conn, *, code, borrower_ref, mode, approver
     return volume, borrower, decision
 
 
+@retrying
 def lend(session: Session, code: str, *, borrower: str, purpose: str, mode: str, approved_by: str | None = None,
          approver_level: str | None = None, on=None, dry_run: bool = False) -> Loan:
     """Lend the volume ``code`` to ``borrower`` for ``purpose`` in ``mode`` (read/excerpt/copy/loan or
@@ -377,7 +395,7 @@ def lend(session: Session, code: str, *, borrower: str, purpose: str, mode: str,
     with session.work() as work:
         conn = work.conn
         volume, row, decision = _check_request(session, conn, code=code, borrower_ref=borrower, mode=mode,
-                                               approver_level=approver_level, on=day)
+                                               approver_level=approver_level, on=day, lock=True)
         # Check-and-set: only a volume still on the shelf changes state (a second writer
         # that got past the checks on another database finds no row to change).
         taken = conn.execute(_TAKE_FROM_SHELF, {"vid": volume.id}).rowcount
@@ -422,6 +440,7 @@ def pages_expected(conn, volume_id: int, volume_pages: int) -> int:
     return int(total) if total is not None else int(volume_pages)
 
 
+@retrying
 def return_loan(session: Session, number: str, *, pages: int, condition: str | None = None, on=None,
                 effect: str | None = None) -> Return:
     """Take a volume back: count its pages against the item list and record the return.
@@ -435,7 +454,7 @@ def return_loan(session: Session, number: str, *, pages: int, condition: str | N
     effect = check_text(effect, "利用效果", required=False, max_length=500) or None
     with session.work() as work:
         conn = work.conn
-        row = _load(conn, number)
+        row = _load_locked(conn, number)
         if row.returned_on is not None:
             raise StateError(f"借阅单 {row.number} 已于 {row.returned_on.isoformat()} 归还", field="loan")
         day = _day(on, "归还日期", session)
@@ -473,6 +492,7 @@ def return_loan(session: Session, number: str, *, pages: int, condition: str | N
                   late_days=late, note=note)
 
 
+@retrying
 def inspect(session: Session, code: str, *, result: str, on=None) -> dict:
     """Record the inspection of a volume flagged at its return and put it back on the shelf.
 
@@ -483,6 +503,7 @@ def inspect(session: Session, code: str, *, result: str, on=None) -> dict:
     result = check_text(result, "检查结果", max_length=1000)
     with session.work() as work:
         volume = _volume(work.conn, code)
+        [volume] = st.lock(work.conn, st.volumes, _V.id == volume.id)
         if volume.state != "flagged":
             raise StateError(f"案卷 {volume.archival_code} 未标记待检查（当前状态：{volume.state}）", field="archival_code")
         from ..shelf.volumes import add_note
@@ -497,6 +518,7 @@ def inspect(session: Session, code: str, *, result: str, on=None) -> dict:
 
 # -- renewals -----------------------------------------------------------------------------
 
+@retrying
 def renew(session: Session, number: str, *, approved_by: str | None = None, approver_level: str | None = None,
           on=None) -> Loan:
     """Extend an open, not yet overdue loan by the rule's renewal days, within its renewals.
@@ -508,7 +530,7 @@ def renew(session: Session, number: str, *, approved_by: str | None = None, appr
     approved_by, approver_level = _approval(session, approved_by, approver_level)
     with session.work() as work:
         conn = work.conn
-        row = _load(conn, number)
+        row = _load_locked(conn, number)
         request = None
         if approved_by is None:
             request = _approved_request(conn, "renew", volume_id=row.volume_id, borrower_id=row.borrower_id,
@@ -564,6 +586,7 @@ def _due_level(settings: dict, days_overdue: int, level: int, reminded_on, as_of
     return level + 1
 
 
+@retrying
 def overdue(session: Session, *, as_of=None, notices: bool = False) -> OverdueReport:
     """Open loans past their due date as of ``as_of`` (default today), most overdue first.
 
@@ -591,7 +614,9 @@ def overdue(session: Session, *, as_of=None, notices: bool = False) -> OverdueRe
     settings = _reminder_settings(session)
     result = []
     with session.work() as work:
-        for r in work.conn.execute(stmt).all():
+        # The loans stay locked until the commit: a second run at the same moment waits, then
+        # sees the reminders this one issued instead of issuing them again.
+        for r in work.conn.execute(stmt.with_for_update(of=st.loans)).all():
             days = (day - r.due_on).days
             level = _due_level(settings, days, r.reminder_level, r.reminded_on, day)
             notice = _remind(work, r, level, days, day) if level else None

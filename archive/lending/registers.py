@@ -24,7 +24,7 @@ from . import rules as rl
 from ..core import store as st
 from ..core.errors import InputError
 from .loans import PURPOSES
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import parse_date
 
 COLUMNS: tuple[tuple[str, int], ...] = (
@@ -141,6 +141,7 @@ def _csv(rows: list[list]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+@retrying
 def export_register(session: Session, *, date_from=None, date_to=None, format: str = "xlsx",
                     out: str | Path | None = None) -> RegisterExport:
     """Write the lending register for uses lent from ``date_from`` to ``date_to`` (inclusive).

@@ -36,19 +36,19 @@ Searching
     role's hidden volumes are masked out.
 
 Following the store
-    After every committed unit of work that touched a case or a volume,
-    :func:`apply_changes` re-indexes those cases in the same command. The index records
-    the store's generation counter it reflects; :func:`search` waits a moment for updates
-    other processes have under way, and refuses to answer from an index that stays older
-    than the store (it says to run ``archive reindex``). :func:`reindex` builds a new
-    index in a temporary folder with two worker processes and swaps it in; changes
-    committed meanwhile are journalled and replayed before the swap.
+    Writes do not touch the index: each appends what it changed to the store's change log
+    (:mod:`archive.core.changelog`), and the indexer (:mod:`archive.search.indexer`) applies
+    the log in order with :func:`apply_changes`, which records in the index's state file the
+    last entry applied. :func:`search` answers from the index as it is and says how far
+    behind it is (``lag``); it refuses only when there is no index or it is of an old format.
+    :func:`reindex` builds a new index in a temporary folder with two worker processes and
+    swaps it in at the log entry its snapshot of the store had reached; the indexer then
+    applies what came after. :func:`create_empty` makes the empty index of a new workspace.
 
 Concurrency
     Writers (apply_changes, the swap of a rebuild) take one lock file in turn, with a
-    bounded exponential back-off; a writer that cannot get it in time marks the index
-    stale instead of failing the clerk's command. Readers take no lock: they read the
-    small state file, open the current index folder and search it.
+    bounded exponential back-off. Readers take no lock: they read the small state file,
+    open the current index folder and search it.
 """
 
 from __future__ import annotations
@@ -75,11 +75,8 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT = 4  # 3: array postings (archive.search.codec); 4: positions, bitmaps, punctuation tokens
 STATE_FILE = "state.json"
 LOCK_FILE = "LOCK"
-JOURNAL_FILE = "journal.jsonl"
-WRITE_TIMEOUT = 30.0  # seconds a clerk's command waits for the index lock before giving up
+WRITE_TIMEOUT = 30.0  # seconds the indexer waits for the index lock (a rebuild's swap holds it)
 SWAP_TIMEOUT = 300.0
-FRESHNESS_WAIT = 15.0  # seconds a search waits for updates under way in other processes
-FRESHNESS_GRACE = 2.0  # ... and for a commit whose update has not announced itself yet
 MARK_OPEN, MARK_CLOSE = "【", "】"
 SNIPPET_CHARS = 96
 SEGMENT_DOCS = 100_000  # documents per segment written by a rebuild, at most: a query pays per segment
@@ -91,10 +88,6 @@ SMALL_SEGMENT = 200  # segments below this many documents are merged by later up
 
 class IndexMissingError(ArchiveError):
     """There is no usable index yet (exit 1)."""
-
-
-class IndexStaleError(ArchiveError):
-    """The index is older than the store (exit 1)."""
 
 
 class IndexBusyError(ArchiveError):
@@ -517,13 +510,15 @@ def _documents(session, conn, case_ids: list[int]) -> list[tuple[str, dict | Non
 
 
 def _store_generation(conn) -> int:
-    return st.peek_number(conn, st.STORE_GENERATION) - 1  # the number of changes committed so far
+    from ..core import changelog
+
+    return changelog.head(conn)  # the newest entry of the change log
 
 
-# -- the index folder: state, lock, journal -------------------------------------------------
+# -- the index folder: state, lock, versions --------------------------------------------------
 
 class _Area:
-    """``<workspace>/index``: the state file, the lock, the journal and the index versions."""
+    """``<workspace>/index``: the state file, the lock and the index versions."""
 
     def __init__(self, session):
         self.root = session.ws.index_dir
@@ -531,10 +526,6 @@ class _Area:
     @property
     def state_path(self) -> Path:
         return self.root / STATE_FILE
-
-    @property
-    def journal_path(self) -> Path:
-        return self.root / JOURNAL_FILE
 
     def read_state(self) -> dict | None:
         try:
@@ -576,47 +567,6 @@ class _Area:
         finally:
             lock.release()
 
-    def announce_update(self) -> Path:
-        """A marker that this process is bringing the index up to date (removed when done)."""
-        marker = self.root / f"updating-{os.getpid()}-{random.randrange(16 ** 8):08x}"
-        with contextlib.suppress(OSError):
-            marker.write_text(dt.datetime.now().isoformat(timespec="seconds"), encoding="utf-8")
-        return marker
-
-    def updates_under_way(self) -> bool:
-        """True while a live process has announced an update (markers of dead ones are removed)."""
-        busy = False
-        for marker in self.root.glob("updating-*"):
-            try:
-                pid = int(marker.name.split("-")[1])
-            except (IndexError, ValueError):
-                continue
-            if _pid_alive(pid):
-                busy = True
-            else:
-                with contextlib.suppress(OSError):
-                    marker.unlink()
-        return busy
-
-    def mark_stale(self, reason: str) -> None:
-        """Say that the index missed a change (a failed update); search then asks for a reindex."""
-        with contextlib.suppress(OSError):
-            marker = self.root / "STALE"
-            marker.write_text(f"{dt.datetime.now().isoformat(timespec='seconds')} {reason}\n", encoding="utf-8")
-
-    def clear_stale(self, before: float) -> None:
-        """Remove the stale marker if it was written before ``before`` (a rebuild's start)."""
-        marker = self.root / "STALE"
-        with contextlib.suppress(FileNotFoundError):
-            if marker.stat().st_mtime < before:
-                marker.unlink()
-
-    def stale_reason(self) -> str | None:
-        try:
-            return (self.root / "STALE").read_text(encoding="utf-8").strip() or "未知原因"
-        except OSError:
-            return None
-
 
 def _open_dir(path: Path):
     from whoosh import index
@@ -624,8 +574,11 @@ def _open_dir(path: Path):
     return index.open_dir(str(path))
 
 
-def _write_documents(ix, docs: list[tuple[str, dict | None]]) -> None:
-    """Replace (or delete) the documents of these cases in an open index."""
+def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int = 8) -> None:
+    """Replace (or delete) the documents of these cases in an open index; the small segments
+    are merged once there are ``merge_at`` of them."""
+    from functools import partial
+
     from .codec import ArrayWriter
 
     writer = ArrayWriter(ix)
@@ -637,17 +590,17 @@ def _write_documents(ix, docs: list[tuple[str, dict | None]]) -> None:
     except BaseException:
         writer.cancel()
         raise
-    writer.commit(mergetype=_merge_small_segments)
+    writer.commit(mergetype=partial(_merge_small_segments, at_least=merge_at))
 
 
-def _merge_small_segments(writer, segments):
+def _merge_small_segments(writer, segments, at_least: int = 8):
     """Whoosh merge policy for updates: merge the small segments the updates made, never the
     large ones of a rebuild (Whoosh's MERGE_SMALL would, once there are enough of them, merge
     most of the archive inside a clerk's command)."""
     from whoosh.reading import SegmentReader
 
     small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT]
-    if len(small) < 8:
+    if len(small) < max(2, at_least):
         return segments
     for segment in small:
         reader = SegmentReader(writer.storage, writer.schema, segment)
@@ -659,69 +612,129 @@ def _merge_small_segments(writer, segments):
 # -- following the store --------------------------------------------------------------------
 
 def _case_ids_for(conn, touched) -> tuple[list[int], list[str]]:
-    """Case ids named by the touched records, and case numbers that no longer exist."""
-    ids: list[int] = []
+    """Case ids named by the touched records, and case numbers that no longer exist (a batch
+    of the change log names hundreds: a few IN queries instead of one query each)."""
+    case_nos = list(dict.fromkeys(key for kind, key in touched if kind == "case"))
+    codes = list(dict.fromkeys(key for kind, key in touched if kind == "volume"))
+    by_number: dict[str, int] = {}
+    by_code: dict[str, int] = {}
+    for start in range(0, len(case_nos), 500):
+        chunk = case_nos[start:start + 500]
+        by_number.update(conn.execute(select(st.cases.c.case_no, st.cases.c.id)
+                                      .where(st.cases.c.case_no.in_(chunk))).all())
+    for start in range(0, len(codes), 500):
+        chunk = codes[start:start + 500]
+        by_code.update(conn.execute(select(st.volumes.c.archival_code, st.volumes.c.case_id)
+                                    .where(st.volumes.c.archival_code.in_(chunk))).all())
+    ids: dict[int, None] = {}
     gone: list[str] = []
     for kind, key in touched:
-        if kind == "case":
-            found = conn.execute(select(st.cases.c.id).where(st.cases.c.case_no == key)).scalar()
-            if found is None:
-                gone.append(key)
-        elif kind == "volume":
-            found = conn.execute(select(st.volumes.c.case_id).where(st.volumes.c.archival_code == key)).scalar()
-        else:
-            continue
-        if found is not None and found not in ids:
-            ids.append(found)
-    return ids, gone
+        found = by_number.get(key) if kind == "case" else by_code.get(key) if kind == "volume" else None
+        if kind == "case" and found is None:
+            gone.append(key)
+        if found is not None:
+            ids[found] = None
+    return list(ids), gone
 
 
-def _prepare(session, touched) -> tuple[int, list[tuple[str, dict | None]]]:
-    """Read and extract the touched cases (outside the lock): (store generation, documents)."""
+def _prepare(session, touched) -> list[tuple[str, dict | None]]:
+    """Read and extract the touched cases (outside the lock): their documents, or None to delete.
+
+    The rows are read in one short transaction and the files extracted after it: a reader
+    held open for seconds would keep SQLite from checkpointing its WAL, and every clerk's
+    commit would pay for that.
+    """
     with session.store.read() as conn:
-        generation = _store_generation(conn)
         ids, gone = _case_ids_for(conn, touched)
         add_words(_domain_words(session, conn, ids))
-        docs = _documents(session, conn, ids) if ids else []
-    return generation, docs + [(key, None) for key in gone]
+        item_names = {row.code: row.name for row in conn.execute(select(st.items.c.code, st.items.c.name))}
+        rows = _gather_rows(conn, ids) if ids else {}
+    docs = [(data["case"].case_no, _case_document(session.ws, data, item_names)) for data in rows.values()]
+    return docs + [(key, None) for key in gone]
 
 
-def apply_changes(session, touched: list[tuple[str, str]]) -> None:
-    """Re-index the cases and volumes a committed unit of work touched.
-
-    Called by the session after the commit. It never raises: the change is already in the
-    store, so a problem here (the lock held too long, a damaged index) marks the index
-    stale and the next search asks for ``archive reindex``. While it runs, a marker says
-    an update is under way, so that a search waits for it instead of calling the index
-    stale.
-    """
+def applied(session) -> int | None:
+    """The last change-log entry the current index reflects; None without a usable index."""
     area = _Area(session)
     state = area.read_state()
-    if area.current(state) is None:
-        return  # no index built yet: the first `archive reindex` will include this change
-    marker = area.announce_update()
+    return int(state.get("generation") or 0) if area.current(state) is not None else None
+
+
+def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: int, merge_at: int = 8) -> bool:
+    """Re-index what the change-log entries ``after`` + 1 … ``upto`` touched and record ``upto``
+    as the last entry applied.
+
+    Called by the indexer (:mod:`archive.search.indexer`). The cases are read from the store
+    as they are now, so applying an entry twice does no harm. Returns False, changing
+    nothing, when the index no longer stands at ``after`` (a rebuild was swapped in): the
+    caller reads the state again. Errors propagate: the entries then stay to be applied.
+    The small segments updates leave are merged once there are ``merge_at`` of them (a
+    busy indexer puts that off, see :func:`merge_small_segments`).
+    """
+    area = _Area(session)
+    use_jieba_cache(area.root)
+    docs = _prepare(session, touched)
+    with area.lock(WRITE_TIMEOUT):
+        state = area.read_state()
+        current = area.current(state)
+        if current is None or int(state.get("generation") or 0) != after:
+            return False
+        if docs:
+            _write_documents(_open_dir(current), docs, merge_at=merge_at)
+        state["generation"] = upto
+        area.write_state(state)
+    return True
+
+
+def merge_small_segments(session, *, at_least: int = 2) -> bool:
+    """Merge the small segments updates left, when there are ``at_least`` of them (the indexer
+    does it when it has nothing else to do, so that merging does not hold up new entries)."""
+    area = _Area(session)
+    with area.lock(WRITE_TIMEOUT):
+        current = area.current(area.read_state())
+        if current is None:
+            return False
+        ix = _open_dir(current)
+        if sum(1 for segment in ix._segments() if segment.doc_count_all() < SMALL_SEGMENT) < at_least:
+            return False
+        _write_documents(ix, [], merge_at=at_least)
+    return True
+
+
+def _doc_count(path: Path) -> int:
+    ix = _open_dir(path)
     try:
-        use_jieba_cache(area.root)
-        generation, docs = _prepare(session, touched)
-        with area.lock(WRITE_TIMEOUT):
-            state = area.read_state()
-            current = area.current(state)
-            if current is None:
-                return
-            if docs:
-                _write_documents(_open_dir(current), docs)
-            state["generation"] = max(int(state.get("generation") or 0), generation)
-            if state.get("reindexing"):
-                with open(area.journal_path, "a", encoding="utf-8") as journal:
-                    journal.write(json.dumps({"generation": generation, "touched": [list(t) for t in touched]},
-                                             ensure_ascii=False) + "\n")
-            area.write_state(state)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.warning("检索索引未能更新：%s", exc)
-        area.mark_stale(f"{type(exc).__name__}: {exc}")
+        return ix.doc_count()
     finally:
-        with contextlib.suppress(OSError):
-            marker.unlink()
+        ix.close()
+
+
+def create_empty(session) -> bool:
+    """Give a workspace with no usable index an empty one at the store's newest change (``archive
+    init``), so that search answers at once; a store that already holds cases is indexed
+    whole instead. False when there was an index already."""
+    area = _Area(session)
+    if area.current(area.read_state()) is not None:
+        return False
+    with session.store.read() as conn:
+        generation = _store_generation(conn)
+        has_cases = conn.execute(select(st.cases.c.id).limit(1)).first() is not None
+    if has_cases:
+        reindex(session)
+        return True
+    area.root.mkdir(parents=True, exist_ok=True)
+    build = area.root / f"build-{os.getpid()}-{random.randrange(16 ** 6):06x}"
+    try:
+        build_index(build, _no_documents, 0, procs=1)
+        install_index(session, build, generation=generation, documents=0)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return True
+
+
+def _no_documents(share: int, shares: int):
+    return iter(())
 
 
 # -- building -----------------------------------------------------------------------------
@@ -849,12 +862,11 @@ class ReindexReport:
     generation: int
     seconds: float
     no_text: tuple[dict, ...] = ()
-    replayed: int = 0
     path: str = ""
 
     def to_dict(self) -> dict:
         return {"documents": self.documents, "generation": self.generation, "seconds": round(self.seconds, 2),
-                "no_text": list(self.no_text), "replayed": self.replayed, "path": self.path}
+                "no_text": list(self.no_text), "path": self.path}
 
 
 def _pid_alive(pid) -> bool:
@@ -868,13 +880,13 @@ def _pid_alive(pid) -> bool:
 def reindex(session, *, progress=None, procs: int | None = None) -> ReindexReport:
     """Rebuild the index from the store alone, in a new folder, and swap it in.
 
-    ``progress(done, total, label)`` is called while documents are indexed. Changes
-    committed by other processes during the rebuild are replayed before the swap.
+    ``progress(done, total, label)`` is called while documents are indexed. The new index
+    reflects the change log up to the entry the store had reached when the rebuild began;
+    the indexer applies the entries committed during the rebuild after the swap.
     """
     from functools import partial
 
     started = time.monotonic()
-    started_wall = time.time()
     area = _Area(session)
     area.root.mkdir(parents=True, exist_ok=True)
     use_jieba_cache(area.root)
@@ -888,8 +900,6 @@ def reindex(session, *, progress=None, procs: int | None = None) -> ReindexRepor
                                hint="等它完成后再试")
         state["reindexing"] = {"pid": os.getpid(), "started": dt.datetime.now().isoformat(timespec="seconds")}
         area.write_state(state)
-        with contextlib.suppress(FileNotFoundError):
-            area.journal_path.unlink()
     build = area.root / f"build-{os.getpid()}-{random.randrange(16 ** 6):06x}"
     try:
         with session.store.read() as conn:
@@ -900,8 +910,8 @@ def reindex(session, *, progress=None, procs: int | None = None) -> ReindexRepor
         source = partial(_store_source, str(session.ws.home), dict(session.ws.overrides), case_ids)
         built = build_index(build, source, len(case_ids), procs=procs, words=words, progress=progress,
                             cache_dir=str(area.root))
-        replayed, name = install_index(session, build, generation=generation, documents=built["documents"],
-                                       no_text=len(built["no_text"]), rebuild_started=started_wall)
+        name = install_index(session, build, generation=generation, documents=built["documents"],
+                             no_text=len(built["no_text"]))
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         with contextlib.suppress(Exception), area.lock(10):
@@ -910,62 +920,31 @@ def reindex(session, *, progress=None, procs: int | None = None) -> ReindexRepor
                 state["reindexing"] = None
                 area.write_state(state)
         raise
-    return ReindexReport(documents=built["documents"], generation=max(generation, _generation_of(area)),
-                         seconds=time.monotonic() - started, no_text=tuple(built["no_text"]), replayed=replayed,
-                         path=str(area.root / name))
+    return ReindexReport(documents=built["documents"], generation=generation, seconds=time.monotonic() - started,
+                         no_text=tuple(built["no_text"]), path=str(area.root / name))
 
 
-def install_index(session, build: Path, *, generation: int, documents: int, no_text: int = 0,
-                  rebuild_started: float | None = None) -> tuple[int, str]:
-    """Swap a freshly built index folder in as the current index: (cases replayed, version name).
+def install_index(session, build: Path, *, generation: int, documents: int, no_text: int = 0) -> str:
+    """Swap a freshly built index folder in as the current index; its version name is returned.
 
-    Under the writers' lock: the changes journalled since the rebuild began are applied to
-    the new index, the folder is renamed into place and the state file names it, with the
-    store generation it reflects. The version before stays one more round for readers
-    still using it; older ones are removed. (Used by :func:`reindex` and the benchmark.)
+    Under the writers' lock the folder is renamed into place and the state file names it,
+    with the last change-log entry it reflects (``generation``). The version before stays
+    one more round for readers still using it; older ones are removed. (Used by
+    :func:`reindex`, :func:`create_empty` and the benchmark.)
     """
     area = _Area(session)
     with area.lock(SWAP_TIMEOUT):
-        replay_generation, replayed = _replay_journal(session, area, Path(build))
         state = area.read_state() or {}
         previous = state.get("current")
         name = _next_version(area.root, previous)
         os.replace(build, area.root / name)
         area.write_state({
-            "format": INDEX_FORMAT, "current": name, "generation": max(generation, replay_generation),
+            "format": INDEX_FORMAT, "current": name, "generation": generation,
             "built_at": dt.datetime.now().isoformat(timespec="seconds"), "documents": documents,
             "no_text": no_text, "reindexing": None,
         })
-        with contextlib.suppress(FileNotFoundError):
-            area.journal_path.unlink()
-        if rebuild_started is not None:
-            area.clear_stale(before=rebuild_started)
     _remove_old_versions(area.root, keep={name, previous})
-    return replayed, name
-
-
-def _generation_of(area: _Area) -> int:
-    return int((area.read_state() or {}).get("generation") or 0)
-
-
-def _replay_journal(session, area: _Area, build: Path) -> tuple[int, int]:
-    """Apply the changes journalled during a rebuild to the new index: (generation, cases)."""
-    try:
-        lines = area.journal_path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return 0, 0
-    touched, generation = [], 0
-    for line in lines:
-        with contextlib.suppress(ValueError):
-            entry = json.loads(line)
-            generation = max(generation, int(entry.get("generation") or 0))
-            touched += [tuple(t) for t in entry.get("touched", []) if tuple(t) not in touched]
-    if not touched:
-        return generation, 0
-    read_generation, docs = _prepare(session, touched)
-    if docs:
-        _write_documents(_open_dir(build), docs)
-    return max(generation, read_generation), len(docs)
+    return name
 
 
 def _next_version(root: Path, previous: str | None) -> str:
@@ -989,74 +968,59 @@ def _remove_old_versions(root: Path, keep: set) -> None:
 
 @dataclass(frozen=True)
 class IndexStatus:
-    """Where the index stands against the store."""
+    """Where the index stands against the store's change log."""
 
     exists: bool
     documents: int
-    generation: int
-    store_generation: int
+    generation: int  # the last change-log entry applied
+    store_generation: int  # the newest entry of the log
     built_at: str | None
-    stale_reason: str | None
+    lag_seconds: float = 0.0  # since the oldest entry not yet applied was committed
 
     @property
     def fresh(self) -> bool:
-        return self.exists and not self.stale_reason and self.generation >= self.store_generation
+        return self.exists and self.generation >= self.store_generation
+
+    @property
+    def lag(self) -> dict:
+        return {"changes": max(0, self.store_generation - self.generation) if self.exists else None,
+                "seconds": round(self.lag_seconds, 1)}
 
     def to_dict(self) -> dict:
         return {"exists": self.exists, "documents": self.documents, "generation": self.generation,
                 "store_generation": self.store_generation, "built_at": self.built_at, "fresh": self.fresh,
-                "stale_reason": self.stale_reason}
+                "lag": self.lag}
 
 
 def status(session) -> IndexStatus:
-    """Whether the index exists and reflects the store's latest change."""
+    """Whether the index exists and how far behind the store's change log it is."""
+    from ..core import changelog
+
     area = _Area(session)
     state = area.read_state()
+    current = area.current(state)
+    exists = current is not None
+    generation = int((state or {}).get("generation") or 0)
     with session.store.read() as conn:
-        store_generation = _store_generation(conn)
-    exists = area.current(state) is not None
-    return IndexStatus(exists=exists, documents=int((state or {}).get("documents") or 0),
-                       generation=int((state or {}).get("generation") or 0), store_generation=store_generation,
-                       built_at=(state or {}).get("built_at"), stale_reason=area.stale_reason() if exists else None)
+        lag = changelog.lag(conn, generation)
+    documents = _doc_count(current) if exists else 0  # the state file's count is the rebuild's
+    return IndexStatus(exists=exists, documents=documents, generation=generation,
+                       store_generation=lag.head, built_at=(state or {}).get("built_at"),
+                       lag_seconds=lag.seconds if exists else 0.0)
 
 
-def _check_fresh(session, area: _Area) -> Path:
-    """The current index folder, once it reflects the store's latest change.
-
-    A commit reaches the index a moment later (the committing process updates it, see
-    apply_changes); a search waits for updates under way, up to ``FRESHNESS_WAIT``
-    seconds, and only an index that stays behind with nobody updating it is stale.
-    """
-    deadline = time.monotonic() + FRESHNESS_WAIT
-    grace = time.monotonic() + FRESHNESS_GRACE
-    while True:
-        state = area.read_state()
-        current = area.current(state)
-        if current is None:
-            if state and state.get("format") != INDEX_FORMAT:
-                raise IndexMissingError("检索索引是旧版本的格式，需要重建", field="index",
-                                        hint="运行 archive reindex 重建索引（索引随时可以从数据库重建）")
-            raise IndexMissingError("尚未建立检索索引", field="index",
-                                    hint="运行 archive reindex 建立索引（索引随时可以从数据库重建）")
-        reason = area.stale_reason()
-        if reason:
-            raise IndexStaleError(f"检索索引未能随上次变更更新（{reason}），结果可能不全", field="index",
-                                  hint="运行 archive reindex 重建索引")
-        with session.store.read() as conn:
-            store_generation = _store_generation(conn)
-        indexed = int(state.get("generation") or 0)
-        if indexed >= store_generation:
-            return current
-        now = time.monotonic()
-        busy = area.updates_under_way()
-        if now >= deadline and busy:
-            raise IndexBusyError("检索索引正在更新，请稍后再试", field="index",
-                                 hint="其他用户刚刚办理的业务正在写入索引，通常几秒内完成")
-        if now >= deadline or (not busy and now >= grace):
-            raise IndexStaleError(
-                f"检索索引落后于数据库（索引反映第{indexed}次变更，数据库已有{store_generation}次变更），"
-                "为避免给出过时的结果，本次不检索", field="index", hint="运行 archive reindex 重建索引")
-        time.sleep(0.05)
+def _current(area: _Area) -> tuple[Path, int]:
+    """The current index folder and the last change-log entry it reflects; IndexMissingError
+    when there is none or it is of an old format."""
+    state = area.read_state()
+    current = area.current(state)
+    if current is None:
+        if state and state.get("format") != INDEX_FORMAT:
+            raise IndexMissingError("检索索引是旧版本的格式，需要重建", field="index",
+                                    hint="运行 archive reindex 重建索引（索引随时可以从数据库重建）")
+        raise IndexMissingError("尚未建立检索索引", field="index",
+                                hint="运行 archive reindex 建立索引（索引随时可以从数据库重建）")
+    return current, int(state.get("generation") or 0)
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -1472,10 +1436,11 @@ class SearchResult:
     page: int = 1
     limit: int = 10
     role: str = ""
+    lag: dict = field(default_factory=lambda: {"changes": 0, "seconds": 0.0})  # how far the index is behind
 
     def to_dict(self) -> dict:
         return {"total": self.total, "hits": [h.to_dict() for h in self.hits],
-                "facets": {k: dict(v) for k, v in self.facets.items()}}
+                "facets": {k: dict(v) for k, v in self.facets.items()}, "lag": dict(self.lag)}
 
 
 # -- searching ------------------------------------------------------------------------------
@@ -1639,8 +1604,10 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
     """Search the index: query syntax of :func:`parse_query`, filters, a page of hits and facets.
 
     ``role`` (an :class:`archive.core.access.Role`) decides which restricted volumes may appear;
-    by default the operator's. Raises InputError (exit 2) for a malformed query or filter,
-    IndexMissingError / IndexStaleError (exit 1) when the index must be (re)built first.
+    by default the operator's. The result says how far the index is behind the store
+    (``lag``: change-log entries not yet applied, and the seconds since the oldest of them).
+    Raises InputError (exit 2) for a malformed query or filter, IndexMissingError (exit 1)
+    when there is no index or it must be rebuilt first.
     """
     from ..core.access import require
 
@@ -1654,7 +1621,7 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
         raise InputError("页码应为从 1 开始的整数", field="page")
     filters = _filters(session, year=year, unit=unit, item=item, classification=classification, status=status)
     role = _role(session, role)
-    engine = _open_engine(session)
+    engine, applied_upto = _open_engine(session)
     found, ranking = _matches(session, engine, parsed, filters, role)
     wanted = page * limit
     if sort == "relevance" and ranking:
@@ -1679,7 +1646,7 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
             counts = engine.facet(fieldname, found)
             facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return SearchResult(total=int(found.sum()), hits=tuple(hits), facets=facet_counts, page=page, limit=limit,
-                        role=role.name)
+                        role=role.name, lag=_lag(session, applied_upto))
 
 
 def find_all(session, query: str = "", *, role=None, **filters) -> list[str]:
@@ -1687,7 +1654,7 @@ def find_all(session, query: str = "", *, role=None, **filters) -> list[str]:
     parsed = parse_query(query)
     filter_queries = _filters(session, **filters)
     role = _role(session, role)
-    engine = _open_engine(session)
+    engine, _ = _open_engine(session)
     found, _ = _matches(session, engine, parsed, filter_queries, role)
     docs = found.nonzero()[0].tolist()
     if len(docs) < 200:
@@ -1697,8 +1664,17 @@ def find_all(session, query: str = "", *, role=None, **filters) -> list[str]:
 
 
 def _open_engine(session):
-    """The query engine over the current index, once the index is up to date."""
+    """The query engine over the current index, and the last change-log entry it reflects."""
     from .engine import engine
 
-    return engine(_check_fresh(session, _Area(session))).start()
+    current, generation = _current(_Area(session))
+    return engine(current).start(), generation
+
+
+def _lag(session, applied_upto: int) -> dict:
+    from ..core import changelog
+
+    with session.store.read() as conn:
+        lag = changelog.lag(conn, applied_upto)
+    return {"changes": lag.changes, "seconds": round(lag.seconds, 1)}
 

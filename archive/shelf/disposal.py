@@ -35,7 +35,7 @@ from ..core import access
 from ..core import store as st
 from ..core.errors import ForbiddenError, InputError, NotFoundError, StateError
 from .scheme import load as load_scheme, retention_text, retention_years
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_positive_int, check_text, format_cn_date, parse_date
 
 DEFAULT_OPINION = "保管期限已满，建议销毁"
@@ -157,6 +157,7 @@ def _render(work, kind_path: Path, context: dict) -> tuple[str, str, str | None]
             session.ws.relative(pdf) if pdf else None)
 
 
+@retrying
 def appraise(session: Session, as_of, *, dry_run: bool = False, appraisers=()) -> DestructionList:
     """List the volumes whose retention expired by ``as_of`` and write a draft destruction list.
 
@@ -278,6 +279,7 @@ def lists(session: Session) -> list[DestructionList]:
     return out
 
 
+@retrying
 def approve(session: Session, number, *, method: str | None = None, reviewer: str | None = None) -> DestructionList:
     """Approve a draft destruction list as the acting account (needs ``disposal.approve``).
 
@@ -293,6 +295,9 @@ def approve(session: Session, number, *, method: str | None = None, reviewer: st
     me = session.operator
     with session.work() as work:
         row = _list_row(work.conn, number)
+        # Locked until the commit: two witnesses confirming at once are counted one after the other.
+        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
+        row = _list_row(work.conn, row.id)
         volumes, _ = _entries(work.conn, row)
         if row.status != "draft":
             raise StateError(f"第{row.id}号销毁清册已执行，不能再批准", field="list")
@@ -311,6 +316,7 @@ def approve(session: Session, number, *, method: str | None = None, reviewer: st
     return show_list(session, row.id)
 
 
+@retrying
 def witness(session: Session, number) -> DestructionList:
     """Confirm as witness (监销人) of an approved list, as the acting account (``disposal.witness``).
 
@@ -322,6 +328,9 @@ def witness(session: Session, number) -> DestructionList:
     me = session.operator
     with session.work() as work:
         row = _list_row(work.conn, number)
+        # Locked until the commit: two witnesses confirming at once are counted one after the other.
+        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
+        row = _list_row(work.conn, row.id)
         volumes, _ = _entries(work.conn, row)
         if row.status != "draft":
             raise StateError(f"第{row.id}号销毁清册已执行", field="list")
@@ -368,6 +377,7 @@ def destroy(session: Session, number, *, dry_run: bool = False) -> DestructionLi
                     method=row.method or DEFAULT_METHOD, dry_run=dry_run)
 
 
+@retrying
 def _execute(session: Session, number: int, *, approver: str, witnesses: tuple[str, ...], method: str,
              dry_run: bool = False) -> DestructionList:
     """Execute a draft destruction list: remove its volumes' files, mark them destroyed.
@@ -407,9 +417,13 @@ def _execute(session: Session, number: int, *, approver: str, witnesses: tuple[s
                                witnesses=witnesses, method=method, removed_files=len(files), removed_bytes=size,
                                dry_run=True)
     with session.work() as work:
+        # The list and its volumes stay locked until the commit: a second execution, or a
+        # loan of one of the volumes, waits and then sees them being destroyed.
+        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
         row = _list_row(work.conn, row.id)
         if row.status != "draft":
             raise StateError(f"第{row.id}号销毁清册已经执行", field="list")
+        st.lock(work.conn, st.volumes, st.volumes.c.id.in_(list(row.volume_ids)))
         volumes, entries = _entries(work.conn, row)
         _check_volumes(volumes)
         for v in volumes:
@@ -447,6 +461,7 @@ def _finish(session: Session, list_id: int, scheme) -> DestructionList:
     path.with_suffix(".pdf").unlink(missing_ok=True)
     witnesses = tuple(row.witnesses or ())
     with session.work() as work:
+        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
         row = _list_row(work.conn, row.id)
         if row.status != "executing":  # another process finished it meanwhile
             raise StateError(f"第{row.id}号销毁清册已经执行", field="list")

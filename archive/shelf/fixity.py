@@ -26,7 +26,7 @@ from sqlalchemy import select
 from ..core import access
 from ..core import store as st
 from ..core.errors import NotFoundError
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_code
 
 PROBLEMS = {"changed": "已被改动", "missing": "缺失", "unexpected": "多余（未登记）",
@@ -202,6 +202,7 @@ def _owner(path: str, folders: dict[str, str]) -> str | None:
     return folders.get(current)
 
 
+@retrying
 def _record(session: Session, codes: list[str], report: Report, volumes) -> int:
     bad = {p.archival_code for p in report.problems if p.archival_code}
     with session.work() as work:

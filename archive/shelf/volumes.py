@@ -42,7 +42,7 @@ from ..core.errors import ArchiveError, ConfigError, InputError, NotFoundError, 
 from ..window.cases import _load_row
 from ..window.wording import sentence
 from .scheme import OUTCOMES, Scheme, load as load_scheme, retention_text
-from ..core.session import Session, Work
+from ..core.session import Session, Work, retrying
 from ..core.validate import check_code, check_text, format_cn_date
 
 FILABLE = {"concluded", "not_accepted"}
@@ -316,6 +316,7 @@ def inspect_attachment(data: bytes, name: str) -> tuple[str, int, bool, str]:
     return "image", frames, False, ext
 
 
+@retrying
 def attach(session: Session, case_no: str, file, *, title: str) -> Attachment:
     """Store a scanned material (PDF or image) under a case, to be filed with it."""
     title = check_text(title, "材料题名", max_length=200)
@@ -344,7 +345,7 @@ def attach(session: Session, case_no: str, file, *, title: str) -> Attachment:
         raise InputError(f"无法读取附件文件 {source}：{exc.strerror or exc}", field="file") from None
     kind, pages, has_text, ext = inspect_attachment(data, source.name)
     with session.work() as work:
-        row = _load_row(work.conn, case_no)
+        row = _load_row(work.conn, case_no, lock=True)
         # Scanned materials come from the window that handles the case or from the archive.
         if not access.role_of(session).may("volume.file"):
             access.require(session, "case.handle", unit=row.unit)
@@ -643,6 +644,7 @@ def _merged_pdf(writer: _Writer, code: str, title: str, name: str, number: int, 
                       sha256=digest, path=final, kind="merged_pdf", role="form", size=len(data))
 
 
+@retrying
 def file_case(session: Session, case_no: str, *, dry_run: bool = False, checker: str | None = None,
               scheme: Scheme | None = None, _previewed: dict | None = None) -> Volume:
     """File one concluded case as one volume; with ``dry_run`` show the volume without filing.
@@ -671,7 +673,9 @@ def file_case(session: Session, case_no: str, *, dry_run: bool = False, checker:
 
 def _file(session: Session, conn, work: Work | None, case_no: str, scheme: Scheme, checker, operator,
           get_item, created_dirs: list[Path], previewed: dict) -> Volume:
-    row = _load_row(conn, case_no)
+    # Filing locks the case first: a second archivist filing it at the same moment waits,
+    # then finds it filed (instead of both writing a volume and one failing at the commit).
+    row = _load_row(conn, case_no, lock=work is not None)
     _check_filable(conn, row)
     item = get_item(conn, row.item_code)
     unit = session.ws.unit(row.unit)
@@ -1072,6 +1076,7 @@ def _replace_form(work: Work, row, current, kind: str, context: dict, name: str,
         sha256=hashlib.sha256(data).hexdigest(), size=len(data)))
 
 
+@retrying
 def note(session: Session, code: str, *, text: str, kind: str = "note") -> Volume:
     """Add a note to a volume's notes sheet (卷内备考表); needs ``volume.file``."""
     access.require(session, "volume.file")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, and_, bindparam, exists, func, or_, select, type_coerce
 
 from ..core import store as st
+from ..core.retry import retrying
 from ..core.errors import InputError
 from ..core.validate import check_positive_int
 from . import facts as fx
@@ -130,6 +131,7 @@ def current(session, *, scope: Scope, as_of: dt.date | None = None, levels=("red
 
 # -- red cards -------------------------------------------------------------------------------
 
+@retrying
 def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     """Put on record every missed limit seen on ``as_of`` (today) and bring open cards up to date.
 

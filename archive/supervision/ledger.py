@@ -189,7 +189,10 @@ def _follow(work) -> None:
     counted with the calendar this write used.
     """
     conn, calendar = work.conn, work.session.calendar
-    generation = _generation(conn)  # already advanced for this write
+    # The generation this write's change-log entry takes as the transaction's last statement
+    # (core.changelog.append, after these hooks). On PostgreSQL a concurrent writer may take
+    # it first; the stamp then lags one behind and the next report recounts (slower, never wrong).
+    generation = st.peek_number(conn, st.STORE_GENERATION)
     numbers = [key for kind, key in work.touched if kind == "case"]
     if numbers:
         refresh(conn, calendar, conn.execute(select(st.cases).where(st.cases.c.case_no.in_(numbers))))

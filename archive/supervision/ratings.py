@@ -25,7 +25,7 @@ from sqlalchemy import select
 from ..core import access
 from ..core import store as st
 from ..core.errors import InputError, NotFoundError, RuleError, StateError
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_text, parse_date
 from .figures import LEVELS, SUBSCORES
 from .scope import Scope, allows, where_unit
@@ -213,6 +213,7 @@ def list_ratings(session: Session, *, scope: Scope, date_from: dt.date | None = 
 
 # -- writing -----------------------------------------------------------------------------------
 
+@retrying
 def record(session: Session, case_no: str, *, level, overall, efficiency, quality, attitude,
            source: str, comment: str | None = None, on=None, scope: Scope) -> Rating:
     """Record the applicant's rating of a concluded (or not accepted) case; once only.
@@ -264,6 +265,7 @@ def _open_rectification(conn, case_no: str, scope: Scope):
     return row
 
 
+@retrying
 def _step(session: Session, case_no: str, *, scope: Scope, on, text: str, step: str) -> Rating:
     """Record the follow-up call (``step`` "followed_up") or the rectification ("rectified"), once each."""
     label, done_label, after_label = {

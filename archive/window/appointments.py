@@ -11,7 +11,7 @@ from . import notices as nt
 from ..core import access
 from ..core import store as st
 from ..core.errors import NotFoundError, StateError
-from ..core.session import Session
+from ..core.session import Session, retrying
 from ..core.validate import check_code, check_id_number, check_phone, check_text, format_cn_date, mask_id, parse_datetime
 
 SLOT_MINUTES = 30
@@ -44,6 +44,7 @@ def _from_row(row, notices=()) -> Appointment:
                        status=row.status, notices=tuple(notices))
 
 
+@retrying
 def book(session: Session, *, name: str, phone: str, with_whom: str, at: str, place: str, matter: str,
          unit: str | None = None, id_number: str | None = None, materials: list[str] | None = None,
          minutes: int = SLOT_MINUTES) -> Appointment:
@@ -68,8 +69,8 @@ def book(session: Session, *, name: str, phone: str, with_whom: str, at: str, pl
     today = session.today
     with session.work() as work:
         # The card's number is the number printed on it: the next appointment notice number,
-        # read inside the write lock so that notices.issue takes exactly this one.
-        seq = st.peek_number(work.conn, nt.counter_scope(unit_code, "appointment", today.year))
+        # with the counter locked until the commit so that notices.issue takes exactly this one.
+        seq = st.reserve_number(work.conn, nt.counter_scope(unit_code, "appointment", today.year))
         card_no = nt.format_number(unit_row, "appointment", today.year, seq)
         visitor = {"name": name, "phone": phone, "id_number": id_number}
         appointment_id = work.conn.execute(st.appointments.insert().values(

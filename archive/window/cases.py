@@ -21,7 +21,7 @@ from . import wording
 from ..core import store as st
 from .catalog import CASE_TYPES, ServiceItem, get_item
 from ..core.errors import InputError, NotFoundError, StateError
-from ..core.session import Session, Work
+from ..core.session import Session, Work, retrying
 from ..core.validate import (
     check_code,
     check_credit_code,
@@ -218,22 +218,25 @@ def _warnings(session: Session, case: Case) -> list[str]:
     return out
 
 
-def _load_row(conn, case_no: str):
+def _load_row(conn, case_no: str, *, lock: bool = False):
+    """The case's row; with ``lock`` (a write that checks the case's state before changing
+    it) the row stays locked until the commit, so a second writer waits and sees the change."""
     case_no = check_code(case_no, "办件编号", max_length=64)
-    row = conn.execute(select(st.cases).where(st.cases.c.case_no == case_no)).first()
+    query = select(st.cases).where(st.cases.c.case_no == case_no)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFoundError(f"找不到办件编号为“{case_no}”的办件", field="case")
     return row
 
 
-def _load_for(session: Session, conn, case_no: str, action: str):
+def _load_for(session: Session, conn, case_no: str, action: str, *, lock: bool = False):
     """The case row when the acting account may take ``action`` on it.
 
     A role without the action is refused (ForbiddenError); a case of a unit the account
     does not work for answers exactly as a case that does not exist (NotFoundError).
     """
     access.require(session, action)
-    row = _load_row(conn, case_no)
+    row = _load_row(conn, case_no, lock=lock)
     if not access.sees_unit(session, row.unit):
         raise NotFoundError(f"找不到办件编号为“{row.case_no}”的办件", field="case")
     access.require(session, action, unit=row.unit)
@@ -408,6 +411,7 @@ class Result:
         return dict(self.case.to_dict(), notices=[n.to_dict() for n in self.notices])
 
 
+@retrying
 def receive(session: Session, *, item_code: str, applicant: Applicant, materials: list[str],
             received_on=None, defects: dict[str, str] | None = None, defer: bool = False) -> Result:
     """Receive an application and decide at the window (art. 32).
@@ -464,6 +468,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
     return Result(case, tuple(issued))
 
 
+@retrying
 def examine(session: Session, case_no: str, *, on=None) -> Result:
     """Decide on a case taken in for review (``received``) within the 5-day window.
 
@@ -472,7 +477,7 @@ def examine(session: Session, case_no: str, *, on=None) -> Result:
     access.require(session, "case.handle")
     sweep_deemed(session)
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.handle")
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
         if row.status != "received":
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，无需再审查", field="case")
         day = _check_on(on, "审查日期", session, row.received_on)
@@ -495,6 +500,7 @@ def examine(session: Session, case_no: str, *, on=None) -> Result:
     return Result(case, (notice,))
 
 
+@retrying
 def sweep_deemed(session: Session) -> list[str]:
     """Record the deemed acceptance (art. 32(4)) of every case whose supplement window passed."""
     today = session.today
@@ -506,7 +512,7 @@ def sweep_deemed(session: Session) -> list[str]:
     done = []
     with session.work() as work:
         for case_no in late:
-            row = _load_row(work.conn, case_no)
+            row = _load_row(work.conn, case_no, lock=True)
             if row.status != "received":
                 continue
             item = get_item(work.conn, row.item_code)
@@ -523,6 +529,7 @@ def sweep_deemed(session: Session) -> list[str]:
     return done
 
 
+@retrying
 def supplement(session: Session, case_no: str, *, materials: list[str], on=None) -> Result:
     """Record supplementary materials; when complete, accept with the clock starting that day.
 
@@ -533,7 +540,7 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
     if not any(str(code or "").strip(" ,，、") for code in materials or ()):
         raise InputError("没有填写补交的材料编码：补正须登记至少一项材料，如 M03,M04", field="materials")
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.handle")
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
         owes = row.status in ("accepted", "paused") and bool(row.missing)
         if row.status not in ("needs_supplement", "received") and not owes:
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能补正材料", field="case")
@@ -563,6 +570,7 @@ def supplement(session: Session, case_no: str, *, materials: list[str], on=None)
     return Result(case, (notice,))
 
 
+@retrying
 def reject(session: Session, case_no: str, *, ground: str, reason: str, competent_organ: str | None = None,
            on=None) -> Result:
     """Refuse to accept (art. 32(1) or (2)) with a rejection notice carrying appeal rights."""
@@ -575,7 +583,7 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
     if ground == "not-required" and organ:
         raise InputError("事项不需要许可时不应填写有权机关", field="competent_organ")
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.reject")
+        row = _load_for(session, work.conn, case_no, "case.reject", lock=True)
         if row.status not in ("received", "needs_supplement"):
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能作出不予受理决定"
                              "（已受理的办件请用 case conclude --decision denied）", field="case")
@@ -602,6 +610,7 @@ def reject(session: Session, case_no: str, *, ground: str, reason: str, competen
     return Result(case, (notice,))
 
 
+@retrying
 def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days: int | None = None) -> Result:
     """Stop the clock for excluded time (art. 45) and issue the excluded-time notice."""
     access.require(session, "case.handle")
@@ -609,7 +618,7 @@ def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days
     if expected_days is not None:
         expected_days = check_positive_int(expected_days, "预计工作日数", maximum=365)
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.handle")
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
         if row.status != "accepted":
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，只有已受理的办件可以暂停计时", field="case")
         day = _check_on(on, "暂停日期", session, row.accepted_on)
@@ -636,11 +645,12 @@ def pause(session: Session, case_no: str, *, reason: str, on=None, expected_days
     return Result(case, (notice,))
 
 
+@retrying
 def resume(session: Session, case_no: str, *, on=None) -> Result:
     """Restart the clock; the due date moves by the working days the case was paused."""
     access.require(session, "case.handle")
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.handle")
+        row = _load_for(session, work.conn, case_no, "case.handle", lock=True)
         if row.status != "paused":
             raise StateError(f"办件{case_no}未处于暂停计时状态", field="case")
         day = _check_on(on, "恢复日期", session, row.paused_on)
@@ -654,13 +664,14 @@ def resume(session: Session, case_no: str, *, on=None) -> Result:
     return Result(case, ())
 
 
+@retrying
 def extend(session: Session, case_no: str, *, days: int, reason: str, approver: str, on=None) -> Result:
     """Extend the limit once with the head's approval (art. 42) and issue the extension notice."""
     access.require(session, "case.extend")
     reason = check_text(reason, "延期理由", max_length=500)
     approver = check_text(approver, "批准人", max_length=50)
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.extend")
+        row = _load_for(session, work.conn, case_no, "case.extend", lock=True)
         limit = MAX_EXTENSION.get(row.case_type, DEFAULT_MAX_EXTENSION)
         days = check_positive_int(days, "延长工作日数", maximum=limit)
         if row.status != "accepted":
@@ -690,6 +701,7 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, approver: 
     return Result(case, (notice,))
 
 
+@retrying
 def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None,
              approver: str | None = None) -> Result:
     """Conclude an accepted case; a denial produces the 不予许可决定书 with appeal rights.
@@ -704,7 +716,7 @@ def conclude(session: Session, case_no: str, *, decision: str, reason: str | Non
     reason = check_text(reason, "不予许可的理由", required=decision == "denied", max_length=1000)
     approver = check_text(approver, "批准人", required=False, max_length=50) or None
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.conclude")
+        row = _load_for(session, work.conn, case_no, "case.conclude", lock=True)
         if row.status != "accepted":
             hint = "，请先恢复计时（case resume）" if row.status == "paused" else ""
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能办结{hint}", field="case")

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ..core.errors import ConfigError, InputError, NotFoundError
+from ..core.retry import retrying
 from ..core.validate import check_code, check_text
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -1004,6 +1005,7 @@ def items_for(session) -> list[ServiceItem]:
     return [i for i in list_items(session) if user is None or not user.units or i.unit in user.units]
 
 
+@retrying
 def save_items(session, items: Iterable[ServiceItem], *, replace: bool = False) -> list[ServiceItem]:
     """Store items in one transaction; codes already stored are kept unless ``replace``.
 

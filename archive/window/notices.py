@@ -25,7 +25,7 @@ from ..core import access
 from ..core import store as st
 from .catalog import NOTICE_KINDS, format_notice_number
 from ..core.errors import InputError, NotFoundError
-from ..core.session import Session, Work
+from ..core.session import Session, Work, retrying
 from ..core.validate import check_code, format_cn_date
 
 KINDS = NOTICE_KINDS  # the kinds of notice and their titles, declared with the units' number formats
@@ -339,6 +339,7 @@ def part_pdf(session: Session, notice_id: int, part: int) -> tuple[bytes, str]:
     return pieces[int(part) - 1], name.replace(".pdf", f"-{labels[int(part) - 1]}.pdf")
 
 
+@retrying
 def reprint(session: Session, number: str) -> Notice:
     """Print a notice again: same number and check code, marked 补打, stored as a new file."""
     number = check_code(number, "文书编号")

@@ -1,0 +1,638 @@
+"""Backups of a centre's workspace, taken while clerks keep working, and restoring them.
+
+``backup(session, dest)`` writes one complete backup into a folder of ``dest``:
+
+* the store, as one consistent snapshot: SQLite's online backup API (readers and writers go
+  on meanwhile), or ``pg_dump --format=custom`` for PostgreSQL, run inside an exported
+  snapshot so that the list of recorded files below is read from the very same state;
+* the documents (wherever ``documents_dir`` puts them), the configuration, the seal images
+  and the workspace's ``fonts/`` folder when it has one. Files in the volumes tree that the
+  snapshot does not record (a volume filed after the snapshot) are left out, so a restored
+  workspace verifies clean; half-written temporary files are never copied;
+* ``MANIFEST.json``: every file with its size and SHA-256, the store kind and the last
+  change-log entry of the snapshot; ``MANIFEST.sha256`` guards the manifest itself.
+
+Documents are backed up incrementally: a file whose size and modification time are those
+the previous backup recorded is hard-linked to the previous backup's copy (no copying, no
+re-hashing); only new or changed files are read. Every backup is still a complete folder
+that can be restored, copied elsewhere or deleted on its own.
+
+A backup is written into ``dest/.partial-<name>`` and renamed into place only once it is
+complete and synced; ``dest/LATEST`` then names it. A backup killed half-way leaves only
+its partial folder (removed by the next run) and every earlier backup whole. One backup
+runs at a time per ``dest`` (an OS file lock, released if the process dies).
+
+``restore(src, home)`` checks every file of the backup against its manifest as it copies
+it into a new workspace and refuses a damaged backup, naming the first bad file (the new
+workspace is removed, the database not touched); then it restores the store, migrates it
+to this version, verifies the archive's files (:func:`archive.shelf.fixity.verify`) and
+builds the search index. ``check(src)`` checks a backup without restoring it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .core import store as st
+from .core.config import CONFIG_NAME, DOCUMENTS, resolve_home
+from .core.errors import ArchiveError, InputError, WorkspaceError
+
+FORMAT = 1
+MANIFEST = "MANIFEST.json"
+MANIFEST_SUM = "MANIFEST.sha256"
+LATEST = "LATEST"
+PARTIAL = ".partial-"
+LOCK = ".lock"
+STORE_FILES = {"sqlite": "store.sqlite", "postgresql": "store.pgdump"}
+FOLDERS = ("seals", "fonts")  # copied whole besides the documents
+_TEMP_FILE = re.compile(r"^\..+\.tmp$")  # what atomic writes leave while they run
+_CHUNK = 1 << 20
+PG_BINDIR_ENV = "ARCHIVE_PG_BINDIR"
+
+
+class BackupDamagedError(ArchiveError):
+    """A backup whose files do not match its manifest (exit 1)."""
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """What one backup wrote."""
+
+    name: str
+    path: str
+    store: str
+    generation: int
+    files: int
+    bytes: int
+    copied_files: int
+    copied_bytes: int
+    linked_files: int
+    missing: tuple[str, ...] = ()  # recorded files that were not there to copy
+    seconds: float = 0.0
+    removed: tuple[str, ...] = ()  # older backups removed by --keep
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "path": self.path, "store": self.store, "generation": self.generation,
+                "files": self.files, "bytes": self.bytes, "copied_files": self.copied_files,
+                "copied_bytes": self.copied_bytes, "linked_files": self.linked_files, "missing": list(self.missing),
+                "seconds": round(self.seconds, 2), "removed": list(self.removed)}
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What a restore did, and what the archive check found."""
+
+    home: str
+    backup: str
+    store: str
+    database_url: str
+    files: int
+    bytes: int
+    problems: tuple = ()  # archive.shelf.fixity.Problem
+    indexed: int = 0
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {"home": self.home, "backup": self.backup, "store": self.store,
+                "database_url": st.shown_url(self.database_url), "files": self.files, "bytes": self.bytes,
+                "problems": [p.to_dict() for p in self.problems], "indexed": self.indexed,
+                "seconds": {k: round(v, 2) for k, v in self.seconds.items()}}
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _copy_hashing(source: Path, target: Path) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` (a new file) and return (SHA-256, size) of what was copied."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb", buffering=0) as reader, open(target, "xb") as writer:
+        while True:
+            chunk = reader.read(_CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            writer.write(chunk)
+            size += len(chunk)
+    shutil.copystat(source, target)
+    return digest.hexdigest(), size
+
+
+WORKERS = 4  # files copied and hashed at once (reading, writing and SHA-256 release the GIL)
+
+
+def _parallel(func, jobs):
+    """``func(job)`` for every job, by a few threads, results in the jobs' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(jobs) < 16:
+        yield from map(func, jobs)
+        return
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        yield from pool.map(func, jobs, chunksize=8)
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    with open(path, "rb", buffering=0) as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest(), fh.tell()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _sync_filesystem(path: Path) -> None:
+    """Flush everything written to the file system holding ``path`` (syncfs(2); sync(2) elsewhere)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _walk(folder: Path):
+    """(path, stat) of every regular file under ``folder``, skipping temporary files."""
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False) and not _TEMP_FILE.match(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    yield Path(entry.path), entry.stat(follow_symlinks=False)
+
+
+def pg_tool(name: str) -> str:
+    """The path of ``pg_dump`` or ``pg_restore``: the newest version Debian installed, or PATH."""
+    folder = os.environ.get(PG_BINDIR_ENV)
+    if folder and (Path(folder) / name).exists():
+        return str(Path(folder) / name)
+    found = []
+    for path in Path("/usr/lib/postgresql").glob(f"*/bin/{name}"):
+        with contextlib.suppress(ValueError):
+            found.append((float(path.parent.parent.name), str(path)))
+    if found:
+        return max(found)[1]
+    on_path = shutil.which(name)
+    if on_path:
+        return on_path
+    raise WorkspaceError(f"找不到 PostgreSQL 的 {name}", field="postgresql",
+                         hint="安装 Debian 的 postgresql-client 软件包（make deps 会安装 postgresql）")
+
+
+def _libpq(url: str) -> tuple[list[str], dict]:
+    """Connection options for pg_dump/pg_restore from a SQLAlchemy URL (the password in the
+    environment, not on the command line)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(st.normalise_url(url))
+    args = ["--dbname", parsed.database or ""]
+    host = parsed.query.get("host") or parsed.host
+    if isinstance(host, tuple):
+        host = host[0]
+    if host:
+        args += ["--host", host]
+    if parsed.port:
+        args += ["--port", str(parsed.port)]
+    if parsed.username:
+        args += ["--username", parsed.username]
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    return args, env
+
+
+def _run_pg(tool: str, args: list[str], env: dict, what: str) -> None:
+    try:
+        subprocess.run([pg_tool(tool), *args], check=True, capture_output=True, text=True, env=env)
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+        raise ArchiveError(f"{what}失败：{detail[-1] if detail else exc}", field="database") from None
+
+
+def _recorded_paths(conn) -> set[str]:
+    """Every file the store records (as recorded: ``documents/…``)."""
+    from sqlalchemy import select
+
+    columns = (st.notices.c.path, st.notices.c.pdf_path, st.attachments.c.path, st.volume_items.c.path,
+               st.volumes.c.merged_pdf, st.copies.c.path, st.destruction_lists.c.path,
+               st.destruction_lists.c.executed_path)
+    found: set[str] = set()
+    for column in columns:
+        found.update(value for value in conn.execute(select(column)).scalars() if value)
+    return found
+
+
+# -- backup ---------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _locked(dest: Path):
+    import fcntl
+
+    with open(dest / LOCK, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveError(f"另一个备份正在写入 {dest}", field="dest", hint="等它完成后再试") from None
+        yield
+
+
+def _complete_backups(dest: Path) -> list[Path]:
+    """The complete backups in ``dest``, oldest first."""
+    if not dest.is_dir():
+        return []
+    return sorted(p for p in dest.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).exists())
+
+
+def _previous(dest: Path) -> tuple[Path | None, dict]:
+    """The newest complete backup and its files by path (for the incremental copy)."""
+    backups = _complete_backups(dest)
+    if not backups:
+        return None, {}
+    previous = backups[-1]
+    try:
+        manifest = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
+        return previous, {f["path"]: f for f in manifest.get("files", [])}
+    except (OSError, ValueError):
+        return None, {}
+
+
+def _snapshot_store(session, target: Path) -> tuple[str, int, set[str]]:
+    """Write the store's snapshot to ``target``: (store kind, change-log head, recorded paths)."""
+    from .core import changelog
+
+    store = session.store
+    if store.dialect == "sqlite":
+        import sqlite3
+
+        from sqlalchemy.engine import make_url
+
+        source = sqlite3.connect(make_url(store.url).database, timeout=st.BUSY_TIMEOUT_SECONDS)
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)  # one step: a consistent snapshot, writers go on (WAL)
+        finally:
+            source.close()
+            copy.close()
+        snapshot = st.Store(f"sqlite:///{target}")
+        try:
+            with snapshot.read() as conn:
+                return "sqlite", changelog.head(conn), _recorded_paths(conn)
+        finally:
+            snapshot.dispose()
+    # PostgreSQL: pg_dump reads the snapshot this transaction exported, the same state the
+    # recorded paths and the change-log head come from.
+    with st.translated(store.url), store.engine.connect().execution_options(
+            isolation_level="REPEATABLE READ") as conn:
+        with conn.begin():
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            snapshot_id = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+            generation = changelog.head(conn)
+            recorded = _recorded_paths(conn)
+            args, env = _libpq(store.url)
+            _run_pg("pg_dump", ["--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot_id}",
+                                "--file", str(target), *args], env, "pg_dump 导出数据库")
+    return "postgresql", generation, recorded
+
+
+def backup(session, dest, *, keep: int | None = None, progress=None) -> BackupReport:
+    """Write a complete backup of the session's workspace into a new folder of ``dest``.
+
+    ``keep`` removes the oldest complete backups beyond that many once the new one is in
+    place. ``progress(done, total, label)`` is called while documents are copied.
+    """
+    import time
+
+    from .shelf.fixity import volumes_root
+
+    started = time.monotonic()
+    if keep is not None and keep < 1:
+        raise InputError("--keep 至少为 1（保留最新的几份备份）", field="keep")
+    dest = Path(dest).expanduser().resolve()
+    ws = session.ws
+    home = ws.home.resolve()
+    if dest == home or home in dest.parents or ws.documents_dir.resolve() in dest.parents:
+        raise InputError(f"备份目录 {dest} 在工作区之内，请放到另一块磁盘或另一个目录", field="dest")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"无法建立备份目录 {dest}：{exc}", field="dest") from None
+    with _locked(dest):
+        for stale in dest.glob(PARTIAL + "*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a backup that was killed
+        name = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+        while (dest / name).exists():
+            name = name.split("~")[0] + f"~{int(time.time() * 1000) % 100000}"
+        partial = dest / f"{PARTIAL}{name}"
+        partial.mkdir()
+        previous_dir, previous = _previous(dest)
+
+        kind, generation, recorded = _snapshot_store(session, partial / "store.tmp")
+        store_name = STORE_FILES[kind]
+        os.replace(partial / "store.tmp", partial / store_name)
+        store_sha, store_size = _sha256(partial / store_name)
+
+        def add(job) -> dict | None:
+            """Link or copy one file into the backup: its manifest entry (None if it vanished)."""
+            source, stat_result, recorded_path = job
+            target = partial / recorded_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            before = previous.get(recorded_path)
+            if before and before["size"] == stat_result.st_size and before.get("mtime_ns") == stat_result.st_mtime_ns:
+                try:
+                    os.link(previous_dir / recorded_path, target)
+                    return dict(before, linked=True)
+                except OSError:
+                    pass  # not there any more, another file system, too many links: copy it
+            try:
+                digest, size = _copy_hashing(source, target)
+            except FileNotFoundError:
+                return None  # removed meanwhile (a write that rolled back)
+            return {"path": recorded_path, "size": size, "sha256": digest, "mtime_ns": stat_result.st_mtime_ns}
+
+        config = home / CONFIG_NAME
+        jobs = [(config, config.stat(), CONFIG_NAME)]
+        for folder in FOLDERS:
+            jobs += [(path, stat_result, path.relative_to(home).as_posix())
+                     for path, stat_result in sorted(_walk(home / folder))]
+        documents = ws.documents_dir.resolve()
+        volumes = ws.relative(volumes_root(session))
+        seen = set()
+        for path, stat_result in sorted(_walk(documents)):
+            recorded_path = f"{DOCUMENTS}/{path.relative_to(documents).as_posix()}"
+            seen.add(recorded_path)
+            if recorded_path.startswith(volumes + "/") and recorded_path not in recorded:
+                continue  # filed after the snapshot: the restored store would not know it
+            jobs.append((path, stat_result, recorded_path))
+        missing = tuple(sorted(recorded - seen))
+        files: list[dict] = []
+        linked = copied_files = copied_bytes = 0
+        for done, entry in enumerate(_parallel(add, jobs), start=1):
+            if entry is not None:
+                if entry.pop("linked", False):
+                    linked += 1
+                else:
+                    copied_files += 1
+                    copied_bytes += entry["size"]
+                files.append(entry)
+            if progress and (done % 200 == 0 or done == len(jobs)):
+                progress(done, len(jobs), "备份文书")
+
+        manifest = {
+            "format": FORMAT, "created_at": dt.datetime.now().isoformat(timespec="seconds"),
+            "workspace": str(home), "store": {"kind": kind, "file": store_name, "size": store_size,
+                                              "sha256": store_sha},
+            "generation": generation, "previous": previous_dir.name if previous_dir else None,
+            "files": files, "missing": list(missing),
+        }
+        text = json.dumps(manifest, ensure_ascii=False, indent=1)
+        _write_atomic(partial / MANIFEST, text)
+        _write_atomic(partial / MANIFEST_SUM, hashlib.sha256(text.encode("utf-8")).hexdigest() + f"  {MANIFEST}\n")
+        _sync_filesystem(partial)  # every copied file on disk before the backup counts as complete
+        final = dest / name
+        os.replace(partial, final)
+        _fsync_dir(dest)
+        _write_atomic(dest / LATEST, name + "\n")
+        removed = []
+        if keep:
+            for old in _complete_backups(dest)[:-keep]:
+                if old != final:
+                    shutil.rmtree(old, ignore_errors=True)
+                    removed.append(old.name)
+    total = store_size + sum(f["size"] for f in files)
+    return BackupReport(name=name, path=str(final), store=kind, generation=generation, files=len(files) + 1,
+                        bytes=total, copied_files=copied_files + 1, copied_bytes=copied_bytes + store_size,
+                        linked_files=linked, missing=missing, seconds=time.monotonic() - started,
+                        removed=tuple(removed))
+
+
+# -- restore --------------------------------------------------------------------------------
+
+def find_backup(src) -> Path:
+    """The backup ``src`` names: a backup folder, or a folder of backups (its newest complete one)."""
+    src = Path(src).expanduser().resolve()
+    if (src / MANIFEST).exists():
+        return src
+    if not src.is_dir():
+        raise InputError(f"找不到备份目录 {src}", field="src")
+    with contextlib.suppress(OSError):
+        named = src / (src / LATEST).read_text(encoding="utf-8").strip()
+        if (named / MANIFEST).exists():
+            return named
+    backups = _complete_backups(src)
+    if not backups:
+        raise InputError(f"{src} 中没有完整的备份（每份备份都有 {MANIFEST}）", field="src")
+    return backups[-1]
+
+
+def _manifest(src) -> dict:
+    """The manifest of the backup ``src`` names, once its own checksum holds (with ``folder``)."""
+    folder = find_backup(src)
+    try:
+        text = (folder / MANIFEST).read_text(encoding="utf-8")
+        expected = (folder / MANIFEST_SUM).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
+        raise BackupDamagedError(f"备份 {folder} 已损坏：{MANIFEST} 或 {MANIFEST_SUM} 缺失或不可读",
+                                 field=MANIFEST) from None
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != expected:
+        raise BackupDamagedError(f"备份 {folder} 已损坏：备份清单 {MANIFEST} 被改动过", field=MANIFEST)
+    manifest = json.loads(text)
+    if manifest.get("format") != FORMAT:
+        raise BackupDamagedError(f"备份 {folder} 的格式（{manifest.get('format')}）不是本程序能恢复的", field=MANIFEST)
+    return dict(manifest, folder=str(folder))
+
+
+def _bad(folder: Path, entry: dict, found: tuple[str, int] | None) -> BackupDamagedError | None:
+    """The error for a file whose (SHA-256, size) ``found`` differs from its entry (None: missing)."""
+    hint = f"请改用另一份备份（{folder.parent}）"
+    if found is None:
+        return BackupDamagedError(f"备份已损坏：缺少文件 {entry['path']}", field=entry["path"], hint=hint)
+    if found != (entry["sha256"], entry["size"]):
+        return BackupDamagedError(f"备份已损坏：文件 {entry['path']} 的内容与备份清单不符", field=entry["path"],
+                                  hint=hint)
+    return None
+
+
+def _store_entry(manifest: dict) -> dict:
+    store = manifest["store"]
+    return {"path": store["file"], "size": store["size"], "sha256": store["sha256"]}
+
+
+def check(src, *, progress=None) -> dict:
+    """Check every file of a backup against its manifest; the manifest, or BackupDamagedError
+    naming the first file that is missing or different."""
+    manifest = _manifest(src)
+    folder = Path(manifest["folder"])
+    entries = [_store_entry(manifest)] + manifest["files"]
+
+    def digest(entry):
+        try:
+            return _sha256(folder / entry["path"])
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    for done, (entry, found) in enumerate(zip(entries, _parallel(digest, entries)), start=1):
+        error = _bad(folder, entry, found)
+        if error is not None:
+            raise error
+        if progress and (done % 200 == 0 or done == len(entries)):
+            progress(done, len(entries), "核对备份")
+    return manifest
+
+
+def _empty_database(url: str) -> None:
+    st.create_database(url)
+    store = st.Store(url)
+    try:
+        if st.current_revision(store) is not None:
+            raise InputError(f"数据库 {st.shown_url(url)} 里已经有数据，只能恢复到空数据库", field="db",
+                             hint="新建一个空数据库（createdb），或换一个库名")
+    finally:
+        store.dispose()
+
+
+def restore(src, home, *, database_url: str | None = None, progress=None, operator: str = "系统恢复") -> RestoreReport:
+    """Restore the backup ``src`` into the new workspace ``home`` and check it.
+
+    Every file is checked against the manifest as it is copied: a damaged backup is
+    refused, naming the first bad file, the new workspace removed and the database left
+    untouched. ``database_url`` is where a PostgreSQL backup goes (an empty database, created when it
+    does not exist); a SQLite backup becomes ``archive.db`` of the new workspace. The store
+    is migrated to this version, the archive's files are verified and the search index is
+    built. ``progress(done, total, label)`` hears each phase.
+    """
+    import time
+
+    from .core.config import load_config
+    from .core.session import Session
+    from .search import index
+    from .shelf import fixity
+
+    seconds: dict[str, float] = {}
+    mark = time.monotonic()
+    home = resolve_home(home)
+    existed = home.exists()
+    if existed and (not home.is_dir() or any(home.iterdir())):
+        raise InputError(f"恢复目标 {home} 已存在且不是空目录，请指定一个新目录", field="home")
+    manifest = _manifest(src)
+    folder = Path(manifest["folder"])
+    kind = manifest["store"]["kind"]
+    if kind == "postgresql" and (not database_url or not st.is_postgresql(database_url)):
+        raise InputError("这份备份的数据库是 PostgreSQL：请用 --db postgresql+psycopg://… 指定恢复到的空数据库",
+                         field="db")
+    if kind == "sqlite" and database_url and st.is_postgresql(database_url):
+        raise InputError("这份备份的数据库是 SQLite，只能恢复为新工作区内的 archive.db，请去掉 --db", field="db")
+    store_entry = _store_entry(manifest)
+    try:
+        error = _bad(folder, store_entry, _sha256(folder / store_entry["path"]))
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        error = _bad(folder, store_entry, None)
+    if error is not None:
+        raise error
+
+    def copy(entry):
+        target = home / entry["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return _copy_hashing(folder / entry["path"], target)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        # Each file is checked against the manifest as it is copied; the first bad one (in
+        # the manifest's order) refuses the backup and the new workspace is removed.
+        total = len(manifest["files"])
+        size = 0
+        for done, (entry, found) in enumerate(zip(manifest["files"], _parallel(copy, manifest["files"])), start=1):
+            error = _bad(folder, entry, found)
+            if error is not None:
+                raise error
+            size += entry["size"]
+            if progress and (done % 200 == 0 or done == total):
+                progress(done, total, "恢复文书")
+        seconds["copy"] = time.monotonic() - mark
+        mark = time.monotonic()
+        config = load_config(home)
+        settings = config.setdefault("settings", {})
+        settings.pop("documents_dir", None)  # the documents are now in the new workspace
+        settings.pop("database_url", None)
+        if kind == "postgresql":
+            settings["database_url"] = st.normalise_url(database_url)
+        _write_atomic(home / CONFIG_NAME, json.dumps(config, ensure_ascii=False, indent=2) + "\n")
+        (home / "seals").mkdir(exist_ok=True)
+        (home / DOCUMENTS).mkdir(exist_ok=True)
+        store_file = folder / store_entry["path"]
+        if kind == "sqlite":
+            shutil.copy2(store_file, home / "archive.db")
+            url = f"sqlite:///{home / 'archive.db'}"
+        else:
+            url = st.normalise_url(database_url)
+            _empty_database(url)
+            args, env = _libpq(url)
+            _run_pg("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", *args,
+                                   str(store_file)], env, "pg_restore 恢复数据库")
+        size += store_entry["size"]
+        st.open_store(url, migrate=True).dispose()
+        seconds["store"] = time.monotonic() - mark
+    except BaseException:
+        if existed:
+            for child in home.iterdir():
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+        raise
+
+    mark = time.monotonic()
+    with Session.open(home, operator=operator, database_url=url) as session:
+        if progress:
+            progress(0, 1, "核验案卷文件")
+        report = fixity.verify(session, record=False)
+        seconds["verify"] = time.monotonic() - mark
+        mark = time.monotonic()
+        if progress:
+            progress(0, 1, "建立检索索引")
+        index.create_empty(session)
+        indexed = index.status(session).documents
+        seconds["index"] = time.monotonic() - mark
+    return RestoreReport(home=str(home), backup=str(folder), store=kind, database_url=url,
+                         files=total + 1, bytes=size, problems=report.problems, indexed=indexed, seconds=seconds)
