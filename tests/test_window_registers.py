@@ -96,7 +96,6 @@ def test_register_command_prints_and_writes_xlsx(session, home, tmp_path):
 
 def test_every_workbook_the_product_writes_prints_one_page_wide(session, home, tmp_path):
     """The item catalogue, the catalogue of volumes and the lending register too."""
-    from archive.core.session import Session
     from archive.lending import registers as lending_registers
     from archive.shelf import catalogues, volumes
     from archive.window import catalog

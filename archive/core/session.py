@@ -28,7 +28,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from . import changelog
@@ -128,6 +127,14 @@ class Session:
         child._user = user
         return child
 
+    def as_operator(self, name: str | None) -> "Session":
+        """A session acting as the account ``name`` that shares this one's store, calendar,
+        helpers, client address and working date (a background job runs as the account that
+        started it; a script hands work from one desk to another)."""
+        child = Session(self.ws, operator=name, today=self._today, client=self.client, request_id=self.request_id)
+        child._parent = self
+        return child
+
     @property
     def store(self) -> st.Store:
         if self._parent is not None:
@@ -207,17 +214,10 @@ class Session:
         if self._parent is not None:
             return self._parent.calendar
         if self._calendar is None:
-            from .calendar import WorkCalendar, YearSchedule
+            from .calendar import from_store
 
-            schedules: dict[int, dict] = {}
             with self.store.read() as conn:
-                for row in conn.execute(select(st.calendar_years)):
-                    schedules[row.year] = {"holidays": {}, "workdays": {}, "source": row.source}
-                for row in conn.execute(select(st.calendar_days)):
-                    schedules[row.year]["holidays" if row.kind == "holiday" else "workdays"][row.day] = row.name
-            self._calendar = WorkCalendar(
-                {year: YearSchedule(year=year, **data) for year, data in schedules.items()}
-            )
+                self._calendar = from_store(conn)
         return self._calendar
 
     def reset_calendar(self) -> None:

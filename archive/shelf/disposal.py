@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from ..core import access
 from ..core import store as st
-from ..core.errors import ForbiddenError, InputError, NotFoundError, StateError
+from ..core.errors import ForbiddenError, NotFoundError, StateError
 from .scheme import load as load_scheme, retention_text, retention_years
 from ..core.session import Session, retrying
 from ..core.validate import check_positive_int, check_text, format_cn_date, parse_date
