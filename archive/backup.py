@@ -623,7 +623,12 @@ def restore(src, home, *, database_url: str | None = None, progress=None, operat
         raise
 
     mark = time.monotonic()
-    with Session.open(home, operator=operator, database_url=url) as session:
+    # Restoring is the installation's own work on the server's shell (no account may be
+    # usable yet): it checks the files as the superuser, as `archive user …` acts.
+    from .core.config import open_workspace
+
+    with Session(open_workspace(home, database_url=url), operator=operator, superuser=True,
+                 client="archive restore") as session:
         if progress:
             progress(0, 1, "核验案卷文件")
         report = fixity.verify(session, record=False)

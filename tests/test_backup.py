@@ -22,7 +22,7 @@ from archive.shelf import fixity, volumes
 from archive.window.cases import Applicant
 from cli import main
 
-from .conftest import DEMO_DAY, PERSON_ID
+from .conftest import DEMO_DAY, PERSON_ID, at_archive
 from .test_cases import make_case
 from .test_volumes import make_concluded, make_pdf
 
@@ -31,8 +31,9 @@ EVERYONE = BUILT_IN["principal"]
 
 
 def filed(session, name: str) -> str:
-    return volumes.file_case(session, make_concluded(
-        session, applicant=Applicant.person(name, PERSON_ID, "13800138000"))).archival_code
+    """A case received and concluded at the window, filed by the archive."""
+    case_no = make_concluded(session, applicant=Applicant.person(name, PERSON_ID, "13800138000"))
+    return volumes.file_case(at_archive(session), case_no).archival_code
 
 
 @pytest.fixture
@@ -199,7 +200,7 @@ def test_documents_may_live_outside_the_workspace(tmp_path, test_store, monkeypa
         code = filed(s, "共享盘")
         stored = volumes.show(s, code)
         assert Path(stored.folder).is_relative_to(share) and not (tmp_path / "ws" / "documents").exists()
-        assert fixity.verify(s, record=False).ok
+        assert fixity.verify(at_archive(s), record=False).ok
         report = backup.backup(s, tmp_path / "backups")
     monkeypatch.delenv("ARCHIVE_DOCUMENTS_DIR")
     restored = _restore(test_store, tmp_path / "backups", tmp_path / "restored")
