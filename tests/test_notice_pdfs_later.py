@@ -20,7 +20,7 @@ from archive.core.session import Session
 from archive.shelf import fixity
 from archive.window import notices
 
-from .conftest import DEMO_DAY
+from .conftest import DEMO_DAY, at_archive
 from .test_cases import make_case
 from .test_converter import needs_libreoffice
 
@@ -77,7 +77,7 @@ def test_the_receive_commits_without_its_pdf_and_the_thread_makes_it(home):
         assert shown.pdf == str(path) and not shown.pdf_pending
         later.close()
         assert later.failures == 0
-        assert fixity.verify(session).ok  # the PDF's recorded SHA-256 is its own
+        assert fixity.verify(at_archive(session)).ok  # the PDF's recorded SHA-256 is its own
 
 
 @needs_libreoffice
