@@ -30,19 +30,14 @@ demo: deps $(STAMP)
 	$(BIN)/archive demo --home $(DEMO_HOME)
 	ARCHIVE_TODAY=$(DEMO_DAY) $(BIN)/archive serve --home $(DEMO_HOME) --port $(DEMO_PORT)
 
-# The whole suite runs twice: on SQLite, then on a PostgreSQL server the test session
-# starts itself (initdb + pg_ctl on a loopback port, stopped at the end; tests/conftest.py).
-# pytest exits 5 when it collects no tests; that is not a failure of the suite.
+# The whole suite runs twice, side by side (tools/test-both-stores.sh): on SQLite and on a
+# PostgreSQL server the test session starts itself (initdb + pg_ctl on a loopback port,
+# stopped at the end; tests/conftest.py). Each run's output is in .test-logs/.
 test: deps $(STAMP)
-	@status=0; for store in sqlite postgresql; do \
-		echo "== pytest --store $$store"; \
-		$(BIN)/python -m pytest -q --store $$store; rc=$$?; \
-		if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; \
-		if [ $$rc -ne 0 ]; then status=$$rc; fi; \
-	done; exit $$status
+	@PYTHON=$(BIN)/python bash tools/test-both-stores.sh
 
 bench: deps $(STAMP)
 	$(BIN)/python bench/notices.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .test-logs
