@@ -443,7 +443,14 @@ def test_file_find_lend_by_scanning_and_return_a_page_short(server, browser, sho
     assert query.get_attribute("id") == "q"
     query.send_keys('"欧阳明远餐饮"' + Keys.ENTER)
     wait_for(browser, lambda d: d.find_elements(By.ID, "hits"))
-    assert code in browser.find_element(By.ID, "hits").text
+
+    def indexed(d):  # the server's indexer thread applies the filing a moment after it commits
+        if code in d.find_element(By.ID, "hits").text:
+            return True
+        d.refresh()
+        return False
+
+    wait_for(browser, indexed)
     assert browser.find_elements(By.CSS_SELECTOR, "#hits mark")
     shots(browser, "24-search")
 

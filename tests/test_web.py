@@ -878,6 +878,24 @@ def test_the_search_page_keeps_facets_in_the_url_and_hides_what_the_role_may_not
     assert bad.status_code == 400 and 'data-for="q"' in bad.text
 
 
+def test_the_search_page_says_when_the_index_is_behind(app, home):
+    from archive.search import index
+
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        index.reindex(archivist)
+    clerk, csrf = login(app, "王芳")
+    assert "id=\"lag\"" not in clerk.get("/search?q=张三").text
+    made = clerk.post("/api/v1/cases", json=receive_json(), headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201  # no indexer runs beside this app: the entry waits
+    page = clerk.get("/search?q=张三")
+    assert page.status_code == 200 and "检索索引还有 1 项最新的变更未处理" in page.text
+    assert made.json()["case"] not in page.text
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        index.reindex(archivist)
+    caught_up = clerk.get("/search?q=张三")
+    assert "id=\"lag\"" not in caught_up.text and made.json()["case"] in caught_up.text
+
+
 def test_destruction_needs_an_approver_and_two_witnesses_each_signed_in(app, home):
     """The two-person rule in the browser: the approver cannot witness, a witness cannot confirm
     twice, and only the second witness's confirmation executes the list."""
