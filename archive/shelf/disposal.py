@@ -222,6 +222,15 @@ def _entries(conn, row) -> tuple[list, tuple[Entry, ...]]:
                                 opinion=DEFAULT_OPINION, state=v.state) for n, v in enumerate(ordered, start=1))
 
 
+def _locked_list(conn, number):
+    """The list's row and volumes, the row locked until the commit (on PostgreSQL): an approval
+    and two witnesses' confirmations arriving at once are taken one after the other."""
+    row = _list_row(conn, number)
+    st.lock(conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
+    row = _list_row(conn, row.id)
+    return row, _entries(conn, row)[0]
+
+
 PARTICIPANTS = ("disposal.appraise", "disposal.approve", "disposal.witness")
 
 
@@ -294,11 +303,7 @@ def approve(session: Session, number, *, method: str | None = None, reviewer: st
     reviewer = check_text(reviewer, "档案部门负责人", required=False, max_length=50) or None
     me = session.operator
     with session.work() as work:
-        row = _list_row(work.conn, number)
-        # Locked until the commit: two witnesses confirming at once are counted one after the other.
-        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
-        row = _list_row(work.conn, row.id)
-        volumes, _ = _entries(work.conn, row)
+        row, volumes = _locked_list(work.conn, number)
         if row.status != "draft":
             raise StateError(f"第{row.id}号销毁清册已执行，不能再批准", field="list")
         if row.approved_by:
@@ -327,11 +332,7 @@ def witness(session: Session, number) -> DestructionList:
     access.require(session, "disposal.witness", fonds=scheme.fonds_code)
     me = session.operator
     with session.work() as work:
-        row = _list_row(work.conn, number)
-        # Locked until the commit: two witnesses confirming at once are counted one after the other.
-        st.lock(work.conn, st.destruction_lists, st.destruction_lists.c.id == row.id)
-        row = _list_row(work.conn, row.id)
-        volumes, _ = _entries(work.conn, row)
+        row, volumes = _locked_list(work.conn, number)
         if row.status != "draft":
             raise StateError(f"第{row.id}号销毁清册已执行", field="list")
         if not row.approved_by:
