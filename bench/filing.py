@@ -106,24 +106,25 @@ def main(argv=None) -> int:
         centre.init(home, sample=True).close()
         print(f"归档基准（{os.cpu_count()} 核）", flush=True)
 
-        with Session(open_workspace(home, pdf="never"), operator="档案员", today=DAY) as session:
+        # The window receives and concludes (王芳); the archive files and verifies (陈静).
+        with Session(open_workspace(home, pdf="never"), operator="王芳", today=DAY) as session:
             make_cases(session, args.count, label="不转 PDF")
-            filed, elapsed = file_all(session)
+            filed, elapsed = file_all(session.as_operator("陈静"))
             print(f"不转换 PDF：归档 {filed} 卷，用时 {elapsed:.2f} s，{filed / elapsed:.1f} 卷/秒（目标 ≥ 20）")
 
         if args.pdf_count and libreoffice_available():
             pdf_home = tmp / "pdf-home"
             centre.init(pdf_home, sample=True).close()
-            with Session(open_workspace(pdf_home, pdf="always"), operator="档案员", today=DAY) as session:
+            with Session(open_workspace(pdf_home, pdf="always"), operator="王芳", today=DAY) as session:
                 make_cases(session, args.pdf_count, label="出具文书时即生成 PDF")
                 office.converter(session)  # start LibreOffice before timing (a batch pays this once)
-                filed, elapsed = file_all(session)
+                filed, elapsed = file_all(session.as_operator("陈静"))
                 print(f"转换 PDF（较小批量 {filed} 卷，每卷转换申请登记表、办结审批单和三张表格并合并加盖档号）："
                       f"用时 {elapsed:.2f} s，{filed / elapsed:.2f} 卷/秒")
         elif args.pdf_count:
             print("转换 PDF：未安装 LibreOffice，跳过")
 
-        with Session(open_workspace(home, pdf="never"), operator="档案员", today=DAY) as session:
+        with Session(open_workspace(home, pdf="never"), operator="陈静", today=DAY) as session:
             from archive.shelf import fixity
 
             files = stored_files(session)
