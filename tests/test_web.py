@@ -871,6 +871,9 @@ def test_the_search_page_keeps_facets_in_the_url_and_hides_what_the_role_may_not
     assert "year=2026" in found.text  # the year facet is a link that keeps the query
     narrowed = staff.get("/search?q=张三&year=2026")
     assert narrowed.status_code == 200 and "取消“2026”" in narrowed.text
+    assert ">市场监管局</a>" in found.text  # units by their short names, not their codes
+    by_unit = staff.get("/search?q=张三&unit=SJ")
+    assert by_unit.status_code == 200 and "取消“市场监管局”" in by_unit.text and code in by_unit.text
     public, _ = login(app, "郑洁")
     hidden = public.get("/search?q=张三")
     assert hidden.status_code == 200 and code not in hidden.text

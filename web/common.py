@@ -190,3 +190,8 @@ def handle_unexpected(request: Request, exc: Exception):
 
 def new_request_id() -> str:
     return uuid.uuid4().hex[:16]
+
+
+def unit_short_names(here: "Desk") -> dict:
+    """Unit code → its short name (市场监管局), for lists where the full name is too long."""
+    return {code: conf.get("short_name") or conf.get("name") or code for code, conf in here.session.ws.units.items()}

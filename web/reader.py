@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from archive.core.errors import ArchiveError, ForbiddenError
 
-from .common import desk, render, status_of
+from .common import desk, render, status_of, unit_short_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,7 +57,8 @@ def search_page(request: Request, q: str = "", year: str = "", unit: str = "", c
     facet_param = {"year": "year", "unit": "unit", "class": "cls"}
     return render(request, "search.html", {
         "csrf": here.csrf, "result": result, "error": error, "filters": filters, "page": page, "pages": pages,
-        "link": link, "facet_names": FACETS, "facet_param": facet_param, "highlighted": highlighted},
+        "link": link, "facet_names": FACETS, "facet_param": facet_param, "highlighted": highlighted,
+        "unit_names": unit_short_names(here)},
         status_code=status)
 
 

@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from archive.core.errors import InputError
 
 from . import charts
-from .common import desk, render, status_of
+from .common import desk, render, status_of, unit_short_names
 
 router = APIRouter()
 
@@ -98,7 +98,7 @@ def dashboard_page(request: Request, month: str | None = None):
     return render(request, "supervision.html", {
         "csrf": here.csrf, "board": board, "tiles": _tiles(board), "charts": _charts(here, board),
         "month": f"{board.period.start:%Y-%m}", "drill": _drill, "today": here.session.today,
-        "units": _short_names(here)})
+        "units": unit_short_names(here)})
 
 
 @router.get("/supervision/cases", include_in_schema=False)
@@ -135,13 +135,8 @@ def screen_panel(request: Request):
     return render(request, "_screen_panel.html", _screen(here, board))
 
 
-def _short_names(here) -> dict:
-    """Unit code → its short name (市场监管局), for lists where the full name is too long."""
-    return {code: conf.get("short_name") or conf.get("name") or code for code, conf in here.session.ws.units.items()}
-
-
 def _screen(here, board) -> dict:
-    return {"board": board, "tiles": _tiles(board), "charts": _charts(here, board, big=True), "units": _short_names(here),
+    return {"board": board, "tiles": _tiles(board), "charts": _charts(here, board, big=True), "units": unit_short_names(here),
             "updated": here.session.now().strftime("%H:%M:%S"), "today": here.session.today}
 
 
