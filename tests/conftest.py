@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from .ci_strict import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401  (a skip under CI fails)
+
 # A Monday before the 2026 National Day holiday, so limits cross a real holiday block.
 DEMO_DAY = dt.date(2026, 9, 28)
 ROOT = Path(__file__).resolve().parent.parent
