@@ -59,6 +59,23 @@ def test_passwords_are_argon2id_and_rehashed_when_the_parameters_change(home, mo
     assert rows[0].detail["rehashed"] is True
 
 
+def test_a_login_under_a_name_no_account_has_is_audited_without_an_actor(home):
+    add_account(home, "李四", "clerk")
+    with Session(open_workspace(home), client="10.0.0.9") as s:
+        for typed in ("赵立新\n2026-11-30 登录成功", "李四\u202e", "李四"):
+            with pytest.raises(AuthError):
+                accounts.authenticate(s, typed, "wrong-password")
+    rows = list(reversed(audit.entries(superuser(home), action="login")))[-3:]
+    # A typed name is not an identity: no entry is filed under 赵立新 or a look-alike of 李四.
+    assert [(r.actor, r.subject, r.outcome) for r in rows] == [
+        (accounts.UNKNOWN_ACTOR, "赵立新\\u000a2026-11-30 登录成功", "failed"),
+        (accounts.UNKNOWN_ACTOR, "李四\\u202e", "failed"),
+        ("李四", "李四", "failed"),
+    ]
+    assert [r.detail["reason"] for r in rows] == ["unknown", "unknown", "password"]
+    assert audit.verify(superuser(home)).ok
+
+
 def test_lockout_after_five_failures_even_for_the_right_password(home):
     add_account(home, "李四", "clerk")
     with Session(open_workspace(home), client="10.0.0.7") as s:

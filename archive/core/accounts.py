@@ -287,6 +287,20 @@ def _dummy_verify(session, password: str) -> None:
     _verify(session, _DUMMY_HASH[key], password)
 
 
+# The audit trail's actor for a login attempt under a name no account has: a typed name
+# is not an identity, so it is kept only as the entry's subject.
+UNKNOWN_ACTOR = "（未知账户）"
+
+
+def _visible(typed: str, limit: int = 50) -> str:
+    """``typed`` cut to ``limit`` characters with invisible characters shown as ``\\uXXXX``
+    (a name with a line break or a direction mark cannot disguise an audit entry)."""
+    import unicodedata
+
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else c
+                   for c in typed[:limit])
+
+
 def authenticate(session, name: str, password: str) -> User:
     """The account when name and password are right; AuthError / LockedError otherwise.
 
@@ -297,7 +311,8 @@ def authenticate(session, name: str, password: str) -> User:
 
     name = (name or "").strip()
     if not name or not password or len(name) > 50:
-        audit.record(session, "login", name[:50] or "（空）", outcome="failed", as_actor=name[:50] or "（空）",
+        # Not an account: the trail names no actor, only what was typed (made visible).
+        audit.record(session, "login", _visible(name) or "（空）", outcome="failed", as_actor=UNKNOWN_ACTOR,
                      reason="missing")
         raise AuthError(WRONG_LOGIN, field="username")
     now = _now(session)
@@ -305,7 +320,8 @@ def authenticate(session, name: str, password: str) -> User:
         row = _row(conn, name)
     if row is None or not row.active:
         _dummy_verify(session, password)
-        audit.record(session, "login", name, outcome="failed", as_actor=name,
+        audit.record(session, "login", _visible(name), outcome="failed",
+                     as_actor=UNKNOWN_ACTOR if row is None else name,
                      reason="unknown" if row is None else "disabled")
         raise AuthError(WRONG_LOGIN, field="username")
     if row.locked_until and row.locked_until > now:

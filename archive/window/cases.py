@@ -168,8 +168,14 @@ class Case:
 
 # -- reading ---------------------------------------------------------------------------
 
-def _case_from_row(session: Session, conn, row, *, with_notices: bool = True) -> Case:
-    item_name = conn.execute(select(st.items.c.name).where(st.items.c.code == row.item_code)).scalar() or ""
+def _case_from_row(session: Session, conn, row, *, with_notices: bool = True,
+                   item_names: dict[str, str] | None = None) -> Case:
+    """The case of ``row``; ``item_names`` (code → name), when given, saves a list one
+    query per case."""
+    if item_names is None:
+        item_name = conn.execute(select(st.items.c.name).where(st.items.c.code == row.item_code)).scalar() or ""
+    else:
+        item_name = item_names.get(row.item_code, "")
     case = Case(
         case_no=row.case_no, item_code=row.item_code, item_name=item_name, unit=row.unit, case_type=row.case_type,
         applicant=Applicant(**row.applicant), status=row.status, materials=tuple(row.materials),
@@ -277,7 +283,9 @@ def list_cases(session: Session, *, status: str | None = None, due_within: int |
     if overdue:
         query = query.where(st.cases.c.status == "accepted", st.cases.c.due_on < today)
     with session.store.read() as conn:
-        return [_case_from_row(session, conn, row, with_notices=False) for row in conn.execute(query)]
+        names = dict(conn.execute(select(st.items.c.code, st.items.c.name)).all())
+        return [_case_from_row(session, conn, row, with_notices=False, item_names=names)
+                for row in conn.execute(query)]
 
 
 # -- helpers ----------------------------------------------------------------------------
