@@ -7,6 +7,7 @@ waits. A workspace that made no PDFs before gets them when asked for.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -78,6 +79,22 @@ def test_the_receive_commits_without_its_pdf_and_the_thread_makes_it(home):
         later.close()
         assert later.failures == 0
         assert fixity.verify(at_archive(session)).ok  # the PDF's recorded SHA-256 is its own
+
+
+@needs_libreoffice
+def test_the_pdfs_of_several_receives_are_spread_over_the_converters_servers(home):
+    from archive.documents import office
+
+    with _session(home, pdf="auto") as session:
+        later = notices.convert_later(session)
+        receipts = [make_case(session).notices[-1] for _ in range(4)]
+        later.close()  # every PDF asked for is made before the threads stop
+        assert later.failures == 0 and all(_row(session, r.id).pdf_path for r in receipts)
+        pool = office.converter(session)
+        # One thread per server the pool may run (one per core, at most four), each on its own.
+        assert len(later.threads) == 0 and pool.max_servers == min(4, max(1, len(os.sched_getaffinity(0))))
+        assert len(pool.server_pids) == pool.max_servers
+        assert len(set(pool.server_pids)) == pool.max_servers
 
 
 @needs_libreoffice

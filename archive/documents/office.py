@@ -780,15 +780,24 @@ class PdfConverter:
 
     # -- conversion
 
-    def convert(self, docx_path: str | os.PathLike, pdf_path: str | os.PathLike) -> Path:
+    def convert(self, docx_path: str | os.PathLike, pdf_path: str | os.PathLike, *, slot: int = 0) -> Path:
         """Convert ``docx_path`` to a new PDF at ``pdf_path`` and return ``pdf_path``.
 
         The PDF is written to a temporary file beside the target and renamed into place;
         an existing ``pdf_path`` is refused with :class:`StateError`. A damaged document
-        raises :class:`ConversionError` and leaves no file behind.
+        raises :class:`ConversionError` and leaves no file behind. ``slot`` picks the server
+        (0 … ``max_servers`` − 1; a further one starts on its first document): threads that
+        convert one document at a time each, such as the server's PDF makers, use a slot
+        each and so run side by side.
         """
+        if not 0 <= slot < self.max_servers:
+            raise ValueError(f"slot {slot} outside 0..{self.max_servers - 1}")
         source, target = self._check(docx_path, pdf_path)
-        self._convert_on(self._servers[0], source, target)
+        with self._lock:
+            while len(self._servers) <= slot:
+                self._servers.append(_Server())
+            server = self._servers[slot]
+        self._convert_on(server, source, target)
         return Path(pdf_path)
 
     def convert_many(

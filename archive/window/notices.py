@@ -161,12 +161,13 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
                   reprint_no=reprint_no, case=subject, id=notice_id, pdf_pending=pending)
 
 
-def _convert(session: Session, docx: Path, context: dict, subject: str) -> Path:
-    """The notice's PDF beside its .docx, with the notice's metadata."""
+def _convert(session: Session, docx: Path, context: dict, subject: str, *, slot: int = 0) -> Path:
+    """The notice's PDF beside its .docx, with the notice's metadata (``slot``: which of the
+    converter's LibreOffice servers)."""
     from ..documents import office
     from ..documents.pdf import stamp_metadata
 
-    pdf_path = office.converter(session).convert(docx, docx.with_suffix(".pdf"))
+    pdf_path = office.converter(session).convert(docx, docx.with_suffix(".pdf"), slot=slot)
     try:
         stamp_metadata(pdf_path, title=f"{context['title']} {context['number']}", number=context["number"],
                        case=subject, subject=context["title"], author=context["organ"])
@@ -183,35 +184,48 @@ _PDF_LOCKS = tuple(threading.Lock() for _ in range(32))  # one notice's PDF is m
 
 
 class LaterPdfs:
-    """The thread that makes notices' PDFs after their writes commit (one at a time, in order)."""
+    """The threads that make notices' PDFs after their writes commit, in the order asked.
+
+    One thread per LibreOffice server the converter may run (one per core, at most four),
+    each feeding its own server: twenty windows receiving at once are not all queued
+    behind one LibreOffice. A page asking for a PDF not made yet makes it itself
+    (:func:`make_pdf`), and whoever asks first makes it.
+    """
 
     def __init__(self, session: Session):
         self.session = session
         self.queue: queue.Queue = queue.Queue()
-        self.thread: threading.Thread | None = None
+        self.threads: list[threading.Thread] = []
         self.failures = 0  # PDFs it could not make; asking for one tries again and says why
         self._lock = threading.Lock()
 
     def put(self, notice_id: int) -> None:
         with self._lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, daemon=True, name="notice-pdfs")
-                self.thread.start()
+            if not self.threads:
+                from ..documents import office
+
+                slots = office.converter(self.session).max_servers
+                self.threads = [threading.Thread(target=self._run, args=(slot,), daemon=True,
+                                                 name=f"notice-pdfs-{slot}") for slot in range(slots)]
+                for thread in self.threads:
+                    thread.start()
         self.queue.put(notice_id)
 
-    def _run(self) -> None:
+    def _run(self, slot: int) -> None:
         while (notice_id := self.queue.get()) is not None:
             try:
-                make_pdf(self.session, notice_id)
+                make_pdf(self.session, notice_id, slot=slot)
             except Exception:  # noqa: BLE001 - the page that shows the notice asks again and reports it
-                self.failures += 1
+                with self._lock:
+                    self.failures += 1
 
     def close(self) -> None:
-        """Finish the PDFs already asked for, then stop the thread."""
+        """Finish the PDFs already asked for, then stop the threads."""
         with self._lock:
-            thread, self.thread = self.thread, None
-        if thread is not None:
+            threads, self.threads = self.threads, []
+        for _ in threads:
             self.queue.put(None)
+        for thread in threads:
             thread.join()
 
 
@@ -220,7 +234,7 @@ def convert_later(session: Session) -> LaterPdfs:
     return session.resource(LATER_PDFS, lambda: LaterPdfs(session))
 
 
-def make_pdf(session: Session, notice_id: int) -> Path | None:
+def make_pdf(session: Session, notice_id: int, *, slot: int = 0) -> Path | None:
     """The notice's PDF, made now if it has none yet (None when this workspace makes no PDFs).
 
     The .docx must still be the one recorded (its SHA-256); the PDF and its row are written
@@ -250,7 +264,7 @@ def make_pdf(session: Session, notice_id: int) -> Path | None:
                                  hint="请运行 archive verify 检查")
         # Converted outside the transaction: other writes must not wait for LibreOffice.
         try:
-            pdf = _convert(session, docx, dict(row.context, number=row.number), row.subject or "")
+            pdf = _convert(session, docx, dict(row.context, number=row.number), row.subject or "", slot=slot)
         except StateError:
             row = recorded()  # another process made it first
             if row.pdf_path:
