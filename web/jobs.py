@@ -49,7 +49,7 @@ def said(job) -> str:
     if job.status == "failed":
         return f"{job.kind_label}未完成：{(job.error or {}).get('message') or job.label}"
     if job.total:
-        return f"{job.kind_label}{job.label}，已完成 {job.done}/{job.total}（{job.percent}%）"
+        return f"{job.kind_label}：{job.label}（{job.percent}%）"
     return f"{job.kind_label}：{job.label}"
 
 

@@ -42,7 +42,7 @@ def filing_page(request: Request):
 
     here = desk(request)
     queue = volumes.filing_queue(here.session)
-    return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "errors": {}, "result": None})
+    return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "errors": {}})
 
 
 @router.post("/filing")
@@ -53,7 +53,7 @@ def filing_form(request: Request, case: list[str] = Form([]), csrf_token: str = 
     here.check_csrf(csrf_token)
     if not case:
         queue = volumes.filing_queue(here.session)
-        return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "result": None,
+        return render(request, "filing.html", {"csrf": here.csrf, "queue": queue,
                                                "errors": {"case": "请至少勾选一件要归档的办件"}}, status_code=400)
     try:
         job = jobs.start(request, here, "file", {"cases": case})
@@ -61,7 +61,7 @@ def filing_form(request: Request, case: list[str] = Form([]), csrf_token: str = 
         if not _plain_input(exc):
             raise
         queue = volumes.filing_queue(here.session)
-        return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "result": None,
+        return render(request, "filing.html", {"csrf": here.csrf, "queue": queue,
                                                "errors": {"case": _message(exc)}}, status_code=400)
     return jobs.redirect_to(job)
 

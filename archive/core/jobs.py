@@ -101,6 +101,10 @@ class Job:
         return kind.label if kind else self.kind
 
     @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
     def percent(self) -> int:
         if self.status == DONE:
             return 100
@@ -113,7 +117,7 @@ class Job:
 
         return {"id": self.id, "kind": self.kind, "kind_label": self.kind_label, "account": self.account,
                 "params": {k: v for k, v in self.params.items() if k != "origin"},
-                "status": self.status, "status_label": STATUS_LABELS.get(self.status, self.status),
+                "status": self.status, "status_label": self.status_label,
                 "progress": {"done": self.done, "total": self.total, "label": self.label, "percent": self.percent},
                 "result": self.result, "error": self.error, "created_at": when(self.created_at),
                 "started_at": when(self.started_at), "finished_at": when(self.finished_at)}
