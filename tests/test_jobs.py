@@ -83,6 +83,9 @@ def test_only_the_owner_or_a_head_who_sees_as_much_follows_a_job(home):
         assert jobs.get(head, filing.id).id == filing.id
         with pytest.raises(NotFoundError):  # an export's file is its owner's: nobody watches it
             jobs.get(head, export.id)
+    with as_account(home, "陈静") as archivist:
+        with pytest.raises(NotFoundError):
+            jobs.get(archivist, filing.id + "x")
     for name in ("王芳", "吴刚", "韩梅"):
         with as_account(home, name) as other:
             for job in (filing, export):
@@ -274,3 +277,31 @@ def test_the_catalogue_export_page_downloads_through_the_job(app, home):  # noqa
     got = c.get(f"/jobs/{job_id}/file")
     assert got.status_code == 200 and got.content[:2] == b"PK"
     assert login(app, "赵立新")[0].get(f"/jobs/{job_id}/file").status_code == 404  # principal: not theirs
+
+
+def test_filing_one_case_with_pdfs_through_the_api_is_a_job(home, monkeypatch):
+    """A workspace that makes PDFs files even one case in the background (LibreOffice in the
+    job's thread); without PDFs one case is still filed within the request (201)."""
+    from archive.documents.office import libreoffice_available
+    from archive.web.app import create_app
+
+    if not libreoffice_available():
+        pytest.skip("未安装 LibreOffice（make deps 会安装）")  # under CI=true a skip fails the run
+    one, two = concluded(home, 2)
+    made = create_app(home, today=DEMO_DAY)
+    try:
+        from .test_web import _known_passwords
+
+        _known_passwords(home)
+        c, csrf = login(made, "陈静")
+        quick = c.post("/api/v1/volumes", json={"case": one}, headers={"X-CSRF-Token": csrf})
+        assert quick.status_code == 201 and quick.json()["case"] == one and quick.json()["merged_pdf"] is None
+        monkeypatch.setenv("ARCHIVE_PDF", "always")
+        r = c.post("/api/v1/volumes", json={"case": two}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 202 and r.json()["job"]["params"] == {"cases": [two]}
+        job = wait_done(c, r.json()["job"]["id"], limit=300)
+        assert job["status"] == "done", job
+        (filed,) = job["result"]["filed"]
+        assert filed["case"] == two and filed["merged_pdf"] is True
+    finally:
+        made.state.session.close()

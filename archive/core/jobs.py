@@ -162,8 +162,10 @@ def submit(session, kind_name: str, params: dict) -> Job:
 
 
 def _load(session, job_id: str):
+    if len(str(job_id)) > 32:  # longer than any job number (the column's width)
+        return None
     with session.store.read() as conn:
-        return conn.execute(select(st.jobs).where(st.jobs.c.id == str(job_id)[:32])).first()
+        return conn.execute(select(st.jobs).where(st.jobs.c.id == str(job_id))).first()
 
 
 def _not_found(job_id: str) -> NotFoundError:
