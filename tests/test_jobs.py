@@ -212,6 +212,8 @@ def test_filing_from_the_queue_goes_to_the_job_page_which_ends_with_the_result(a
     assert 'id="filed"' in again.text and "/volumes/" in again.text and "hx-trigger" not in again.text
     fragment = c.get(f"/jobs/{job_id}/progress?seen=x", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and 'hx-swap-oob="innerHTML:#job-said"' in fragment.text
+    queue = c.get("/filing")  # a closed tab's job is found again on the desk that started it
+    assert 'id="recent-jobs"' in queue.text and f'href="/jobs/{job_id}"' in queue.text
     other, _ = login(app, "王芳")
     assert other.get(r.headers["location"]).status_code == 404
     assert other.get(f"/jobs/{job_id}/progress").status_code == 404

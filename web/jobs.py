@@ -34,6 +34,13 @@ def start(request: Request, here, kind: str, params: dict):
     return job
 
 
+def recent_of(here, kind: str, limit: int = 5) -> list:
+    """The account's latest jobs of ``kind``, for the desk page that starts them (a closed tab's job is found again)."""
+    from archive.core import jobs
+
+    return jobs.recent(here.session, kind=kind, limit=limit)
+
+
 def redirect_to(job) -> RedirectResponse:
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 

@@ -42,7 +42,8 @@ def filing_page(request: Request):
 
     here = desk(request)
     queue = volumes.filing_queue(here.session)
-    return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "errors": {}})
+    return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "errors": {},
+                                           "recent_jobs": jobs.recent_of(here, "file")})
 
 
 @router.post("/filing")
@@ -162,7 +163,7 @@ def verify_page(request: Request):
 
     here = desk(request)
     return render(request, "verify.html", {"csrf": here.csrf, "runs": fixity.history(here.session, limit=30),
-                                           "problems": PROBLEMS})
+                                           "problems": PROBLEMS, "recent_jobs": jobs.recent_of(here, "verify")})
 
 
 @router.post("/verify")

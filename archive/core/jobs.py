@@ -210,14 +210,16 @@ def _may_see(session, row) -> bool:
     return True
 
 
-def recent(session, *, limit: int = 20) -> list[Job]:
-    """The session's own jobs, newest first."""
-    account = session.operator_name
-    if not account:
+def recent(session, *, kind: str | None = None, limit: int = 20) -> list[Job]:
+    """The session's own jobs (of ``kind``, if given), newest first."""
+    user = None if session.superuser else session.user
+    if user is None:
         return []
+    query = select(st.jobs).where(st.jobs.c.account == user.name)
+    if kind:
+        query = query.where(st.jobs.c.kind == kind)
     with session.store.read() as conn:
-        rows = conn.execute(select(st.jobs).where(st.jobs.c.account == account)
-                            .order_by(st.jobs.c.created_at.desc()).limit(limit)).all()
+        rows = conn.execute(query.order_by(st.jobs.c.created_at.desc(), st.jobs.c.id).limit(limit)).all()
     return [_job(r) for r in rows]
 
 
