@@ -156,16 +156,18 @@ def _job_accepted(request: Request, here, kind: str, params: dict) -> JSONRespon
     return JSONResponse({"job": job.to_dict()}, status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"})
 
 
-@router.post("/volumes", status_code=201, tags=["案卷"],
+JOB_ACCEPTED = {202: {"description": "已转入后台任务：{\"job\": {…}}，Location 为 /api/v1/jobs/{id}"}}
+
+
+@router.post("/volumes", status_code=201, tags=["案卷"], responses=JOB_ACCEPTED,
              summary="归档（同 archive file --json）；多件或生成 PDF 时在后台进行，答复 202 与任务")
 def file_volume(request: Request, body: FileIn):
     """One case without PDFs is filed within the request (201, the volume). Several cases
     (``cases``), or a workspace that makes PDFs, answer 202 ``{job}`` with ``Location``."""
+    from archive.core import access
     from archive.core.errors import InputError
     from archive.documents import office
     from archive.shelf import volumes
-
-    from archive.core import access
 
     here = _changing(request)
     access.require(here.session, "volume.file")  # the permission before the input
