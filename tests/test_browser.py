@@ -430,7 +430,7 @@ def test_file_find_lend_by_scanning_and_return_a_page_short(server, browser, sho
     shots(browser, "21-filing-queue")
     box.send_keys(Keys.SPACE)
     browser.find_element(By.ID, "file-selected").click()
-    wait_for(browser, lambda d: d.find_elements(By.ID, "filing-result"))
+    wait_for(browser, lambda d: d.find_elements(By.ID, "job-result"), timeout=120)  # filing runs as a job
     link = browser.find_element(By.CSS_SELECTOR, "#filed a")
     code = link.text
     shots(browser, "22-filing-result")

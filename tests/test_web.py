@@ -58,6 +58,21 @@ def login(app, name, password=TEST_PASSWORD):
     return c, r.json()["csrf_token"]
 
 
+def wait_done(c, job_id: str, *, limit: float = 120) -> dict:
+    """Poll the API until the background job has finished (a deadline for a hung job, not a speed check)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while True:
+        r = c.get(f"/api/v1/jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        job = r.json()
+        if job["status"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+
+
 def csrf_of(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
@@ -668,7 +683,12 @@ def desks_made(home):
 
         index.reindex(archivist)
         run = fixity.verify(archivist).run
-    return {"run": run, "open": open_code, "controlled": controlled, "borrower": b.code, "loan": loan.loan}
+        import archive.background  # noqa: F401  (the kinds of job)
+        from archive.core import jobs
+
+        job = jobs.run(archivist, jobs.submit(archivist, "verify", {}).id).id  # a finished job of 陈静's
+    return {"run": run, "open": open_code, "controlled": controlled, "borrower": b.code, "loan": loan.loan,
+            "job": job}
 
 
 DESK_ROUTES = [
@@ -709,11 +729,21 @@ DESK_ROUTES = [
     ("POST", "/api/v1/volumes", ARCHIVE, 404, {"json": {"case": "SJ209912310001"}}),
     ("POST", "/api/v1/loans/JY209900001/return", ARCHIVE, 404, {"json": {"pages": 1}}),
     ("POST", "/api/v1/loans/JY209900001/renew", ARCHIVE, 404, {"json": {}}),
-    ("POST", "/api/v1/verify", ARCHIVE, 200, {}),
+    ("POST", "/api/v1/verify", ARCHIVE, 202, {}),  # long work: 202 and a job (issue 15), was 200
     ("POST", "/lending/{borrower}/scan", ARCHIVE, 200, {"form": {"code": "Z023-NOPE-0001"}}),
     ("POST", "/lending/{borrower}/request", ARCHIVE, 404, {"form": {"code": "Z023-NOPE-0001"}}),
     ("POST", "/api/v1/loans", ARCHIVE, 404, {"json": {"archival_code": "Z023-NOPE-0001", "borrower": "{borrower}",
                                                       "purpose": "工作查考", "mode": "read"}}),
+    # background jobs: the job is 陈静's (an archivist) verify; the archive head follows it,
+    # for everyone else it does not exist
+    ("GET", "/jobs/{job}", ARCHIVE, 200, None, 404),
+    ("GET", "/jobs/{job}/progress", ARCHIVE, 200, None, 404),
+    ("GET", "/jobs/{job}/file", ARCHIVE, 404, None, 404),  # a verify writes no file
+    ("GET", "/api/v1/jobs/{job}", ARCHIVE, 200, None, 404),
+    ("GET", "/api/v1/jobs/{job}/file", ARCHIVE, 404, None, 404),
+    ("POST", "/api/v1/volumes", ARCHIVE, 202, {"json": {"cases": ["SJ209912310001"]}}),  # several: a job
+    ("POST", "/api/v1/catalogues/export", {"archivist", "archive_head", "principal"}, 202,
+     {"json": {"format": "xlsx", "year": 2001}}),  # catalogue.read; the job then fails: nothing that year
 ]
 
 
@@ -782,7 +812,10 @@ def test_filing_queue_files_the_chosen_cases_and_reports_refusals(app, home):
     assert page.status_code == 200 and made.case.case_no in page.text
     none = c.post("/filing", data={"csrf_token": csrf_of(page.text)})
     assert none.status_code == 400 and "请至少勾选一件" in none.text
-    done = c.post("/filing", data={"csrf_token": csrf_of(page.text), "case": [made.case.case_no, "SJ209912310001"]})
+    started = c.post("/filing", data={"csrf_token": csrf_of(page.text), "case": [made.case.case_no, "SJ209912310001"]})
+    assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")  # filing is a job
+    wait_done(c, started.headers["location"].rsplit("/", 1)[1])
+    done = c.get(started.headers["location"])
     assert done.status_code == 200 and "已归档 1 卷" in done.text and "未能归档 1 件" in done.text
     assert "SJ209912310001" in done.text
     assert count(home, st.volumes) == 1
@@ -803,8 +836,11 @@ def test_verify_runs_and_its_history_lists_it(app, desks_made):
     c, _ = login(app, "陈静")
     page = c.get("/verify")
     r = c.post("/verify", data={"csrf_token": csrf_of(page.text)})
-    assert r.status_code == 303 and r.headers["location"].startswith("/verify/")
-    run = c.get(r.headers["location"])
+    assert r.status_code == 303 and r.headers["location"].startswith("/jobs/")  # verify is a job
+    wait_done(c, r.headers["location"].rsplit("/", 1)[1])
+    result = c.get(r.headers["location"])
+    assert "全部完好" in result.text
+    run = c.get(re.search(r'href="(/verify/\d+)" id="run-link"', result.text).group(1))
     assert run.status_code == 200 and "全部完好" in run.text
     assert 'id="runs"' in c.get("/verify").text
 
@@ -1049,7 +1085,11 @@ def test_catalogues_are_browsed_by_class_catalogue_year_and_exported(app, desks_
     bad = c.get("/catalogues?year=abc")
     assert bad.status_code == 400 and 'data-for="filter"' in bad.text
     form = dict(re.findall(r'name="(cls|year|catalogue)" value="([^"]*)"', chosen.text))
-    got = c.post("/catalogues/export", data=dict(form, csrf_token=csrf_of(chosen.text), fmt="xlsx"))
+    started = c.post("/catalogues/export", data=dict(form, csrf_token=csrf_of(chosen.text), fmt="xlsx"))
+    assert started.status_code == 303  # exporting is a job; its page links the file
+    job = wait_done(c, started.headers["location"].rsplit("/", 1)[1])
+    assert job["result"]["volumes"] == 3  # desks_made filed three
+    got = c.get(f"/jobs/{job['id']}/file")
     assert got.status_code == 200 and got.content[:2] == b"PK"
     public, _ = login(app, "郑洁")
     assert public.get("/catalogues").status_code == 403

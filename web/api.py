@@ -4,7 +4,9 @@ Each answer is the object the CLI prints with ``--json`` for the same library ca
 (``case receive``, ``case show``, ``search``, ``volume show``). Errors are
 ``{"error": {"code", "field", "message", "hint"}}`` (see :mod:`web.common`); what the
 account may not see answers 404 exactly as if it did not exist. Every state-changing
-request carries the session's CSRF token in ``X-CSRF-Token``.
+request carries the session's CSRF token in ``X-CSRF-Token``. Long work (filing several
+cases or with PDFs, verify, catalogue export) answers 202 ``{"job": {…}}`` with
+``Location: /api/v1/jobs/{id}``; that job answers with its status, progress and result.
 """
 
 from __future__ import annotations
@@ -111,7 +113,19 @@ def notice_docx(request: Request, notice_id: int):
 # -- the archive and the lending desk (issue 15) ---------------------------------------------------
 
 class FileIn(BaseModel):
-    case: str = Field(..., max_length=64, description="已办结的办件编号")
+    case: str | None = Field(None, max_length=64, description="已办结的办件编号（归档一件）")
+    cases: list[str] | None = Field(None, max_length=500, description="多个办件编号（在后台归档，答复 202 与任务）")
+
+
+class VerifyIn(BaseModel):
+    codes: list[str] = Field(default_factory=list, max_length=10000, description="要校验的档号（不填则校验全部）")
+
+
+class ExportIn(BaseModel):
+    format: Literal["xlsx", "docx"] = Field("xlsx", description="目录格式")
+    class_code: str | None = Field(None, max_length=32, description="分类号，如 XK·ZC")
+    year: int | None = Field(None, ge=1949, le=2999, description="年度")
+    catalogue: int | None = Field(None, ge=1, le=999, description="目录号")
 
 
 class LoanIn(BaseModel):
@@ -134,18 +148,65 @@ def _changing(request: Request):
     return here
 
 
-@router.post("/volumes", status_code=201, tags=["案卷"], summary="归档一个办件（同 archive file --json）")
+def _job_accepted(request: Request, here, kind: str, params: dict) -> JSONResponse:
+    """202 with the job and where to poll it (long work runs in the background, see web.jobs)."""
+    from .jobs import start
+
+    job = start(request, here, kind, params)
+    return JSONResponse({"job": job.to_dict()}, status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"})
+
+
+JOB_ACCEPTED = {202: {"description": "已转入后台任务：{\"job\": {…}}，Location 为 /api/v1/jobs/{id}"}}
+
+
+@router.post("/volumes", status_code=201, tags=["案卷"], responses=JOB_ACCEPTED,
+             summary="归档（同 archive file --json）；多件或生成 PDF 时在后台进行，答复 202 与任务")
 def file_volume(request: Request, body: FileIn):
+    """One case without PDFs is filed within the request (201, the volume). Several cases
+    (``cases``), or a workspace that makes PDFs, answer 202 ``{job}`` with ``Location``."""
+    from archive.core import access
+    from archive.core.errors import InputError
+    from archive.documents import office
     from archive.shelf import volumes
 
-    return JSONResponse(volumes.file_case(_changing(request).session, body.case).to_dict(), status_code=201)
+    here = _changing(request)
+    access.require(here.session, "volume.file")  # the permission before the input
+    if body.case and body.cases:
+        raise InputError("case 与 cases 只填一个", field="cases")
+    if body.cases is not None or office.pdf_enabled(here.session):
+        return _job_accepted(request, here, "file", {"cases": body.cases if body.cases is not None else
+                                                     [body.case] if body.case else []})
+    if not body.case:
+        raise InputError("请填写要归档的办件编号", field="case")
+    return JSONResponse(volumes.file_case(here.session, body.case).to_dict(), status_code=201)
 
 
-@router.post("/verify", tags=["案卷"], summary="完整性校验（同 archive verify --json；在请求内完成）")
-def verify(request: Request):
-    from archive.shelf import fixity
+@router.post("/verify", status_code=202, tags=["案卷"],
+             summary="完整性校验（同 archive verify --json），在后台进行：答复 202 与任务")
+def verify(request: Request, body: VerifyIn | None = None):
+    return _job_accepted(request, _changing(request), "verify", {"codes": body.codes if body else []})
 
-    return fixity.verify(_changing(request).session).to_dict()
+
+@router.post("/catalogues/export", status_code=202, tags=["案卷"],
+             summary="导出案卷目录 .xlsx/.docx（同 archive catalogue export），在后台进行：答复 202 与任务")
+def export_catalogues(request: Request, body: ExportIn):
+    return _job_accepted(request, _changing(request), "catalogue_export", body.model_dump())
+
+
+@router.get("/jobs/{job_id}", tags=["任务"], summary="后台任务：状态、进度与结果")
+def show_job(request: Request, job_id: str):
+    """The job (only for its owner, or an account allowed to follow that kind of work)."""
+    from archive.core import jobs
+
+    return jobs.get(desk(request).session, job_id).to_dict()
+
+
+@router.get("/jobs/{job_id}/file", tags=["任务"], summary="后台任务生成的文件（案卷目录），经检查后下载")
+def job_file(request: Request, job_id: str):
+    from archive import background
+
+    path, name, media = background.result_file(desk(request).session, job_id)
+    return FileResponse(path, media_type=media, filename=name)
 
 
 @router.post("/loans", status_code=201, tags=["借阅"], summary="借阅登记（同 archive lend --json）")

@@ -11,6 +11,8 @@ commit: ``notices.convert_later``; all closed when the app shuts down) and mount
 - ``lending``: the lending desk (borrower banner, scanning, returns, renewals, overdue list);
 - ``reader``: the search page, within what the account may see;
 - ``api``: the JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``);
+- ``jobs``: long work in the background (filing, verify, catalogue export): the job page
+  with its progress bar, the result, the exported file;
 - ``audit``: the auditor's page;
 - ``supervision``: the supervision dashboard, big screen, drill-down, ratings, report downloads;
 - ``/static``: vendored assets only (htmx, CSS). Stored documents are never static: they
@@ -34,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive.core.errors import ArchiveError
 
-from . import api, audit, auth, common, disposal, lending, reader, shelf, supervision, window
+from . import api, audit, auth, common, disposal, jobs, lending, reader, shelf, supervision, window
 
 
 def _indexer(session):
@@ -59,10 +61,19 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
     # A receive answers once its .docx is written; the notice's PDF follows from a thread
     # (or is made when the page's viewer asks for it first).
     notices.convert_later(parent)
+    # Long work (filing, verify, catalogue export) runs on a small pool of this process's
+    # threads; jobs a stopped or killed server left unfinished are marked failed first.
+    from archive import background  # noqa: F401  (registers the kinds of job)
+    from archive.core import jobs as job_records
+
+    job_records.fail_interrupted(parent)
+    runner = job_records.Runner(parent, workers=2)
+    parent.at_close(lambda _session: runner.close())
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         yield
+        runner.close()  # running jobs stop between two items and are marked failed
         parent.close()  # finishes the PDFs asked for, then stops LibreOffice
 
     app = FastAPI(title="政务服务中心办件与档案系统", version="1", openapi_url="/api/v1/openapi.json",
@@ -70,6 +81,7 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
                   description="窗口受理、文书、检索与案卷的 JSON 接口。错误统一为 "
                               '{"error": {"code", "field", "message", "hint"}}。')
     app.state.session = parent
+    app.state.jobs = runner
     app.state.today = today
     app.state.secure_cookies = str(parent.ws.get("secure_cookies")).lower() in ("1", "true", "yes", "on")
 
@@ -114,7 +126,7 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(common.HERE / "static")), name="static")
-    for module in (auth, window, shelf, disposal, lending, reader, api, audit, supervision):
+    for module in (auth, window, shelf, disposal, lending, reader, api, audit, supervision, jobs):
         app.include_router(module.router)
 
     return app

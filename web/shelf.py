@@ -3,8 +3,9 @@
 Each view parses the form, calls one library function with the signed-in account's session
 (which checks ``volume.file``, ``fixity.verify``, ``volume.read`` and clearance) and renders.
 Input errors come back beside their field with nothing written; every form carries the
-session's CSRF token. Filing and verifying run within the request (a background job with a
-progress bar is not built yet).
+session's CSRF token. Filing, verifying and exporting catalogues run as background jobs
+(:mod:`web.jobs`): the form submits the job and redirects to its page, which shows the
+progress and then the result.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from archive.core.errors import ArchiveError, InputError
 
+from . import jobs
 from .common import desk, render, status_of
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +42,8 @@ def filing_page(request: Request):
 
     here = desk(request)
     queue = volumes.filing_queue(here.session)
-    return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "errors": {}, "result": None})
+    return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "errors": {},
+                                           "recent_jobs": jobs.recent_of(here, "file")})
 
 
 @router.post("/filing")
@@ -51,11 +54,17 @@ def filing_form(request: Request, case: list[str] = Form([]), csrf_token: str = 
     here.check_csrf(csrf_token)
     if not case:
         queue = volumes.filing_queue(here.session)
-        return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "result": None,
+        return render(request, "filing.html", {"csrf": here.csrf, "queue": queue,
                                                "errors": {"case": "请至少勾选一件要归档的办件"}}, status_code=400)
-    result = volumes.file_cases(here.session, case)
-    queue = volumes.filing_queue(here.session)
-    return render(request, "filing.html", {"csrf": here.csrf, "queue": queue, "errors": {}, "result": result})
+    try:
+        job = jobs.start(request, here, "file", {"cases": case})
+    except InputError as exc:
+        if not _plain_input(exc):
+            raise
+        queue = volumes.filing_queue(here.session)
+        return render(request, "filing.html", {"csrf": here.csrf, "queue": queue,
+                                               "errors": {"case": _message(exc)}}, status_code=400)
+    return jobs.redirect_to(job)
 
 
 # -- volumes ------------------------------------------------------------------------------------
@@ -154,17 +163,14 @@ def verify_page(request: Request):
 
     here = desk(request)
     return render(request, "verify.html", {"csrf": here.csrf, "runs": fixity.history(here.session, limit=30),
-                                           "problems": PROBLEMS})
+                                           "problems": PROBLEMS, "recent_jobs": jobs.recent_of(here, "verify")})
 
 
 @router.post("/verify")
 def verify_form(request: Request, csrf_token: str = Form("")):
-    from archive.shelf import fixity
-
     here = desk(request)
     here.check_csrf(csrf_token)
-    report = fixity.verify(here.session)
-    return RedirectResponse(f"/verify/{report.run}", status_code=303)
+    return jobs.redirect_to(jobs.start(request, here, "verify", {}))
 
 
 @router.get("/verify/{number}")
@@ -213,14 +219,9 @@ def catalogues_page(request: Request, cls: str = "", year: str = "", catalogue: 
 @router.post("/catalogues/export")
 def catalogues_export(request: Request, fmt: str = Form("xlsx"), cls: str = Form(""), year: str = Form(""),
                       catalogue: str = Form(""), csrf_token: str = Form("")):
-    """Write the catalogues chosen as .xlsx/.docx (kept under documents/catalogues) and download it."""
-    from archive.shelf import catalogues
-
+    """Export the catalogues chosen as .xlsx/.docx in the background; the job page links the file."""
     here = desk(request)
     here.check_csrf(csrf_token)
-    path, _found = catalogues.export(here.session, fmt=fmt, class_code=cls or None,
-                                     year=_int_or_none(year, "年度", minimum=1949, maximum=2999),
-                                     catalogue=_int_or_none(catalogue, "目录号", maximum=999))
-    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx" else
-             "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    return FileResponse(path, media_type=media, filename=path.name)
+    job = jobs.start(request, here, "catalogue_export",
+                     {"format": fmt, "class_code": cls, "year": year, "catalogue": catalogue})
+    return jobs.redirect_to(job)
