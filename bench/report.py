@@ -1,6 +1,6 @@
 """Benchmark: a province-sized month of the window report, on SQLite and on PostgreSQL.
 
-    python bench/report.py [--cases 1000000] [--units 200] [--store sqlite|postgresql|both] [--keep DIR]
+    python bench/report.py [--cases 1000000] [--units 200] [--store sqlite|postgresql|both] [--keep DIR [--reuse]]
 
 Setup (not timed) bulk-inserts October 2026 into a fresh workspace: ``--cases`` cases over
 ``--units`` units (10 items and 5 clerks each): about 60% settled on the spot, the rest
@@ -19,6 +19,12 @@ first report after the month), once more with them on record. Prints seconds (wa
 clock, and the process's CPU time: on SQLite that is all the work, so it shows what the
 report costs on a machine busy with other work), the load average and the process's peak
 resident memory. Targets: at most 5 s and 1 GB on either store.
+
+``--keep DIR`` keeps the workspaces (and, for PostgreSQL, the server's data folder) in DIR;
+``--reuse`` with it measures again on what an earlier run kept there, without generating the
+month anew: the store is migrated to the newest schema and supervision's kept facts brought
+up to date first (``ledger.ensure``, timed apart as ``facts_seconds``). The red cards an
+earlier run recorded stay on record, so on reuse both runs are repeated reports.
 
 PostgreSQL: a throwaway server is started from /usr/lib/postgresql/*/bin (initdb, pg_ctl)
 in a temporary folder on a free loopback port, as the ``postgres`` user when run as root,
@@ -257,13 +263,32 @@ def _measure(home: str) -> None:
                       "items": len(result.items), "clerks": len(result.clerks)}))
 
 
-def _run_store(label: str, home: Path, units, cases: int, database_url: str | None) -> None:
-    print(f"== {label}：准备 {cases:,} 件（{len(units)} 个单位）…", flush=True)
+def _prepare_again(home: Path) -> dict:
+    """A kept workspace: migrate its store to the newest schema and bring the facts up to date."""
+    from archive.centre import open_session
+    from archive.core import store as st
+    from archive.supervision import ledger
+
+    with open_session(str(home)) as session:
+        st.upgrade(session.store)
+        started = time.perf_counter()
+        ledger.ensure(session)
+        return {"facts_seconds": round(time.perf_counter() - started, 1)}
+
+
+def _run_store(label: str, home: Path, units, cases: int, database_url: str | None, reuse: bool = False) -> None:
     started = time.perf_counter()
-    _workspace(home, units, database_url)
-    counts = _fill(home, units, cases)
+    if reuse and (home / "config.json").exists():
+        print(f"== {label}：沿用 {home} 中已生成的数据…", flush=True)
+        counts = _prepare_again(home)
+        runs = ("再次（沿用）", "再次（沿用）")
+    else:
+        print(f"== {label}：准备 {cases:,} 件（{len(units)} 个单位）…", flush=True)
+        _workspace(home, units, database_url)
+        counts = _fill(home, units, cases)
+        runs = ("首次（登记红牌）", "再次（红牌已在册）")
     print(f"   准备用时 {time.perf_counter() - started:.0f} 秒：{counts}", flush=True)
-    for run in ("首次（登记红牌）", "再次（红牌已在册）"):
+    for run in runs:
         out = subprocess.run([sys.executable, __file__, "--measure", str(home)], capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)
@@ -277,6 +302,15 @@ def _run_store(label: str, home: Path, units, cases: int, database_url: str | No
               f"　单位/事项/人员 {figures['units']}/{figures['items']}/{figures['clerks']}", flush=True)
 
 
+def _kept_port(home: Path) -> int | None:
+    """The port a kept workspace's store was on (its URL names it), so a kept server starts there again."""
+    try:
+        url = json.loads((home / "config.json").read_text(encoding="utf-8"))["settings"]["database_url"]
+    except (OSError, KeyError, ValueError):
+        return None
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -286,13 +320,16 @@ def _free_port() -> int:
 class _Postgres:
     """A throwaway PostgreSQL server in a temporary folder on a loopback port."""
 
-    def __init__(self):
+    def __init__(self, folder: Path | None = None, port: int | None = None):
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
         if not bins:
             raise RuntimeError("未找到 PostgreSQL（/usr/lib/postgresql/*/bin/pg_ctl）")
         self.bin = bins[-1].parent
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-        self.port = _free_port()
+        self.kept = folder is not None  # a kept server's data folder outlives the run
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.dir = folder or Path(tempfile.mkdtemp(prefix="bench-pg-"))
+        self.port = port or _free_port()
         self.user = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, *args):
@@ -305,18 +342,22 @@ class _Postgres:
         if self.user:
             shutil.chown(self.dir, self.user)
         data = self.dir / "data"
-        self._run(self.bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        fresh = not data.exists()
+        if fresh:
+            self._run(self.bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c shared_buffers=256MB "
                    "-c work_mem=64MB -c fsync=off -c synchronous_commit=off")
         self._run(self.bin / "pg_ctl", "-D", data, "-o", options, "-l", self.dir / "log", "-w", "start")
-        self._run(self.bin / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "archive")
+        if fresh:
+            self._run(self.bin / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "archive")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/archive"
 
     def __exit__(self, *exc):
         try:
             self._run(self.bin / "pg_ctl", "-D", self.dir / "data", "-m", "fast", "-w", "stop")
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if not self.kept:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main() -> None:
@@ -325,8 +366,11 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=200)
     parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--keep", help="keep the workspaces in this folder")
+    parser.add_argument("--reuse", action="store_true", help="measure again on what --keep DIR holds")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep DIR")
     if args.measure:
         _measure(args.measure)
         return
@@ -335,20 +379,21 @@ def main() -> None:
     print(f"负载：{os.getloadavg()[0]:.2f}（1 分钟平均）", flush=True)
     try:
         if args.store in ("sqlite", "both"):
-            _run_store("SQLite", base / "sqlite", units, args.cases, None)
+            _run_store("SQLite", base / "sqlite", units, args.cases, None, args.reuse)
         if args.store in ("postgresql", "both"):
             try:
                 import psycopg  # noqa: F401
             except ImportError:
                 print("== PostgreSQL：未安装 psycopg，跳过", flush=True)
                 return
+            home = base / "postgresql"
             try:
-                server = _Postgres()
+                server = _Postgres(base / "postgresql-server", _kept_port(home)) if args.keep else _Postgres()
             except RuntimeError as exc:
                 print(f"== PostgreSQL：{exc}，跳过", flush=True)
                 return
             with server as url:
-                _run_store("PostgreSQL", base / "postgresql", units, args.cases, url)
+                _run_store("PostgreSQL", home, units, args.cases, url, args.reuse)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

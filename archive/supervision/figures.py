@@ -353,7 +353,7 @@ def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdo
         ledger.ensure(session)
     with session.store.read() as conn:
         span = None
-        counted = kept and _from_ledger(conn, calendar, per, scope, rows, yellow, blue)
+        from_ledger = counted = kept and _from_ledger(conn, calendar, per, scope, rows, yellow, blue)
         while not counted:
             clock = fx.Clock(per.start, per.end, per.as_of, workdays.n_of(calendar, per.start, per.as_of, span),
                              yellow, blue)
@@ -368,10 +368,13 @@ def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdo
             rows.clear()
             span = (min(calendar.years()), max(calendar.years()))  # an old open case: cover every year
         _supplements(conn, per, scope, rows)
-        _ratings(conn, per, scope, rows)
         _rectifications(conn, per, scope, rows)
-        _red_cards(conn, per, scope, rows)
-        pauses = _pause_rows(conn, per, scope)
+        if from_ledger:  # ratings and red cards came with the day sums
+            pauses = _kept_pause_rows(conn, per, scope)
+        else:
+            _ratings(conn, per, scope, rows)
+            _red_cards(conn, per, scope, rows)
+            pauses = _pause_rows(conn, per, scope)
     for key, values in _paused(calendar, per, pauses).items():
         _add(rows, key, values)
     return Breakdown(per, scope, rows)
@@ -422,6 +425,11 @@ def _cases(conn, f: fx.CaseFacts, scope: Scope, rows: dict, table) -> int | None
     return None
 
 
+# The kept day sums' columns that land in the levels and score tuples.
+_KEPT = {**{f"level_{level}": f"levels.{5 - level}" for level in (5, 4, 3, 2, 1)},
+         **{key: f"score_sums.{i}" for i, key in enumerate(SUBSCORES)}}
+
+
 def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: int, blue: int) -> bool:
     """Add the case figures from the kept facts (:mod:`.ledger`); False if they cannot give them.
 
@@ -435,7 +443,7 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
         return False
     found: dict[Key, list[int]] = {}
     _accumulate(found, ledger.day_sums(conn, per.start, per.end, where_unit(st.case_days.c.unit, scope)),
-                _targets(*ledger.VALUES))
+                _targets(*(_KEPT.get(name, name) for name in ledger.DAY_VALUES)))
     as_of = per.as_of
     try:
         span = (min(calendar.years()), max(calendar.years()))
@@ -524,19 +532,6 @@ def _red_cards(conn, per: Period, scope: Scope, rows: dict) -> None:
 
 # -- pauses (art. 45): from the pause and resume events ------------------------------------
 
-def pause_intervals(rows) -> dict[int, list[list]]:
-    """``{case_id: [[paused_on, resumed_on or None], …]}`` from pause and resume events in log order."""
-    out: dict[int, list[list]] = {}
-    for row in rows:
-        day = dt.date.fromisoformat(row.on)
-        spans = out.setdefault(row.case_id, [])
-        if row.action == "pause":
-            spans.append([day, None])
-        elif spans and spans[-1][1] is None:
-            spans[-1][1] = day
-    return out
-
-
 def _pause_rows(conn, per: Period, scope: Scope):
     """The pause intervals of cases that may have been paused during the period, with their keys.
 
@@ -554,7 +549,18 @@ def _pause_rows(conn, per: Period, scope: Scope):
              .with_hint(e, "INDEXED BY ix_events_action_case", "sqlite"))
     rows = conn.execute(query).all()
     keys = {row.case_id: (row.unit, row.item_code, row.clerk or "") for row in rows}
-    return [(keys[case_id], spans) for case_id, spans in pause_intervals(rows).items()]
+    return [(keys[case_id], spans) for case_id, spans in ledger.pause_intervals(rows).items()]
+
+
+def _kept_pause_rows(conn, per: Period, scope: Scope):
+    """The same intervals as :func:`_pause_rows`, from the pauses kept with the cases (:mod:`.ledger`)."""
+    out: dict[int, tuple] = {}
+    for row in ledger.pauses(conn, per.start, per.end, per.as_of, where_unit(st.case_pauses.c.unit, scope)):
+        found = out.get(row.case_id)
+        if found is None:
+            found = out[row.case_id] = ((row.unit, row.item_code, row.clerk), [])
+        found[1].append([row.paused_on, row.resumed_on])
+    return list(out.values())
 
 
 def _paused(calendar, per: Period, pauses) -> dict[Key, dict]:
