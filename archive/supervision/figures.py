@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -572,6 +573,8 @@ def _paused(calendar, per: Period, pauses) -> dict[Key, dict]:
     """
     out: dict[Key, dict] = {}
     before = per.start - dt.timedelta(days=1)
+    # Tens of thousands of intervals share a few dozen days: count each pair of days once.
+    between = functools.lru_cache(maxsize=None)(calendar.workdays_between)
     for key, intervals in pauses:
         hit = False
         days = 0
@@ -580,7 +583,7 @@ def _paused(calendar, per: Period, pauses) -> dict[Key, dict]:
             if paused_on > per.as_of or (resumed_on is not None and resumed_on < per.start):
                 continue
             hit = True
-            days += calendar.workdays_between(max(paused_on, before), stop)
+            days += between(max(paused_on, before), stop)
         if hit:
             bucket = out.setdefault(key, {"paused": 0, "paused_workdays": 0})
             bucket["paused"] += 1
