@@ -19,7 +19,8 @@ from archive.supervision import figures, ledger
 D = lambda m, d: dt.date(2026, m, d)  # noqa: E731
 
 PERIODS = ({"month": "2026-09"}, {"month": "2026-10"}, {"month": "2026-11"},
-           {"date_from": "2026-10-09", "date_to": "2026-10-20"})
+           {"date_from": "2026-10-09", "date_to": "2026-10-20"},
+           {"date_from": "2026-09-15", "date_to": "2026-11-02"})  # days of September, October whole, days of November
 
 
 def _read(conn):
@@ -29,6 +30,13 @@ def _read(conn):
         facts[row.case_id].setdefault("pauses", []).append(dict(row._mapping))
     days = {(row.day, row.unit, row.item_code, row.clerk): tuple(row._mapping[n] for n in ledger.DAY_VALUES)
             for row in conn.execute(select(st.case_days)) if any(row._mapping[n] for n in ledger.DAY_VALUES)}
+    months = {(row.month, row.unit, row.item_code, row.clerk): tuple(row._mapping[n] for n in ledger.DAY_VALUES)
+              for row in conn.execute(select(st.case_months)) if any(row._mapping[n] for n in ledger.DAY_VALUES)}
+    summed: dict = {}  # the month sums are the day sums added up
+    for (day, *key), values in days.items():
+        found = summed.get((day.replace(day=1), *key))
+        summed[(day.replace(day=1), *key)] = values if found is None else tuple(a + b for a, b in zip(found, values))
+    assert months == {key: values for key, values in summed.items() if any(values)}
     return facts, days
 
 

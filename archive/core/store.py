@@ -663,6 +663,17 @@ case_days = Table(
     *(Column(name, Integer, nullable=False, default=0) for name in FACT_VALUES),
     *(Column(name, Integer, nullable=False, default=0, server_default="0") for name in RECORD_VALUES),
 )
+# The same sums per calendar month (``month``: its first day), so a report of whole months
+# reads one row per unit, item and clerk and month instead of one per day (migration 0011).
+case_months = Table(
+    "case_months",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("item_code", String(64), primary_key=True),
+    Column("clerk", String(100), primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in DAY_VALUES),
+)
 # Each case's pauses (art. 45) as intervals, from its pause and resume events, with the case's
 # key and dates (migration 0011): recounted with the case's facts whenever the case is written.
 case_pauses = Table(

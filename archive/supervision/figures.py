@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, fields
 from functools import cached_property
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ..core import store as st
 from ..core.errors import CalendarMissingError, InputError
@@ -443,7 +443,7 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
     if not ledger.current(conn, calendar) or ledger.inexact_within(conn, per.start, per.end):
         return False
     found: dict[Key, list[int]] = {}
-    _accumulate(found, ledger.day_sums(conn, per.start, per.end, where_unit(st.case_days.c.unit, scope)),
+    _accumulate(found, ledger.day_sums(conn, per.start, per.end, lambda table: where_unit(table.c.unit, scope)),
                 _targets(*(_KEPT.get(name, name) for name in ledger.DAY_VALUES)))
     as_of = per.as_of
     try:
@@ -452,26 +452,42 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
     except CalendarMissingError:
         return False
     with workdays.table(conn, calendar, per.start, span) as table:
-        # Joined day look-ups: each open case needs its days several times over.
-        f = fx.CaseFacts(table, clock, lazy=False)
+        # Only the received and due days are needed: joined (each open case needs them several times).
+        f = fx.CaseFacts(table, clock, lazy=False, joins=("wr", "wd"))
         col = f.c.c
         pending_received = and_(f.deemed_pending, col.received_on >= per.start, col.received_on <= per.end)
         pending_window = and_(f.deemed_pending, col.check_due_on >= per.start, col.check_due_on <= per.end)
-        names = ("open_on_track", "open_blue", "open_yellow", "open_red", "open_paused", "overdue_workdays",
-                 "accepted", "deemed_accepted")
-        columns = [fx.count(condition) for condition in (f.on_track, f.blue, f.yellow, f.red, f.paused_now)]
-        columns += [fx.total(f.red, -f.left), fx.count(pending_received), fx.count(pending_window)]
         # The cases not concluded by as_of, found by the conclusion index (SQLite would rather
         # walk the unit index through every case than pick the few open ones).
         c = st.cases
         unconcluded = (select(c.c.id).where(or_(c.c.concluded_on.is_(None), c.c.concluded_on > as_of))
                        .with_hint(c, "INDEXED BY ix_cases_concluded_on", "sqlite"))
-        query = (select(col.unit, col.item_code, col.clerk, *columns).select_from(f.source)
-                 .where(col.id.in_(unconcluded), col.received_on <= per.end, where_unit(col.unit, scope))
-                 .group_by(col.unit, col.item_code, col.clerk))
+        # Each open case's state decided once, then counted by (unit, item, clerk, state); the
+        # days left summed per group give the red cases' days over.
+        judged = (select(col.unit, col.item_code, f.clerk.label("clerk"), f.state.label("state"),
+                         f.left.label("left"), case((pending_received, 1), else_=0).label("pending_received"),
+                         case((pending_window, 1), else_=0).label("pending_window"))
+                  .select_from(f.source)
+                  .where(col.id.in_(unconcluded), col.received_on <= per.end, f.open, where_unit(col.unit, scope))
+                  .subquery("judged"))
+        j = judged.c
+        query = (select(j.unit, j.item_code, j.clerk, j.state, func.count(), func.sum(j.left), func.sum(j.pending_received),
+                        func.sum(j.pending_window))
+                 .group_by(j.unit, j.item_code, j.clerk, j.state))
         opened: dict[Key, list[int]] = {}
-        _accumulate(opened, conn.execute(query), _targets(*names))
-    over = _INDEX["overdue_workdays"]
+        slot = {state: _INDEX[f"open_{state}"] for state in ("on_track", "blue", "yellow", "red", "paused")}
+        over, accepted, deemed = _INDEX["overdue_workdays"], _INDEX["accepted"], _INDEX["deemed_accepted"]
+        for unit, item, clerk, state, n, left, received, window in conn.execute(query):
+            key = (unit, item, clerk or "")
+            vector = opened.get(key)
+            if vector is None:
+                vector = opened[key] = [0] * _WIDTH
+            if state is not None:
+                vector[slot[state]] += n
+            if state == "red":
+                vector[over] -= left
+            vector[accepted] += received or 0
+            vector[deemed] += window or 0
     if any(abs(vector[over]) >= fx.MISSING // 2 for vector in opened.values()):
         return False  # an open case with a day outside the calendar: the scan widens or says so
     states = _targets("open_on_track", "open_blue", "open_yellow", "open_red", "open_paused")
@@ -556,11 +572,12 @@ def _pause_rows(conn, per: Period, scope: Scope):
 def _kept_pause_rows(conn, per: Period, scope: Scope):
     """The same intervals as :func:`_pause_rows`, from the pauses kept with the cases (:mod:`.ledger`)."""
     out: dict[int, tuple] = {}
-    for row in ledger.pauses(conn, per.start, per.end, per.as_of, where_unit(st.case_pauses.c.unit, scope)):
-        found = out.get(row.case_id)
+    for case_id, unit, item, clerk, paused_on, resumed_on in ledger.pauses(
+            conn, per.start, per.end, per.as_of, where_unit(st.case_pauses.c.unit, scope)):
+        found = out.get(case_id)
         if found is None:
-            found = out[row.case_id] = ((row.unit, row.item_code, row.clerk), [])
-        found[1].append([row.paused_on, row.resumed_on])
+            found = out[case_id] = ((unit, item, clerk), [])
+        found[1].append((paused_on, resumed_on))
     return list(out.values())
 
 

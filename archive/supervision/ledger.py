@@ -40,7 +40,7 @@ import datetime as dt
 import weakref
 import zlib
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import String, and_, delete, exists, or_, select, type_coerce
 
 from ..core import store as st
 from ..core.errors import CalendarMissingError
@@ -144,12 +144,19 @@ def _upsert_days(conn, rows: list[dict], names=VALUES) -> None:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    d = st.case_days
-    statement = insert(d)
-    statement = statement.on_conflict_do_update(
-        index_elements=[d.c.day, d.c.unit, d.c.item_code, d.c.clerk],
-        set_={name: d.c[name] + statement.excluded[name] for name in names})
-    conn.execute(statement, [{**dict.fromkeys(DAY_VALUES, 0), **row} for row in rows])
+    months: dict[tuple, dict] = {}
+    for row in rows:
+        bucket = months.setdefault((row["day"].replace(day=1), row["unit"], row["item_code"], row["clerk"]), {})
+        for name in names:
+            bucket[name] = bucket.get(name, 0) + row.get(name, 0)
+    month_rows = [{"month": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **values}
+                  for key, values in months.items()]
+    for table, first, found in ((st.case_days, "day", rows), (st.case_months, "month", month_rows)):
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c[first], table.c.unit, table.c.item_code, table.c.clerk],
+            set_={name: table.c[name] + statement.excluded[name] for name in names})
+        conn.execute(statement, [{**dict.fromkeys(DAY_VALUES, 0), **row} for row in found])
 
 
 def rating_values(level: int, scores) -> dict:
@@ -290,6 +297,7 @@ def rebuild(conn, calendar, progress=None) -> int:
     # Writers take the next store generation first: holding its row keeps them out meanwhile.
     conn.execute(select(st.counters.c.value).where(st.counters.c.scope == st.STORE_GENERATION).with_for_update())
     conn.execute(delete(st.case_days))
+    conn.execute(delete(st.case_months))
     conn.execute(delete(st.case_facts))
     conn.execute(delete(st.case_pauses))
     days: dict[tuple, list[int]] = {}
@@ -329,10 +337,16 @@ def rebuild(conn, calendar, progress=None) -> int:
     k = st.red_cards
     for row in conn.execute(select(k.c.raised_on, k.c.unit, k.c.item_code, k.c.clerk)):
         add((row.raised_on, row.unit, row.item_code, row.clerk or ""), {"red_cards": 1})
-    rows = [{"day": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **dict(zip(DAY_VALUES, vector))}
-            for key, vector in days.items()]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(st.case_days.insert(), rows[start:start + CHUNK])
+    months: dict[tuple, list[int]] = {}
+    for key, vector in days.items():
+        month = (key[0].replace(day=1), *key[1:])
+        found = months.get(month)
+        months[month] = vector if found is None else [a + b for a, b in zip(found, vector)]
+    for table, first, sums in ((st.case_days, "day", days), (st.case_months, "month", months)):
+        rows = [{first: key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **dict(zip(DAY_VALUES, vector))}
+                for key, vector in sums.items()]
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(table.insert(), rows[start:start + CHUNK])
     _set_counter(conn, GENERATION, _generation(conn))
     _set_counter(conn, CALENDAR, calendar_stamp(calendar))
     return done
@@ -363,14 +377,42 @@ def inexact_within(conn, start: dt.date, end: dt.date) -> bool:
         or_(c.c.concluded_on.is_(None), c.c.concluded_on >= start)))).scalar())
 
 
-def day_sums(conn, start: dt.date, end: dt.date, unit_condition):
-    """``(unit, item, clerk, *DAY_VALUES)`` summed over ``[start, end]``."""
+def day_sums(conn, start: dt.date, end: dt.date, unit_condition_of) -> list:
+    """``(unit, item, clerk, *DAY_VALUES)`` rows whose sums are those of ``[start, end]``.
+
+    The whole calendar months inside the period come from ``case_months``, the days before
+    and after them from ``case_days``; a key may have a row from each (callers add them).
+    ``unit_condition_of(table)`` narrows a table to the caller's units.
+    """
     from sqlalchemy import func
 
+    first = start if start.day == 1 else _next_month(start)
+    last = first
+    while _next_month(last) - dt.timedelta(days=1) <= end:
+        last = _next_month(last)
+    # Whole months: [first, last); days: [start, first) and [last, end] (all days if no whole month).
+    parts = []
+    if last > first:
+        m = st.case_months
+        parts.append((m, and_(m.c.month >= first, m.c.month < last)))
+        day_ranges = [(start, first - dt.timedelta(days=1)), (last, end)]
+    else:
+        day_ranges = [(start, end)]
     d = st.case_days
-    return conn.execute(select(d.c.unit, d.c.item_code, d.c.clerk, *(func.sum(d.c[name]) for name in DAY_VALUES))
-                        .where(and_(d.c.day >= start, d.c.day <= end), unit_condition)
-                        .group_by(d.c.unit, d.c.item_code, d.c.clerk))
+    days = [and_(d.c.day >= a, d.c.day <= b) for a, b in day_ranges if a <= b]
+    if days:
+        parts.append((d, or_(*days)))
+    rows = []
+    for table, condition in parts:
+        rows += conn.execute(select(table.c.unit, table.c.item_code, table.c.clerk,
+                                    *(func.sum(table.c[name]) for name in DAY_VALUES))
+                             .where(condition, unit_condition_of(table))
+                             .group_by(table.c.unit, table.c.item_code, table.c.clerk)).all()
+    return rows
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def pauses(conn, start: dt.date, end: dt.date, as_of: dt.date, unit_condition):
@@ -381,8 +423,17 @@ def pauses(conn, start: dt.date, end: dt.date, as_of: dt.date, unit_condition):
     ``as_of`` and not resumed before ``start``.
     """
     p = st.case_pauses
-    return conn.execute(select(p.c.case_id, p.c.unit, p.c.item_code, p.c.clerk, p.c.paused_on, p.c.resumed_on)
+    # Tens of thousands of rows: SQLite's dates are read as their ISO text and parsed by the
+    # standard library, several times faster than the generic Date type does.
+    raw = conn.dialect.name == "sqlite"
+    day = (lambda column: type_coerce(column, String).label(column.name)) if raw else (lambda column: column)
+    rows = conn.execute(select(p.c.case_id, p.c.unit, p.c.item_code, p.c.clerk, day(p.c.paused_on), day(p.c.resumed_on))
                         .where(p.c.received_on <= end, or_(p.c.concluded_on.is_(None), p.c.concluded_on >= start),
                                p.c.paused_on <= as_of, or_(p.c.resumed_on.is_(None), p.c.resumed_on >= start),
                                unit_condition)
                         .order_by(p.c.case_id, p.c.seq))
+    if not raw:
+        return rows.all()
+    parse = dt.date.fromisoformat
+    return [(case_id, unit, item, clerk, parse(paused), resumed and parse(resumed))
+            for case_id, unit, item, clerk, paused, resumed in rows]
