@@ -321,7 +321,7 @@ def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_t
     with session.store.read() as conn:
         return [RedCard(kind, case_no, unit, item, clerk, parse(due), parse(raised), over,
                         closed and parse(closed))
-                for kind, case_no, unit, item, clerk, due, raised, over, closed in conn.execute(query)]
+                for kind, case_no, unit, item, clerk, due, raised, over, closed in conn.execute(query).all()]
 
 
 def count_red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_to: dt.date | None = None,

@@ -318,7 +318,7 @@ def _add(rows: dict[Key, list[int]], key, values: dict) -> None:
 def _accumulate(rows: dict[Key, list[int]], result, targets: list[int]) -> None:
     """Add query rows ``(unit, item, clerk, value…)`` into ``rows``; value j goes to ``targets[j]``."""
     pairs = list(enumerate(targets, start=3))
-    for row in result:
+    for row in (result.all() if hasattr(result, "all") else result):  # fetched at once: fewer calls per row
         key = (row[0], row[1], row[2] or "")
         vector = rows.get(key)
         if vector is None:
@@ -477,7 +477,7 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
         opened: dict[Key, list[int]] = {}
         slot = {state: _INDEX[f"open_{state}"] for state in ("on_track", "blue", "yellow", "red", "paused")}
         over, accepted, deemed = _INDEX["overdue_workdays"], _INDEX["accepted"], _INDEX["deemed_accepted"]
-        for unit, item, clerk, state, n, left, received, window in conn.execute(query):
+        for unit, item, clerk, state, n, left, received, window in conn.execute(query).all():
             key = (unit, item, clerk or "")
             vector = opened.get(key)
             if vector is None:

@@ -436,4 +436,4 @@ def pauses(conn, start: dt.date, end: dt.date, as_of: dt.date, unit_condition):
         return rows.all()
     parse = dt.date.fromisoformat
     return [(case_id, unit, item, clerk, parse(paused), resumed and parse(resumed))
-            for case_id, unit, item, clerk, paused, resumed in rows]
+            for case_id, unit, item, clerk, paused, resumed in rows.all()]
