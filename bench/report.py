@@ -9,8 +9,8 @@ pauses (their events), extensions, supplement notices, deemed acceptances, refus
 ratings for a third of the concluded cases (bad ones with rectifications). Each case has
 its receive event (the clerk), as the window desk writes it. The rows are written beside
 the library, so supervision's kept facts are then counted from them
-(``archive.supervision.ledger.rebuild``, what the migration does for existing cases; its
-time is printed as ``facts_seconds``).
+(``archive.supervision.ledger.rebuild``, what the first report after an upgrade does for
+the cases a store already holds; its time is printed as ``facts_seconds``).
 
 Timed, each in a fresh process (so the memory peak is the report's own): the month's
 report through the library (``archive.supervision.report.window``, as ``archive report
@@ -195,7 +195,7 @@ def _fill(home: Path, units: list[dict], cases: int, seed: int = 16) -> dict:
         print(f"  已写入 {counts['cases']:,} 件", end="\r", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     # The rows went in beside the library: count supervision's facts from them, as the
-    # migration that brought the facts in does for the cases a store already holds.
+    # first report after an upgrade does for the cases a store already holds.
     from archive.supervision import ledger
 
     started = time.perf_counter()
