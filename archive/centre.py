@@ -7,7 +7,8 @@ lending rules) and the empty search index. :func:`open_session` opens a session 
 existing workspace; a session opened this way catches the search index up with what it
 wrote before it closes, when no indexer process runs (:func:`archive.search.indexer.follow`).
 Importing this module subscribes supervision's facts to every case write
-(:mod:`archive.supervision.ledger`).
+(:mod:`archive.supervision.ledger`). Every session opened here, the CLI's and the server's,
+takes its working date from ``ARCHIVE_TODAY`` when it is set (:func:`fixed_today`).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def init(home=None, *, sample: bool = False, operator: str | None = None, databa
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    session = Session(open_workspace(target), operator=operator)
+    session = Session(open_workspace(target), operator=operator, today=fixed_today())
     session.new_accounts = built.new_accounts
     _follow(session)
     return session
@@ -107,7 +108,7 @@ def _populate(home, *, sample: bool, operator: str | None, database_url: str | N
             sample_accounts = json.loads((catalog.DATA_DIR / "sample_accounts.json").read_text(encoding="utf-8"))
             created = accounts.add_sample_accounts(setup, sample_accounts["accounts"])
         index.create_empty(setup)
-    session = Session(ws, operator=operator)
+    session = Session(ws, operator=operator, today=fixed_today())
     session.new_accounts = created
     _follow(session)
     return session
@@ -127,7 +128,24 @@ def open_session(home=None, *, operator: str | None = None, follow: bool = True,
     itself passes ``follow=False``.
     """
     session = Session.open(home, operator=operator, **overrides)
+    session.today = fixed_today()
     if follow:
         _follow(session)
     return session
+
+
+TODAY_ENV = "ARCHIVE_TODAY"
+
+
+def fixed_today():
+    """The working date fixed by ``ARCHIVE_TODAY`` (YYYY-MM-DD), or None when it is not set.
+
+    For demonstrations and tests that must not depend on the calendar's loaded years: the
+    one place the CLI's and the server's sessions read it. A bad value is an InputError
+    naming the variable.
+    """
+    from .core.validate import parse_date
+
+    value = os.environ.get(TODAY_ENV, "").strip()
+    return parse_date(value, TODAY_ENV) if value else None
 

@@ -1,6 +1,6 @@
 """Benchmark: a province-sized month of the window report, on SQLite and on PostgreSQL.
 
-    python bench/report.py [--cases 1000000] [--units 200] [--store sqlite|postgresql|both] [--keep DIR]
+    python bench/report.py [--cases 1000000] [--units 200] [--store sqlite|postgresql|both] [--keep DIR [--reuse]]
 
 Setup (not timed) bulk-inserts October 2026 into a fresh workspace: ``--cases`` cases over
 ``--units`` units (10 items and 5 clerks each): about 60% settled on the spot, the rest
@@ -9,16 +9,23 @@ pauses (their events), extensions, supplement notices, deemed acceptances, refus
 ratings for a third of the concluded cases (bad ones with rectifications). Each case has
 its receive event (the clerk), as the window desk writes it. The rows are written beside
 the library, so supervision's kept facts are then counted from them
-(``archive.supervision.ledger.rebuild``, what the migration does for existing cases; its
-time is printed as ``facts_seconds``).
+(``archive.supervision.ledger.rebuild``, what the first report after an upgrade does for
+the cases a store already holds; its time is printed as ``facts_seconds``).
 
 Timed, each in a fresh process (so the memory peak is the report's own): the month's
 report through the library (``archive.supervision.report.window``, as ``archive report
 window --month 2026-10`` runs it) — once with the red cards still to be recorded (the
 first report after the month), once more with them on record. Prints seconds (wall
 clock, and the process's CPU time: on SQLite that is all the work, so it shows what the
-report costs on a machine busy with other work), the load average and the process's peak
-resident memory. Targets: at most 5 s and 1 GB on either store.
+report costs on a machine busy with other work; on PostgreSQL the server's CPU time as
+well, read from /proc for the postmaster and its backends), the load average and the
+process's peak resident memory. Targets: at most 5 s and 1 GB on either store.
+
+``--keep DIR`` keeps the workspaces (and, for PostgreSQL, the server's data folder) in DIR;
+``--reuse`` with it measures again on what an earlier run kept there, without generating the
+month anew: the store is migrated to the newest schema and supervision's kept facts brought
+up to date first (``ledger.ensure``, timed apart as ``facts_seconds``). The red cards an
+earlier run recorded stay on record, so on reuse both runs are repeated reports.
 
 PostgreSQL: a throwaway server is started from /usr/lib/postgresql/*/bin (initdb, pg_ctl)
 in a temporary folder on a free loopback port, as the ``postgres`` user when run as root,
@@ -188,7 +195,7 @@ def _fill(home: Path, units: list[dict], cases: int, seed: int = 16) -> dict:
         print(f"  已写入 {counts['cases']:,} 件", end="\r", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     # The rows went in beside the library: count supervision's facts from them, as the
-    # migration that brought the facts in does for the cases a store already holds.
+    # first report after an upgrade does for the cases a store already holds.
     from archive.supervision import ledger
 
     started = time.perf_counter()
@@ -245,36 +252,108 @@ def _measure(home: str) -> None:
     with open_session(home) as session:
         session.today = TODAY
         session.calendar  # the calendar is read once per session, not part of the report
+        with session.store.read() as conn:  # the connection the report will use, opened beforehand
+            conn.exec_driver_sql("SELECT 1")
+        server = _server_cpu()
         started, cpu = time.perf_counter(), time.process_time()
         result = report.window(session, scope=None, month=MONTH)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server = _server_cpu() - server if server is not None else None
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = result.totals
-    print(json.dumps({"seconds": round(seconds, 2), "cpu": round(cpu, 2), "load": round(os.getloadavg()[0], 2),
+    print(json.dumps({"seconds": round(seconds, 2), "cpu": round(cpu, 2),
+                      "server_cpu": round(server, 2) if server is not None else None,
+                      "load": round(os.getloadavg()[0], 2),
                       "peak_mb": round(peak_mb), "received": t.received,
                       "concluded": t.concluded, "on_time_rate": t.on_time_rate, "overdue": t.overdue,
                       "open": t.open, "red_cards": len(result.red_cards), "units": len(result.units),
                       "items": len(result.items), "clerks": len(result.clerks)}))
 
 
-def _run_store(label: str, home: Path, units, cases: int, database_url: str | None) -> None:
-    print(f"== {label}：准备 {cases:,} 件（{len(units)} 个单位）…", flush=True)
+def _server_cpu() -> float | None:
+    """CPU seconds the PostgreSQL server has used (postmaster, its live backends and those that ended).
+
+    The server named by ``BENCH_PG_DATA`` (its data folder); None on SQLite, where the
+    store's work is the process's own.
+    """
+    data = os.environ.get("BENCH_PG_DATA")
+    if not data:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    master = int((Path(data) / "postmaster.pid").read_text().split()[0])
+
+    def fields(pid):
+        text = Path(f"/proc/{pid}/stat").read_text()
+        return text[text.rindex(")") + 2:].split()
+
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            f = fields(entry.name)
+        except OSError:
+            continue
+        pid = int(entry.name)
+        if pid == master:  # its own time and that of backends that have ended
+            total += sum(int(v) for v in f[11:15])
+        elif int(f[1]) == master:
+            total += int(f[11]) + int(f[12])
+    return total / tick
+
+
+def _prepare_again(home: Path) -> dict:
+    """A kept workspace: migrate its store to the newest schema and bring the facts up to date."""
+    from archive.centre import open_session
+    from archive.core import store as st
+    from archive.supervision import ledger
+
+    with open_session(str(home)) as session:
+        st.upgrade(session.store)
+        started = time.perf_counter()
+        ledger.ensure(session)
+        return {"facts_seconds": round(time.perf_counter() - started, 1)}
+
+
+def _run_store(label: str, home: Path, units, cases: int, database_url: str | None, reuse: bool = False,
+               server_data: Path | None = None) -> None:
     started = time.perf_counter()
-    _workspace(home, units, database_url)
-    counts = _fill(home, units, cases)
+    if reuse and (home / "config.json").exists():
+        print(f"== {label}：沿用 {home} 中已生成的数据…", flush=True)
+        counts = _prepare_again(home)
+        runs = ("再次（沿用）", "再次（沿用）")
+    else:
+        print(f"== {label}：准备 {cases:,} 件（{len(units)} 个单位）…", flush=True)
+        _workspace(home, units, database_url)
+        counts = _fill(home, units, cases)
+        runs = ("首次（登记红牌）", "再次（红牌已在册）")
     print(f"   准备用时 {time.perf_counter() - started:.0f} 秒：{counts}", flush=True)
-    for run in ("首次（登记红牌）", "再次（红牌已在册）"):
-        out = subprocess.run([sys.executable, __file__, "--measure", str(home)], capture_output=True, text=True)
+    for run in runs:
+        env = dict(os.environ)
+        if database_url and server_data:
+            env["BENCH_PG_DATA"] = str(server_data)
+        out = subprocess.run([sys.executable, __file__, "--measure", str(home)], capture_output=True, text=True,
+                             env=env)
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)
             raise SystemExit(f"{label} 报表失败")
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         verdict = "达标" if figures["seconds"] <= 5 and figures["peak_mb"] <= 1024 else "未达标"
-        print(f"   月报 {run}：{figures['seconds']:.2f} 秒（本进程 CPU {figures['cpu']:.2f} 秒，负载 {figures['load']}），"
+        server = f"，数据库服务器 CPU {figures['server_cpu']:.2f} 秒" if figures.get("server_cpu") is not None else ""
+        print(f"   月报 {run}：{figures['seconds']:.2f} 秒（本进程 CPU {figures['cpu']:.2f} 秒{server}，负载 {figures['load']}），"
               f"内存峰值 {figures['peak_mb']} MB（{verdict}）", flush=True)
         print(f"     收件 {figures['received']:,}　办结 {figures['concluded']:,}　按时办结率 {figures['on_time_rate']}"
               f"　超期件 {figures['overdue']:,}　在办 {figures['open']:,}　红牌 {figures['red_cards']:,}"
               f"　单位/事项/人员 {figures['units']}/{figures['items']}/{figures['clerks']}", flush=True)
+
+
+def _kept_port(home: Path) -> int | None:
+    """The port a kept workspace's store was on (its URL names it), so a kept server starts there again."""
+    try:
+        url = json.loads((home / "config.json").read_text(encoding="utf-8"))["settings"]["database_url"]
+    except (OSError, KeyError, ValueError):
+        return None
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
 
 
 def _free_port() -> int:
@@ -286,13 +365,16 @@ def _free_port() -> int:
 class _Postgres:
     """A throwaway PostgreSQL server in a temporary folder on a loopback port."""
 
-    def __init__(self):
+    def __init__(self, folder: Path | None = None, port: int | None = None):
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
         if not bins:
             raise RuntimeError("未找到 PostgreSQL（/usr/lib/postgresql/*/bin/pg_ctl）")
         self.bin = bins[-1].parent
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-        self.port = _free_port()
+        self.kept = folder is not None  # a kept server's data folder outlives the run
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.dir = folder or Path(tempfile.mkdtemp(prefix="bench-pg-"))
+        self.port = port or _free_port()
         self.user = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, *args):
@@ -305,18 +387,22 @@ class _Postgres:
         if self.user:
             shutil.chown(self.dir, self.user)
         data = self.dir / "data"
-        self._run(self.bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        fresh = not data.exists()
+        if fresh:
+            self._run(self.bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c shared_buffers=256MB "
                    "-c work_mem=64MB -c fsync=off -c synchronous_commit=off")
         self._run(self.bin / "pg_ctl", "-D", data, "-o", options, "-l", self.dir / "log", "-w", "start")
-        self._run(self.bin / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "archive")
+        if fresh:
+            self._run(self.bin / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "archive")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/archive"
 
     def __exit__(self, *exc):
         try:
             self._run(self.bin / "pg_ctl", "-D", self.dir / "data", "-m", "fast", "-w", "stop")
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if not self.kept:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main() -> None:
@@ -325,8 +411,11 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=200)
     parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--keep", help="keep the workspaces in this folder")
+    parser.add_argument("--reuse", action="store_true", help="measure again on what --keep DIR holds")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep DIR")
     if args.measure:
         _measure(args.measure)
         return
@@ -335,20 +424,21 @@ def main() -> None:
     print(f"负载：{os.getloadavg()[0]:.2f}（1 分钟平均）", flush=True)
     try:
         if args.store in ("sqlite", "both"):
-            _run_store("SQLite", base / "sqlite", units, args.cases, None)
+            _run_store("SQLite", base / "sqlite", units, args.cases, None, args.reuse)
         if args.store in ("postgresql", "both"):
             try:
                 import psycopg  # noqa: F401
             except ImportError:
                 print("== PostgreSQL：未安装 psycopg，跳过", flush=True)
                 return
+            home = base / "postgresql"
             try:
-                server = _Postgres()
+                server = _Postgres(base / "postgresql-server", _kept_port(home)) if args.keep else _Postgres()
             except RuntimeError as exc:
                 print(f"== PostgreSQL：{exc}，跳过", flush=True)
                 return
             with server as url:
-                _run_store("PostgreSQL", base / "postgresql", units, args.cases, url)
+                _run_store("PostgreSQL", home, units, args.cases, url, args.reuse, server.dir / "data")
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from cli import main
 
 
-def run(home, *args, operator="王芳"):
-    env = {"ARCHIVE_HOME": str(home)}
+def run(home, *args, operator="王芳", **extra):
+    env = {"ARCHIVE_HOME": str(home), **extra}
     if operator:
         env["ARCHIVE_OPERATOR"] = operator
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
@@ -68,6 +68,19 @@ def test_warning_commands(month_home):
     assert "差评整改超期" in cards.output and "共 3 张红牌" in cards.output
     bad = run(home, "warning", "list", "--level", "green")
     assert bad.exit_code == 2 and "预警级别" in bad.output
+
+
+def test_the_cli_takes_its_working_date_from_archive_today(month_home):
+    home, made = month_home
+    # As the server does: 2026-10-20 is a day of the sample month, so the current month is October
+    # and the warnings are judged on that day (case F was already past due then).
+    listed = run(home, "warning", "list", "--level", "red", ARCHIVE_TODAY="2026-10-20")
+    assert listed.exit_code == 0, listed.output
+    assert "截至 2026-10-20" in listed.output and made["F"] in listed.output
+    month = run(home, "report", "window", "--json", ARCHIVE_TODAY="2026-10-20")
+    assert json.loads(month.output)["period"] == {"from": "2026-10-01", "to": "2026-10-31", "as_of": "2026-10-20"}
+    bad = run(home, "warning", "list", ARCHIVE_TODAY="2026-10-32")
+    assert bad.exit_code == 2 and "ARCHIVE_TODAY" in bad.output and "Traceback" not in bad.output
 
 
 def test_rating_commands(month_home, tmp_path):

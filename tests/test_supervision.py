@@ -93,6 +93,31 @@ def test_warnings_on_the_last_day_of_the_month(month):
     assert [w.case_no for w in alerts.current(session, scope=frozenset({"ZJ"}), as_of=D(10, 31))] == [made["E"], made["I"]]
 
 
+def test_warnings_and_red_cards_are_counted_and_listed_first_few_in_the_store(month):
+    session, made = month
+    on = dict(scope=None, as_of=D(10, 31))
+    assert alerts.counts(session, **on) == {"red": 1, "yellow": 1, "blue": 2}
+    assert [w.case_no for w in alerts.current(session, levels=("blue",), limit=1, **on)] == [made["E"]]
+    assert [w.case_no for w in alerts.current(session, clerk="李娜", **on)] == [made["F"]]
+    assert alerts.counts(session, clerk="李娜", **on) == {"red": 1, "yellow": 0, "blue": 0}
+    window = dict(scope=None, date_from=D(10, 1), date_to=D(10, 31))
+    assert alerts.count_red_cards(session, **window) == 3
+    assert [c.case_no for c in alerts.red_cards(session, limit=2, **window)] == [made["F"], made["C"]]
+    assert alerts.count_red_cards(session, clerk="王芳", **window) == 2
+
+
+def test_a_dashboard_fetches_the_first_few_of_each_list_and_counts_the_rest(month):
+    from archive.supervision import dashboard
+
+    session, made = month
+    session.today = D(10, 31)
+    with session.as_operator("赵立新") as principal:  # the centre's view
+        board = dashboard.dashboard(principal, month="2026-10", shown=1)
+    assert [(w.level, w.case_no) for w in board.warnings] == [("red", made["F"]), ("yellow", made["G"]), ("blue", made["E"])]
+    assert board.warning_counts == {"red": 1, "yellow": 1, "blue": 2} and board.warning_count == 4
+    assert [c.case_no for c in board.red_cards] == [made["F"]] and board.red_card_count == 3
+
+
 def test_thresholds_come_from_the_settings(month, monkeypatch):
     session, made = month
     session.ws.data.setdefault("settings", {}).update(warning_blue_workdays=1, warning_yellow_workdays=1)

@@ -14,15 +14,12 @@ import os
 def app_factory():
     """The app of the workspace named by ARCHIVE_HOME (uvicorn imports this in each worker).
 
-    ARCHIVE_TODAY (YYYY-MM-DD) fixes the working date, for demonstrations and tests that
-    must not depend on the calendar's loaded years.
+    ARCHIVE_TODAY (YYYY-MM-DD) fixes the working date, as for the CLI: the session the app
+    opens reads it (:func:`archive.centre.fixed_today`).
     """
-    import datetime as dt
-
     from .app import create_app
 
-    today = os.environ.get("ARCHIVE_TODAY")
-    return create_app(os.environ.get("ARCHIVE_HOME"), today=dt.date.fromisoformat(today) if today else None)
+    return create_app(os.environ.get("ARCHIVE_HOME"))
 
 
 def run(home=None, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1, echo=print) -> None:

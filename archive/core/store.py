@@ -647,6 +647,12 @@ case_facts = Table(
       ("received", "accepted", "deemed_accepted")),
     Column("exact", Boolean, nullable=False),  # False: a day outside the loaded calendar
 )
+# Summed per day beside the cases' facts (migration 0011): ratings given (by level, and the
+# sums of the four sub-scores) and red cards raised that day, kept as ratings and cards are
+# recorded — neither is ever edited or deleted.
+RECORD_VALUES = ("ratings", "level_5", "level_4", "level_3", "level_2", "level_1", "overall", "efficiency",
+                 "quality", "attitude", "red_cards")
+DAY_VALUES = FACT_VALUES + RECORD_VALUES
 case_days = Table(
     "case_days",
     metadata,
@@ -655,6 +661,33 @@ case_days = Table(
     Column("item_code", String(64), primary_key=True),
     Column("clerk", String(100), primary_key=True),
     *(Column(name, Integer, nullable=False, default=0) for name in FACT_VALUES),
+    *(Column(name, Integer, nullable=False, default=0, server_default="0") for name in RECORD_VALUES),
+)
+# The same sums per calendar month (``month``: its first day), so a report of whole months
+# reads one row per unit, item and clerk and month instead of one per day (migration 0011).
+case_months = Table(
+    "case_months",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("unit", String(32), primary_key=True),
+    Column("item_code", String(64), primary_key=True),
+    Column("clerk", String(100), primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in DAY_VALUES),
+)
+# Each case's pauses (art. 45) as intervals, from its pause and resume events, with the case's
+# key and dates (migration 0011): recounted with the case's facts whenever the case is written.
+case_pauses = Table(
+    "case_pauses",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),  # the pause's place among the case's pauses
+    Column("unit", String(32), nullable=False),
+    Column("item_code", String(64), nullable=False),
+    Column("clerk", String(100), nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("concluded_on", Date),
+    Column("paused_on", Date, nullable=False),
+    Column("resumed_on", Date),  # None: still paused
 )
 # The few facts a calendar did not cover (the report then counts from the cases themselves).
 Index("ix_case_facts_inexact", case_facts.c.exact, sqlite_where=case_facts.c.exact.is_(False),

@@ -92,17 +92,22 @@ def _clock(session, as_of: dt.date) -> fx.Clock:
     return fx.Clock(as_of, as_of, as_of, workdays.n_of(session.calendar, as_of, as_of, _span(session)), yellow, blue)
 
 
+def _warning_clock(session, as_of: dt.date) -> fx.Clock:
+    session.calendar.schedule(as_of.year)  # CalendarMissingError naming the year, before any query
+    return _clock(session, as_of)
+
+
 def current(session, *, scope: Scope, as_of: dt.date | None = None, levels=("red", "yellow", "blue"),
-            limit: int | None = None) -> list[CaseWarning]:
-    """Open cases that are red, yellow or blue on ``as_of`` (today), most urgent first."""
+            limit: int | None = None, clerk: str | None = None) -> list[CaseWarning]:
+    """Open cases that are red, yellow or blue on ``as_of`` (today), most urgent first.
+
+    ``limit`` keeps the first so many (in the query); ``clerk`` only the cases that clerk received.
+    """
     as_of = as_of or session.today
-    unknown = [lv for lv in levels if lv not in LEVELS]
-    if unknown:
-        raise InputError(f"预警级别“{unknown[0]}”无效，可选：red（红牌）、yellow（黄牌）、blue（蓝牌）", field="level")
+    levels = _levels(levels)
     if limit is not None:
         limit = check_positive_int(limit, "limit")
-    session.calendar.schedule(as_of.year)
-    clock = _clock(session, as_of)
+    clock = _warning_clock(session, as_of)
     out = []
     with session.store.read() as conn:
         with workdays.table(conn, session.calendar, as_of, _span(session)) as table:
@@ -114,8 +119,7 @@ def current(session, *, scope: Scope, as_of: dt.date | None = None, levels=("red
                             col.due_on, f.deemed_pending.label("pending"), f.clerk.label("clerk"),
                             f.left.label("left"))
                      .select_from(f.source)
-                     .where(col.status.in_(("accepted", "paused", "received")), wanted,
-                            where_unit(col.unit, scope))
+                     .where(*_open_warning_conditions(f, scope, clerk), wanted)
                      .order_by(f.left, col.case_no))
             if limit:
                 query = query.limit(limit)
@@ -127,6 +131,34 @@ def current(session, *, scope: Scope, as_of: dt.date | None = None, levels=("red
                 level = "red" if left < 0 else ("yellow" if left <= clock.yellow else "blue")
                 out.append(CaseWarning(level, row.case_no, row.unit, row.item_code, row.clerk, due, left))
     return out
+
+
+def counts(session, *, scope: Scope, as_of: dt.date | None = None, clerk: str | None = None) -> dict[str, int]:
+    """How many open cases are red, yellow and blue on ``as_of`` (today): ``{level: n}``, one query."""
+    as_of = as_of or session.today
+    clock = _warning_clock(session, as_of)
+    with session.store.read() as conn:
+        with workdays.table(conn, session.calendar, as_of, _span(session)) as table:
+            f = fx.CaseFacts(table, clock)
+            row = conn.execute(select(*(fx.count(getattr(f, level)) for level in LEVELS))
+                               .select_from(f.source).where(*_open_warning_conditions(f, scope, clerk))).one()
+    return {level: int(n or 0) for level, n in zip(LEVELS, row)}
+
+
+def _levels(levels) -> tuple:
+    unknown = [lv for lv in levels if lv not in LEVELS]
+    if unknown:
+        raise InputError(f"预警级别“{unknown[0]}”无效，可选：red（红牌）、yellow（黄牌）、blue（蓝牌）", field="level")
+    return tuple(levels)
+
+
+def _open_warning_conditions(f: fx.CaseFacts, scope: Scope, clerk: str | None) -> list:
+    """The cases that can carry a warning (open, found by status), in scope, of ``clerk`` if given."""
+    col = f.c.c
+    conditions = [col.status.in_(("accepted", "paused", "received")), where_unit(col.unit, scope)]
+    if clerk is not None:
+        conditions.append(f.clerk == clerk)
+    return conditions
 
 
 # -- red cards -------------------------------------------------------------------------------
@@ -141,6 +173,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     case is no longer late (an extension moved the due date) is closed on ``as_of``.
     Cards are never deleted.
     """
+    from . import ledger
     from .ledger import calendar_stamp
 
     as_of = as_of or session.today
@@ -230,6 +263,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
                                   closed_on=row.rectified_on, recorded_at=now, updated_at=now))
         if new_cards:
             conn.execute(k.insert(), new_cards)
+            ledger.cards_raised(conn, new_cards)  # the day's sums, in the same transaction
             raised = len(new_cards)
         for scope, value in zip(SWEPT, _swept(conn, calendar_stamp(calendar), as_of)):
             if not conn.execute(st.counters.update().where(st.counters.c.scope == scope).values(value=value)).rowcount:
@@ -250,11 +284,28 @@ def _last_sweep(conn) -> tuple:
     return tuple(found.get(scope) for scope in SWEPT)
 
 
-def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_to: dt.date | None = None,
-              open_only: bool = False, kind: str | None = None, limit: int | None = None) -> list[RedCard]:
-    """Red cards on record that were in force during ``[date_from, date_to]`` (all without dates)."""
+def _card_conditions(scope: Scope, date_from, date_to, open_only: bool, kind: str | None, clerk: str | None) -> list:
     if kind is not None and kind not in CARD_KINDS:
         raise InputError(f"红牌类别“{kind}”无效，可选：case（办件超期）、rectification（差评整改超期）", field="kind")
+    k = st.red_cards
+    conditions = [where_unit(k.c.unit, scope)]
+    if date_to is not None:
+        conditions.append(k.c.raised_on <= date_to)
+    if date_from is not None:
+        conditions.append(or_(k.c.closed_on.is_(None), k.c.closed_on >= date_from))
+    if open_only:
+        conditions.append(k.c.closed_on.is_(None))
+    if kind:
+        conditions.append(k.c.kind == kind)
+    if clerk is not None:
+        conditions.append(k.c.clerk == clerk)
+    return conditions
+
+
+def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_to: dt.date | None = None,
+              open_only: bool = False, kind: str | None = None, limit: int | None = None,
+              clerk: str | None = None) -> list[RedCard]:
+    """Red cards on record that were in force during ``[date_from, date_to]`` (all without dates)."""
     k = st.red_cards
     # A report lists tens of thousands of cards: SQLite's dates are read as their ISO text and
     # parsed by the standard library, several times faster than the generic Date type does.
@@ -262,19 +313,20 @@ def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_t
     day = (lambda column: type_coerce(column, String).label(column.name)) if raw else (lambda column: column)
     query = (select(k.c.kind, k.c.case_no, k.c.unit, k.c.item_code, k.c.clerk, day(k.c.due_on), day(k.c.raised_on),
                     k.c.days_over, day(k.c.closed_on))
-             .where(where_unit(k.c.unit, scope)).order_by(k.c.raised_on, k.c.case_no, k.c.kind))
-    if date_to is not None:
-        query = query.where(k.c.raised_on <= date_to)
-    if date_from is not None:
-        query = query.where(or_(k.c.closed_on.is_(None), k.c.closed_on >= date_from))
-    if open_only:
-        query = query.where(k.c.closed_on.is_(None))
-    if kind:
-        query = query.where(k.c.kind == kind)
+             .where(*_card_conditions(scope, date_from, date_to, open_only, kind, clerk))
+             .order_by(k.c.raised_on, k.c.case_no, k.c.kind))
     if limit:
         query = query.limit(check_positive_int(limit, "limit"))
     parse = dt.date.fromisoformat if raw else (lambda value: value)
     with session.store.read() as conn:
         return [RedCard(kind, case_no, unit, item, clerk, parse(due), parse(raised), over,
                         closed and parse(closed))
-                for kind, case_no, unit, item, clerk, due, raised, over, closed in conn.execute(query)]
+                for kind, case_no, unit, item, clerk, due, raised, over, closed in conn.execute(query).all()]
+
+
+def count_red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_to: dt.date | None = None,
+                    open_only: bool = False, kind: str | None = None, clerk: str | None = None) -> int:
+    """How many cards :func:`red_cards` would list with the same arguments (no limit)."""
+    conditions = _card_conditions(scope, date_from, date_to, open_only, kind, clerk)
+    with session.store.read() as conn:
+        return conn.execute(select(func.count()).select_from(st.red_cards).where(*conditions)).scalar()

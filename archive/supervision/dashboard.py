@@ -75,13 +75,28 @@ class Dashboard:
     units: tuple[Line, ...]  # the units in view (units and centre views)
     items: tuple[Line, ...]  # the clerk's items (clerk view)
     clerks: tuple[Line, ...]  # the clerks of the units in view (units view)
-    warnings: tuple[alerts.CaseWarning, ...]  # red, yellow, blue as of today
-    red_cards: tuple[alerts.RedCard, ...]  # in force during the period
+    warnings: tuple[alerts.CaseWarning, ...]  # the first ``shown`` red, yellow and blue as of today, most urgent first
+    red_cards: tuple[alerts.RedCard, ...]  # the first ``shown`` in force during the period
     to_follow: tuple[ratings.Rating, ...]  # bad ratings not yet put right
+    warning_counts: dict  # {level: how many open cases have it}
+    red_card_count: int  # how many cards were in force during the period
+    shown: int  # how many of each list are fetched
+
+    @property
+    def warning_count(self) -> int:
+        return sum(self.warning_counts.values())
 
 
-def dashboard(session, *, month: str | None = None, date_from=None, date_to=None) -> Dashboard:
-    """The caller's dashboard for a month (the current one by default)."""
+# How many warnings of each level, and red cards, a dashboard lists (the rest are counted).
+SHOWN = 50
+
+
+def dashboard(session, *, month: str | None = None, date_from=None, date_to=None, shown: int = SHOWN) -> Dashboard:
+    """The caller's dashboard for a month (the current one by default).
+
+    Of the warnings (each level) and the red cards it fetches the first ``shown`` and
+    counts the rest in the store.
+    """
     who = viewer(session)
     per = fg.period(session.today, month=month, date_from=date_from, date_to=date_to)
     breakdown = fg.compute(session, per, scope=who.scope)
@@ -105,14 +120,18 @@ def dashboard(session, *, month: str | None = None, date_from=None, date_to=None
         items = ()
         title = f"{centre}办件监察" if who.kind == "centre" else \
             f"{'、'.join(units_conf[c].get('name', c) for c in units_in(session, who.scope))}办件监察"
-    warnings = alerts.current(session, scope=who.scope)
-    cards = alerts.red_cards(session, scope=who.scope, date_from=per.start, date_to=per.end)
+    mine = who.clerk if who.kind == "clerk" else None
+    warnings = [w for level in alerts.LEVELS
+                for w in alerts.current(session, scope=who.scope, levels=(level,), limit=shown, clerk=mine)]
+    warning_counts = alerts.counts(session, scope=who.scope, clerk=mine)
+    window = dict(scope=who.scope, date_from=per.start, date_to=per.end, clerk=mine)
+    cards = alerts.red_cards(session, limit=shown, **window)
+    card_count = alerts.count_red_cards(session, **window)
     pending = ratings.list_ratings(session, scope=who.scope, bad_only=True, pending_only=True)
-    if who.kind == "clerk":
-        warnings = [w for w in warnings if w.clerk == who.clerk]
-        cards = [c for c in cards if c.clerk == who.clerk]
-        pending = [r for r in pending if r.clerk == who.clerk]
-    return Dashboard(who, title, per, totals, units, items, clerks, tuple(warnings), tuple(cards), tuple(pending))
+    if mine is not None:
+        pending = [r for r in pending if r.clerk == mine]
+    return Dashboard(who, title, per, totals, units, items, clerks, tuple(warnings), tuple(cards), tuple(pending),
+                     warning_counts, card_count, shown)
 
 
 def _item_names(session) -> dict[str, str]:

@@ -71,27 +71,33 @@ class CaseFacts:
     deciding.
     """
 
-    def __init__(self, wd_table, clock: Clock, *, lazy: bool = True):
+    def __init__(self, wd_table, clock: Clock, *, lazy: bool = True, joins=("wr", "wa", "wk", "wd")):
         c = self.c = st.cases
         self.clock = clock
         col = c.c
         joined, self.clerk = clerk_join(c)
+
+        def looked_up(column):
+            found = select(wd_table.c.n).where(wd_table.c.day == column).scalar_subquery()
+            return func.coalesce(found, -MISSING)
+
         if lazy:
             def n(column, _name):
-                found = select(wd_table.c.n).where(wd_table.c.day == column).scalar_subquery()
-                return func.coalesce(found, -MISSING)
+                return looked_up(column)
             self.source = joined
         else:
+            # ``joins``: the days (wr received, wa accepted, wk concluded, wd due) joined; others are looked up.
             aliases = {}
             source = joined
             for name, column in (("wr", col.received_on), ("wa", col.accepted_on), ("wk", col.concluded_on),
                                  ("wd", col.due_on)):
-                aliases[name] = alias = wd_table.alias(name)
-                source = source.outerjoin(alias, alias.c.day == column)
+                if name in joins:
+                    aliases[name] = alias = wd_table.alias(name)
+                    source = source.outerjoin(alias, alias.c.day == column)
             self.source = source
 
-            def n(_column, name):
-                return func.coalesce(aliases[name].c.n, -MISSING)
+            def n(column, name):
+                return func.coalesce(aliases[name].c.n, -MISSING) if name in aliases else looked_up(column)
         n_received, n_accepted = n(col.received_on, "wr"), n(col.accepted_on, "wa")
         n_concluded, n_due = n(col.concluded_on, "wk"), n(col.due_on, "wd")
         start, end, as_of = clock.start, clock.end, clock.as_of
@@ -139,6 +145,12 @@ class CaseFacts:
         self.yellow = and_(running, self.left >= 0, self.left <= clock.yellow)
         self.blue = and_(running, self.left > clock.yellow, self.left <= clock.blue)
         self.on_track = and_(running, self.left > clock.blue)
+        # The same five states as one value, for an open case (``open`` already holds): decided
+        # once per case instead of once per figure. None: counted in none (as above).
+        paused = col.status == "paused"
+        self.state = case((and_(paused, col.paused_on <= as_of), "paused"), (and_(paused, col.paused_on.is_(None)), None),
+                          (self.left < 0, "red"), (self.left <= clock.yellow, "yellow"),
+                          (self.left <= clock.blue, "blue"), (self.left > clock.blue, "on_track"), else_=None)
 
 
 def count(condition):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, fields
 from functools import cached_property
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ..core import store as st
 from ..core.errors import CalendarMissingError, InputError
@@ -317,7 +318,7 @@ def _add(rows: dict[Key, list[int]], key, values: dict) -> None:
 def _accumulate(rows: dict[Key, list[int]], result, targets: list[int]) -> None:
     """Add query rows ``(unit, item, clerk, value…)`` into ``rows``; value j goes to ``targets[j]``."""
     pairs = list(enumerate(targets, start=3))
-    for row in result:
+    for row in (result.all() if hasattr(result, "all") else result):  # fetched at once: fewer calls per row
         key = (row[0], row[1], row[2] or "")
         vector = rows.get(key)
         if vector is None:
@@ -353,7 +354,7 @@ def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdo
         ledger.ensure(session)
     with session.store.read() as conn:
         span = None
-        counted = kept and _from_ledger(conn, calendar, per, scope, rows, yellow, blue)
+        from_ledger = counted = kept and _from_ledger(conn, calendar, per, scope, rows, yellow, blue)
         while not counted:
             clock = fx.Clock(per.start, per.end, per.as_of, workdays.n_of(calendar, per.start, per.as_of, span),
                              yellow, blue)
@@ -368,10 +369,13 @@ def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdo
             rows.clear()
             span = (min(calendar.years()), max(calendar.years()))  # an old open case: cover every year
         _supplements(conn, per, scope, rows)
-        _ratings(conn, per, scope, rows)
         _rectifications(conn, per, scope, rows)
-        _red_cards(conn, per, scope, rows)
-        pauses = _pause_rows(conn, per, scope)
+        if from_ledger:  # ratings and red cards came with the day sums
+            pauses = _kept_pause_rows(conn, per, scope)
+        else:
+            _ratings(conn, per, scope, rows)
+            _red_cards(conn, per, scope, rows)
+            pauses = _pause_rows(conn, per, scope)
     for key, values in _paused(calendar, per, pauses).items():
         _add(rows, key, values)
     return Breakdown(per, scope, rows)
@@ -422,6 +426,11 @@ def _cases(conn, f: fx.CaseFacts, scope: Scope, rows: dict, table) -> int | None
     return None
 
 
+# The kept day sums' columns that land in the levels and score tuples.
+_KEPT = {**{f"level_{level}": f"levels.{5 - level}" for level in (5, 4, 3, 2, 1)},
+         **{key: f"score_sums.{i}" for i, key in enumerate(SUBSCORES)}}
+
+
 def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: int, blue: int) -> bool:
     """Add the case figures from the kept facts (:mod:`.ledger`); False if they cannot give them.
 
@@ -434,8 +443,8 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
     if not ledger.current(conn, calendar) or ledger.inexact_within(conn, per.start, per.end):
         return False
     found: dict[Key, list[int]] = {}
-    _accumulate(found, ledger.day_sums(conn, per.start, per.end, where_unit(st.case_days.c.unit, scope)),
-                _targets(*ledger.VALUES))
+    _accumulate(found, ledger.day_sums(conn, per.start, per.end, lambda table: where_unit(table.c.unit, scope)),
+                _targets(*(_KEPT.get(name, name) for name in ledger.DAY_VALUES)))
     as_of = per.as_of
     try:
         span = (min(calendar.years()), max(calendar.years()))
@@ -443,26 +452,42 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
     except CalendarMissingError:
         return False
     with workdays.table(conn, calendar, per.start, span) as table:
-        # Joined day look-ups: each open case needs its days several times over.
-        f = fx.CaseFacts(table, clock, lazy=False)
+        # Only the received and due days are needed: joined (each open case needs them several times).
+        f = fx.CaseFacts(table, clock, lazy=False, joins=("wr", "wd"))
         col = f.c.c
         pending_received = and_(f.deemed_pending, col.received_on >= per.start, col.received_on <= per.end)
         pending_window = and_(f.deemed_pending, col.check_due_on >= per.start, col.check_due_on <= per.end)
-        names = ("open_on_track", "open_blue", "open_yellow", "open_red", "open_paused", "overdue_workdays",
-                 "accepted", "deemed_accepted")
-        columns = [fx.count(condition) for condition in (f.on_track, f.blue, f.yellow, f.red, f.paused_now)]
-        columns += [fx.total(f.red, -f.left), fx.count(pending_received), fx.count(pending_window)]
         # The cases not concluded by as_of, found by the conclusion index (SQLite would rather
         # walk the unit index through every case than pick the few open ones).
         c = st.cases
         unconcluded = (select(c.c.id).where(or_(c.c.concluded_on.is_(None), c.c.concluded_on > as_of))
                        .with_hint(c, "INDEXED BY ix_cases_concluded_on", "sqlite"))
-        query = (select(col.unit, col.item_code, col.clerk, *columns).select_from(f.source)
-                 .where(col.id.in_(unconcluded), col.received_on <= per.end, where_unit(col.unit, scope))
-                 .group_by(col.unit, col.item_code, col.clerk))
+        # Each open case's state decided once, then counted by (unit, item, clerk, state); the
+        # days left summed per group give the red cases' days over.
+        judged = (select(col.unit, col.item_code, f.clerk.label("clerk"), f.state.label("state"),
+                         f.left.label("left"), case((pending_received, 1), else_=0).label("pending_received"),
+                         case((pending_window, 1), else_=0).label("pending_window"))
+                  .select_from(f.source)
+                  .where(col.id.in_(unconcluded), col.received_on <= per.end, f.open, where_unit(col.unit, scope))
+                  .subquery("judged"))
+        j = judged.c
+        query = (select(j.unit, j.item_code, j.clerk, j.state, func.count(), func.sum(j.left), func.sum(j.pending_received),
+                        func.sum(j.pending_window))
+                 .group_by(j.unit, j.item_code, j.clerk, j.state))
         opened: dict[Key, list[int]] = {}
-        _accumulate(opened, conn.execute(query), _targets(*names))
-    over = _INDEX["overdue_workdays"]
+        slot = {state: _INDEX[f"open_{state}"] for state in ("on_track", "blue", "yellow", "red", "paused")}
+        over, accepted, deemed = _INDEX["overdue_workdays"], _INDEX["accepted"], _INDEX["deemed_accepted"]
+        for unit, item, clerk, state, n, left, received, window in conn.execute(query).all():
+            key = (unit, item, clerk or "")
+            vector = opened.get(key)
+            if vector is None:
+                vector = opened[key] = [0] * _WIDTH
+            if state is not None:
+                vector[slot[state]] += n
+            if state == "red":
+                vector[over] -= left
+            vector[accepted] += received or 0
+            vector[deemed] += window or 0
     if any(abs(vector[over]) >= fx.MISSING // 2 for vector in opened.values()):
         return False  # an open case with a day outside the calendar: the scan widens or says so
     states = _targets("open_on_track", "open_blue", "open_yellow", "open_red", "open_paused")
@@ -524,19 +549,6 @@ def _red_cards(conn, per: Period, scope: Scope, rows: dict) -> None:
 
 # -- pauses (art. 45): from the pause and resume events ------------------------------------
 
-def pause_intervals(rows) -> dict[int, list[list]]:
-    """``{case_id: [[paused_on, resumed_on or None], …]}`` from pause and resume events in log order."""
-    out: dict[int, list[list]] = {}
-    for row in rows:
-        day = dt.date.fromisoformat(row.on)
-        spans = out.setdefault(row.case_id, [])
-        if row.action == "pause":
-            spans.append([day, None])
-        elif spans and spans[-1][1] is None:
-            spans[-1][1] = day
-    return out
-
-
 def _pause_rows(conn, per: Period, scope: Scope):
     """The pause intervals of cases that may have been paused during the period, with their keys.
 
@@ -554,7 +566,19 @@ def _pause_rows(conn, per: Period, scope: Scope):
              .with_hint(e, "INDEXED BY ix_events_action_case", "sqlite"))
     rows = conn.execute(query).all()
     keys = {row.case_id: (row.unit, row.item_code, row.clerk or "") for row in rows}
-    return [(keys[case_id], spans) for case_id, spans in pause_intervals(rows).items()]
+    return [(keys[case_id], spans) for case_id, spans in ledger.pause_intervals(rows).items()]
+
+
+def _kept_pause_rows(conn, per: Period, scope: Scope):
+    """The same intervals as :func:`_pause_rows`, from the pauses kept with the cases (:mod:`.ledger`)."""
+    out: dict[int, tuple] = {}
+    for case_id, unit, item, clerk, paused_on, resumed_on in ledger.pauses(
+            conn, per.start, per.end, per.as_of, where_unit(st.case_pauses.c.unit, scope)):
+        found = out.get(case_id)
+        if found is None:
+            found = out[case_id] = ((unit, item, clerk), [])
+        found[1].append((paused_on, resumed_on))
+    return list(out.values())
 
 
 def _paused(calendar, per: Period, pauses) -> dict[Key, dict]:
@@ -566,6 +590,8 @@ def _paused(calendar, per: Period, pauses) -> dict[Key, dict]:
     """
     out: dict[Key, dict] = {}
     before = per.start - dt.timedelta(days=1)
+    # Tens of thousands of intervals share a few dozen days: count each pair of days once.
+    between = functools.lru_cache(maxsize=None)(calendar.workdays_between)
     for key, intervals in pauses:
         hit = False
         days = 0
@@ -574,7 +600,7 @@ def _paused(calendar, per: Period, pauses) -> dict[Key, dict]:
             if paused_on > per.as_of or (resumed_on is not None and resumed_on < per.start):
                 continue
             hit = True
-            days += calendar.workdays_between(max(paused_on, before), stop)
+            days += between(max(paused_on, before), stop)
         if hit:
             bucket = out.setdefault(key, {"paused": 0, "paused_workdays": 0})
             bucket["paused"] += 1

@@ -13,7 +13,12 @@ that case's *facts* in the same transaction, before it commits:
   conclusion adds (concluded, denied, on the spot, on time, promised, early, late and by
   how many working days, working days used, promised and statutory limits);
 - ``case_days``: those additions summed per day, unit, item and clerk. A change of a case
-  takes its old facts' additions away and puts its new ones in.
+  takes its old facts' additions away and puts its new ones in. Beside them, the same rows
+  sum the ratings given that day (by level, and the sub-scores) and the red cards raised
+  that day, added as :mod:`.ratings` and :mod:`.alerts` record them (neither is ever edited
+  or deleted);
+- ``case_pauses``: each case's pauses (art. 45) as intervals read from its pause and
+  resume events, with the case's key and dates, recounted with its facts.
 
 A report then sums ``case_days`` over its period (a few hundred thousand rows for a
 province's month) and judges only the cases still open on its as-of day against that day
@@ -35,13 +40,14 @@ import datetime as dt
 import weakref
 import zlib
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import String, and_, delete, exists, or_, select, type_coerce
 
 from ..core import store as st
 from ..core.errors import CalendarMissingError
 from ..core.session import subscribe_within
 
-VALUES = st.FACT_VALUES  # the columns of case_days
+VALUES = st.FACT_VALUES  # the columns of case_days a case's facts give
+DAY_VALUES = st.DAY_VALUES  # every summed column of case_days: those, ratings and red cards
 # What a case's outcome adds on the day it was concluded or refused.
 OUTCOME = tuple(name for name in VALUES if name not in ("received", "accepted", "deemed_accepted"))
 GENERATION = "supervision:facts"  # counters: the store generation the facts reflect
@@ -130,20 +136,88 @@ def additions(f: dict | None) -> dict[tuple, dict]:
 
 # -- keeping them ----------------------------------------------------------------------------
 
-def _upsert_days(conn, rows: list[dict]) -> None:
-    """Add ``rows`` (day, unit, item_code, clerk and values) into ``case_days``."""
+def _upsert_days(conn, rows: list[dict], names=VALUES) -> None:
+    """Add ``rows`` (day, unit, item_code, clerk and the values ``names``) into ``case_days``."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    d = st.case_days
-    statement = insert(d)
-    statement = statement.on_conflict_do_update(
-        index_elements=[d.c.day, d.c.unit, d.c.item_code, d.c.clerk],
-        set_={name: d.c[name] + statement.excluded[name] for name in VALUES})
-    conn.execute(statement, [{**dict.fromkeys(VALUES, 0), **row} for row in rows])
+    months: dict[tuple, dict] = {}
+    for row in rows:
+        bucket = months.setdefault((row["day"].replace(day=1), row["unit"], row["item_code"], row["clerk"]), {})
+        for name in names:
+            bucket[name] = bucket.get(name, 0) + row.get(name, 0)
+    month_rows = [{"month": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **values}
+                  for key, values in months.items()]
+    for table, first, found in ((st.case_days, "day", rows), (st.case_months, "month", month_rows)):
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c[first], table.c.unit, table.c.item_code, table.c.clerk],
+            set_={name: table.c[name] + statement.excluded[name] for name in names})
+        conn.execute(statement, [{**dict.fromkeys(DAY_VALUES, 0), **row} for row in found])
+
+
+def rating_values(level: int, scores) -> dict:
+    """What one rating adds to its day: one rating, one at its level, its four sub-scores."""
+    return {"ratings": 1, f"level_{int(level)}": 1,
+            **dict(zip(("overall", "efficiency", "quality", "attitude"), (int(s) for s in scores)))}
+
+
+def rated(conn, rating) -> None:
+    """Inside the unit of work that records ``rating`` (a mapping of a ``ratings`` row): add it to its day."""
+    values = rating_values(rating["level"], (rating["overall"], rating["efficiency"], rating["quality"],
+                                             rating["attitude"]))
+    _upsert_days(conn, [{"day": rating["rated_on"], "unit": rating["unit"], "item_code": rating["item_code"],
+                         "clerk": rating["clerk"] or "", **values}], tuple(values))
+
+
+def cards_raised(conn, cards) -> None:
+    """Inside the unit of work that records red ``cards`` (mappings of ``red_cards`` rows): count them on their day."""
+    days: dict[tuple, int] = {}
+    for card in cards:
+        key = (card["raised_on"], card["unit"], card["item_code"], card["clerk"] or "")
+        days[key] = days.get(key, 0) + 1
+    _upsert_days(conn, [{"day": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], "red_cards": n}
+                        for key, n in days.items()], ("red_cards",))
+
+
+# -- pauses (art. 45): from the pause and resume events --------------------------------------
+
+def pause_intervals(rows) -> dict[int, list[list]]:
+    """``{case_id: [[paused_on, resumed_on or None], …]}`` from pause and resume events in log order."""
+    out: dict[int, list[list]] = {}
+    for row in rows:
+        day = dt.date.fromisoformat(row.on)
+        spans = out.setdefault(row.case_id, [])
+        if row.action == "pause":
+            spans.append([day, None])
+        elif spans and spans[-1][1] is None:
+            spans[-1][1] = day
+    return out
+
+
+def _pause_events(case_ids=None):
+    """The pause and resume events (of ``case_ids``, else all) in log order, by the events' action index."""
+    e = st.events
+    query = (select(e.c.case_id, e.c.action, e.c.detail["on"].as_string().label("on"))
+             .where(e.c.action.in_(("pause", "resume"))).order_by(e.c.id)
+             .with_hint(e, "INDEXED BY ix_events_action_case", "sqlite"))
+    return query.where(e.c.case_id.in_(case_ids)) if case_ids is not None else query.where(e.c.case_id.is_not(None))
+
+
+def _pause_rows(case_rows_by_id: dict, intervals: dict[int, list[list]]) -> list[dict]:
+    out = []
+    for case_id, spans in intervals.items():
+        row = case_rows_by_id.get(case_id)
+        if row is None:
+            continue
+        for seq, (paused_on, resumed_on) in enumerate(spans, start=1):
+            out.append({"case_id": case_id, "seq": seq, "unit": row.unit, "item_code": row.item_code,
+                        "clerk": row.clerk or "", "received_on": row.received_on, "concluded_on": row.concluded_on,
+                        "paused_on": paused_on, "resumed_on": resumed_on})
+    return out
 
 
 def refresh(conn, calendar, case_rows) -> None:
@@ -166,6 +240,11 @@ def refresh(conn, calendar, case_rows) -> None:
     _upsert_days(conn, rows)
     conn.execute(delete(c).where(c.c.case_id.in_(ids)))
     conn.execute(c.insert(), new)
+    p = st.case_pauses
+    conn.execute(delete(p).where(p.c.case_id.in_(ids)))
+    pauses = _pause_rows({row.id: row for row in case_rows}, pause_intervals(conn.execute(_pause_events(ids))))
+    if pauses:
+        conn.execute(p.insert(), pauses)
 
 
 def _counter(conn, scope: str) -> int | None:
@@ -195,12 +274,19 @@ def _follow(work) -> None:
     generation = st.peek_number(conn, st.STORE_GENERATION)
     numbers = [key for kind, key in work.touched if kind == "case"]
     if numbers:
-        refresh(conn, calendar, conn.execute(select(st.cases).where(st.cases.c.case_no.in_(numbers))))
+        refresh(conn, calendar, conn.execute(select(*_CASE_COLUMNS).where(st.cases.c.case_no.in_(numbers))))
     if _counter(conn, GENERATION) == generation - 1 and _counter(conn, CALENDAR) == calendar_stamp(calendar):
         _set_counter(conn, GENERATION, generation)
 
 
 subscribe_within(_follow)
+
+
+# The columns of ``cases`` the facts are counted from (what :func:`of_case` and the pauses read).
+_CASE_COLUMNS = tuple(st.cases.c[name] for name in (
+    "id", "unit", "item_code", "clerk", "status", "decision", "received_on", "accepted_on", "check_due_on",
+    "deemed_accepted", "due_on", "concluded_on", "promised_days", "statutory_days", "extended_days",
+    "paused_workdays"))
 
 
 def rebuild(conn, calendar, progress=None) -> int:
@@ -211,12 +297,23 @@ def rebuild(conn, calendar, progress=None) -> int:
     # Writers take the next store generation first: holding its row keeps them out meanwhile.
     conn.execute(select(st.counters.c.value).where(st.counters.c.scope == st.STORE_GENERATION).with_for_update())
     conn.execute(delete(st.case_days))
+    conn.execute(delete(st.case_months))
     conn.execute(delete(st.case_facts))
+    conn.execute(delete(st.case_pauses))
     days: dict[tuple, list[int]] = {}
-    index = {name: i for i, name in enumerate(VALUES)}
+    index = {name: i for i, name in enumerate(DAY_VALUES)}
+
+    def add(key, values):
+        vector = days.get(key)
+        if vector is None:
+            vector = days[key] = [0] * len(DAY_VALUES)
+        for name, value in values.items():
+            vector[index[name]] += value
+
+    intervals = pause_intervals(conn.execute(_pause_events()))
     done, last = 0, 0
     while True:
-        chunk = conn.execute(select(st.cases).where(st.cases.c.id > last).order_by(st.cases.c.id)
+        chunk = conn.execute(select(*_CASE_COLUMNS).where(st.cases.c.id > last).order_by(st.cases.c.id)
                              .limit(CHUNK)).all()
         if not chunk:
             break
@@ -224,19 +321,32 @@ def rebuild(conn, calendar, progress=None) -> int:
         facts = [of_case(calendar, row) for row in chunk]
         for f in facts:
             for key, values in additions(f).items():
-                vector = days.get(key)
-                if vector is None:
-                    vector = days[key] = [0] * len(VALUES)
-                for name, value in values.items():
-                    vector[index[name]] += value
+                add(key, values)
         conn.execute(st.case_facts.insert(), facts)
+        pauses = _pause_rows({row.id: row for row in chunk if row.id in intervals}, intervals)
+        if pauses:
+            conn.execute(st.case_pauses.insert(), pauses)
         done += len(chunk)
         if progress:
             progress(done)
-    rows = [{"day": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **dict(zip(VALUES, vector))}
-            for key, vector in days.items()]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(st.case_days.insert(), rows[start:start + CHUNK])
+    r = st.ratings
+    for row in conn.execute(select(r.c.rated_on, r.c.unit, r.c.item_code, r.c.clerk, r.c.level, r.c.overall,
+                                   r.c.efficiency, r.c.quality, r.c.attitude)):
+        add((row.rated_on, row.unit, row.item_code, row.clerk or ""),
+            rating_values(row.level, (row.overall, row.efficiency, row.quality, row.attitude)))
+    k = st.red_cards
+    for row in conn.execute(select(k.c.raised_on, k.c.unit, k.c.item_code, k.c.clerk)):
+        add((row.raised_on, row.unit, row.item_code, row.clerk or ""), {"red_cards": 1})
+    months: dict[tuple, list[int]] = {}
+    for key, vector in days.items():
+        month = (key[0].replace(day=1), *key[1:])
+        found = months.get(month)
+        months[month] = vector if found is None else [a + b for a, b in zip(found, vector)]
+    for table, first, sums in ((st.case_days, "day", days), (st.case_months, "month", months)):
+        rows = [{first: key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **dict(zip(DAY_VALUES, vector))}
+                for key, vector in sums.items()]
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(table.insert(), rows[start:start + CHUNK])
     _set_counter(conn, GENERATION, _generation(conn))
     _set_counter(conn, CALENDAR, calendar_stamp(calendar))
     return done
@@ -267,11 +377,63 @@ def inexact_within(conn, start: dt.date, end: dt.date) -> bool:
         or_(c.c.concluded_on.is_(None), c.c.concluded_on >= start)))).scalar())
 
 
-def day_sums(conn, start: dt.date, end: dt.date, unit_condition):
-    """``(unit, item, clerk, *VALUES)`` summed over ``[start, end]``."""
+def day_sums(conn, start: dt.date, end: dt.date, unit_condition_of) -> list:
+    """``(unit, item, clerk, *DAY_VALUES)`` rows whose sums are those of ``[start, end]``.
+
+    The whole calendar months inside the period come from ``case_months``, the days before
+    and after them from ``case_days``; a key may have a row from each (callers add them).
+    ``unit_condition_of(table)`` narrows a table to the caller's units.
+    """
     from sqlalchemy import func
 
+    first = start if start.day == 1 else _next_month(start)
+    last = first
+    while _next_month(last) - dt.timedelta(days=1) <= end:
+        last = _next_month(last)
+    # Whole months: [first, last); days: [start, first) and [last, end] (all days if no whole month).
+    parts = []
+    if last > first:
+        m = st.case_months
+        parts.append((m, and_(m.c.month >= first, m.c.month < last)))
+        day_ranges = [(start, first - dt.timedelta(days=1)), (last, end)]
+    else:
+        day_ranges = [(start, end)]
     d = st.case_days
-    return conn.execute(select(d.c.unit, d.c.item_code, d.c.clerk, *(func.sum(d.c[name]) for name in VALUES))
-                        .where(and_(d.c.day >= start, d.c.day <= end), unit_condition)
-                        .group_by(d.c.unit, d.c.item_code, d.c.clerk))
+    days = [and_(d.c.day >= a, d.c.day <= b) for a, b in day_ranges if a <= b]
+    if days:
+        parts.append((d, or_(*days)))
+    rows = []
+    for table, condition in parts:
+        rows += conn.execute(select(table.c.unit, table.c.item_code, table.c.clerk,
+                                    *(func.sum(table.c[name]) for name in DAY_VALUES))
+                             .where(condition, unit_condition_of(table))
+                             .group_by(table.c.unit, table.c.item_code, table.c.clerk)).all()
+    return rows
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def pauses(conn, start: dt.date, end: dt.date, as_of: dt.date, unit_condition):
+    """``(case_id, unit, item, clerk, paused_on, resumed_on)`` of the pauses that may fall in the period.
+
+    Those of cases received by ``end`` and not concluded before ``start`` (as the events'
+    reading of :func:`archive.supervision.figures._pause_rows` selects them), begun by
+    ``as_of`` and not resumed before ``start``.
+    """
+    p = st.case_pauses
+    # Tens of thousands of rows: SQLite's dates are read as their ISO text and parsed by the
+    # standard library, several times faster than the generic Date type does.
+    raw = conn.dialect.name == "sqlite"
+    day = (lambda column: type_coerce(column, String).label(column.name)) if raw else (lambda column: column)
+    rows = conn.execute(select(p.c.case_id, p.c.unit, p.c.item_code, p.c.clerk, day(p.c.paused_on), day(p.c.resumed_on))
+                        .where(p.c.received_on <= end, or_(p.c.concluded_on.is_(None), p.c.concluded_on >= start),
+                               p.c.paused_on <= as_of, or_(p.c.resumed_on.is_(None), p.c.resumed_on >= start),
+                               unit_condition)
+                        .order_by(p.c.case_id, p.c.seq))
+    if not raw:
+        return rows.all()
+    parse = dt.date.fromisoformat
+    return [(case_id, unit, item, clerk, parse(paused), resumed and parse(resumed))
+            for case_id, unit, item, clerk, paused, resumed in rows.all()]

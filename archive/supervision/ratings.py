@@ -30,6 +30,7 @@ from ..core.validate import check_text, parse_date
 from .figures import LEVELS, SUBSCORES
 from .scope import Scope, allows, where_unit
 from . import facts as fx
+from . import ledger
 
 SOURCES = {"device": "窗口评价器", "web": "网上评价", "phone": "电话评价"}
 BAD = (1, 2)  # 不满意, 非常不满意: a rectification is opened
@@ -244,6 +245,7 @@ def record(session: Session, case_no: str, *, level, overall, efficiency, qualit
                       attitude=scores[3], comment=comment, source=source, rated_on=day,
                       recorded_at=session.now(), operator=session.operator)
         rating_id = conn.execute(st.ratings.insert().values(**values)).inserted_primary_key[0]
+        ledger.rated(conn, values)  # the day's sums, in the same transaction
         detail = {"level": level, "source": source, "on": day.isoformat()}
         if level in BAD:
             due = session.calendar.add_workdays(day, int(session.ws.get("rectification_workdays")))

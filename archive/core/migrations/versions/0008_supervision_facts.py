@@ -5,7 +5,11 @@ accepted, concluded or refused; on time, early, late by how many working days, w
 days used, limits); case_days sums those additions per day, unit, item and clerk, so a
 month's report sums a few hundred thousand rows instead of judging a million cases
 (archive/supervision/ledger.py). An index on cases.concluded_on finds the cases still
-open on a report's as-of day. Existing cases are counted here, with the stored calendar.
+open on a report's as-of day. The cases already there are not counted here: the counter
+``supervision:facts`` is not set, so the first report finds the facts stale and counts them
+(``ledger.ensure``). A migration that counted them would read ``cases`` through the
+library's table definitions of the day it runs, which a later migration adding a column to
+``cases`` would break; and the rules would have to be frozen here a second time.
 
 Revision ID: 0008
 Revises: 0007
@@ -56,13 +60,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "unit", "item_code", "clerk"),
     )
     op.create_index("ix_cases_concluded_on", "cases", ["concluded_on"], unique=False)
-
-    # Count the cases already there, with the calendar the store holds.
-    from archive.core.calendar import from_store
-    from archive.supervision import ledger
-
-    conn = op.get_bind()
-    ledger.rebuild(conn, from_store(conn))
+    # The cases already there are counted by the first report (the facts are stale until then).
 
 
 def downgrade() -> None:
