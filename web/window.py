@@ -135,7 +135,7 @@ def receive_form(request: Request, item: str = Form(""), kind: str = Form("perso
 # -- the case page ----------------------------------------------------------------------------
 
 @router.get("/cases/{case_no}")
-def case_page(request: Request, case_no: str, issued: int = 0, error: str | None = None):
+def case_page(request: Request, case_no: str, issued: int = 0, error: str | None = None, asked: int = 0):
     from archive.window import cases
 
     here = desk(request)
@@ -146,16 +146,19 @@ def case_page(request: Request, case_no: str, issued: int = 0, error: str | None
     parts = here.session.ws.parts_for(shown.kind, joint=case.case_type == "joint") if shown else []
     return render(request, "case.html", {"parts": parts,
         "csrf": here.csrf, "case": case, "steps": steps, "notices": case.notices, "originals": originals,
-        "shown": shown, "issued": issued, "error": error, "grounds": cases.GROUNDS, "decisions": cases.DECISIONS,
+        "shown": shown, "issued": issued, "asked": asked, "error": error, "grounds": cases.GROUNDS, "decisions": cases.DECISIONS,
         "statuses": cases.STATUSES, "mark": cases.due_mark(here.session, case)})
 
 
-def _act(request: Request, case_no: str, csrf_token: str, call):
-    """Run one case action; an input error comes back on the case page beside the action."""
+def _act(request: Request, case_no: str, csrf_token: str, call, *, shown: str = "issued=1"):
+    """Run one case action; an input error comes back on the case page beside the action.
+
+    ``shown`` is what the case page then says (``issued=1``: done, the notice below);
+    a callable gets the action's result."""
     here = desk(request)
     here.check_csrf(csrf_token)
     try:
-        call(here.session)
+        result = call(here.session)
     except InputError as exc:
         from urllib.parse import quote
 
@@ -163,7 +166,7 @@ def _act(request: Request, case_no: str, csrf_token: str, call):
         if exc.__class__.__name__ in ("ForbiddenError", "NotFoundError"):
             raise
         return RedirectResponse(f"/cases/{case_no}?error={quote(message)}", status_code=303)
-    return RedirectResponse(f"/cases/{case_no}?issued=1", status_code=303)
+    return RedirectResponse(f"/cases/{case_no}?{shown(result) if callable(shown) else shown}", status_code=303)
 
 
 @router.post("/cases/{case_no}/supplement")
@@ -207,7 +210,8 @@ def extend_form(request: Request, case_no: str, days: str = Form(""), reason: st
     """A clerk's extension request (a unit head's is approved at once); no approver is typed."""
     from archive.window import cases
 
-    return _act(request, case_no, csrf_token, lambda s: cases.extend(s, case_no, days=days.strip(), reason=reason))
+    return _act(request, case_no, csrf_token, lambda s: cases.extend(s, case_no, days=days.strip(), reason=reason),
+                shown=lambda result: "issued=1" if result.notices else "asked=1")
 
 
 @router.post("/cases/{case_no}/conclude")
