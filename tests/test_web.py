@@ -542,13 +542,13 @@ def test_case_actions_from_the_case_page(app, home, cases_made):
     page = act("resume")
     assert 'name="approver"' not in page  # nobody types the head's name
     page = act("extend", days="5", reason="需要现场核查")
-    assert 'id="extension-pending"' in page and "延期待批" in page and "延期告知书" not in page
+    assert 'id="extension-pending"' in page and "延期待批" in page and "<td>延期告知书" not in page  # no notice yet
     head, head_csrf = login(app, "钱进")  # SJ's unit head approves in his own session
     assert case_no in head.get("/extensions").text
     r = head.post(f"/extensions/{case_no}", data={"decision": "approve", "csrf_token": head_csrf})
     assert r.status_code == 303 and "/extensions?done=" in r.headers["location"]
     page = c.get(f"/cases/{case_no}").text
-    assert "延期告知书" in page and "批准人 钱进" in page and 'id="extend-form"' not in page
+    assert "<td>延期告知书" in page and "批准人 钱进" in page and 'id="extend-form"' not in page
     wrong = c.post(f"/cases/{case_no}/extend", data={"days": "5", "reason": "再次", "csrf_token": csrf})
     assert "error=" in wrong.headers["location"]
     number = re.search(r'name="number" value="([^"]+)"', page).group(1)
