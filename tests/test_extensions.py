@@ -9,6 +9,7 @@ import datetime as dt
 import json
 
 import pytest
+from docx import Document
 from sqlalchemy import select
 
 from archive.core import store as st
@@ -49,6 +50,8 @@ def test_a_clerk_asks_and_the_unit_head_approves_as_himself(session):
     assert notice.kind == "extension"
     text = "".join(docx_text(notice.docx).split())
     assert "经本机关负责人钱进" in text and "需现场核查" in text
+    footer = " ".join(p.text for section in Document(notice.docx).sections for p in section.footer.paragraphs)
+    assert "经办人：王芳" in footer  # the clerk who asked stays the notice's 经办人
     assert f"{new_due.year}年{new_due.month}月{new_due.day}日" in text
     assert cases.pending_extensions(head) == []
     assert [e for e in _events(session, case.case_no) if e[0] in ("extension_request", "extend")] == [

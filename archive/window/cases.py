@@ -767,8 +767,10 @@ def _check_extendable(session: Session, row, days, day: dt.date, what: str) -> i
     return days
 
 
-def _apply_extension(work: Work, row, *, days: int, reason: str, approver: str, day: dt.date) -> nt.Notice:
-    """Move the due date by ``days`` and issue the extension notice naming ``approver``."""
+def _apply_extension(work: Work, row, *, days: int, reason: str, approver: str, day: dt.date,
+                     clerk: str) -> nt.Notice:
+    """Move the due date by ``days`` and issue the extension notice naming ``approver``;
+    the clerk who asked stays the notice's 经办人."""
     session = work.session
     item = get_item(work.conn, row.item_code)
     new_due = session.calendar.add_workdays(row.due_on, days)
@@ -785,6 +787,7 @@ def _apply_extension(work: Work, row, *, days: int, reason: str, approver: str, 
         "reason": wording.phrase(reason),
         "approver": approver,
         "legal_basis": wording.legal_basis(session.ws, "extension"),
+        "clerk": {"name": clerk, "phone": session.ws.unit(item.unit).get("phone", "")},
     }
     return nt.issue(work, "extension", unit_code=item.unit, fields=fields, on=day, subject=row.case_no,
                     case_id=row.id, joint=item.case_type == "joint")
@@ -826,7 +829,8 @@ def extend(session: Session, case_no: str, *, days: int, reason: str, on=None) -
             decided_on=day if approver else None, decided_at=now if approver else None, decided_by=approver))
         issued = ()
         if approver:
-            issued = (_apply_extension(work, row, days=days, reason=reason, approver=approver, day=day),)
+            issued = (_apply_extension(work, row, days=days, reason=reason, approver=approver, day=day,
+                                       clerk=approver),)
         else:
             _update(work, row)  # the case page and the index show 延期待批
             session.log(work, "extension_request", case_no, case_id=row.id, effective_on=day, days=days,
@@ -857,7 +861,8 @@ def approve_extension(session: Session, case_no: str, *, on=None) -> Result:
         days = _check_extendable(session, row, request.days, day, "批准")
         work.conn.execute(st.extension_requests.update().where(_X.id == request.id).values(
             status="approved", decided_on=day, decided_at=session.now(), decided_by=me))
-        notice = _apply_extension(work, row, days=days, reason=request.reason, approver=me, day=day)
+        notice = _apply_extension(work, row, days=days, reason=request.reason, approver=me, day=day,
+                                  clerk=request.requested_by)
         case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
     return Result(case, (notice,))
 
