@@ -793,12 +793,24 @@ def _apply_extension(work: Work, row, *, days: int, reason: str, approver: str, 
                     case_id=row.id, joint=item.case_type == "joint")
 
 
-def _pending_extension(conn, row):
-    found = conn.execute(select(st.extension_requests).where(_X.case_id == row.id, _X.status == "pending")
-                         .with_for_update()).first()
-    if found is None:
+def _deciding(work: Work, case_no: str, verb: str):
+    """(case row, its pending request, the deciding head's name), both rows locked; refused
+    for a case outside the account's units (as if missing), with nothing pending, for a
+    session that is not a head's own account, or for the head's own request."""
+    from ..core.errors import ForbiddenError
+
+    session = work.session
+    row = _load_for(session, work.conn, case_no, "case.approve_extension", lock=True)
+    request = work.conn.execute(select(st.extension_requests).where(_X.case_id == row.id, _X.status == "pending")
+                                .with_for_update()).first()
+    if request is None:
         raise StateError(f"办件{row.case_no}没有待批准的延期申请", field="case")
-    return found
+    me = _approver(session, "case.approve_extension", row.unit)
+    if me is None:
+        raise ForbiddenError(f"{verb}延期须由负责人用自己的账户登录后办理", field="operator")
+    if request.requested_by == me:
+        raise ForbiddenError(f"{me}不能{verb}自己提出的延期申请，须由本单位其他负责人{verb}", field="case")
+    return row, request, me
 
 
 @retrying
@@ -846,17 +858,9 @@ def approve_extension(session: Session, case_no: str, *, on=None) -> Result:
     The due date moves and the extension notice is issued naming this account as the
     approver. Nobody approves their own request; after the due date it is too late.
     """
-    from ..core.errors import ForbiddenError
-
     access.require(session, "case.approve_extension")
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.approve_extension", lock=True)
-        request = _pending_extension(work.conn, row)
-        me = _approver(session, "case.approve_extension", row.unit)
-        if me is None:
-            raise ForbiddenError("批准延期须由负责人用自己的账户登录后办理", field="operator")
-        if request.requested_by == me:
-            raise ForbiddenError(f"{me}不能批准自己提出的延期申请，须由本单位其他负责人批准", field="case")
+        row, request, me = _deciding(work, case_no, "批准")
         day = _check_on(on, "批准日期", session, request.requested_on)
         days = _check_extendable(session, row, request.days, day, "批准")
         work.conn.execute(st.extension_requests.update().where(_X.id == request.id).values(
@@ -873,17 +877,9 @@ def refuse_extension(session: Session, case_no: str, *, reason: str, on=None) ->
 
     The case keeps its due date; the clerk may ask again.
     """
-    from ..core.errors import ForbiddenError
-
     access.require(session, "case.approve_extension")
     with session.work() as work:
-        row = _load_for(session, work.conn, case_no, "case.approve_extension", lock=True)
-        request = _pending_extension(work.conn, row)
-        me = _approver(session, "case.approve_extension", row.unit)
-        if me is None:
-            raise ForbiddenError("审批延期须由负责人用自己的账户登录后办理", field="operator")
-        if request.requested_by == me:
-            raise ForbiddenError(f"{me}不能审批自己提出的延期申请，须由本单位其他负责人审批", field="case")
+        row, request, me = _deciding(work, case_no, "审批")
         reason = check_text(reason, "不批准的理由", max_length=500)
         day = _check_on(on, "审批日期", session, request.requested_on)
         work.conn.execute(st.extension_requests.update().where(_X.id == request.id).values(
