@@ -210,12 +210,14 @@ def run(home, *, progress=None) -> Report:
         s = cases.resume(session, r.case.case_no, on=DAY + dt.timedelta(days=15))
         return cases.Result(s.case, r.notices + p.notices), f"暂停{s.case.paused_workdays}个工作日，顺延至{s.case.due_on.isoformat()}"
 
-    @step("延期：负责人批准延长10个工作日")
+    @step("延期：窗口申请，负责人赵立新用自己的账户批准延长10个工作日")
     def _():
         r = cases.receive(session, item_code="ZJ-XK-002", applicant=_org("江州市安居房地产开发有限公司"),
                           materials=["M01", "M02", "M03", "M04", "M05", "M06"], received_on=DAY)
-        e = cases.extend(session, r.case.case_no, days=10, reason="需对预售资金监管协议进行核查", approver="赵立新",
-                         on=DAY + dt.timedelta(days=2))
+        cases.extend(session, r.case.case_no, days=10, reason="需对预售资金监管协议进行核查",
+                     on=DAY + dt.timedelta(days=2))
+        with session.as_operator("赵立新") as head:
+            e = cases.approve_extension(head, r.case.case_no, on=DAY + dt.timedelta(days=2))
         return cases.Result(e.case, r.notices + e.notices), f"延期至{e.case.due_on.isoformat()}"
 
     @step("审查后不予许可：不予许可决定书")

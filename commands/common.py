@@ -569,6 +569,10 @@ def describe_result(result, session=None) -> str:
     if case.missing:
         owed = "待补交材料" if case.status in ("accepted", "paused") else "待补正材料"
         lines.append(f"{owed}：{'、'.join(case.missing)}")
+    extension = getattr(case, "extension", None)
+    if extension is not None and extension.status in ("pending", "refused"):
+        who = extension.requested_by if extension.status == "pending" else f"{extension.decided_by}：{extension.refusal}"
+        lines.append(f"延期申请：{extension.status_text}（{extension.days}个工作日，{who}）")
     for notice in result.notices:
         lines.append(f"文书：{notice.title} {notice.number}")
         lines.append(f"  DOCX：{notice.docx}")

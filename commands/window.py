@@ -287,24 +287,95 @@ def case_resume(session, case_no, on, as_json):
     emit(as_json, result.to_dict(), describe_result(result, session))
 
 
+def _no_typed_approver(approver) -> None:
+    """``--approver`` is gone: a head approves as themselves, never as a typed name."""
+    if approver is not None:
+        from archive.core.errors import InputError
+
+        raise InputError("批准人不再手工填写：负责人须用自己的账户批准（以本人为经办人运行"
+                         "“archive case approve-extension 办件编号”，或在网页“延期审批”中批准）", field="approver",
+                         hint="去掉 --approver；单位负责人自己登记延期或办结时，即以其本人为批准人")
+
+
 @session_command(case_group, "extend")
 @click.argument("case_no")
 @click.option("--days", required=True, type=int, help="延长的工作日数（一般不超过10日，联办件不超过15日）")
 @click.option("--reason", required=True, help="延期理由（将告知申请人）")
-@click.option("--approver", required=True, help="批准延期的负责人")
-@click.option("--on", help="决定日期 YYYY-MM-DD（默认今天）")
+@click.option("--on", help="申请日期 YYYY-MM-DD（默认今天；须在办结期限届满前）")
+@click.option("--approver", hidden=True, help="已停用：批准人不再手工填写")
 @json_option
-def case_extend(session, case_no, days, reason, approver, on, as_json):
-    """经负责人批准延长办理期限（限一次）并打印延期告知书。
+def case_extend(session, case_no, days, reason, on, approver, as_json):
+    """申请延长办理期限（行政许可法第四十二条，限一次），待本单位负责人批准。
+
+    窗口工作人员提出申请后，办件显示“延期待批”；负责人批准后顺延承诺办结日期并打印
+    延期告知书（批准人为批准的负责人本人）。单位负责人自己申请的，即时批准。
 
     \b
     示例：
-      archive case extend SJ202610120001 --days 10 --reason 需补充现场勘验 --approver 赵局长
+      archive case extend SJ202610120001 --days 10 --reason 需补充现场勘验 --operator 王芳
+      archive case approve-extension SJ202610120001 --operator 钱进
     """
     from archive.window import cases
 
-    result = cases.extend(session, case_no, days=days, reason=reason, approver=approver, on=on)
+    _no_typed_approver(approver)
+    result = cases.extend(session, case_no, days=days, reason=reason, on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
+
+
+@session_command(case_group, "approve-extension")
+@click.argument("case_no")
+@click.option("--on", help="批准日期 YYYY-MM-DD（默认今天；须在办结期限届满前）")
+@json_option
+def case_approve_extension(session, case_no, on, as_json):
+    """以负责人本人的账户批准办件的延期申请，顺延期限并打印延期告知书。
+
+    不能批准自己提出的申请；办结期限已过的不能再批准。
+
+    \b
+    示例：
+      archive case extensions --operator 钱进
+      archive case approve-extension SJ202610120001 --operator 钱进
+    """
+    from archive.window import cases
+
+    result = cases.approve_extension(session, case_no, on=on)
+    emit(as_json, result.to_dict(), describe_result(result, session))
+
+
+@session_command(case_group, "refuse-extension")
+@click.argument("case_no")
+@click.option("--reason", required=True, help="不批准的理由（告知提出申请的窗口工作人员）")
+@click.option("--on", help="审批日期 YYYY-MM-DD（默认今天）")
+@json_option
+def case_refuse_extension(session, case_no, reason, on, as_json):
+    """以负责人本人的账户不批准办件的延期申请（须写明理由），期限不变。
+
+    \b
+    示例：
+      archive case refuse-extension SJ202610120001 --reason 可在承诺期限内办结 --operator 钱进
+    """
+    from archive.window import cases
+
+    result = cases.refuse_extension(session, case_no, reason=reason, on=on)
+    emit(as_json, result.to_dict(), describe_result(result, session))
+
+
+@session_command(case_group, "extensions")
+@json_option
+def case_extensions(session, as_json):
+    """列出等待本人批准的延期申请（本人所辖单位的，不含本人提出的）。
+
+    \b
+    示例：
+      archive case extensions --operator 钱进
+    """
+    from archive.window import cases
+
+    found = cases.pending_extensions(session)
+    lines = ["办件编号\t事项\t申请人\t承诺办结\t延长\t理由\t提出人"]
+    lines += [f"{r.case_no}\t{r.item_name}\t{r.applicant}\t{r.due_on.isoformat() if r.due_on else ''}\t"
+              f"{r.days}个工作日\t{r.reason}\t{r.requested_by}" for r in found]
+    emit(as_json, [r.to_dict() for r in found], "\n".join(lines) if found else "没有等待批准的延期申请。")
 
 
 @session_command(case_group, "conclude")
@@ -312,20 +383,23 @@ def case_extend(session, case_no, days, reason, approver, on, as_json):
 @click.option("--decision", required=True, type=DECISIONS,
               help="办结决定：approved（准予许可）或 denied（不予许可），可写中文")
 @click.option("--reason", help="不予许可的理由（不予许可 denied 时必填）")
-@click.option("--approver", help="批准办结的负责人（打印在办结审批单上，批准日期为办结日期）")
 @click.option("--on", help="办结日期 YYYY-MM-DD（默认今天）")
+@click.option("--approver", hidden=True, help="已停用：批准人不再手工填写")
 @json_option
-def case_conclude(session, case_no, decision, reason, approver, on, as_json):
+def case_conclude(session, case_no, decision, reason, on, approver, as_json):
     """办结；不予许可时打印不予许可决定书。补办件材料未补齐时不能准予许可。
+
+    单位负责人办结的，办结审批单以其本人为批准人；窗口工作人员办结的，审批单不列批准人。
 
     \b
     示例：
-      archive case conclude SJ202610120001 --decision approved --approver 赵立新
-      archive case conclude SJ202610120003 --decision denied --reason 经现场核查不符合条件 --approver 赵立新
+      archive case conclude SJ202610120001 --decision approved --operator 钱进
+      archive case conclude SJ202610120003 --decision denied --reason 经现场核查不符合条件
     """
     from archive.window import cases
 
-    result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on, approver=approver)
+    _no_typed_approver(approver)
+    result = cases.conclude(session, case_no, decision=decision, reason=reason, on=on)
     emit(as_json, result.to_dict(), describe_result(result, session))
 
 

@@ -587,3 +587,38 @@ def test_a_reader_asks_from_a_search_result_and_the_head_approves(server, browse
     wait_for(browser, lambda d: d.find_elements(By.ID, "done"))
     assert "已批准" in browser.find_element(By.ID, "done").text
     shots(browser, "54-approved")
+
+
+def test_a_clerk_asks_for_an_extension_and_the_unit_head_approves_with_enter(server, browser, shots, home):
+    import datetime as dt
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+    from archive.window import cases
+
+    with Session(open_workspace(home), operator="王芳", today=dt.date.fromisoformat(TODAY)) as clerk:
+        case_no = cases.receive(clerk, item_code="SJ-XK-003",
+                                applicant=cases.Applicant.person("张三", PERSON_ID, "13800138000"),
+                                materials=["M01", "M02", "M03", "M04", "M05", "M06"]).case.case_no
+    login(browser, server, "王芳")
+    browser.get(f"{server}/cases/{case_no}")
+    assert not browser.find_elements(By.NAME, "approver")  # no typed approver
+    browser.find_element(By.CSS_SELECTOR, "#extend-form input[name=days]").send_keys("5")
+    browser.find_element(By.CSS_SELECTOR, "#extend-form input[name=reason]").send_keys("需补充现场核查" + Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "extension-pending"))
+    assert "延期待批" in browser.find_element(By.ID, "extension-pending").text
+    shots(browser, "61-extension-asked")
+    login(browser, server, "钱进")
+    browser.find_element(By.LINK_TEXT, "延期审批").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, f"extension-{case_no}"))
+    shots(browser, "62-extension-queue")
+    assert browser.switch_to.active_element.get_attribute("value") == "approve"  # focus on 批准
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "done"))
+    assert "已批准" in browser.find_element(By.ID, "done").text
+    browser.get(f"{server}/cases/{case_no}")
+    assert "批准人 钱进" in browser.find_element(By.ID, "timeline").text
+    shots(browser, "63-extension-approved")

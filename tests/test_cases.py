@@ -170,14 +170,17 @@ def test_pause_and_resume_move_due_date_by_paused_working_days(session):
 
 
 def test_extension_only_once_and_within_limit(session):
+    """The clerk asks, the unit head 钱进 approves as himself (tests/test_extensions.py has the rest)."""
     case = make_case(session).case
     with pytest.raises(InputError):
-        cases.extend(session, case.case_no, days=11, reason="复杂", approver="赵局长")
-    extended = cases.extend(session, case.case_no, days=10, reason="需现场核查", approver="赵局长", on=DEMO_DAY)
+        cases.extend(session, case.case_no, days=11, reason="复杂")
+    asked = cases.extend(session, case.case_no, days=10, reason="需现场核查", on=DEMO_DAY)
+    assert asked.notices == () and asked.case.due_on == case.due_on
+    extended = cases.approve_extension(session.as_operator("钱进"), case.case_no, on=DEMO_DAY)
     assert extended.case.due_on == session.calendar.add_workdays(case.due_on, 10)
     assert extended.notices[0].kind == "extension"
     with pytest.raises(StateError, match="只能延长一次"):
-        cases.extend(session, case.case_no, days=1, reason="再次", approver="赵局长")
+        cases.extend(session, case.case_no, days=1, reason="再次")
 
 
 def test_conclude_denied_issues_denial_with_reasons(session):
@@ -284,12 +287,13 @@ def test_pending_materials_are_due_by_a_date_and_block_an_approval(session):
     assert case.pending_due == {"M03": due}
     assert any("待补交材料M03须于" in w for w in case.warnings)
     with pytest.raises(StateError) as info:
-        cases.conclude(session, case.case_no, decision="approved", approver="赵立新", on=DEMO_DAY)
+        cases.conclude(session.as_operator("钱进"), case.case_no, decision="approved", on=DEMO_DAY)
     assert "待补交材料" in info.value.message
     handed = cases.supplement(session, case.case_no, materials=["M03"], on=dt.date(2026, 9, 29))
     assert handed.case.missing == () and handed.notices == () and handed.case.status == "accepted"
-    done = cases.conclude(session, case.case_no, decision="approved", approver="赵立新", on=dt.date(2026, 9, 30))
-    assert done.case.approver == "赵立新" and done.case.approved_on == dt.date(2026, 9, 30)
+    # The unit head concludes: the approver is his account, not a typed name.
+    done = cases.conclude(session.as_operator("钱进"), case.case_no, decision="approved", on=dt.date(2026, 9, 30))
+    assert done.case.approver == "钱进" and done.case.approved_on == dt.date(2026, 9, 30)
 
 
 def test_a_denial_may_still_be_made_while_materials_are_owed(session):

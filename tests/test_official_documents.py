@@ -139,10 +139,11 @@ def issued(tmp_path_factory):
                         session, rejected, ground="not-required", reason=reason(), on=DEMO_DAY).notices[0]
                     denied = receive().case.case_no
                     out[key("denial")] = cases.conclude(session, denied, decision="denied", reason=reason(),
-                                                        approver="赵立新", on=dt.date(2026, 9, 30)).notices[0]
+                                                        on=dt.date(2026, 9, 30)).notices[0]
                     extended = receive().case.case_no
-                    out[key("extension")] = cases.extend(session, extended, days=10, reason=reason(),
-                                                         approver="赵立新", on=dt.date(2026, 9, 30)).notices[0]
+                    cases.extend(session, extended, days=10, reason=reason(), on=dt.date(2026, 9, 30))
+                    out[key("extension")] = cases.approve_extension(  # SJ's head, as himself
+                        session.as_operator("钱进"), extended, on=dt.date(2026, 9, 30)).notices[0]
                     paused = receive().case.case_no
                     out[key("excluded_time")] = cases.pause(session, paused, reason=reason(), expected_days=10,
                                                             on=dt.date(2026, 9, 29)).notices[0]
@@ -320,7 +321,7 @@ def filed(issued):
             for who in WHO:
                 for n in SIZES:
                     case_no = notices[("receipt", who, n)].case
-                    cases.conclude(session, case_no, decision="approved", approver="赵立新",
+                    cases.conclude(session.as_operator("钱进"), case_no, decision="approved",  # approves
                                    on=dt.date(2026, 10, 9))
                     archivist = session.as_operator("陈静")  # filing is the archive's
                     out[("approved", who, n)] = volumes.file_case(archivist, case_no, checker="李强")
@@ -380,7 +381,7 @@ def test_archive_forms_one_page_identifiers_on_one_line(filed, who, n):
             if outcome == "approved":
                 decision = next(i for i in volume.items if i.kind == "decision_record")
                 text = PdfReader(decision.path).pages[0].extract_text()
-                assert "批准人 赵立新" in " ".join(text.split()) or "批准人赵立新" in text.replace(" ", "")
+                assert "批准人 钱进" in " ".join(text.split()) or "批准人钱进" in text.replace(" ", "")
                 assert "2026年10月9日" in text.replace(" ", "")
             for form in volume.forms:
                 if form.kind == "merged_pdf":

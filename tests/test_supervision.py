@@ -146,21 +146,31 @@ def test_red_cards_name_case_unit_clerk_and_days_over_and_stay_after_conclusion(
             if c.case_no == made["G"]] == [(made["G"], D(11, 2), 1)]
 
 
-def test_a_red_card_survives_an_extension_and_an_on_time_conclusion(month):
+def test_a_red_card_outlives_a_late_extension_request_and_closes_at_the_conclusion(month):
+    """G, red since 2 November, can no longer be extended (the limit has run out); J, still
+    within its limit, is extended by the head's approval and stays out of the red."""
     from archive.window import cases
 
     session, made = month
     g = made["G"]  # due 30 October, one working day over on 2 November
     assert alerts.record_red_cards(session).to_dict() == {"raised": 0, "updated": 0, "closed": 0}
-    cases.extend(session, g, days=5, reason="需补充现场核查", approver="赵立新", on=D(11, 2))
+    with pytest.raises(StateError, match="届满"):
+        cases.extend(session, g, days=5, reason="需补充现场核查", on=D(11, 2))
+    j = made["J"]
+    cases.extend(session, j, days=5, reason="需补充现场核查", on=D(11, 2))
+    approved = cases.approve_extension(session.as_operator("赵立新"), j, on=D(11, 2))
+    assert approved.case.extended_days == 5 and approved.notices[0].kind == "extension"
     cases.conclude(session, g, decision="approved", on=D(11, 3))
     session.today = D(11, 3)
-    # G's card closes; E, due 2 November, is now one working day over and gets one.
+    # G's card closes two working days over (2 and 3 November); E, due 2 November, is now one
+    # working day over and gets one; J, extended, is not red.
     assert alerts.record_red_cards(session).to_dict() == {"raised": 1, "updated": 1, "closed": 1}
     [card] = [c for c in alerts.red_cards(session, scope=None) if c.case_no == g]
-    assert (card.unit, card.clerk, card.due_on, card.days_over, card.closed_on) == ("WJ", "孙丽", D(10, 30), 1, D(11, 3))
+    assert (card.unit, card.clerk, card.due_on, card.days_over, card.closed_on) == ("WJ", "孙丽", D(10, 30), 2, D(11, 3))
+    assert not [c for c in alerts.red_cards(session, scope=None) if c.case_no == j]
     november = figures.compute(session, figures.period(session.today, month="2026-11"), scope=None).total()
-    assert (november.concluded, november.on_time, november.overdue, november.red_cards) == (1, 1, 2, 2)  # F, E open
+    # G concluded late, F and E open past due.
+    assert (november.concluded, november.on_time, november.overdue, november.red_cards) == (1, 0, 3, 2)
 
 
 def test_a_sweep_looks_again_only_when_a_write_was_logged_or_the_day_moved(month):

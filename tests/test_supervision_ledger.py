@@ -93,7 +93,8 @@ def test_facts_follow_every_write_and_equal_a_recount(month):
         lambda: cases.show(session, made["F"]),  # records F's deemed acceptance
         lambda: cases.resume(session, made["K"], on=D(11, 2)),  # paused since 28 October
         lambda: cases.conclude(session, made["K"], decision="approved", on=D(11, 2)),
-        lambda: cases.extend(session, made["J"], days=5, reason="需现场核查", approver="赵立新", on=D(11, 2)),
+        lambda: cases.extend(session, made["J"], days=5, reason="需现场核查", on=D(11, 2)),  # asked: 延期待批
+        lambda: cases.approve_extension(session.as_operator("赵立新"), made["J"], on=D(11, 2)),
         lambda: cases.conclude(session, made["J"], decision="denied", reason="现场核查不符合条件", on=D(11, 2)),
         lambda: cases.conclude(session, made["F"], decision="approved", on=D(11, 2)),
         lambda: cases.conclude(session, made["E"], decision="approved", on=D(11, 2)),

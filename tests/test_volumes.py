@@ -477,7 +477,7 @@ def test_a_persons_volume_is_controlled_and_a_change_is_approved_logged_and_note
     from sqlalchemy import select
 
     case_no = make_case(session).case.case_no  # a person: the volume holds an ID number
-    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    cases.conclude(session.as_operator("钱进"), case_no, decision="approved", on=CONCLUDED_ON)  # SJ's head
     v = volumes.file_case(session, case_no)
     assert v.access == "控制" and v.security_level is None
     cover = next(f for f in v.forms if f.kind == "volume_cover")
@@ -515,13 +515,13 @@ def test_an_organisations_volume_follows_its_class(session):
 
 def test_the_volume_keeps_the_stub_not_the_applicants_part(session):
     case_no = make_case(session).case.case_no
-    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    cases.conclude(session.as_operator("钱进"), case_no, decision="approved", on=CONCLUDED_ON)  # SJ's head
     v = volumes.file_case(session, case_no)
     notice = next(i for i in v.items if i.kind == "notice")
     text = docx_text(notice.path)
     assert "窗口存根" in text and "申请人收执" not in text
     record = next(i for i in v.items if i.kind == "decision_record")
     text = docx_text(record.path)
-    assert "批准人\n赵立新" in text and "批准日期\n2026年9月30日" in text
+    assert "批准人\n钱进" in text and "批准日期\n2026年9月30日" in text
     notes = next(f for f in v.forms if f.kind == "notes_sheet")
     assert "archive" not in docx_text(notes.path) and "窗口存根联" in docx_text(notes.path)

@@ -123,6 +123,8 @@ def expected(route, role):
     who, _method, _path, allowed, ok = route
     if role not in allowed:
         return 403
+    if who == "zr" and role == "unit_head" and "/exten" in _path:  # a case action: no such case for her
+        return 404
     if who == "zr" and role == "unit_head":  # 钱进 works for SJ only: ZR's cases do not exist for her
         return 404 if _method == "GET" or _path.startswith("/supervision/") else 403
     return ok
@@ -163,6 +165,13 @@ ROUTES = [
     (None, "GET", "/supervision/report.xlsx?month=2026-09", HEADS, 200),
     (None, "GET", "/supervision/report.pdf?month=2026-09", HEADS, 200),
     (None, "GET", "/api/v1/reports/window?month=2026-09", HEADS, 200),
+    (None, "GET", "/extensions", HEADS, 200),  # case.approve_extension: the heads' queue
+    # A request without its days reaches the library, which refuses it beside the form (303 back to the case).
+    ("sj", "POST", "/cases/{sj}/extend", CLERKS, 303),
+    ("zr", "POST", "/cases/{zr}/extend", CLERKS, 303),
+    # No request waits on these cases: whoever may decide reaches the library, which answers 409.
+    ("sj", "POST", "/extensions/{sj}", HEADS, 409),
+    ("zr", "POST", "/extensions/{zr}", HEADS, 409),
 ]
 
 
@@ -176,6 +185,10 @@ def _call(c, csrf, route, made):
             return c.post(path, data={"text": "已电话回访，申请人认可", "csrf_token": csrf})
         return c.post(path, data={"level": "5", "overall": "5", "efficiency": "5", "quality": "5", "attitude": "5",
                                   "source": "device", "csrf_token": csrf})
+    if path.startswith("/extensions/"):
+        return c.post(path, data={"decision": "approve", "csrf_token": csrf})
+    if path.endswith("/extend"):
+        return c.post(path, data={"days": "", "reason": "需现场核查", "csrf_token": csrf})
     item = "ZR-QR-001" if path.endswith("#ZR") else "SJ-XK-003"
     materials = ["M01", "M02", "M03", "M04", "M05"] if item == "ZR-QR-001" else FOOD_ALL
     return c.post(path.split("#")[0], json=receive_json(item=item, materials=materials),
@@ -206,6 +219,17 @@ def test_the_matrix_holds_every_supervision_route():
             concrete = {(m, p) for m, p in listed if m == method and re.fullmatch(
                 re.escape(shape).replace(r"\{\}", "[^/]+"), p.replace("{}", "X"))}
             assert concrete, f"{method} {route.path} is not in the route × role matrix"
+
+
+def test_the_matrix_holds_every_extension_route():
+    """The extension request and the heads' queue are in the route × role matrix."""
+    from archive.web import window
+
+    listed = {(method, re.sub(r"\{\w+\}", "{}", path)) for _, method, path, _, _ in ROUTES}
+    for route in window.router.routes:
+        if "/exten" in route.path:
+            for method in route.methods - {"HEAD"}:
+                assert (method, re.sub(r"\{\w+\}", "{}", route.path)) in listed, route.path
 
 
 def test_every_route_refuses_the_anonymous(app, cases_made):
@@ -531,10 +555,16 @@ def test_case_actions_from_the_case_page(app, home, cases_made):
     page = act("pause", reason="现场核查", expected_days="3")
     assert "除外时间" in page and "恢复计时" in page
     page = act("resume")
-    page = act("extend", days="5", reason="需要现场核查", approver="李娜")
-    assert "延期告知书" in page
-    wrong = c.post(f"/cases/{case_no}/extend", data={"days": "5", "reason": "再次", "approver": "李娜",
-                                                     "csrf_token": csrf})
+    assert 'name="approver"' not in page  # nobody types the head's name
+    page = act("extend", days="5", reason="需要现场核查")
+    assert 'id="extension-pending"' in page and "延期待批" in page and "<td>延期告知书" not in page  # no notice yet
+    head, head_csrf = login(app, "钱进")  # SJ's unit head approves in his own session
+    assert case_no in head.get("/extensions").text
+    r = head.post(f"/extensions/{case_no}", data={"decision": "approve", "csrf_token": head_csrf})
+    assert r.status_code == 303 and "/extensions?done=" in r.headers["location"]
+    page = c.get(f"/cases/{case_no}").text
+    assert "<td>延期告知书" in page and "批准人 钱进" in page and 'id="extend-form"' not in page
+    wrong = c.post(f"/cases/{case_no}/extend", data={"days": "5", "reason": "再次", "csrf_token": csrf})
     assert "error=" in wrong.headers["location"]
     number = re.search(r'name="number" value="([^"]+)"', page).group(1)
     page = act("reprint", number=number)
@@ -543,6 +573,31 @@ def test_case_actions_from_the_case_page(app, home, cases_made):
     assert "已办结" in page
     steps = re.findall(r"<li><time>", page)
     assert len(steps) >= 6
+
+
+def test_a_head_decides_extensions_from_the_queue_each_in_their_own_session(app, home, cases_made):
+    case_no = cases_made["sj"]
+    clerk, _ = login(app, "王芳")
+    csrf = csrf_of(clerk.get(f"/cases/{case_no}").text)
+    r = clerk.post(f"/cases/{case_no}/extend", data={"days": "3", "reason": "需补充核查", "csrf_token": csrf})
+    assert r.status_code == 303 and "error=" not in r.headers["location"]
+    assert clerk.get("/extensions").status_code == 403  # a clerk has no queue
+
+    head, head_csrf = login(app, "钱进")
+    page = head.get("/extensions").text
+    assert 'href="/extensions"' in page  # in the head's navigation
+    assert f'id="extension-{case_no}"' in page and "需补充核查" in page and "王芳" in page
+    assert re.search(r'value="approve" class="small primary" autofocus', page)  # Enter approves the first
+    blank = head.post(f"/extensions/{case_no}", data={"decision": "refuse", "reason": "", "csrf_token": head_csrf})
+    assert blank.status_code == 400 and f'data-for="{case_no}"' in blank.text and "不批准的理由" in blank.text
+    refused = head.post(f"/extensions/{case_no}", data={"decision": "refuse", "reason": "可按期办结",
+                                                         "csrf_token": head_csrf})
+    assert refused.status_code == 303
+    page = clerk.get(f"/cases/{case_no}").text
+    assert 'id="extension-refused"' in page and "可按期办结" in page and 'id="extend-form"' in page
+    assert [row.actor for row in audit_rows(home, subject=case_no, action="extension_refuse")] == ["钱进"]
+    no_csrf = head.post(f"/extensions/{case_no}", data={"decision": "approve"})
+    assert no_csrf.status_code == 403
 
 
 def test_reject_and_supplement_from_the_case_page(app, cases_made, home):

@@ -38,7 +38,7 @@ def assert_prints_one_page_wide(path, header_row: int):
 
 def make_register(session):
     spot = make_case(session, item_code="SJ-XK-001", materials=["M01", "M02", "M03", "M04", "M05"]).case
-    cases.conclude(session, spot.case_no, decision="approved", approver="赵立新", on=DEMO_DAY)
+    cases.conclude(session, spot.case_no, decision="approved", on=DEMO_DAY)
     late = make_case(session).case  # 5 working days promised
     cases.pause(session, late.case_no, reason="需要组织专家评审", expected_days=2, on=dt.date(2026, 9, 29))
     cases.resume(session, late.case_no, on=dt.date(2026, 10, 9))

@@ -135,7 +135,7 @@ def receive_form(request: Request, item: str = Form(""), kind: str = Form("perso
 # -- the case page ----------------------------------------------------------------------------
 
 @router.get("/cases/{case_no}")
-def case_page(request: Request, case_no: str, issued: int = 0, error: str | None = None):
+def case_page(request: Request, case_no: str, issued: int = 0, error: str | None = None, asked: int = 0):
     from archive.window import cases
 
     here = desk(request)
@@ -146,16 +146,19 @@ def case_page(request: Request, case_no: str, issued: int = 0, error: str | None
     parts = here.session.ws.parts_for(shown.kind, joint=case.case_type == "joint") if shown else []
     return render(request, "case.html", {"parts": parts,
         "csrf": here.csrf, "case": case, "steps": steps, "notices": case.notices, "originals": originals,
-        "shown": shown, "issued": issued, "error": error, "grounds": cases.GROUNDS, "decisions": cases.DECISIONS,
+        "shown": shown, "issued": issued, "asked": asked, "error": error, "grounds": cases.GROUNDS, "decisions": cases.DECISIONS,
         "statuses": cases.STATUSES, "mark": cases.due_mark(here.session, case)})
 
 
-def _act(request: Request, case_no: str, csrf_token: str, call):
-    """Run one case action; an input error comes back on the case page beside the action."""
+def _act(request: Request, case_no: str, csrf_token: str, call, *, shown: str = "issued=1"):
+    """Run one case action; an input error comes back on the case page beside the action.
+
+    ``shown`` is what the case page then says (``issued=1``: done, the notice below);
+    a callable gets the action's result."""
     here = desk(request)
     here.check_csrf(csrf_token)
     try:
-        call(here.session)
+        result = call(here.session)
     except InputError as exc:
         from urllib.parse import quote
 
@@ -163,7 +166,7 @@ def _act(request: Request, case_no: str, csrf_token: str, call):
         if exc.__class__.__name__ in ("ForbiddenError", "NotFoundError"):
             raise
         return RedirectResponse(f"/cases/{case_no}?error={quote(message)}", status_code=303)
-    return RedirectResponse(f"/cases/{case_no}?issued=1", status_code=303)
+    return RedirectResponse(f"/cases/{case_no}?{shown(result) if callable(shown) else shown}", status_code=303)
 
 
 @router.post("/cases/{case_no}/supplement")
@@ -203,13 +206,12 @@ def resume_form(request: Request, case_no: str, csrf_token: str = Form("")):
 
 @router.post("/cases/{case_no}/extend")
 def extend_form(request: Request, case_no: str, days: str = Form(""), reason: str = Form(""),
-                approver: str = Form(""), csrf_token: str = Form("")):
-    from archive.core.validate import check_positive_int
+                csrf_token: str = Form("")):
+    """A clerk's extension request (a unit head's is approved at once); no approver is typed."""
     from archive.window import cases
 
-    return _act(request, case_no, csrf_token,
-                lambda s: cases.extend(s, case_no, days=check_positive_int(days, "延期工作日数"), reason=reason,
-                                       approver=approver))
+    return _act(request, case_no, csrf_token, lambda s: cases.extend(s, case_no, days=days.strip(), reason=reason),
+                shown=lambda result: "issued=1" if result.notices else "asked=1")
 
 
 @router.post("/cases/{case_no}/conclude")
@@ -226,6 +228,51 @@ def reprint_form(request: Request, case_no: str, number: str = Form(""), csrf_to
     from archive.window import notices
 
     return _act(request, case_no, csrf_token, lambda s: notices.reprint(s, number))
+
+
+# -- the unit head's extension queue --------------------------------------------------------------
+
+def _extensions_context(here: Desk, done: str | None, errors: dict) -> dict:
+    from archive.window import cases
+
+    return {"csrf": here.csrf, "rows": cases.pending_extensions(here.session), "done": done, "errors": errors,
+            "today": here.session.today}
+
+
+@router.get("/extensions")
+def extensions_page(request: Request, done: str = ""):
+    """Extension requests waiting for this head (their units, never their own), oldest first."""
+    here = desk(request)
+    return render(request, "extensions.html", _extensions_context(here, done or None, {}))
+
+
+@router.post("/extensions/{case_no}")
+def extension_decision(request: Request, case_no: str, decision: str = Form(""), reason: str = Form(""),
+                       csrf_token: str = Form("")):
+    """Approve (the notice is issued naming this account) or refuse with a reason."""
+    from urllib.parse import quote
+
+    from archive.core.errors import ArchiveError, ForbiddenError, NotFoundError
+    from archive.window import cases
+
+    from .common import status_of
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        if decision == "approve":
+            result = cases.approve_extension(here.session, case_no)
+            text = f"已批准 {case_no} 延期至{result.case.due_on.isoformat()}，延期告知书已出具"
+        else:
+            cases.refuse_extension(here.session, case_no, reason=reason)
+            text = f"已不批准 {case_no} 的延期申请"
+    except (ForbiddenError, NotFoundError):
+        raise
+    except ArchiveError as exc:
+        message = exc.message + (f"（{exc.hint}）" if exc.hint else "")
+        return render(request, "extensions.html", _extensions_context(here, None, {case_no: message}),
+                      status_code=status_of(exc))
+    return RedirectResponse(f"/extensions?done={quote(text)}", status_code=303)
 
 
 # -- notice files (checked, never static) -------------------------------------------------------

@@ -149,6 +149,25 @@ events = Table(
     Column("effective_on", Date),  # the date it takes effect, for an action entered later
 )
 
+# A clerk's request to extend a case's limit (art. 42), decided by a unit head in their own
+# session; a head's own request is approved at once (requested_by == decided_by).
+extension_requests = Table(
+    "extension_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("days", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # pending | approved | refused | lapsed
+    Column("requested_on", Date, nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("decided_on", Date),
+    Column("decided_at", DateTime),
+    Column("decided_by", String(100)),
+    Column("refusal", Text),  # why a head refused
+)
+
 appointments = Table(
     "appointments",
     metadata,

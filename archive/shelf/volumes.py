@@ -52,7 +52,7 @@ ACTIONS = {
     "receive": "收件", "accept": "受理", "request_supplement": "告知补正", "supplement": "补正材料",
     "deemed_accepted": "视为受理", "reject": "不予受理", "pause": "暂停计时", "resume": "恢复计时",
     "extend": "延期", "conclude": "办结", "notice": "出具文书", "reprint": "补打文书", "attach": "收取材料",
-    "file": "归档",
+    "file": "归档", "extension_request": "申请延期", "extension_refuse": "不批准延期",
 }
 CASE_TYPE_NAMES = {"on_the_spot": "即办件", "promised": "承诺件", "joint": "联办件", "pending_materials": "补办件",
                    "forwarded": "上报件", "reply": "答复件"}

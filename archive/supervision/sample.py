@@ -124,7 +124,9 @@ def month(session: Session) -> dict[str, str]:
         made.update(D=d, F=f, K=k)
     with _clerk(session, "赵军") as s:
         e = cases.receive(s, item_code="ZJ-XK-002", applicant=_org(), materials=ALL6, received_on=_d(10, 12)).case.case_no
-        cases.extend(s, e, days=10, reason="需对预售资金监管协议进行核查", approver="赵立新", on=_d(10, 14))
+        cases.extend(s, e, days=10, reason="需对预售资金监管协议进行核查", on=_d(10, 14))
+        with s.as_operator("赵立新") as head:  # the principal approves in their own session
+            cases.approve_extension(head, e, on=_d(10, 14))
         i = cases.receive(s, item_code="ZJ-XK-001", applicant=_org(), materials=ALL6, received_on=_d(10, 29)).case.case_no
         j = cases.receive(s, item_code="ZJ-XK-003", applicant=_org(), materials=ALL6, received_on=_d(10, 28)).case.case_no
         made.update(E=e, I=i, J=j)

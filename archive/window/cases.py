@@ -6,6 +6,13 @@ defective; matters that need no licence or lie outside the organ's competence ge
 rejection notice. Every limit is counted in working days with the day of receipt not
 counted (art. 42, 82); excluded time (art. 45) pauses the clock; one extension (art. 42)
 moves the due date.
+
+Approvals are given by accounts, never typed names: a clerk asks for the extension
+(``extend``), a head of the case's unit approves or refuses it in their own session
+(``approve_extension``/``refuse_extension``; nobody decides their own request), and a head
+who asks is approved at once. A conclusion by an account holding ``case.approve_conclusion``
+for the unit is approved by that account (the 办结审批单 prints it); a clerk's conclusion
+carries no approver.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ GROUND_TEXT = {
 DECISIONS = {"approved": "准予许可", "denied": "不予许可"}
 MAX_EXTENSION = {"joint": 15}
 DEFAULT_MAX_EXTENSION = 10
+EXTENSION_STATUSES = {"pending": "延期待批", "approved": "已批准延期", "refused": "延期未获批准",
+                      "lapsed": "办结时延期申请尚未审批"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,42 @@ class Applicant:
 
 
 @dataclass(frozen=True)
+class ExtensionRequest:
+    """A request to extend a case's limit (art. 42) and its decision."""
+
+    case_no: str
+    unit: str
+    days: int
+    reason: str
+    status: str
+    requested_on: dt.date
+    requested_at: dt.datetime
+    requested_by: str
+    decided_on: dt.date | None = None
+    decided_at: dt.datetime | None = None
+    decided_by: str | None = None
+    refusal: str | None = None
+    item_name: str = ""
+    applicant: str = ""
+    due_on: dt.date | None = None  # the case's due date as it stands (before this extension)
+    case_status: str = ""
+
+    @property
+    def status_text(self) -> str:
+        return EXTENSION_STATUSES.get(self.status, self.status)
+
+    def to_dict(self) -> dict:
+        iso = lambda d: d.isoformat() if d else None  # noqa: E731
+        return {"case": self.case_no, "unit": self.unit, "days": self.days, "reason": self.reason,
+                "status": self.status, "status_text": self.status_text, "requested_on": iso(self.requested_on),
+                "requested_at": self.requested_at.isoformat(sep=" "), "requested_by": self.requested_by,
+                "decided_on": iso(self.decided_on),
+                "decided_at": self.decided_at.isoformat(sep=" ") if self.decided_at else None,
+                "decided_by": self.decided_by, "refusal": self.refusal, "item_name": self.item_name,
+                "applicant": self.applicant, "due_on": iso(self.due_on)}
+
+
+@dataclass(frozen=True)
 class Case:
     """A case as the store holds it, with its notices and the warnings that apply today."""
 
@@ -128,6 +173,7 @@ class Case:
     approved_on: dt.date | None = None
     notices: tuple[nt.Notice, ...] = ()
     warnings: tuple[str, ...] = ()
+    extension: ExtensionRequest | None = None  # the latest extension request (read with the notices)
     id: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict:
@@ -163,6 +209,7 @@ class Case:
             "pause_expected_days": self.pause_expected_days,
             "notices": [n.to_dict() for n in self.notices],
             "warnings": list(self.warnings),
+            "extension": self.extension.to_dict() if self.extension else None,
         }
 
 
@@ -187,8 +234,31 @@ def _case_from_row(session: Session, conn, row, *, with_notices: bool = True,
         pending_due={code: dt.date.fromisoformat(day) for code, day in (row.pending_due or {}).items()},
         pause_expected_days=row.pause_expected_days, approver=row.approver, approved_on=row.approved_on,
         notices=tuple(nt.for_case(session, conn, row.id, row.case_no)) if with_notices else (),
+        extension=_latest_extension(conn, row) if with_notices else None,
     )
     return replace(case, warnings=tuple(_warnings(session, case)))
+
+
+_X = st.extension_requests.c
+_EXTENSION_QUERY = (select(st.extension_requests, st.cases.c.case_no, st.cases.c.unit, st.cases.c.applicant,
+                           st.cases.c.due_on, st.cases.c.status.label("case_status"),
+                           st.items.c.name.label("item_name"))
+                    .select_from(st.extension_requests.join(st.cases, st.cases.c.id == _X.case_id)
+                                 .join(st.items, st.items.c.code == st.cases.c.item_code)))
+
+
+def _extension_value(row) -> ExtensionRequest:
+    return ExtensionRequest(
+        case_no=row.case_no, unit=row.unit, days=row.days, reason=row.reason, status=row.status,
+        requested_on=row.requested_on, requested_at=row.requested_at, requested_by=row.requested_by,
+        decided_on=row.decided_on, decided_at=row.decided_at, decided_by=row.decided_by, refusal=row.refusal,
+        item_name=row.item_name or "", applicant=(row.applicant or {}).get("name", ""), due_on=row.due_on,
+        case_status=row.case_status)
+
+
+def _latest_extension(conn, case_row) -> ExtensionRequest | None:
+    found = conn.execute(_EXTENSION_QUERY.where(_X.case_id == case_row.id).order_by(_X.id.desc()).limit(1)).first()
+    return _extension_value(found) if found else None
 
 
 def _warnings(session: Session, case: Case) -> list[str]:
@@ -672,59 +742,194 @@ def resume(session: Session, case_no: str, *, on=None) -> Result:
     return Result(case, ())
 
 
+def _approver(session: Session, action: str, unit: str) -> str | None:
+    """The acting account's name when it may approve ``action`` for ``unit``; None otherwise.
+
+    Only an account approves: the installation's superuser on the server's shell is nobody's
+    signature on a notice.
+    """
+    from ..core.errors import ForbiddenError
+
+    if session.user is None:
+        return None
+    try:
+        access.require(session, action, unit=unit)
+    except ForbiddenError:
+        return None
+    return session.operator
+
+
+def _check_extendable(session: Session, row, days, day: dt.date, what: str) -> int:
+    """The working days asked for, when the case may still be extended on ``day`` (else why not)."""
+    limit = MAX_EXTENSION.get(row.case_type, DEFAULT_MAX_EXTENSION)
+    days = check_positive_int(days, "延长工作日数", maximum=limit)
+    if row.status != "accepted":
+        raise StateError(f"办件{row.case_no}当前状态为“{STATUSES[row.status]}”，只有已受理（未暂停）的办件可以延期",
+                         field="case")
+    if row.extended_days:
+        raise StateError(f"办件{row.case_no}已经延期过一次，依法只能延长一次", field="case")
+    if row.due_on and day > row.due_on:
+        raise StateError(f"办件{row.case_no}的办结期限已于{format_cn_date(row.due_on)}届满，不能再{what}延期："
+                         "延期须在办理期限届满前决定（行政许可法第四十二条）", field="case",
+                         hint="逾期未办结的办件请尽快办结")
+    return days
+
+
+def _apply_extension(work: Work, row, *, days: int, reason: str, approver: str, day: dt.date,
+                     clerk: str) -> nt.Notice:
+    """Move the due date by ``days`` and issue the extension notice naming ``approver``;
+    the clerk who asked stays the notice's 经办人."""
+    session = work.session
+    item = get_item(work.conn, row.item_code)
+    new_due = session.calendar.add_workdays(row.due_on, days)
+    _update(work, row, due_on=new_due, extended_days=days)
+    session.log(work, "extend", row.case_no, case_id=row.id, effective_on=day, days=days, reason=reason,
+                approver=approver, due_on=new_due.isoformat())
+    fields = {
+        **_common(row.case_no, item, Applicant(**row.applicant)),
+        "received_on": format_cn_date(row.received_on),
+        "accepted_on": format_cn_date(row.accepted_on),
+        "original_due_on": format_cn_date(row.due_on),
+        "extra_days": days,
+        "new_due_on": format_cn_date(new_due),
+        "reason": wording.phrase(reason),
+        "approver": approver,
+        "legal_basis": wording.legal_basis(session.ws, "extension"),
+        "clerk": {"name": clerk, "phone": session.ws.unit(item.unit).get("phone", "")},
+    }
+    return nt.issue(work, "extension", unit_code=item.unit, fields=fields, on=day, subject=row.case_no,
+                    case_id=row.id, joint=item.case_type == "joint")
+
+
+def _deciding(work: Work, case_no: str, verb: str):
+    """(case row, its pending request, the deciding head's name), both rows locked; refused
+    for a case outside the account's units (as if missing), with nothing pending, for a
+    session that is not a head's own account, or for the head's own request."""
+    from ..core.errors import ForbiddenError
+
+    session = work.session
+    row = _load_for(session, work.conn, case_no, "case.approve_extension", lock=True)
+    request = work.conn.execute(select(st.extension_requests).where(_X.case_id == row.id, _X.status == "pending")
+                                .with_for_update()).first()
+    if request is None:
+        raise StateError(f"办件{row.case_no}没有待批准的延期申请", field="case")
+    me = _approver(session, "case.approve_extension", row.unit)
+    if me is None:
+        raise ForbiddenError(f"{verb}延期须由负责人用自己的账户登录后办理", field="operator")
+    if request.requested_by == me:
+        raise ForbiddenError(f"{me}不能{verb}自己提出的延期申请，须由本单位其他负责人{verb}", field="case")
+    return row, request, me
+
+
 @retrying
-def extend(session: Session, case_no: str, *, days: int, reason: str, approver: str, on=None) -> Result:
-    """Extend the limit once with the head's approval (art. 42) and issue the extension notice."""
+def extend(session: Session, case_no: str, *, days: int, reason: str, on=None) -> Result:
+    """Ask for the one extension of the limit (art. 42): the case shows 延期待批 until a head
+    of its unit decides (:func:`approve_extension`, :func:`refuse_extension`).
+
+    An account that may itself approve extensions for the case's unit (a unit head) is
+    approved at once: the due date moves and the extension notice names that account.
+    Refused once extended, while paused or not accepted, beyond the statutory extension,
+    after the due date, or while another request waits.
+    """
     access.require(session, "case.extend")
     reason = check_text(reason, "延期理由", max_length=500)
-    approver = check_text(approver, "批准人", max_length=50)
     with session.work() as work:
         row = _load_for(session, work.conn, case_no, "case.extend", lock=True)
-        limit = MAX_EXTENSION.get(row.case_type, DEFAULT_MAX_EXTENSION)
-        days = check_positive_int(days, "延长工作日数", maximum=limit)
-        if row.status != "accepted":
-            raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，只有已受理（未暂停）的办件可以延期", field="case")
-        if row.extended_days:
-            raise StateError(f"办件{case_no}已经延期过一次，依法只能延长一次", field="case")
-        day = _check_on(on, "决定日期", session, row.accepted_on)
-        item = get_item(work.conn, row.item_code)
-        new_due = session.calendar.add_workdays(row.due_on, days)
-        _update(work, row, due_on=new_due, extended_days=days)
-        session.log(work, "extend", case_no, case_id=row.id, effective_on=day, days=days, reason=reason,
-                    approver=approver, due_on=new_due.isoformat())
-        fields = {
-            **_common(case_no, item, Applicant(**row.applicant)),
-            "received_on": format_cn_date(row.received_on),
-            "accepted_on": format_cn_date(row.accepted_on),
-            "original_due_on": format_cn_date(row.due_on),
-            "extra_days": days,
-            "new_due_on": format_cn_date(new_due),
-            "reason": wording.phrase(reason),
-            "approver": approver,
-            "legal_basis": wording.legal_basis(session.ws, "extension"),
-        }
-        notice = nt.issue(work, "extension", unit_code=item.unit, fields=fields, on=day, subject=case_no,
-                          case_id=row.id, joint=item.case_type == "joint")
+        day = _check_on(on, "申请日期", session, row.accepted_on)
+        days = _check_extendable(session, row, days, day, "申请")
+        waiting = work.conn.execute(select(_X.requested_by).where(_X.case_id == row.id, _X.status == "pending")).first()
+        if waiting:
+            raise StateError(f"办件{row.case_no}已有一份延期申请（{waiting.requested_by}提出）等待负责人审批，无须重复申请",
+                             field="case")
+        approver = _approver(session, "case.approve_extension", row.unit)
+        now = session.now()
+        work.conn.execute(st.extension_requests.insert().values(
+            case_id=row.id, days=days, reason=reason, status="approved" if approver else "pending",
+            requested_on=day, requested_at=now, requested_by=session.operator,
+            decided_on=day if approver else None, decided_at=now if approver else None, decided_by=approver))
+        issued = ()
+        if approver:
+            issued = (_apply_extension(work, row, days=days, reason=reason, approver=approver, day=day,
+                                       clerk=approver),)
+        else:
+            _update(work, row)  # the case page and the index show 延期待批
+            session.log(work, "extension_request", case_no, case_id=row.id, effective_on=day, days=days,
+                        reason=reason)
+        case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
+    return Result(case, issued)
+
+
+@retrying
+def approve_extension(session: Session, case_no: str, *, on=None) -> Result:
+    """Approve the case's pending extension request as the signed-in head of its unit.
+
+    The due date moves and the extension notice is issued naming this account as the
+    approver. Nobody approves their own request; after the due date it is too late.
+    """
+    access.require(session, "case.approve_extension")
+    with session.work() as work:
+        row, request, me = _deciding(work, case_no, "批准")
+        day = _check_on(on, "批准日期", session, request.requested_on)
+        days = _check_extendable(session, row, request.days, day, "批准")
+        work.conn.execute(st.extension_requests.update().where(_X.id == request.id).values(
+            status="approved", decided_on=day, decided_at=session.now(), decided_by=me))
+        notice = _apply_extension(work, row, days=days, reason=request.reason, approver=me, day=day,
+                                  clerk=request.requested_by)
         case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
     return Result(case, (notice,))
 
 
 @retrying
-def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None,
-             approver: str | None = None) -> Result:
+def refuse_extension(session: Session, case_no: str, *, reason: str, on=None) -> Result:
+    """Refuse the case's pending extension request, with the reason, as the signed-in head.
+
+    The case keeps its due date; the clerk may ask again.
+    """
+    access.require(session, "case.approve_extension")
+    with session.work() as work:
+        row, request, me = _deciding(work, case_no, "审批")
+        reason = check_text(reason, "不批准的理由", max_length=500)
+        day = _check_on(on, "审批日期", session, request.requested_on)
+        work.conn.execute(st.extension_requests.update().where(_X.id == request.id).values(
+            status="refused", decided_on=day, decided_at=session.now(), decided_by=me, refusal=reason))
+        _update(work, row)
+        session.log(work, "extension_refuse", case_no, case_id=row.id, effective_on=day, days=request.days,
+                    reason=reason, requested_by=request.requested_by)
+        case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
+    return Result(case, ())
+
+
+def pending_extensions(session: Session) -> list[ExtensionRequest]:
+    """Extension requests waiting for the signed-in head, oldest first: those of the units
+    the account may approve for, never the account's own."""
+    access.require(session, "case.approve_extension")
+    user = session.user
+    query = _EXTENSION_QUERY.where(_X.status == "pending").order_by(_X.requested_at, _X.id)
+    if user is not None and user.units:
+        query = query.where(st.cases.c.unit.in_(user.units))
+    with session.store.read() as conn:
+        rows = conn.execute(query).all()
+    me = session.operator_name
+    return [_extension_value(r) for r in rows if r.requested_by != me and access.sees_unit(session, r.unit)]
+
+
+@retrying
+def conclude(session: Session, case_no: str, *, decision: str, reason: str | None = None, on=None) -> Result:
     """Conclude an accepted case; a denial produces the 不予许可决定书 with appeal rights.
 
-    ``approver`` is the head who approved the conclusion; the 办结审批单 prints them and the
-    approval date (the conclusion date). An approval is refused while the case still owes
-    materials (a 补办件's pending materials).
+    A conclusion by an account that may approve conclusions for the case's unit (a unit
+    head) is approved by that account: the 办结审批单 prints it and the approval date (the
+    conclusion date). A clerk's conclusion carries no approver. An approval is refused while
+    the case still owes materials (a 补办件's pending materials). An extension request still
+    waiting lapses.
     """
     access.require(session, "case.conclude")
     if decision not in DECISIONS:
         raise InputError(f"办结结果“{decision}”无效，可选：approved（准予许可）、denied（不予许可）", field="decision")
     reason = check_text(reason, "不予许可的理由", required=decision == "denied", max_length=1000)
-    approver = check_text(approver, "批准人", required=False, max_length=50) or None
     with session.work() as work:
         row = _load_for(session, work.conn, case_no, "case.conclude", lock=True)
+        approver = _approver(session, "case.approve_conclusion", row.unit)
         if row.status != "accepted":
             hint = "，请先恢复计时（case resume）" if row.status == "paused" else ""
             raise StateError(f"办件{case_no}当前状态为“{STATUSES[row.status]}”，不能办结{hint}", field="case")
@@ -735,6 +940,8 @@ def conclude(session: Session, case_no: str, *, decision: str, reason: str | Non
         item = get_item(work.conn, row.item_code)
         _update(work, row, status="concluded", decision=decision, decision_reason=reason or None,
                 concluded_on=day, sealed_at=session.now(), approver=approver, approved_on=day if approver else None)
+        work.conn.execute(st.extension_requests.update().where(_X.case_id == row.id, _X.status == "pending")
+                          .values(status="lapsed"))
         session.log(work, "conclude", case_no, case_id=row.id, effective_on=day, decision=decision, reason=reason,
                     on=day.isoformat(), approver=approver)
         issued = ()
@@ -766,6 +973,7 @@ ACTION_TEXT = {
     "receive": "收件", "accept": "受理", "request_supplement": "一次性告知补正", "supplement": "补正材料",
     "deemed_accepted": "逾期未告知补正，视为受理", "reject": "不予受理", "pause": "中止计时（除外时间）",
     "resume": "恢复计时", "extend": "延期", "conclude": "办结", "notice": "出具文书", "reprint": "补打文书",
+    "extension_request": "申请延期（待负责人批准）", "extension_refuse": "不批准延期",
 }
 audit.label_actions(ACTION_TEXT)
 
@@ -830,5 +1038,11 @@ def timeline(session: Session, case_no: str) -> list[Step]:
         text = ACTION_TEXT.get(e.action, e.action)
         if e.action in ("notice", "reprint") and e.detail.get("number"):
             text = f"{text}：{e.detail['number']}"
+        elif e.action in ("extend", "extension_request") and e.detail.get("days"):
+            text = f"{text}：{e.detail['days']}个工作日，{e.detail.get('reason', '')}"
+            if e.action == "extend" and e.detail.get("approver"):
+                text += f"（批准人 {e.detail['approver']}）"
+        elif e.action == "extension_refuse":
+            text = f"{text}：{e.detail.get('reason', '')}"
         out.append(Step(at=e.at, action=e.action, text=text, operator=e.operator, detail=dict(e.detail)))
     return out
