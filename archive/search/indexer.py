@@ -154,9 +154,14 @@ class Indexer:
 
         With ``once``, apply what is pending and return (at once when another indexer holds
         the lease: it applies them). Never raises for a failed batch: it waits
-        ``ERROR_PAUSE`` seconds and tries again (with ``once`` it returns instead).
+        ``ERROR_PAUSE`` seconds and tries again (with ``once`` it returns instead). Needs
+        ``index.maintain`` (the installation's superuser has it; the web server's thread
+        runs as that).
         """
+        from ..core import access
         from . import index
+
+        access.require(self.session, "index.maintain")
 
         stop = stop or threading.Event()
         said_waiting = False
@@ -274,7 +279,7 @@ def start_thread(session):
     returns the function that stops it and waits for it."""
     from ..core.session import Session
 
-    own = Session(session.ws)
+    own = Session(session.ws, superuser=True, client="检索索引线程")
     stop = threading.Event()
     thread = threading.Thread(target=Indexer(own).run, args=(stop,), name="search-indexer", daemon=True)
     thread.start()
