@@ -67,6 +67,17 @@ def test_an_indexer_thread_applies_changes_as_clerks_commit_them(session, home):
     assert worker.stats.entries >= 3 and worker.stats.errors == 0
 
 
+def test_the_servers_indexer_thread_runs_as_the_installation(session):
+    """`archive serve` starts it with no account (`start_thread`): it may run the indexer."""
+    halt = indexer.start_thread(session)
+    try:
+        made = receive(session, "服务线程客户")
+        assert wait_until(lambda: search.status(session).fresh)
+    finally:
+        halt()
+    assert made in search.find_all(session, "服务线程客户", role=EVERYONE)
+
+
 def test_only_one_indexer_writes_at_a_time(session, home):
     stop = threading.Event()
     with Session(open_workspace(home), superuser=True) as first_session, \
