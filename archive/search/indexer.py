@@ -10,9 +10,10 @@ Only one indexer writes at a time: it holds the lease ``search-indexer`` in the 
 run it:
 
 * ``archive indexer``: :meth:`Indexer.run` in a process of its own, next to the clerks'
-  commands or the web server;
-* a thread of the web server: ``Indexer(session).run(stop)`` with a session of its own and
-  a :class:`threading.Event` to stop it;
+  commands or the web server (as the installation's superuser, or an account with
+  ``index.maintain``);
+* a thread of the web server: ``Indexer(session).run(stop)`` with a session of its own (the
+  installation's, :func:`start_thread`) and a :class:`threading.Event` to stop it;
 * :func:`catch_up`: a clerk's command applies what is pending before it exits, when no
   indexer holds the lease (:func:`archive.centre.open_session` arranges it), so an
   installation without an indexer process still keeps its index current.
