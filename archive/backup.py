@@ -12,10 +12,13 @@
 * ``MANIFEST.json``: every file with its size and SHA-256, the store kind and the last
   change-log entry of the snapshot; ``MANIFEST.sha256`` guards the manifest itself.
 
-Documents are backed up incrementally: a file whose size and modification time are those
-the previous backup recorded is hard-linked to the previous backup's copy (no copying, no
-re-hashing); only new or changed files are read. Every backup is still a complete folder
-that can be restored, copied elsewhere or deleted on its own.
+Documents are backed up incrementally: a file whose size, modification and change times
+and inode are those the previous backup recorded is hard-linked to the previous backup's
+copy without being read; only new or changed files are read (one whose times changed but
+not its bytes is linked after reading it). A file changed within ``RACY_NS`` of a backup's
+start is recorded without its times, so the next backup reads it. ``full`` reads and copies
+every file. Every backup is still a complete folder that can be restored, copied elsewhere
+or deleted on its own; restoring and checking read every file and check its SHA-256.
 
 A backup is written into ``dest/.partial-<name>`` and renamed into place only once it is
 complete and synced; ``dest/LATEST`` then names it. A backup killed half-way leaves only
@@ -123,13 +126,13 @@ def _copy_hashing(source: str, target: str) -> tuple[str, int]:
 
     One read of the source: each block is hashed and written from the same buffer (the GIL
     is released while hashing, reading and writing, so a few threads copy at once). The
-    copy keeps the source's modification time.
+    copy keeps the source's permissions and modification time.
     """
     digest = hashlib.sha256()
     size = 0
     reader = os.open(source, os.O_RDONLY)
     try:
-        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             buffer = bytearray(_CHUNK)
             view = memoryview(buffer)
@@ -144,6 +147,7 @@ def _copy_hashing(source: str, target: str) -> tuple[str, int]:
                     written += os.write(writer, block[written:])
                 size += n
             stat_result = os.fstat(reader)
+            os.fchmod(writer, stat_result.st_mode & 0o7777)
             os.utime(writer, ns=(stat_result.st_atime_ns, stat_result.st_mtime_ns))
         finally:
             os.close(writer)
