@@ -12,10 +12,13 @@
 * ``MANIFEST.json``: every file with its size and SHA-256, the store kind and the last
   change-log entry of the snapshot; ``MANIFEST.sha256`` guards the manifest itself.
 
-Documents are backed up incrementally: a file whose size and modification time are those
-the previous backup recorded is hard-linked to the previous backup's copy (no copying, no
-re-hashing); only new or changed files are read. Every backup is still a complete folder
-that can be restored, copied elsewhere or deleted on its own.
+Documents are backed up incrementally: a file whose size, modification and change times
+and inode are those the previous backup recorded is hard-linked to the previous backup's
+copy without being read; only new or changed files are read (one whose times changed but
+not its bytes is linked after reading it). A file changed within ``RACY_NS`` of a backup's
+start is recorded without its times, so the next backup reads it. ``full`` reads and copies
+every file. Every backup is still a complete folder that can be restored, copied elsewhere
+or deleted on its own; restoring and checking read every file and check its SHA-256.
 
 A backup is written into ``dest/.partial-<name>`` and renamed into place only once it is
 complete and synced; ``dest/LATEST`` then names it. A backup killed half-way leaves only
@@ -42,6 +45,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .core import audit
 from .core import store as st
 from .core.config import CONFIG_NAME, DOCUMENTS, resolve_home
 from .core.errors import ArchiveError, InputError, WorkspaceError
@@ -57,6 +61,7 @@ FOLDERS = ("seals", "fonts")  # copied whole besides the documents
 _TEMP_FILE = re.compile(r"^\..+\.tmp$")  # what atomic writes leave while they run
 _CHUNK = 1 << 20
 PG_BINDIR_ENV = "ARCHIVE_PG_BINDIR"
+audit.label_actions({"workspace.backup": "备份工作区", "workspace.restore": "恢复工作区"})
 
 
 class BackupDamagedError(ArchiveError):
@@ -79,11 +84,13 @@ class BackupReport:
     missing: tuple[str, ...] = ()  # recorded files that were not there to copy
     seconds: float = 0.0
     removed: tuple[str, ...] = ()  # older backups removed by --keep
+    rehashed_files: int = 0  # linked after reading them: their size or times had changed, not their content
 
     def to_dict(self) -> dict:
         return {"name": self.name, "path": self.path, "store": self.store, "generation": self.generation,
                 "files": self.files, "bytes": self.bytes, "copied_files": self.copied_files,
-                "copied_bytes": self.copied_bytes, "linked_files": self.linked_files, "missing": list(self.missing),
+                "copied_bytes": self.copied_bytes, "linked_files": self.linked_files, "rehashed_files": self.rehashed_files,
+                "missing": list(self.missing),
                 "seconds": round(self.seconds, 2), "removed": list(self.removed)}
 
 
@@ -114,19 +121,38 @@ class RestoreReport:
 
 # -- helpers --------------------------------------------------------------------------------
 
-def _copy_hashing(source: Path, target: Path) -> tuple[str, int]:
-    """Copy ``source`` to ``target`` (a new file) and return (SHA-256, size) of what was copied."""
+def _copy_hashing(source: str, target: str) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` (a new file) and return (SHA-256, size) of what was copied.
+
+    One read of the source: each block is hashed and written from the same buffer (the GIL
+    is released while hashing, reading and writing, so a few threads copy at once). The
+    copy keeps the source's permissions and modification time.
+    """
     digest = hashlib.sha256()
     size = 0
-    with open(source, "rb", buffering=0) as reader, open(target, "xb") as writer:
-        while True:
-            chunk = reader.read(_CHUNK)
-            if not chunk:
-                break
-            digest.update(chunk)
-            writer.write(chunk)
-            size += len(chunk)
-    shutil.copystat(source, target)
+    reader = os.open(source, os.O_RDONLY)
+    try:
+        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            buffer = bytearray(_CHUNK)
+            view = memoryview(buffer)
+            while True:
+                n = os.readv(reader, [buffer])
+                if not n:
+                    break
+                block = view[:n]
+                digest.update(block)
+                written = 0
+                while written < n:
+                    written += os.write(writer, block[written:])
+                size += n
+            stat_result = os.fstat(reader)
+            os.fchmod(writer, stat_result.st_mode & 0o7777)
+            os.utime(writer, ns=(stat_result.st_atime_ns, stat_result.st_mtime_ns))
+        finally:
+            os.close(writer)
+    finally:
+        os.close(reader)
     return digest.hexdigest(), size
 
 
@@ -184,21 +210,27 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _walk(folder: Path):
-    """(path, stat) of every regular file under ``folder``, skipping temporary files."""
-    stack = [folder]
+def _walk(folder) -> list[tuple[str, os.stat_result]]:
+    """(path relative to ``folder``, stat) of every regular file under it, sorted, skipping
+    temporary files."""
+    root = str(folder)
+    found = []
+    stack = [""]
     while stack:
         current = stack.pop()
         try:
-            entries = list(os.scandir(current))
+            with os.scandir(os.path.join(root, current) if current else root) as entries:
+                for entry in entries:
+                    relative = f"{current}/{entry.name}" if current else entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(relative)
+                    elif entry.is_file(follow_symlinks=False) and not _TEMP_FILE.match(entry.name):
+                        with contextlib.suppress(FileNotFoundError):
+                            found.append((relative, entry.stat(follow_symlinks=False)))
         except (FileNotFoundError, NotADirectoryError):
             continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-            elif entry.is_file(follow_symlinks=False) and not _TEMP_FILE.match(entry.name):
-                with contextlib.suppress(FileNotFoundError):
-                    yield Path(entry.path), entry.stat(follow_symlinks=False)
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def pg_tool(name: str) -> str:
@@ -263,6 +295,19 @@ def _recorded_paths(conn) -> set[str]:
 
 
 # -- backup ---------------------------------------------------------------------------------
+
+def _make_folders(root: str, paths) -> None:
+    """Make under ``root`` every folder the relative ``paths`` need (one mkdir each)."""
+    folders = set()
+    for path in paths:
+        parent = os.path.dirname(path)
+        while parent and parent not in folders:
+            folders.add(parent)
+            parent = os.path.dirname(parent)
+    for folder in sorted(folders):  # a parent sorts before its children
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(f"{root}/{folder}")
+
 
 @contextlib.contextmanager
 def _locked(dest: Path):
@@ -334,17 +379,61 @@ def _snapshot_store(session, target: Path) -> tuple[str, int, set[str]]:
     return "postgresql", generation, recorded
 
 
-def backup(session, dest, *, keep: int | None = None, progress=None) -> BackupReport:
+RACY_NS = 2_000_000_000  # a file changed this close to the backup's start is hashed again next time
+
+
+def _stat_fields(stat_result, started_ns: int) -> dict:
+    """What the next backup compares to decide that a file is unchanged without reading it.
+
+    Left out for a file changed within ``RACY_NS`` of the backup's start: a write in the
+    same tick of the file system's clock as the one copied would leave size and times as
+    recorded (the "racy" case git's index knows), so the next backup hashes it instead.
+    """
+    if max(stat_result.st_mtime_ns, stat_result.st_ctime_ns) >= started_ns - RACY_NS:
+        return {}
+    return {"mtime_ns": stat_result.st_mtime_ns, "ctime_ns": stat_result.st_ctime_ns, "ino": stat_result.st_ino}
+
+
+def _unchanged(before: dict | None, stat_result) -> bool:
+    """True when the file's size, times and inode are those the previous backup recorded."""
+    return (before is not None and "ctime_ns" in before and before["size"] == stat_result.st_size
+            and before["mtime_ns"] == stat_result.st_mtime_ns and before["ctime_ns"] == stat_result.st_ctime_ns
+            and before["ino"] == stat_result.st_ino)
+
+
+def _manifest_text(manifest: dict) -> str:
+    """The manifest as JSON: the summary indented, the files on one line (the C encoder
+    writes thousands of entries in milliseconds; an indented list is written in Python)."""
+    head = {k: v for k, v in manifest.items() if k not in ("files", "missing")}
+    return (json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "missing": '
+            + json.dumps(manifest["missing"], ensure_ascii=False) + ',\n "files": '
+            + json.dumps(manifest["files"], ensure_ascii=False, separators=(",", ":")) + "\n}\n")
+
+
+def backup(session, dest, *, keep: int | None = None, full: bool = False, progress=None) -> BackupReport:
     """Write a complete backup of the session's workspace into a new folder of ``dest``.
+
+    Needs ``workspace.backup`` (a backup holds every record, the accounts' password hashes
+    and the audit trail); the installation's superuser on the server's shell has it. The
+    backup is recorded in the audit trail.
+
+    A file whose size, modification and change times and inode are those the previous
+    backup recorded is hard-linked to that backup's copy without being read. A file whose
+    content changed while all four stayed the same would be missed — only a tool that sets
+    the clock back can do that; ``full`` reads and copies every file anew (no links), and
+    restoring or checking a backup checks every file's SHA-256 whatever the mode.
 
     ``keep`` removes the oldest complete backups beyond that many once the new one is in
     place. ``progress(done, total, label)`` is called while documents are copied.
     """
     import time
 
+    from .core import access
     from .shelf.fixity import volumes_root
 
+    access.require(session, "workspace.backup")
     started = time.monotonic()
+    started_ns = time.time_ns()
     if keep is not None and keep < 1:
         raise InputError("--keep 至少为 1（保留最新的几份备份）", field="keep")
     dest = Path(dest).expanduser().resolve()
@@ -364,67 +453,89 @@ def backup(session, dest, *, keep: int | None = None, progress=None) -> BackupRe
             name = name.split("~")[0] + f"~{int(time.time() * 1000) % 100000}"
         partial = dest / f"{PARTIAL}{name}"
         partial.mkdir()
-        previous_dir, previous = _previous(dest)
+        previous_dir, previous = (None, {}) if full else _previous(dest)
 
         kind, generation, recorded = _snapshot_store(session, partial / "store.tmp")
         store_name = STORE_FILES[kind]
         os.replace(partial / "store.tmp", partial / store_name)
         store_sha, store_size = _sha256(partial / store_name)
 
-        def add(job) -> dict | None:
-            """Link or copy one file into the backup: its manifest entry (None if it vanished)."""
-            source, stat_result, recorded_path = job
-            target = partial / recorded_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            before = previous.get(recorded_path)
-            if before and before["size"] == stat_result.st_size and before.get("mtime_ns") == stat_result.st_mtime_ns:
-                try:
-                    os.link(previous_dir / recorded_path, target)
-                    return dict(before, linked=True)
-                except OSError:
-                    pass  # not there any more, another file system, too many links: copy it
-            try:
-                digest, size = _copy_hashing(source, target)
-            except FileNotFoundError:
-                return None  # removed meanwhile (a write that rolled back)
-            return {"path": recorded_path, "size": size, "sha256": digest, "mtime_ns": stat_result.st_mtime_ns}
-
-        config = home / CONFIG_NAME
-        jobs = [(config, config.stat(), CONFIG_NAME)]
+        # (source, stat, recorded path) of every file to back up.
+        jobs = [(str(home / CONFIG_NAME), (home / CONFIG_NAME).stat(), CONFIG_NAME)]
         for folder in FOLDERS:
-            jobs += [(path, stat_result, path.relative_to(home).as_posix())
-                     for path, stat_result in sorted(_walk(home / folder))]
+            jobs += [(f"{home}/{folder}/{relative}", stat_result, f"{folder}/{relative}")
+                     for relative, stat_result in _walk(home / folder)]
         documents = ws.documents_dir.resolve()
         volumes = ws.relative(volumes_root(session))
         seen = set()
-        for path, stat_result in sorted(_walk(documents)):
-            recorded_path = f"{DOCUMENTS}/{path.relative_to(documents).as_posix()}"
+        for relative, stat_result in _walk(documents):
+            recorded_path = f"{DOCUMENTS}/{relative}"
             seen.add(recorded_path)
             if recorded_path.startswith(volumes + "/") and recorded_path not in recorded:
                 continue  # filed after the snapshot: the restored store would not know it
-            jobs.append((path, stat_result, recorded_path))
+            jobs.append((f"{documents}/{relative}", stat_result, recorded_path))
         missing = tuple(sorted(recorded - seen))
-        files: list[dict] = []
-        linked = copied_files = copied_bytes = 0
-        for done, entry in enumerate(_parallel(add, jobs), start=1):
+        target_root = str(partial)
+        previous_root = str(previous_dir) if previous_dir else ""
+        _make_folders(target_root, (job[2] for job in jobs))
+
+        def link(recorded_path: str) -> bool:
+            try:
+                os.link(f"{previous_root}/{recorded_path}", f"{target_root}/{recorded_path}")
+                return True
+            except OSError:
+                return False  # not there any more, another file system, too many links: copy it
+
+        def read(job) -> dict | None:
+            """Copy one file into the backup (or link it when its content is the previous
+            copy's): its manifest entry, None if it vanished."""
+            source, stat_result, recorded_path = job
+            before = previous.get(recorded_path)
+            try:
+                if before is not None and before["size"] == stat_result.st_size \
+                        and _sha256(source)[0] == before["sha256"] and link(recorded_path):
+                    return {"path": recorded_path, "size": before["size"], "sha256": before["sha256"],
+                            **_stat_fields(stat_result, started_ns), "linked": True}
+                digest, size = _copy_hashing(source, f"{target_root}/{recorded_path}")
+            except FileNotFoundError:
+                return None  # removed meanwhile (a write that rolled back)
+            return {"path": recorded_path, "size": size, "sha256": digest, **_stat_fields(stat_result, started_ns)}
+
+        # Unchanged files are linked here, without reading them; the rest are read by threads.
+        entries: list[dict | None] = [None] * len(jobs)
+        to_read = []
+        for position, job in enumerate(jobs):
+            before = previous.get(job[2])
+            if _unchanged(before, job[1]) and link(job[2]):
+                entries[position] = before
+            else:
+                to_read.append(position)
+        copied_files = copied_bytes = rehashed = 0
+        linked = len(jobs) - len(to_read)
+        for done, (position, entry) in enumerate(zip(to_read, _parallel(read, [jobs[i] for i in to_read])),
+                                                 start=linked + 1):
             if entry is not None:
                 if entry.pop("linked", False):
                     linked += 1
+                    rehashed += 1
                 else:
                     copied_files += 1
                     copied_bytes += entry["size"]
-                files.append(entry)
+            entries[position] = entry
             if progress and (done % 200 == 0 or done == len(jobs)):
                 progress(done, len(jobs), "备份文书")
+        if progress and not to_read and jobs:
+            progress(len(jobs), len(jobs), "备份文书")
+        files = [entry for entry in entries if entry is not None]
 
         manifest = {
             "format": FORMAT, "created_at": dt.datetime.now().isoformat(timespec="seconds"),
             "workspace": str(home), "store": {"kind": kind, "file": store_name, "size": store_size,
                                               "sha256": store_sha},
-            "generation": generation, "previous": previous_dir.name if previous_dir else None,
+            "generation": generation, "previous": previous_dir.name if previous_dir else None, "full": full,
             "files": files, "missing": list(missing),
         }
-        text = json.dumps(manifest, ensure_ascii=False, indent=1)
+        text = _manifest_text(manifest)
         _write_atomic(partial / MANIFEST, text)
         _write_atomic(partial / MANIFEST_SUM, hashlib.sha256(text.encode("utf-8")).hexdigest() + f"  {MANIFEST}\n")
         _sync_filesystem(partial)  # every copied file on disk before the backup counts as complete
@@ -439,10 +550,14 @@ def backup(session, dest, *, keep: int | None = None, progress=None) -> BackupRe
                     shutil.rmtree(old, ignore_errors=True)
                     removed.append(old.name)
     total = store_size + sum(f["size"] for f in files)
-    return BackupReport(name=name, path=str(final), store=kind, generation=generation, files=len(files) + 1,
-                        bytes=total, copied_files=copied_files + 1, copied_bytes=copied_bytes + store_size,
-                        linked_files=linked, missing=missing, seconds=time.monotonic() - started,
-                        removed=tuple(removed))
+    report = BackupReport(name=name, path=str(final), store=kind, generation=generation, files=len(files) + 1,
+                          bytes=total, copied_files=copied_files + 1, copied_bytes=copied_bytes + store_size,
+                          linked_files=linked, missing=missing, seconds=time.monotonic() - started,
+                          removed=tuple(removed), rehashed_files=rehashed)
+    audit.record(session, "workspace.backup", str(final), files=report.files, bytes=report.bytes,
+                 copied_files=report.copied_files, linked_files=report.linked_files, generation=generation,
+                 full=full, missing=len(missing), removed=list(removed))
+    return report
 
 
 # -- restore --------------------------------------------------------------------------------
@@ -490,6 +605,12 @@ def _bad(folder: Path, entry: dict, found: tuple[str, int] | None) -> BackupDama
         return BackupDamagedError(f"备份已损坏：文件 {entry['path']} 的内容与备份清单不符", field=entry["path"],
                                   hint=hint)
     return None
+
+
+def _safe_path(path) -> bool:
+    """True for a relative path inside the backup (a manifest never names ``..`` or ``/…``)."""
+    return (isinstance(path, str) and bool(path) and not path.startswith("/") and "\\" not in path
+            and all(part not in ("", ".", "..") for part in path.split("/")))
 
 
 def _store_entry(manifest: dict) -> dict:
@@ -569,16 +690,22 @@ def restore(src, home, *, database_url: str | None = None, progress=None, operat
     if error is not None:
         raise error
 
+    for entry in manifest["files"]:
+        if not _safe_path(entry.get("path")):
+            raise BackupDamagedError(f"备份 {folder} 已损坏：备份清单中有不合规的路径“{entry.get('path')}”",
+                                     field=MANIFEST)
+    source_root, target_root = str(folder), str(home)
+
     def copy(entry):
-        target = home / entry["path"]
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return _copy_hashing(folder / entry["path"], target)
+            return _copy_hashing(f"{source_root}/{entry['path']}", f"{target_root}/{entry['path']}")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
     home.mkdir(parents=True, exist_ok=True)
+    written: dict[str, tuple[str, int]] = {}  # what was copied, checked: verify need not read it again
     try:
+        _make_folders(target_root, (entry["path"] for entry in manifest["files"]))
         # Each file is checked against the manifest as it is copied; the first bad one (in
         # the manifest's order) refuses the backup and the new workspace is removed.
         total = len(manifest["files"])
@@ -588,6 +715,7 @@ def restore(src, home, *, database_url: str | None = None, progress=None, operat
             if error is not None:
                 raise error
             size += entry["size"]
+            written[f"{target_root}/{entry['path']}"] = found
             if progress and (done % 200 == 0 or done == total):
                 progress(done, total, "恢复文书")
         seconds["copy"] = time.monotonic() - mark
@@ -631,7 +759,7 @@ def restore(src, home, *, database_url: str | None = None, progress=None, operat
                  client="archive restore") as session:
         if progress:
             progress(0, 1, "核验案卷文件")
-        report = fixity.verify(session, record=False)
+        report = fixity.verify(session, record=False, known=written)
         seconds["verify"] = time.monotonic() - mark
         mark = time.monotonic()
         if progress:
@@ -639,5 +767,7 @@ def restore(src, home, *, database_url: str | None = None, progress=None, operat
         index.create_empty(session)
         indexed = index.status(session).documents
         seconds["index"] = time.monotonic() - mark
+        audit.record(session, "workspace.restore", str(home), backup=str(folder), files=total + 1, bytes=size,
+                     generation=manifest.get("generation"), problems=len(report.problems))
     return RestoreReport(home=str(home), backup=str(folder), store=kind, database_url=url,
                          files=total + 1, bytes=size, problems=report.problems, indexed=indexed, seconds=seconds)

@@ -21,6 +21,15 @@ def _size(n: float) -> str:
     return str(n)
 
 
+def _as_installation_unless_named(session) -> None:
+    """With no operator named, act as the installation's superuser on the server's own shell
+    (as `archive user …` does, and recorded so in the audit trail); a named operator acts
+    as their account, whose role the library checks."""
+    if session.operator_name is None:
+        session.superuser = True
+        session.client = "服务器命令行"
+
+
 def _progress_printer(enabled: bool):
     def progress(done, total, label):
         click.echo(f"\r{label}：{done}/{total}", nl=False, err=True)
@@ -40,6 +49,7 @@ def indexer_command(session, once, poll, verbose, as_json):
     """检索索引进程：按提交顺序把数据库的变更记录应用到全文检索索引。
 
     同一时间只有一个索引进程写索引（锁在数据库里）；再启动一个会等前一个退出。
+    不指定经办人时在服务器本机上以超级用户身份运行；指定经办人时该账户须有“运行检索索引进程”的权限（系统管理员）。
     进程随时被终止都不会丢失变更：重新启动后从索引记下的最后一项接着应用。
     没有索引进程时，每条办理业务的命令在退出前自己补上索引。
 
@@ -53,6 +63,7 @@ def indexer_command(session, once, poll, verbose, as_json):
 
     from archive.search import indexer
 
+    _as_installation_unless_named(session)
     stop = threading.Event()
 
     def on_event(kind, detail):
@@ -95,23 +106,29 @@ def indexer_command(session, once, poll, verbose, as_json):
 @session_command(None, "backup")
 @click.argument("dest", type=click.Path(file_okay=False), metavar="备份目录")
 @click.option("--keep", type=click.IntRange(1), help="只保留最新的几份备份（更早的在新备份完成后删除）")
+@click.option("--full", is_flag=True, help="全量备份：重新读取并复制每个文件，不与上一份备份共用")
 @click.option("--progress", "show_progress", is_flag=True, help="显示进度")
 @json_option
-def backup_command(session, dest, keep, show_progress, as_json):
+def backup_command(session, dest, keep, full, show_progress, as_json):
     """备份工作区：数据库快照、全部文书、配置、印章图片和字体，附 SHA-256 清单。
 
     办理业务不必停下：数据库取一致的快照（SQLite 在线备份 / PostgreSQL pg_dump）。
-    每次备份是 DEST 下的一个新目录；与上一份相同的文书以硬链接共用，不再复制。
-    备份中途被终止不影响已有的备份。
+    每次备份是 DEST 下的一个新目录；大小、修改时间、变更时间和 inode 都与上一份备份
+    记录相同的文件不再读取，以硬链接共用上一份的副本（--full 则全部重新读取并复制）。
+    恢复时仍逐个核对每个文件的 SHA-256。备份中途被终止不影响已有的备份。
+    备份含全部数据和账户的密码散列：不指定经办人时在服务器本机上以超级用户身份执行，
+    指定经办人时该账户须有“备份工作区”的权限（系统管理员）；每次备份记入审计日志。
 
     \b
     示例：
       archive backup /mnt/backup/centre --keep 14
+      archive backup /mnt/backup/centre --full      每周一次全量备份
       archive restore /mnt/backup/centre --home ./restored
     """
     from archive import backup
 
-    report = backup.backup(session, dest, keep=keep, progress=_progress_printer(show_progress))
+    _as_installation_unless_named(session)
+    report = backup.backup(session, dest, keep=keep, full=full, progress=_progress_printer(show_progress))
     lines = [
         f"备份完成：{report.path}",
         f"数据库：{'PostgreSQL（pg_dump）' if report.store == 'postgresql' else 'SQLite'}，快照到第 {report.generation} 项变更",

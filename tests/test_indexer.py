@@ -51,7 +51,7 @@ def test_an_indexer_thread_applies_changes_as_clerks_commit_them(session, home):
     """What the web server does: the indexer loop in a thread with a session of its own."""
     stop = threading.Event()
     events = []
-    with Session(open_workspace(home)) as own:
+    with Session(open_workspace(home), superuser=True) as own:
         worker = indexer.Indexer(own, poll=0.02, on_event=lambda kind, detail: events.append(kind))
         thread = threading.Thread(target=worker.run, args=(stop,))
         thread.start()
@@ -67,9 +67,21 @@ def test_an_indexer_thread_applies_changes_as_clerks_commit_them(session, home):
     assert worker.stats.entries >= 3 and worker.stats.errors == 0
 
 
+def test_the_servers_indexer_thread_runs_as_the_installation(session):
+    """`archive serve` starts it with no account (`start_thread`): it may run the indexer."""
+    halt = indexer.start_thread(session)
+    try:
+        made = receive(session, "服务线程客户")
+        assert wait_until(lambda: search.status(session).fresh)
+    finally:
+        halt()
+    assert made in search.find_all(session, "服务线程客户", role=EVERYONE)
+
+
 def test_only_one_indexer_writes_at_a_time(session, home):
     stop = threading.Event()
-    with Session(open_workspace(home)) as first_session, Session(open_workspace(home)) as second_session:
+    with Session(open_workspace(home), superuser=True) as first_session, \
+            Session(open_workspace(home), superuser=True) as second_session:
         first = indexer.Indexer(first_session, poll=0.02)
         thread = threading.Thread(target=first.run, args=(stop,))
         thread.start()
@@ -117,7 +129,7 @@ def test_an_index_older_than_the_log_is_rebuilt_by_the_indexer(session):
     state_path.write_text(json.dumps(dict(state, generation=0)), encoding="utf-8")
     assert indexer.catch_up(session) == 0  # a clerk never rebuilds
     events = []
-    indexer.Indexer(session, on_event=lambda kind, detail: events.append(kind)).run(once=True)
+    indexer.Indexer(session.as_operator("冯涛"), on_event=lambda kind, detail: events.append(kind)).run(once=True)
     assert "rebuild" in events
     assert search.status(session).fresh
     assert made in search.find_all(session, "重建客户", role=EVERYONE)

@@ -27,10 +27,9 @@ from archive.documents.pdf import pdfa_claim
 
 from .conftest import DEMO_DAY, ORG_CODE, PERSON_ID
 
-# The documents do not depend on the store, and the module's fixtures build one workspace
-# shared by its tests, whose store on PostgreSQL would be the first test's own database
-# (dropped after it): run once, on SQLite.
-pytestmark = pytest.mark.sqlite_only
+# The module's fixtures build one workspace shared by its tests. On PostgreSQL its store is a
+# database of the module's own (``module_database``), named to every session explicitly:
+# each test's ARCHIVE_DB_URL names that test's own database, which the workspace is not in.
 
 SIZES = (1, 6, 10)
 WHO = ("person", "organisation")
@@ -94,16 +93,35 @@ def applicant(who: str):
 
 
 @pytest.fixture(scope="module")
-def issued(tmp_path_factory):
+def module_database(request):
+    """The URL of the module workspace's PostgreSQL database (None on SQLite: its archive.db)."""
+    if request.config.getoption("--store") != "postgresql":
+        yield None
+        return
+    server = request.getfixturevalue("pg_server")
+    server.drop_database("official_documents")
+    yield server.create_database("official_documents")
+    server.drop_database("official_documents")
+
+
+def open_workspace(home: Path):
+    """The module's workspace, in its own store whatever this test's ARCHIVE_DB_URL says."""
+    from archive.core.config import open_workspace as open_it
+
+    url = json.loads((home / "config.json").read_text(encoding="utf-8")).get("settings", {}).get("database_url")
+    return open_it(home, database_url=url) if url else open_it(home)
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory, module_database):
     """Every notice kind for each applicant and size: {(kind, who, n): (Notice, row)}."""
     needs_libreoffice()
     from archive import centre
-    from archive.core.config import open_workspace
     from archive.core.session import Session
     from archive.window import appointments, cases, catalog
 
     home = tmp_path_factory.mktemp("official") / "home"
-    centre.init(home, sample=True).close()
+    centre.init(home, sample=True, database_url=module_database).close()
     config = json.loads((home / "config.json").read_text(encoding="utf-8"))
     licences = next(c for c in config["archive"]["classes"] if c["code"] == "XK·JY")
     licences["items"] += ["SJ-XK-9*", "SJ-XK-8*", "SJ-XK-7*", "SJ-XK-6*"]
@@ -170,7 +188,6 @@ def _row(home: Path, number: str):
     from sqlalchemy import select
 
     from archive.core import store as st
-    from archive.core.config import open_workspace
     from archive.core.session import Session
 
     with Session(open_workspace(home)) as session, session.store.read() as conn:
@@ -308,7 +325,6 @@ def test_fonts_are_simplified_chinese_with_a_bold_title_and_pdfa(issued):
 @pytest.fixture(scope="module")
 def filed(issued):
     """The concluded cases filed as volumes (PDF output), and a destruction list."""
-    from archive.core.config import open_workspace
     from archive.core.session import Session
     from archive.shelf import volumes
     from archive.window import cases
@@ -332,7 +348,6 @@ def filed(issued):
 @pytest.fixture(scope="module")
 def disposed(filed):
     """A destruction list of the refused cases' volumes (kept ten years), drafted and executed."""
-    from archive.core.config import open_workspace
     from archive.core.session import Session
     from archive.shelf import disposal
 

@@ -67,6 +67,8 @@ ACTIONS: dict[str, str] = {
     "user.manage": "管理账户",
     "role.grant": "授予角色",
     "audit.read": "查看审计日志",
+    "workspace.backup": "备份工作区",
+    "index.maintain": "运行检索索引进程",
 }
 ADMIN_ACTIONS = ("user.manage", "role.grant", "audit.read")  # 三员分立: one per role at most
 UNIT_SCOPED = ("case.", "appointment.")
@@ -86,7 +88,8 @@ BUILT_IN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "staff": ("search", "volume.read", "lending.request", "disposal.witness"),
     "reader": ("search", "volume.read", "lending.request"),
     "public": ("search", "volume.read", "lending.request"),
-    "sysadmin": ("user.manage",),
+    # A backup holds every record, the accounts' password hashes and the audit trail.
+    "sysadmin": ("user.manage", "workspace.backup", "index.maintain"),
     "secadmin": ("role.grant",),
     "auditor": ("audit.read",),
 }

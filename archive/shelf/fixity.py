@@ -106,14 +106,17 @@ def volumes_root(session: Session) -> Path:
 CHUNK = 256  # files hashed between two progress reports
 
 
-def verify(session: Session, codes: list[str] | None = None, *, record: bool = True, progress=None) -> Report:
+def verify(session: Session, codes: list[str] | None = None, *, record: bool = True, progress=None,
+           known: dict[str, tuple[str, int]] | None = None) -> Report:
     """Re-hash the stored files of the named volumes (all volumes when none are named).
 
     Needs ``fixity.verify``; only the volumes the account may see are checked (the files
     of the others are neither counted nor reported). Unknown archival codes are an
     :class:`InputError` (exit 2). With ``record`` the summary is stored and volumes with
     problems are flagged (intact ones that were flagged go back on the shelf).
-    ``progress(done, total, label)`` is called as the files are hashed.
+    ``progress(done, total, label)`` is called as the files are hashed. ``known`` gives
+    (SHA-256, size) by absolute path for files whose bytes the caller hashed as it wrote
+    them (a restore copies and hashes every file in one pass); they are not read again.
     """
     access.require(session, "fixity.verify")
     codes = [check_code(c, "档号", max_length=100) for c in (codes or [])]
@@ -125,7 +128,8 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
             query = query.where(st.volumes.c.archival_code.in_(codes))
         every = conn.execute(query).all()
         volumes = [v for v in every if access.visible_to(session, v.access, v.security_level, v.fonds)]
-        hidden = {str(ws.absolute(v.folder)): "" for v in every if v not in volumes}
+        shown = {v.id for v in volumes}
+        hidden = {str(ws.absolute(v.folder)): "" for v in every if v.id not in shown}
         if codes:
             found = {v.archival_code for v in volumes}
             unknown = [c for c in codes if c not in found]
@@ -148,7 +152,10 @@ def verify(session: Session, codes: list[str] | None = None, *, record: bool = T
     total = 0
     for start in range(0, len(paths), CHUNK):
         chunk = paths[start:start + CHUNK]
-        for path, (digest, size) in zip(chunk, hash_files(chunk)):
+        unread = [path for path in chunk if path not in known] if known else chunk
+        hashed = dict(zip(unread, hash_files(unread)))
+        for path in chunk:
+            digest, size = hashed[path] if path in hashed else known[path]
             code, recorded = expected[path]
             total += size
             if digest is None:
