@@ -1187,6 +1187,23 @@ def test_overdue_reminders_are_issued_once_per_level_as_numbered_notices(app, ho
     assert len(audit_rows(home, action="remind")) == 1
     public, _ = login(app, "郑洁")
     assert public.get(f"/notices/{notice}.pdf").status_code == 403
+    from archive.web.app import create_app
+
+    numbers = set()
+    for days, level in ((6, "第二次催还"), (12, "最后一次催还")):  # later days: the level escalates, one step each
+        later = create_app(home, today=DEMO_DAY + dt.timedelta(days=days))
+        try:
+            c2, _ = login(later, "陈静")
+            page = c2.get("/loans/overdue")
+            sent = c2.post("/loans/overdue/remind", data={"csrf_token": csrf_of(page.text)})
+            mine = re.search(rf"<li>(\S+)（李明，{late.loan}，([^）]+)）", sent.text)  # the other loan is late too now
+            assert mine.group(2) == level, days
+            numbers.add(mine.group(1))
+        finally:
+            later.state.session.close()
+    assert len(numbers) == 2 and len(audit_rows(home, action="remind", subject=code)) == 3
+    with Session(open_workspace(home), operator="陈静", today=DEMO_DAY) as archivist:
+        assert [r["level"] for r in loans.reminders_of(archivist, late.loan)] == [1, 2, 3]
 
 
 def test_the_lending_register_is_exported_for_a_period_and_downloaded(app, home, desks_made):
