@@ -34,7 +34,9 @@ def _context(session: Session, loan, borrower, pages: int, operator: str) -> dic
     approval = "无需审批"
     if loan.approved_by:
         approval = f"{loan.approved_by}（{rl.APPROVALS.get(loan.approver_level, loan.approver_level)}）批准"
-    rules = "、".join(dict.fromkeys(str(v) for v in (loan.rules or {}).values())) or "默认规则"
+    ids = [str(v) for v in dict.fromkeys((loan.rules or {}).values()) if v != rl.DEFAULTS_ID]
+    rules = "、".join(ids) + ("及默认规则" if ids and rl.DEFAULTS_ID in (loan.rules or {}).values() else "") \
+        if ids else "默认规则"
     return {
         "organ": session.ws.centre.get("name", ""), "loan": loan.loan, "lent_on": format_cn_date(loan.lent_on),
         "borrower": {"code": borrower.code, "name": borrower.name, "unit": borrower.unit, "phone": borrower.phone},
