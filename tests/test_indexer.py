@@ -197,3 +197,20 @@ def test_help_has_an_example(command):
     result = run_cli(command, "--help")
     assert result.exit_code == 0
     assert "示例：" in result.output and f"archive {command}" in result.output
+
+
+def test_a_search_still_running_keeps_its_engine_when_the_index_moves_on(session):
+    """The server searches in several threads while the indexer adds segments: the engine a
+    running search holds must stay readable after a later search opened the new index (it
+    used to be closed under it: “mmap closed or invalid” and crashed workers)."""
+    receive(session, "并发客户甲")
+    indexer.catch_up(session)
+    running, _ = search._open_engine(session)
+    assert running.frequency("applicant", "并发") >= 1
+    receive(session, "并发客户乙")
+    indexer.catch_up(session)
+    newer, _ = search._open_engine(session)  # the index moved on: a new engine over it
+    assert newer is not running
+    running._forget()  # the running search reads its segments again: they must still be open
+    assert running.frequency("applicant", "并发") >= 1
+    assert sorted(search.find_all(session, "并发客户", role=EVERYONE)) != []
