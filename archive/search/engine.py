@@ -39,6 +39,10 @@ class Engine:
     def __init__(self, path: Path):
         from whoosh import index
 
+        # Whoosh's readers and this engine's caches fill themselves lazily and are not safe for
+        # two threads at once: a search holds the lock while it uses the engine (the server
+        # answers requests in threads; its workers are processes, each with its own engine).
+        self.lock = threading.RLock()
         self.searcher = index.open_dir(str(path)).searcher()
         self.reader = self.searcher.reader()
         # (an empty index has one reader without segments, columns or terms)
