@@ -30,6 +30,15 @@ third phase: PDFs under the saturated load (the converter then queues without en
 
 Targets (issue 14): page GET p95 ≤ 100 ms; receive with its .docx p95 ≤ 300 ms; notice PDF
 ready p95 ≤ 1.5 s; server receive throughput ≥ 70 % of the library's.
+
+A last phase (issue 15; ``--desks-only`` runs it alone) builds a search index of ``--docs``
+synthetic cases (bench/search.py's corpus; 100,000 for the target), bulk-inserts volumes and
+one borrower per desk holding ``--past-loans`` returned loans (bench/lending.py's setup), then
+has ``--readers`` staff accounts load the search page (a query from a list, page 1 or 2) while
+``--desks`` archivists scan archival codes at the lending desk (``POST /lending/{b}/scan``, the
+htmx line; each loan then returned through the API, timed apart). Prints p50/p95 of the search
+page and of scan-to-line, the server's CPU time and ``uptime``. Targets: search page p95 ≤ 150
+ms; scan-to-line p95 ≤ 300 ms.
 Only loopback traffic; every loop stops at its deadline.
 """
 
@@ -84,13 +93,14 @@ def make_centre(home: Path, clerks: int) -> list[str]:
 
 
 class Server:
-    def __init__(self, home: Path, *, pdf: str, workers: int):
+    def __init__(self, home: Path, *, pdf: str, workers: int, log: Path | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, ARCHIVE_HOME=str(home), ARCHIVE_TODAY=DAY, ARCHIVE_PDF=pdf)
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "serve", "--port", str(self.port),
                                       "--workers", str(workers)], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(log, "w") if log else subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -262,6 +272,189 @@ def library_direct(home: Path, name: str, seconds: float) -> tuple[int, float, l
         return n, time.perf_counter() - started, times
 
 
+# -- issue 15: readers searching and lending desks scanning at once ------------------------------
+
+QUERIES = ("不动产", "食品经营许可", "营业执照", "个体工商户", "核查", "建设用地", "抵押", "施工许可", "医师", "餐饮管理",
+           "江城区", "法定代表人", "卫生许可", "预售", "宅基地", "不动产 抵押", "\"食品经营\"", "许可 -注销")
+
+
+def _bench_module(name: str):
+    """bench/<name>.py as a module (the corpus of bench/search.py, the bulk setup of bench/lending.py)."""
+    import importlib
+
+    if str(ROOT / "bench") not in sys.path:  # importable by name: the index builders pickle its functions
+        sys.path.insert(0, str(ROOT / "bench"))
+    return importlib.import_module(name)
+
+
+def make_desks_centre(home: Path, *, readers: int, desks: int, docs: int, volumes: int, past: int,
+                      procs: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    """A sample centre with reader and desk accounts, ``volumes`` bulk-inserted volumes, one borrower
+    per desk holding ``past`` returned loans, and a search index of ``docs`` synthetic cases."""
+    from functools import partial
+
+    from sqlalchemy import select
+
+    from archive import centre
+    from archive.core import accounts, changelog
+    from archive.core import store as st
+    from archive.core.session import Session
+    from archive.search import index as search
+
+    lending, corpus = _bench_module("lending"), _bench_module("search")
+    centre.init(home, sample=True).close()
+    reader_names = [f"读者{n:02d}" for n in range(1, readers + 1)]
+    desk_names = [f"借阅台{n:02d}" for n in range(1, desks + 1)]
+    with centre.open_session(home) as opened:
+        su = Session(opened.ws, superuser=True, client="bench")
+        for name in reader_names:
+            accounts.add(su, name, role="staff", password=PASSWORD, must_change=False)
+        for name in desk_names:
+            accounts.add(su, name, role="archivist", password=PASSWORD, must_change=False)
+        codes = lending.setup(su, volumes, desks * 2)
+        open_codes = [c for n, c in enumerate(codes, start=1) if n % 10 < 8]  # setup makes 8 in 10 开放
+        borrowers = [f"JZ{n:04d}" for n in range(2, desks * 2 + 1, 2)]  # the even ones are internal staff
+        with su.store.write() as conn:
+            ids = dict(conn.execute(select(st.borrowers.c.code, st.borrowers.c.id)).all())
+            rows = []
+            for b, code in enumerate(borrowers):
+                for k in range(past):
+                    lent = dt.date(2024, 1, 1) + dt.timedelta(days=k % 700)
+                    rows.append(lending._filled(st.loans, dict(
+                        number=f"PL{b:02d}{k:06d}", volume_id=1 + (b * past + k) % volumes, borrower_id=ids[code],
+                        open_volume_id=None, mode="read", purpose="工作查考", rules={}, approval_needed="none",
+                        lent_on=lent, due_on=lent, returned_on=lent, pages_expected=7, pages_counted=7, renewals=[],
+                        reminder_level=0, lent_at=lending.NOW, lent_by="基准测试", returned_at=lending.NOW,
+                        returned_by="基准测试")))
+            lending._insert(conn, st.loans, rows)
+        index_dir = opened.ws.index_dir
+        index_dir.mkdir(parents=True, exist_ok=True)
+        build = index_dir / "build-bench"
+        shutil.rmtree(build, ignore_errors=True)
+        t0 = time.perf_counter()
+        search.build_index(build, partial(corpus.bench_source, docs, 7), docs, procs=procs,
+                           words=corpus.domain_words(), cache_dir=str(index_dir))
+        with su.store.read() as conn:
+            generation = changelog.head(conn)
+        search.install_index(su, build, generation=generation, documents=docs)
+        print(f"  index of {docs} synthetic documents built in {time.perf_counter() - t0:.0f} s ({procs} process(es))")
+        su.close()
+    return reader_names, desk_names, borrowers, open_codes
+
+
+async def reader_loop(url, name, seconds, times, seed, failures):
+    import random
+
+    import httpx
+
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        (await client.post("/api/v1/login", json={"username": name, "password": PASSWORD})).raise_for_status()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            query = rng.choice(QUERIES)
+            page = rng.choice((1, 1, 1, 2))
+            t0 = time.perf_counter()
+            try:
+                r = await client.get("/search", params={"q": query, "page": page})
+            except httpx.HTTPError as exc:  # counted, and the server's log shown at the end
+                failures.append(f"{type(exc).__name__} {query}")
+                continue
+            times.append(time.perf_counter() - t0)
+            if r.status_code != 200:
+                failures.append(f"{r.status_code} {query}")
+
+
+async def desk_loop(url, name, borrower, codes, seconds, scans, returns, errors):
+    import re
+
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        r = await client.post("/api/v1/login", json={"username": name, "password": PASSWORD})
+        r.raise_for_status()
+        csrf = r.json()["csrf_token"]
+        (await client.get("/lending", params={"borrower": borrower})).raise_for_status()  # the banner, once
+        deadline = time.monotonic() + seconds
+        for code in codes:
+            if time.monotonic() >= deadline:
+                break
+            t0 = time.perf_counter()
+            r = await client.post(f"/lending/{borrower}/scan", headers={"HX-Request": "true"},
+                                  data={"csrf_token": csrf, "code": code, "mode": "read", "purpose": "工作查考"})
+            scans.append(time.perf_counter() - t0)
+            loan = re.search(r"<td>(JY\d+)", r.text)
+            if r.status_code != 200 or loan is None:
+                errors.append(re.sub(r"<[^>]+>", " ", r.text)[:200])
+                continue
+            t0 = time.perf_counter()
+            back = await client.post(f"/api/v1/loans/{loan.group(1)}/return", json={"pages": 7},
+                                     headers={"X-CSRF-Token": csrf})
+            returns.append(time.perf_counter() - t0)
+            back.raise_for_status()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process and its live worker processes (Linux /proc)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
+            total += sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def desks_phase(args) -> None:
+    import random
+
+    work = Path(tempfile.mkdtemp(prefix="bench-desks-"))
+    try:
+        home = work / "home"
+        print(f"readers and lending desks: {args.docs} indexed documents, {args.readers} readers searching, "
+              f"{args.desks} desks scanning, each desk's borrower holding {args.past_loans} past loans; "
+              f"{args.desk_seconds:.0f} s")
+        readers, desks, borrowers, codes = make_desks_centre(
+            home, readers=args.readers, desks=args.desks, docs=args.docs, volumes=args.volumes,
+            past=args.past_loans, procs=args.procs)
+        print("  uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+        server = Server(home, pdf="never", workers=args.workers, log=work / "server.log")
+        searches, scans, returns, errors, failures = [], [], [], [], []
+        rng = random.Random(11)
+        rng.shuffle(codes)
+        share = len(codes) // max(1, len(desks))
+        try:
+            cpu0, wall0 = _cpu_seconds(server.proc.pid), time.perf_counter()
+
+            async def main():
+                await asyncio.gather(
+                    *(reader_loop(server.url, name, args.desk_seconds, searches, n, failures) for n, name in enumerate(readers)),
+                    *(desk_loop(server.url, name, borrowers[n], codes[n * share:(n + 1) * share], args.desk_seconds,
+                                scans, returns, errors) for n, name in enumerate(desks)))
+
+            asyncio.run(main())
+            cpu, wall = _cpu_seconds(server.proc.pid) - cpu0, time.perf_counter() - wall0
+        finally:
+            server.stop()
+        for label, values in (("search page GET", searches), ("scan to line", scans), ("return (API)", returns)):
+            print(f"  {label:<16} n={len(values):5d}  p50 {pct(values, 50) * 1000:7.1f} ms  "
+                  f"p95 {pct(values, 95) * 1000:7.1f} ms")
+        print(f"  server CPU (process and workers) {cpu:.1f} s over {wall:.1f} s of wall time "
+              f"({cpu / wall * 100:.0f} % of one core)")
+        if errors:
+            print(f"  {len(errors)} scans answered without a loan; first: {errors[0]}")
+        if failures:
+            print(f"  {len(failures)} search pages failed, e.g. {failures[:3]}; server log:")
+            print("\n".join((work / "server.log").read_text(errors="replace").splitlines()[-40:]))
+        print("  uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+        print("targets: search page p95 ≤ 150 ms: {:.0f} ms; scan-to-line p95 ≤ 300 ms: {:.0f} ms".format(
+            pct(searches, 95) * 1000, pct(scans, 95) * 1000))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clerks", type=int, default=20)
@@ -271,7 +464,19 @@ def main():
     parser.add_argument("--pace", type=float, default=10, help="seconds between one clerk's receives, paced phase")
     parser.add_argument("--paced-seconds", type=float, default=60, help="length of the paced phase (0: skipped)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--desks-only", action="store_true", help="run only the readers-and-desks phase (issue 15)")
+    parser.add_argument("--no-desks", action="store_true", help="skip the readers-and-desks phase")
+    parser.add_argument("--docs", type=int, default=100_000, help="synthetic documents in the search index")
+    parser.add_argument("--readers", type=int, default=10)
+    parser.add_argument("--desks", type=int, default=5)
+    parser.add_argument("--past-loans", type=int, default=1000, help="returned loans each desk's borrower holds")
+    parser.add_argument("--volumes", type=int, default=20_000, help="volumes bulk-inserted for the desks to lend")
+    parser.add_argument("--desk-seconds", type=float, default=30)
+    parser.add_argument("--procs", type=int, default=2, help="processes building the index")
     args = parser.parse_args()
+    if args.desks_only:
+        desks_phase(args)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="bench-web-"))
     try:
@@ -350,6 +555,8 @@ def main():
                                     pct(paced["pdf ready"], 95) * 1000))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if not args.no_desks:
+        desks_phase(args)
 
 
 if __name__ == "__main__":

@@ -121,7 +121,8 @@ TYPE_METAVARS = {"text": "文本", "integer": "整数", "integer range": "整数
                  "file": "文件", "directory": "文件夹", "boolean": "是/否"}
 # Arguments as a person calls them (usage lines, help, error messages).
 ARGUMENT_LABELS = {"case_no": "办件编号", "code": "档号", "codes": "档号", "loan": "借阅单号", "borrower": "借阅人",
-                   "file": "文件", "number": "文书编号", "card": "预约卡号", "query": "检索词"}
+                   "file": "文件", "number": "文书编号", "card": "预约卡号", "query": "检索词",
+                   "proposal": "调整申请编号"}
 
 # What the library calls a field -> what a person calls it. Errors name the option the
 # user typed when the command has one, else this label; never the library's key.
@@ -139,6 +140,7 @@ FIELD_LABELS = {
     "index": "检索索引", "seal": "印章", "title": "题名", "to": "截止日期", "date": "日期", "kind": "类型",
     "retention": "保管期限", "rule": "借阅规则", "outcome": "办理结果", "days": "延长的工作日数",
     "type": "借阅人类型", "name": "姓名", "result": "检查结果", "text": "说明", "as_of": "日期",
+    "proposal": "调整申请编号", "security_level": "密级", "access": "开放标识",
 }
 # Chinese names the library gives fields -> the parameter that carries them, where the
 # option's own help does not start with that name.
@@ -310,6 +312,9 @@ def report(exc: BaseException, *, as_json: bool, command: click.Command | None =
         code = error.code
         field, label = field_name(command, error.field)
         message, hint, exit_code = error.message, error.hint, error.exit_code
+        needed = getattr(error, "approval_needed", None)
+        if needed and field == "--approved-by":  # the library's hint is neutral: say it with our options
+            hint = f"请加上 --approved-by 姓名 --approver-level {needed}"
     if as_json:
         click.echo(json.dumps({"error": {"code": code, "field": field, "message": message, "hint": hint}},
                               ensure_ascii=False, indent=2))

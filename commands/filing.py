@@ -2,7 +2,8 @@
 
 ``archive file`` ↔ ``volumes.file_case`` / ``volumes.file_all_due``; ``archive case attach``
 ↔ ``volumes.attach`` (registered on the window's ``case`` group); ``archive volume
-show|list|note|access`` ↔ ``volumes.show|list_volumes|note|set_access``; ``archive catalogue show|export`` ↔
+show|list|note`` ↔ ``volumes.show|list_volumes|note``; ``archive volume
+access|access-changes|approve-access|refuse-access`` ↔ ``access_changes.propose|pending|decide``; ``archive catalogue show|export`` ↔
 ``catalogues.sheets|export``; ``archive verify`` ↔ ``fixity.verify``; ``archive appraise`` ↔
 ``disposal.appraise``; ``archive destroy`` ↔ ``disposal.destroy``; ``archive scheme check``
 ↔ ``scheme.check``.
@@ -176,29 +177,85 @@ def volume_list(session, class_code, year, catalogue, state, as_json):
     emit(as_json, [v.summary() for v in found], "\n".join(lines) or "（没有符合条件的案卷）")
 
 
+def _describe_change(change) -> str:
+    lines = [f"第{change.number}号调整申请（{change.status_text}）：{change.archival_code} {change.title}",
+             f"  {'；'.join(change.changes)}", f"  理由：{change.reason}",
+             f"  提出：{change.requested_by}，{change.requested_at:%Y-%m-%d %H:%M}"]
+    if change.decided_by:
+        lines.append(f"  审批：{change.decided_by}，{change.decided_at:%Y-%m-%d %H:%M}"
+                     + (f"，意见：{change.decision_note}" if change.decision_note else ""))
+    return "\n".join(lines)
+
+
 @session_command(volume_group, "access")
 @click.argument("code")
 @click.option("--access", help="新的开放标识：开放、控制、延期开放、未审核")
 @click.option("--security-level", help="新的密级：秘密、机密、绝密，或“无”")
-@click.option("--approver", required=True, help="批准调整的负责人")
-@click.option("--reason", required=True, help="调整理由（记入卷内备考表）")
+@click.option("--reason", required=True, help="调整理由（批准后记入卷内备考表）")
 @json_option
-def volume_access(session, code, access, security_level, approver, reason, as_json):
-    """调整案卷的开放标识或密级：须经批准，记入办理记录和卷内备考表，并重新制作案卷封面。
+def volume_access(session, code, access, security_level, reason, as_json):
+    """提出调整案卷的开放标识或密级：由另一位有审批权的负责人（档案室负责人）以自己的账户批准后才生效。
 
     \b
     示例：
       archive volume access "Z023-XK·ZC·2026·D30-001-0001" --access 开放 \\
-          --approver 赵立新 --reason 经开放审核，卷内个人信息已作技术处理
+          --reason 经开放审核，卷内个人信息已作技术处理
     """
-    from archive.shelf import volumes
+    from archive.shelf import access_changes
 
-    volume = volumes.set_access(session, code, access=access, security_level=security_level, approver=approver,
-                                reason=reason)
-    cover = next((f.path for f in volume.forms if f.kind == "volume_cover"), "")
-    emit(as_json, volume.to_show_dict(),
-         f"已调整：{volume.archival_code}\n开放标识：{volume.access}　密级：{volume.security_level or '无'}"
-         f"\n案卷封面：{cover}")
+    change = access_changes.propose(session, code, access=access, security_level=security_level, reason=reason)
+    emit(as_json, change.to_dict(), _describe_change(change) + "\n待档案室负责人审批："
+         f"archive volume approve-access {change.number}")
+
+
+@session_command(volume_group, "access-changes")
+@json_option
+def volume_access_changes(session, as_json):
+    """列出待审批的开放标识/密级调整申请（档案室负责人）。
+
+    \b
+    示例：
+      archive volume access-changes
+    """
+    from archive.shelf import access_changes
+
+    found = access_changes.pending(session)
+    emit(as_json, [c.to_dict() for c in found],
+         "\n".join(_describe_change(c) for c in found) or "（没有待审批的调整申请）")
+
+
+@session_command(volume_group, "approve-access")
+@click.argument("proposal")
+@click.option("--note", help="审批意见（可不填）")
+@json_option
+def volume_approve_access(session, proposal, note, as_json):
+    """批准一项开放标识/密级调整申请：调整生效，记入卷内备考表，并重新制作案卷封面。不能批准自己提出的申请。
+
+    \b
+    示例：
+      archive volume approve-access 1
+    """
+    from archive.shelf import access_changes
+
+    change = access_changes.decide(session, proposal, approve=True, note=note)
+    emit(as_json, change.to_dict(), "已批准并调整：" + _describe_change(change))
+
+
+@session_command(volume_group, "refuse-access")
+@click.argument("proposal")
+@click.option("--reason", required=True, help="不批准的理由")
+@json_option
+def volume_refuse_access(session, proposal, reason, as_json):
+    """不批准一项开放标识/密级调整申请（须说明理由）；案卷的标识不变。
+
+    \b
+    示例：
+      archive volume refuse-access 1 --reason 卷内仍有未处理的个人信息
+    """
+    from archive.shelf import access_changes
+
+    change = access_changes.decide(session, proposal, approve=False, note=reason)
+    emit(as_json, change.to_dict(), "未批准：" + _describe_change(change))
 
 
 @session_command(volume_group, "note")

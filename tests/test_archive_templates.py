@@ -12,7 +12,7 @@ pytestmark = pytest.mark.store_independent  # never opens a store: runs once, on
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ["application_record", "decision_record", "volume_cover", "item_list", "notes_sheet", "catalogue",
-         "destruction_list"]
+         "destruction_list", "loan_slip"]
 ARCHIVE_TABLES = {"attachments", "volumes", "volume_items", "volume_notes", "verifications", "destruction_lists"}
 
 

@@ -30,8 +30,8 @@ def run(*args, home, operator="档案员"):
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
-def run_json(*args, home, code=0):
-    result = run(*args, "--json", home=home)
+def run_json(*args, home, code=0, operator="档案员"):
+    result = run(*args, "--json", home=home, operator=operator)
     assert result.exit_code == code, result.output
     return json.loads(result.stdout)
 
@@ -236,3 +236,23 @@ def test_the_library_does_not_import_click():
     code = ("import sys; import archive.shelf.volumes, archive.shelf.fixity, archive.shelf.disposal, archive.shelf.catalogues, "
             "archive.shelf.scheme, archive.documents.pdfstamp; assert 'click' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_access_change_via_cli_takes_two_accounts(session, home):
+    run_json("file", make_concluded(session), home=home)  # a person's case: filed 控制
+    missing = run("volume", "access", CODE, "--access", "开放", home=home)
+    assert missing.exit_code == 2 and "--reason" in missing.output
+    bad = run_json("volume", "access", CODE, "--access", "公开", "--reason", "审核", home=home, code=2)
+    assert bad["error"]["field"] == "--access"
+    proposed = run_json("volume", "access", CODE, "--access", "开放", "--reason", "经开放审核", home=home)
+    assert proposed["status"] == "pending" and proposed["number"] == 1
+    assert run_json("volume", "show", CODE, home=home)["access"] == "控制"
+    mine = run("volume", "approve-access", "1", home=home)
+    assert mine.exit_code == 2 and "无权批准开放标识与密级的调整" in mine.output  # the archivist proposes only
+    listed = run_json("volume", "access-changes", home=home, operator="周敏")
+    assert [c["number"] for c in listed] == [1]
+    no_reason = run_json("volume", "refuse-access", "1", "--reason", " ", home=home, operator="周敏", code=2)
+    assert no_reason["error"]["field"] == "--reason"
+    approved = run_json("volume", "approve-access", "1", home=home, operator="周敏")
+    assert approved["status"] == "approved" and approved["decided_by"] == "周敏"
+    assert run_json("volume", "show", CODE, home=home)["access"] == "开放"

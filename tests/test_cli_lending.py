@@ -98,7 +98,7 @@ def test_lend_text_output_and_dry_run(home, session):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--mode", "loan"), ("须经分管负责人批准", "R04", "--approved-by")),
+    (("--mode", "loan"), ("须经分管负责人批准", "R04", "--approved-by", "--approver-level head-in-charge")),
     (("--mode", "借走"), ("利用方式“借走”无效",)),
     (("--mode", "read", "--purpose", "好奇"), ("利用目的“好奇”无效", "编史修志")),
 ])

@@ -209,3 +209,51 @@ def test_help_has_an_example(command):
     result = run_cli(command, "--help")
     assert result.exit_code == 0
     assert "示例：" in result.output and f"archive {command}" in result.output
+
+
+def test_a_search_still_running_keeps_its_engine_when_the_index_moves_on(session):
+    """The server searches in several threads while the indexer adds segments: the engine a
+    running search holds must stay readable after a later search opened the new index (it
+    used to be closed under it: “mmap closed or invalid” and crashed workers)."""
+    receive(session, "并发客户甲")
+    indexer.catch_up(session)
+    running, _ = search._open_engine(session)
+    assert running.frequency("applicant", "并发") >= 1
+    receive(session, "并发客户乙")
+    indexer.catch_up(session)
+    newer, _ = search._open_engine(session)  # the index moved on: a new engine over it
+    assert newer is not running
+    running._forget()  # the running search reads its segments again: they must still be open
+    assert running.frequency("applicant", "并发") >= 1
+    assert sorted(search.find_all(session, "并发客户", role=EVERYONE)) != []
+
+
+def test_searches_in_threads_while_the_index_moves_on_all_answer(session):
+    """The web server answers searches in threads while its indexer applies writes: every
+    search answers (the engine is used by one search at a time; a replaced one stays open)."""
+    for n in range(3):
+        receive(session, f"线程检索客户{n}")
+    indexer.catch_up(session)
+    failures, answers = [], []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                answers.append(search.search(session, "线程检索客户", role=EVERYONE, limit=5).total)
+            except Exception as exc:  # noqa: BLE001 - collected and reported below
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(6)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(3, 6):
+            receive(session, f"线程检索客户{n}")
+            indexer.catch_up(session)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+    assert failures == [] and answers and min(answers) >= 3
+    assert search.search(session, "线程检索客户", role=EVERYONE).total == 6

@@ -483,24 +483,47 @@ def test_a_persons_volume_is_controlled_and_a_change_is_approved_logged_and_note
     cover = next(f for f in v.forms if f.kind == "volume_cover")
     assert "控制" in docx_text(cover.path) and "无" in docx_text(cover.path)
     from archive.core.errors import ForbiddenError
+    from archive.shelf import access_changes
 
-    with pytest.raises(ForbiddenError):  # access.change is the archive head's, not the archivist's
-        volumes.set_access(session, v.archival_code, access="开放", approver="赵立新", reason="审核")
-    head = session.as_operator("周敏")  # access.change: the archive head
+    code = v.archival_code
     with pytest.raises(InputError):
-        volumes.set_access(head, v.archival_code, access="公开", approver="赵立新", reason="审核")
+        access_changes.propose(session, code, access="公开", reason="审核")
+    with pytest.raises(InputError):
+        access_changes.propose(session, code, access="开放", reason=" ")
     with pytest.raises(StateError):
-        volumes.set_access(head, v.archival_code, access="控制", approver="赵立新", reason="审核")
-    changed = volumes.set_access(head, v.archival_code, access="开放", security_level="秘密",
-                                 approver="赵立新", reason="经开放审核，个人信息已作技术处理")
+        access_changes.propose(session, code, access="控制", reason="审核")
+    with session.store.read() as conn:  # nothing written on bad input
+        assert conn.execute(select(st.access_changes)).all() == []
+    proposal = access_changes.propose(session, code, access="开放", security_level="秘密",
+                                      reason="经开放审核，个人信息已作技术处理")  # the archivist proposes
+    assert proposal.status == "pending" and proposal.requested_by == session.operator
+    assert volumes.show(session, code).access == "控制"  # nothing applies before the approval
+    with pytest.raises(StateError):  # one pending proposal per volume
+        access_changes.propose(session, code, access="延期开放", reason="另议")
+    with pytest.raises(ForbiddenError):  # access.change is the archive head's, not the archivist's
+        access_changes.decide(session, proposal.number, approve=True)
+    head = session.as_operator("周敏")  # access.change: the archive head
+    assert [p.number for p in access_changes.pending(head)] == [proposal.number]
+    with pytest.raises(InputError):  # a refusal needs a reason
+        access_changes.decide(head, proposal.number, approve=False, note="")
+    with pytest.raises(NotFoundError):
+        access_changes.decide(head, 999, approve=True)
+    decided = access_changes.decide(head, proposal.number, approve=True)
+    assert decided.status == "approved" and decided.decided_by == "周敏"
+    with pytest.raises(StateError):  # decided once
+        access_changes.decide(head, proposal.number, approve=False, note="改主意")
+    changed = volumes.show(session, code)
     assert changed.access == "开放" and changed.security_level == "秘密"
-    assert "开放标识由“控制”改为“开放”；密级由“无”改为“秘密”。批准人：赵立新" in changed.notes[-1].text
+    assert ("开放标识由“控制”改为“开放”；密级由“无”改为“秘密”。提出人："
+            f"{session.operator}；批准人：周敏") in changed.notes[-1].text
     new_cover = next(f for f in changed.forms if f.kind == "volume_cover")
     assert new_cover.path != cover.path and Path(cover.path).exists()  # the old cover is kept
     assert "秘密" in docx_text(new_cover.path)
     with session.store.read() as conn:
         event = conn.execute(select(st.events).where(st.events.c.action == "access_change")).one()
-    assert event.detail["approver"] == "赵立新" and event.detail["previous_access"] == "控制"
+        proposed = conn.execute(select(st.events).where(st.events.c.action == "access_change_propose")).one()
+    assert event.detail["approver"] == "周敏" and event.detail["previous_access"] == "控制"
+    assert event.operator == "周敏" and proposed.operator == session.operator
     assert fixity.verify(session).ok
 
 
@@ -525,3 +548,50 @@ def test_the_volume_keeps_the_stub_not_the_applicants_part(session):
     assert "批准人\n钱进" in text and "批准日期\n2026年9月30日" in text
     notes = next(f for f in v.forms if f.kind == "notes_sheet")
     assert "archive" not in docx_text(notes.path) and "窗口存根联" in docx_text(notes.path)
+
+
+def test_nobody_approves_their_own_access_proposal_and_a_refusal_changes_nothing(session):
+    from sqlalchemy import select
+
+    from archive.core.errors import ForbiddenError
+    from archive.shelf import access_changes
+
+    case_no = make_case(session).case.case_no
+    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    code = volumes.file_case(session, case_no).archival_code
+    head = session.as_operator("周敏")  # the head may propose too, but not approve it herself
+    own = access_changes.propose(head, code, access="开放", reason="经开放审核")
+    with pytest.raises(ForbiddenError):
+        access_changes.decide(head, own.number, approve=True)
+    # a second archive head refuses it with a reason: nothing changes but the record
+    add_account(session.ws.home, "吕强", "archive_head")
+    other = session.as_operator("吕强")
+    refused = access_changes.decide(other, own.number, approve=False, note="卷内仍有未处理的个人信息")
+    assert refused.status == "refused" and refused.decision_note == "卷内仍有未处理的个人信息"
+    volume = volumes.show(session, code)
+    assert volume.access == "控制" and not any(n.kind == "access" for n in volume.notes)
+    with session.store.read() as conn:
+        actions = [r.action for r in conn.execute(select(st.events.c.action).where(st.events.c.subject == code))]
+    assert "access_change_refuse" in actions and "access_change" not in actions
+    assert [p.status for p in access_changes.for_volume(session, code)] == ["refused"]
+
+
+def test_showing_and_listing_volumes_needs_volume_read(session):
+    from archive.core.errors import ForbiddenError
+
+    case_no = make_case(session).case.case_no
+    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    code = volumes.file_case(session, case_no).archival_code
+    for admin in ("冯涛", "蒋丽", "韩梅"):  # sysadmin, secadmin, auditor: refused, not told "nothing"
+        other = session.as_operator(admin)
+        with pytest.raises(ForbiddenError) as refused:
+            volumes.list_volumes(other)
+        assert "无权查看案卷" in refused.value.message
+        with pytest.raises(ForbiddenError):
+            volumes.show(other, code)
+    clerk = session.as_operator("王芳")  # a window clerk reads volumes within clearance (控制 included)
+    assert [v.archival_code for v in volumes.list_volumes(clerk)] == [code]
+    public = session.as_operator("郑洁")  # may read volumes, not a 控制 one: as if it did not exist
+    assert volumes.list_volumes(public) == []
+    with pytest.raises(NotFoundError):
+        volumes.show(public, code)

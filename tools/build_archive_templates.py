@@ -2,7 +2,7 @@
 
     python tools/build_archive_templates.py [KIND ...]
 
-Seven docxtpl templates, each described exactly by ``schemas/<kind>.json``:
+Eight docxtpl templates, each described exactly by ``schemas/<kind>.json``:
 
 * ``application_record`` 申请登记表 and ``decision_record`` 办结审批单: the first and the
   last item of a volume, made from the case's data and its events;
@@ -12,6 +12,7 @@ Seven docxtpl templates, each described exactly by ``schemas/<kind>.json``:
 * ``catalogue`` 案卷目录 (landscape, one table per catalogue number) and
   ``destruction_list`` 销毁清册 (landscape; 序号, 档号, 题名, 年度, 保管期限, 页数, 鉴定意见,
   with the approver's and the two witnesses' lines).
+* ``loan_slip`` 档案借阅单: printed at the lending desk for a loan (its number is the loan's).
 
 Fonts are named for every script (w:ascii, w:hAnsi, w:eastAsia, w:cs) and theme fonts are
 removed, so Word, WPS and LibreOffice keep the Chinese text in 仿宋/黑体/小标宋 instead of
@@ -315,6 +316,34 @@ def build_destruction_list() -> Form:
     return f
 
 
+def build_loan_slip() -> Form:
+    """借阅单: printed at the lending desk when a volume is lent; its number is the loan's."""
+    f = Form("档案借阅单")
+    f.p("{{ organ }}", "档案副标题")
+    f.p("档案借阅单", "档案标题", space_after=6)
+    f.p("借阅单号：{{ loan }}　　借阅日期：{{ lent_on }}", "档案副标题", space_after=6)
+    f.table([28, 55, 28, 54], [
+        ["借阅人", "{{ borrower.name }}", "借阅证号", "{{ borrower.code }}"],
+        ["工作单位", "{{ borrower.unit }}", "联系电话", "{{ borrower.phone }}"],
+        ["档号", "{{ archival_code }}", None, None],
+        ["案卷题名", "{{ title }}", None, None],
+        ["页数", "{{ pages }}页", "利用目的", "{{ purpose }}"],
+        ["利用方式", "{{ mode }}", "应还日期", "{{ due_on }}"],
+        ["审批", "{{ approval }}", None, None],
+        ["借阅规则", "{{ rule }}", None, None],
+    ], row_height_mm=9)
+    f.p("借阅须知", "表头", space_after=3).paragraph_format.space_before = Pt(8)
+    f.tag("{%p for text in terms %}")
+    f.p("{{ loop.index }}. {{ text }}")
+    f.tag("{%p endfor %}")
+    for _ in range(2):
+        f.p("")
+    f.p("借阅人（签名）：＿＿＿＿＿＿＿＿　　经办人：{{ operator }}", "签名")
+    f.p("归还日期：＿＿＿＿年＿＿月＿＿日　　归还清点：＿＿＿＿页　　接收人：＿＿＿＿", "签名")
+    f.footer("{{ organ }}　档案借阅单 {{ loan }}　打印日期：{{ printed_on }}")
+    return f
+
+
 BUILDERS = {
     "application_record": build_application_record,
     "decision_record": build_decision_record,
@@ -322,6 +351,7 @@ BUILDERS = {
     "item_list": build_item_list,
     "notes_sheet": build_notes_sheet,
     "catalogue": build_catalogue,
+    "loan_slip": build_loan_slip,
     "destruction_list": build_destruction_list,
 }
 

@@ -238,3 +238,34 @@ def show_borrower(request: Request, borrower: str):
     from archive.lending import borrowers
 
     return borrowers.show(desk(request).session, borrower).to_dict()
+
+
+class AccessChangeIn(BaseModel):
+    """The options of `archive volume access`: a proposal, applied only when another account approves it."""
+
+    access: str | None = Field(None, max_length=16, description="新的开放标识：开放、控制、延期开放、未审核")
+    security_level: str | None = Field(None, max_length=16, description="新的密级：秘密、机密、绝密，或“无”")
+    reason: str | None = Field(None, max_length=500, description="调整理由")
+
+
+class DecisionIn(BaseModel):
+    note: str | None = Field(None, max_length=500, description="审批意见（不批准时为理由，必填）")
+
+
+@router.post("/volumes/{archival_code}/access", status_code=201, tags=["案卷"],
+             summary="提出调整开放标识或密级（同 archive volume access --json）")
+def propose_access(request: Request, archival_code: str, body: AccessChangeIn):
+    from archive.shelf import access_changes
+
+    change = access_changes.propose(_changing(request).session, archival_code, access=body.access,
+                                    security_level=body.security_level, reason=body.reason)
+    return JSONResponse(change.to_dict(), status_code=201)
+
+
+@router.post("/access-changes/{number}/{decision}", tags=["案卷"],
+             summary="批准或不批准调整申请（同 archive volume approve-access / refuse-access --json）")
+def decide_access(request: Request, number: str, decision: Literal["approve", "refuse"], body: DecisionIn):
+    from archive.shelf import access_changes
+
+    return access_changes.decide(_changing(request).session, number, approve=decision == "approve",
+                                 note=body.note).to_dict()

@@ -10,6 +10,7 @@ item list), renewals and the overdue list. Every rule is the library's (``loans.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -22,8 +23,13 @@ from .common import desk, render, status_of
 router = APIRouter(include_in_schema=False)
 
 
+# The desk's own words where the library's hint would name the CLI's way (its options).
+DESK_HINTS = {"approved_by": "点本行的“提交负责人审批”，负责人在“审批”页批准后再次扫描即可登记"}
+
+
 def _message(exc: ArchiveError) -> str:
-    return exc.message + (f"（{exc.hint}）" if exc.hint else "")
+    hint = DESK_HINTS.get(exc.field or "", exc.hint) if getattr(exc, "approval_needed", None) else exc.hint
+    return exc.message + (f"（{hint}）" if hint else "")
 
 
 def _desk_context(here, borrower: str, *, errors: dict | None = None, values: dict | None = None,
@@ -112,7 +118,7 @@ def desk_request_form(request: Request, borrower: str, code: str = Form(""), mod
     def act(session):
         made = requests.request(session, code, mode=mode, purpose=purpose, borrower=borrower)
         return (f"已提交借阅申请 {made.number}（{made.archival_code}，{made.mode_name}），待"
-                f"{rules.APPROVALS[made.approval_needed]}在“借阅审批”中批准后，再次扫描即可登记"), made.borrower
+                f"{rules.APPROVALS[made.approval_needed]}在“审批”页批准后，再次扫描即可登记"), made.borrower
 
     return _desk_action(request, csrf_token, borrower, "code", act)
 
@@ -173,18 +179,31 @@ def overdue_page(request: Request):
 
     here = desk(request)
     report = loans.overdue(here.session)
-    return render(request, "overdue.html", {"csrf": here.csrf, "report": report})
+    return render(request, "overdue.html", {"csrf": here.csrf, "report": report, "issued": None,
+                                            "history": _reminder_history(here, report)})
 
 
 # -- the heads' approvals queue -------------------------------------------------------------------
 
+def approvals_context(here, *, done: str | None = None, errors: dict | None = None) -> dict:
+    """The heads' queue: loan requests (``lending.approve``) and proposed changes of 开放标识/密级
+    (``access.change``), each part for the account holding its permission; one without
+    either is refused by the library."""
+    from archive.core.access import role_of
+    from archive.lending import requests
+    from archive.shelf import access_changes
+
+    role = role_of(here.session)
+    loans_ = requests.pending(here.session) if role.may("lending.approve") else None
+    changes = access_changes.pending(here.session) if role.may("access.change") or loans_ is None else None
+    return {"csrf": here.csrf, "rows": loans_, "changes": changes, "done": done or None, "errors": errors or {},
+            "me": here.session.operator}
+
+
 @router.get("/approvals")
 def approvals_page(request: Request, done: str = ""):
-    from archive.lending import requests
-
     here = desk(request)
-    return render(request, "approvals.html", {"csrf": here.csrf, "rows": requests.pending(here.session),
-                                              "done": done or None, "errors": {}})
+    return render(request, "approvals.html", approvals_context(here, done=done))
 
 
 @router.post("/approvals/{number}")
@@ -199,8 +218,133 @@ def approval_form(request: Request, number: str, decision: str = Form(""), note:
     except (ForbiddenError,):
         raise
     except ArchiveError as exc:
-        return render(request, "approvals.html", {"csrf": here.csrf, "rows": requests.pending(here.session),
-                                                  "done": None, "errors": {number: _message(exc)}},
+        return render(request, "approvals.html", approvals_context(here, errors={number: _message(exc)}),
                       status_code=status_of(exc))
     text = f"{decided.number}（{decided.borrower_name} {decided.mode_name} {decided.archival_code}）{decided.status_text}"
     return RedirectResponse(f"/approvals?done={quote(text)}", status_code=303)
+
+
+# -- return against the item list, inspection of flagged volumes ------------------------------------
+
+@router.get("/loans/{loan}/return")
+def return_page(request: Request, loan: str):
+    """清点: the volume's item list with each item's pages, to count the volume at its return."""
+    from archive.lending import loans
+    from archive.shelf import volumes
+
+    here = desk(request)
+    shown = loans.show(here.session, loan)
+    volume = volumes.show(here.session, shown.archival_code)
+    return render(request, "return.html", {"csrf": here.csrf, "loan": shown, "volume": volume, "errors": {},
+                                           "values": {}})
+
+
+@router.get("/inspections")
+def inspections_page(request: Request, done: str = ""):
+    """Volumes flagged at their return (a page short, damage), each with what the return found."""
+    return render(request, "inspections.html", _inspections_context(desk(request), done=done or None))
+
+
+def _inspections_context(here, *, done=None, errors=None, values=None) -> dict:
+    from archive.core.access import require
+    from archive.shelf import volumes
+
+    require(here.session, "lending.lend")
+    flagged = [volumes.show(here.session, v.archival_code)
+               for v in volumes.list_volumes(here.session, state="flagged")]
+    return {"csrf": here.csrf, "flagged": flagged, "done": done, "errors": errors or {}, "values": values or {}}
+
+
+@router.post("/inspections/{code}")
+def inspect_form(request: Request, code: str, result: str = Form(""), csrf_token: str = Form("")):
+    from archive.lending import loans
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        done = loans.inspect(here.session, code, result=result)
+    except ForbiddenError:
+        raise
+    except ArchiveError as exc:
+        if exc.__class__.__name__ == "NotFoundError":
+            raise
+        context = _inspections_context(here, errors={code: _message(exc)}, values={code: result})
+        return render(request, "inspections.html", context, status_code=status_of(exc))
+    return RedirectResponse(f"/inspections?done={quote(done['archival_code'] + ' 检查完毕，已重新上架')}",
+                            status_code=303)
+
+
+# -- reminders (催还通知单) --------------------------------------------------------------------------
+
+@router.post("/loans/overdue/remind")
+def remind_form(request: Request, csrf_token: str = Form("")):
+    """Issue the reminders now due (first, second, final: the library escalates and numbers them)."""
+    from archive.lending import loans
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    report = loans.overdue(here.session, notices=True)
+    issued = [item for item in report.loans if item.notice is not None]
+    return render(request, "overdue.html", {"csrf": here.csrf, "report": report, "issued": issued,
+                                            "history": _reminder_history(here, report)})
+
+
+def _reminder_history(here, report) -> dict:
+    from archive.lending import loans
+
+    return {item.loan: loans.reminders_of(here.session, item.loan) for item in report.loans if item.reminder_level}
+
+
+# -- the lending register (借阅登记表) ---------------------------------------------------------------
+
+@router.get("/registers/lending")
+def register_page(request: Request):
+    from archive.core.access import require
+
+    here = desk(request)
+    require(here.session, "lending.lend")
+    today = here.session.today
+    return render(request, "lending_register.html", {"csrf": here.csrf, "errors": {},
+                                                     "values": {"date_from": f"{today.year}-01-01",
+                                                                "date_to": today.isoformat()}})
+
+
+@router.post("/registers/lending")
+def register_export(request: Request, date_from: str = Form(""), date_to: str = Form(""), fmt: str = Form("xlsx"),
+                    csrf_token: str = Form("")):
+    """Write the register of the chosen period (kept under documents/registers) and download it."""
+    from fastapi.responses import FileResponse
+
+    from archive.lending import registers
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        made = registers.export_register(here.session, date_from=date_from or None, date_to=date_to or None,
+                                         format=fmt, fresh_name=True)
+    except ForbiddenError:
+        raise
+    except InputError as exc:
+        field = {"起始日期": "date_from", "截止日期": "date_to", "to": "date_to"}.get(exc.field or "", exc.field)
+        return render(request, "lending_register.html",
+                      {"csrf": here.csrf, "errors": {field or "date_from": _message(exc)},
+                       "values": {"date_from": date_from, "date_to": date_to}}, status_code=status_of(exc))
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if made.format == "xlsx"
+             else "text/csv")
+    return FileResponse(made.path, media_type=media, filename=Path(made.path).name)
+
+
+# -- the loan slip (借阅单) ------------------------------------------------------------------------
+
+@router.get("/loans/{loan}/slip.{fmt}")
+def slip_download(request: Request, loan: str, fmt: str):
+    """The loan slip, made when first asked for, through the library's check (inline PDF to print)."""
+    from fastapi.responses import FileResponse
+
+    from archive.lending import slips
+
+    path, name = slips.slip_file(desk(request).session, loan, fmt)
+    if fmt == "pdf":
+        return FileResponse(path, media_type="application/pdf", filename=name, content_disposition_type="inline")
+    return FileResponse(path, filename=name,
+                        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")

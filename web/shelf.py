@@ -97,7 +97,13 @@ def _volume_context(here, code: str, errors: dict, values: dict) -> dict:
     fixity_state = fixity.volume_state(here.session, volume.archival_code) if role.may("fixity.verify") else None
     from archive.core.access import ACCESS_STATUSES, SECURITY_LEVELS
 
+    proposals = []
+    if role.may("access.propose") or role.may("access.change"):
+        from archive.shelf import access_changes
+
+        proposals = access_changes.for_volume(here.session, volume.archival_code)
     return {"csrf": here.csrf, "volume": volume, "states": volumes.STATES, "fixity": fixity_state,
+            "proposals": proposals,
             "access_statuses": ACCESS_STATUSES, "security_levels": SECURITY_LEVELS,
             "problems": PROBLEMS, "errors": errors, "values": values,
             "show_pdf": bool(volume.merged_pdf) and role.may("volume.file") and volume.state != "destroyed"}
@@ -127,23 +133,57 @@ def note_form(request: Request, code: str, text: str = Form(""), csrf_token: str
 
 @router.post("/volumes/{code}/access")
 def access_form(request: Request, code: str, access: str = Form(""), security_level: str = Form(""),
-                approver: str = Form(""), reason: str = Form(""), csrf_token: str = Form("")):
-    """Change the volume's 开放标识 / 密级 (``access.change``: the library checks, logs and notes it)."""
-    from archive.shelf import volumes
+                reason: str = Form(""), csrf_token: str = Form("")):
+    """Propose a new 开放标识 / 密级 (``access.propose``); it waits for another account's approval."""
+    from archive.shelf import access_changes
 
     here = desk(request)
     here.check_csrf(csrf_token)
-    values = {"access": access, "security_level": security_level, "approver": approver, "reason": reason}
+    values = {"access": access, "security_level": security_level, "reason": reason}
     try:
-        volumes.set_access(here.session, code, access=access or None, security_level=security_level or None,
-                           approver=approver, reason=reason)
+        access_changes.propose(here.session, code, access=access or None, security_level=security_level or None,
+                               reason=reason)
     except ArchiveError as exc:  # beside its field: bad input (400) or nothing to change (409)
         if not _plain_input(exc):
             raise
-        field = {"批准人": "approver", "调整理由": "reason"}.get(exc.field or "", exc.field or "access")
+        field = {"调整理由": "reason"}.get(exc.field or "", exc.field or "access")
         return render(request, "volume.html", dict(_volume_context(here, code, {field: _message(exc)}, values),
                                                    noted=0), status_code=status_of(exc))
     return RedirectResponse(f"/volumes/{quote(code)}?noted=2", status_code=303)
+
+
+@router.post("/access-changes/{number}")
+def access_decision_form(request: Request, number: str, decision: str = Form(""), note: str = Form(""),
+                         back: str = Form(""), csrf_token: str = Form("")):
+    """Approve or refuse a proposal as the signed-in head (``access.change``; not one's own).
+    From the volume page the answer is that page again, from the approvals queue the queue."""
+    from archive.shelf import access_changes
+
+    here = desk(request)
+    here.check_csrf(csrf_token)
+    try:
+        if decision not in ("approve", "refuse"):
+            raise InputError("请选择批准或不批准", field="decision")
+        done = access_changes.decide(here.session, number, approve=decision == "approve", note=note or None)
+    except ArchiveError as exc:
+        if not _plain_input(exc) or exc.__class__.__name__ == "ForbiddenError":
+            raise
+        if back.startswith("/volumes/"):
+            errors = {f"proposal-{number}": _message(exc)}
+            code = back.removeprefix("/volumes/")
+            from urllib.parse import unquote
+
+            return render(request, "volume.html", dict(_volume_context(here, unquote(code), errors, {}), noted=0),
+                          status_code=status_of(exc))
+        from .lending import approvals_context
+
+        return render(request, "approvals.html", approvals_context(here, errors={f"access-{number}": _message(exc)}),
+                      status_code=status_of(exc))
+    if back.startswith("/volumes/"):
+        return RedirectResponse(f"/volumes/{quote(done.archival_code)}?noted={3 if done.status == 'approved' else 4}",
+                                status_code=303)
+    text = f"第{done.number}号调整申请（{done.archival_code}：{'；'.join(done.changes)}）{done.status_text}"
+    return RedirectResponse(f"/approvals?done={quote(text)}", status_code=303)
 
 
 @router.get("/volumes/{code}/pdf")

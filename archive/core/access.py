@@ -54,7 +54,8 @@ ACTIONS: dict[str, str] = {
     "disposal.appraise": "到期鉴定",
     "disposal.approve": "批准销毁清册",
     "disposal.witness": "监销（确认销毁）",
-    "access.change": "变更开放标识与密级",
+    "access.propose": "提出开放标识与密级的调整",
+    "access.change": "批准开放标识与密级的调整",
     "lending.lend": "借阅登记与归还",
     "lending.approve": "批准借阅",
     "lending.approve_principal": "以主要负责人身份批准借阅",
@@ -74,9 +75,9 @@ ADMIN_ACTIONS = ("user.manage", "role.grant", "audit.read")  # 三员分立: one
 UNIT_SCOPED = ("case.", "appointment.")
 
 _CLERK = ("case.read", "case.receive", "case.handle", "case.reject", "case.conclude", "case.extend",
-          "appointment.book", "search", "supervision.own", "rating.record", "rating.follow_up")
+          "appointment.book", "search", "volume.read", "supervision.own", "rating.record", "rating.follow_up")
 _ARCHIVIST = ("case.read", "volume.read", "volume.file", "catalogue.read", "fixity.verify", "disposal.appraise",
-              "disposal.witness", "lending.lend", "search")
+              "disposal.witness", "lending.lend", "search", "access.propose")
 BUILT_IN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "clerk": _CLERK,
     "unit_head": _CLERK + ("case.approve_extension", "case.approve_conclusion", "supervision.read"),

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from . import rules as rl
 from ..core import store as st
 from ..documents import office
-from ..core.errors import InputError, RuleError, StateError
+from ..core.errors import InputError, StateError
 from ..core.session import Session, retrying
 from ..core.validate import check_code, format_cn_date, normal_form
 
@@ -449,7 +449,7 @@ def make_copy(session: Session, loan_no: str, *, pages: str | None = None, certi
 
     from .borrowers import from_row
     from ..documents.render import atomic_write_bytes, sha256_file
-    from .loans import _approval, _check_decision, _day, _load
+    from .loans import _approval, _check_decision, _day, _load, approval_missing
 
     from ..core.access import require
 
@@ -469,8 +469,8 @@ def make_copy(session: Session, loan_no: str, *, pages: str | None = None, certi
         if certified:
             needed = rl.section(session).get("certified_copy_approval", "head-in-charge")
             if rl.APPROVAL_RANK[approver_level or "none"] < rl.APPROVAL_RANK[needed]:
-                raise RuleError(f"加盖档案证明章的复制件须经{rl.APPROVALS[needed]}批准（lending.certified_copy_approval）",
-                                field="approved_by", hint=f"请加上 --approved-by 姓名 --approver-level {needed}")
+                raise approval_missing(f"加盖档案证明章的复制件须经{rl.APPROVALS[needed]}批准"
+                                       "（lending.certified_copy_approval）", needed)
         with tempfile.TemporaryDirectory(prefix="archive-copy-") as scratch:
             source_pages, chosen = _volume_pages(session, conn, volume, pages, Path(scratch))
             writer = PdfWriter()

@@ -186,7 +186,7 @@ def approver_level_of(session: Session, name: str) -> str:
     user = find_user(session, name)
     if user is None or not user.active:
         raise ForbiddenError(f"批准人“{name}”不是本系统的有效账户：借阅审批须由有批准借阅权限的负责人本人作出",
-                             field="approved_by", hint="批准人须为系统账户；也可由负责人在“借阅审批”页面登录批准")
+                             field="approved_by", hint="批准人须为系统账户；也可由负责人登录后在“审批”页批准")
     role = access.role_of(session, user.role)
     if role.may("lending.approve_principal"):
         return "principal-head"
@@ -205,7 +205,7 @@ def _approval(session: Session, approved_by: str | None,
     """
     approved_by = check_text(approved_by, "批准人", required=False, max_length=50) or None
     if approver_level and not approved_by:
-        raise InputError("给出了审批人级别却没有批准人姓名，请加上 --approved-by 姓名", field="approved_by")
+        raise InputError("给出了审批人级别却没有批准人姓名，请写明批准人", field="approved_by")
     if approved_by is None:
         return None, None
     most = approver_level_of(session, approved_by)
@@ -314,6 +314,17 @@ def _check_role(session: Session, borrower, volume) -> None:
         )
 
 
+def approval_missing(message: str, needed: str) -> RuleError:
+    """The refusal of a use that lacks the approval the rules need (``field="approved_by"``).
+
+    Its hint is neutral; ``approval_needed`` (head-in-charge / principal-head) lets each skin
+    say how to get the approval its own way (the CLI's options, the desk's button)."""
+    error = RuleError(message, field="approved_by",
+                      hint=f"须由{rl.APPROVALS[needed]}批准：写明批准人，或提交借阅申请，待负责人批准后再登记")
+    error.approval_needed = needed
+    return error
+
+
 def _check_decision(decision: rl.Decision, borrower, volume, approver_level: str | None, *,
                     what: str, approval_field: str = "approval") -> None:
     """Refuse what the rules forbid, or what lacks the approval they need."""
@@ -324,11 +335,8 @@ def _check_decision(decision: rl.Decision, borrower, volume, approver_level: str
     needed = getattr(decision, approval_field)
     if rl.APPROVAL_RANK[needed] > rl.APPROVAL_RANK[approver_level or "none"]:
         have = f"（现有批准人级别：{rl.APPROVALS[approver_level]}）" if approver_level else ""
-        raise RuleError(
-            f"{what}案卷 {volume.archival_code} 须经{rl.APPROVALS[needed]}批准{have}，"
-            f"依据{decision.source(approval_field)}",
-            field="approved_by", hint=f"请加上 --approved-by 姓名 --approver-level {needed}",
-        )
+        raise approval_missing(f"{what}案卷 {volume.archival_code} 须经{rl.APPROVALS[needed]}批准{have}，"
+                               f"依据{decision.source(approval_field)}", needed)
 
 
 def _check_request(session: Session, conn, *, code, borrower_ref, mode, approver_level, on, lock=False):

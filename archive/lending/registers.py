@@ -143,11 +143,13 @@ def _csv(rows: list[list]) -> bytes:
 
 @retrying
 def export_register(session: Session, *, date_from=None, date_to=None, format: str = "xlsx",
-                    out: str | Path | None = None) -> RegisterExport:
+                    out: str | Path | None = None, fresh_name: bool = False) -> RegisterExport:
     """Write the lending register for uses lent from ``date_from`` to ``date_to`` (inclusive).
 
     Default range: 1 January of the working year to the working date; default file:
-    ``documents/registers/借阅登记表_<from>_<to>.<format>``.
+    ``documents/registers/借阅登记表_<from>_<to>.<format>``, which an export refuses to
+    replace, or with ``fresh_name`` (the web page: each download a new file) the next free
+    name ``…-2``, ``…-3``. Earlier exports are never replaced.
     """
     from ..core.access import require
     from ..documents.render import atomic_write_bytes
@@ -165,6 +167,10 @@ def export_register(session: Session, *, date_from=None, date_to=None, format: s
     data = _xlsx(rows, start, end, centre) if format == "xlsx" else _csv(rows)
     path = Path(out) if out else (session.ws.documents_dir / "registers"
                                   / f"借阅登记表_{start.isoformat()}_{end.isoformat()}.{format}")
+    n = 2
+    while fresh_name and not out and path.exists():
+        path = path.with_name(f"借阅登记表_{start.isoformat()}_{end.isoformat()}-{n}.{format}")
+        n += 1
     with session.work() as work:
         work.track(atomic_write_bytes(path, data, field="out"))
         session.log(work, "register_export", f"{start.isoformat()}~{end.isoformat()}", path=str(path), rows=len(rows),

@@ -15,6 +15,7 @@ index stays the same, within a budget.
 from __future__ import annotations
 
 import contextlib
+import threading
 import math
 from pathlib import Path
 
@@ -38,6 +39,10 @@ class Engine:
     def __init__(self, path: Path):
         from whoosh import index
 
+        # Whoosh's readers and this engine's caches fill themselves lazily and are not safe for
+        # two threads at once: a search holds the lock while it uses the engine (the server
+        # answers requests in threads; its workers are processes, each with its own engine).
+        self.lock = threading.RLock()
         self.searcher = index.open_dir(str(path)).searcher()
         self.reader = self.searcher.reader()
         # (an empty index has one reader without segments, columns or terms)
@@ -495,18 +500,25 @@ def _leaf_column(leaf, fieldname: str) -> np.ndarray:
 
 
 _engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
 
 
 def engine(path: Path) -> Engine:
-    """The engine of the index at ``path``, kept for later searches while the index is unchanged."""
+    """The engine of the index at ``path``, kept for later searches while the index is unchanged.
+
+    When the index has changed, the engine over it is opened again and the old one is let go,
+    not closed: a search in another thread of the server may still be reading its mapped
+    segment files, which closing would pull from under it (“mmap closed or invalid”, or a
+    crashed worker). The old engine's files close when the last search using it lets it go.
+    """
     key = str(path)
-    found = _engines.get(key)
-    if found is not None and found.current():
+    with _engines_lock:
+        found = _engines.get(key)
+        if found is not None and found.current():
+            return found
+        _engines.clear()  # one index kept open at a time: the newest
+        found = _engines[key] = Engine(path)
         return found
-    for old in list(_engines):  # one index open at a time: the newest
-        _engines.pop(old).close()
-    found = _engines[key] = Engine(path)
-    return found
 
 
 def hidden_from(role):

@@ -1621,30 +1621,32 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
         raise InputError("页码应为从 1 开始的整数", field="page")
     filters = _filters(session, year=year, unit=unit, item=item, classification=classification, status=status)
     role = _role(session, role)
-    engine, applied_upto = _open_engine(session)
-    found, ranking = _matches(session, engine, parsed, filters, role)
-    wanted = page * limit
-    if sort == "relevance" and ranking:
-        top = engine.best(found, ranking, wanted)
-    else:
-        top = [(docnum, 0.0) for docnum in engine.newest(found, wanted)]
-    needles = _needles(parsed) if highlight else []
-    hits = []
-    for docnum, score in top[(page - 1) * limit:]:
-        stored = engine.searcher.stored_fields(docnum)
-        info = stored.get("info") or {}
-        hits.append(Hit(
-            case=info.get("case", stored.get("key", "")), archival_code=info.get("archival_code"),
-            title=info.get("title", ""), applicant=info.get("applicant", ""), year=int(info.get("year") or 0),
-            score=round(score, 3), snippet=snippet(_body(stored), needles) if highlight else "",
-            unit=info.get("unit", ""), unit_name=info.get("unit_name", ""), item_name=info.get("item_name", ""),
-            status=info.get("status", ""),
-        ))
-    facet_counts = {}
-    if facets:
-        for name, fieldname in (("year", "year_key"), ("unit", "unit"), ("class", "classification")):
-            counts = engine.facet(fieldname, found)
-            facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    engine, applied_upto = _open_engine(session, start=False)
+    with engine.lock:  # one search at a time per engine (see Engine.lock)
+        engine.start()
+        found, ranking = _matches(session, engine, parsed, filters, role)
+        wanted = page * limit
+        if sort == "relevance" and ranking:
+            top = engine.best(found, ranking, wanted)
+        else:
+            top = [(docnum, 0.0) for docnum in engine.newest(found, wanted)]
+        needles = _needles(parsed) if highlight else []
+        hits = []
+        for docnum, score in top[(page - 1) * limit:]:
+            stored = engine.searcher.stored_fields(docnum)
+            info = stored.get("info") or {}
+            hits.append(Hit(
+                case=info.get("case", stored.get("key", "")), archival_code=info.get("archival_code"),
+                title=info.get("title", ""), applicant=info.get("applicant", ""), year=int(info.get("year") or 0),
+                score=round(score, 3), snippet=snippet(_body(stored), needles) if highlight else "",
+                unit=info.get("unit", ""), unit_name=info.get("unit_name", ""), item_name=info.get("item_name", ""),
+                status=info.get("status", ""),
+            ))
+        facet_counts = {}
+        if facets:
+            for name, fieldname in (("year", "year_key"), ("unit", "unit"), ("class", "classification")):
+                counts = engine.facet(fieldname, found)
+                facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return SearchResult(total=int(found.sum()), hits=tuple(hits), facets=facet_counts, page=page, limit=limit,
                         role=role.name, lag=_lag(session, applied_upto))
 
@@ -1654,21 +1656,25 @@ def find_all(session, query: str = "", *, role=None, **filters) -> list[str]:
     parsed = parse_query(query)
     filter_queries = _filters(session, **filters)
     role = _role(session, role)
-    engine, _ = _open_engine(session)
-    found, _ = _matches(session, engine, parsed, filter_queries, role)
-    docs = found.nonzero()[0].tolist()
-    if len(docs) < 200:
-        return sorted(engine.searcher.stored_fields(d)["key"] for d in docs)
-    keys = engine.keys()
-    return sorted(keys[d] for d in docs)
+    engine, _ = _open_engine(session, start=False)
+    with engine.lock:
+        engine.start()
+        found, _ = _matches(session, engine, parsed, filter_queries, role)
+        docs = found.nonzero()[0].tolist()
+        if len(docs) < 200:
+            return sorted(engine.searcher.stored_fields(d)["key"] for d in docs)
+        keys = engine.keys()
+        return sorted(keys[d] for d in docs)
 
 
-def _open_engine(session):
-    """The query engine over the current index, and the last change-log entry it reflects."""
+def _open_engine(session, *, start: bool = True):
+    """The query engine over the current index, and the last change-log entry it reflects
+    (begun for a query unless ``start`` is false: the caller starts it holding ``engine.lock``)."""
     from .engine import engine
 
     current, generation = _current(_Area(session))
-    return engine(current).start(), generation
+    found = engine(current)
+    return (found.start() if start else found), generation
 
 
 def _lag(session, applied_upto: int) -> dict:

@@ -40,7 +40,6 @@ from ..core import store as st
 from ..documents import office
 from ..core.errors import ArchiveError, ConfigError, InputError, NotFoundError, StateError
 from ..window.cases import _load_row
-from ..window.wording import sentence
 from .scheme import OUTCOMES, Scheme, load as load_scheme, retention_text
 from ..core.session import Session, Work, retrying
 from ..core.validate import check_code, check_text, format_cn_date
@@ -945,7 +944,12 @@ def volume_row(conn, code: str, session: Session | None = None):
 
 
 def show(session: Session, code: str) -> Volume:
-    """One volume with its items, forms, state and notes (a restricted one is recorded in the audit trail)."""
+    """One volume with its items, forms, state and notes (a restricted one is recorded in the audit trail).
+
+    Needs ``volume.read`` (the administrators, who see no records, are refused rather than
+    told that nothing exists), then clearance: a volume the account may not see is missing.
+    """
+    access.require(session, "volume.read")
     with session.store.read() as conn:
         volume = _volume_from_row(session, conn, volume_row(conn, code, session))
     if access.restricted(volume.access, volume.security_level):
@@ -974,8 +978,9 @@ def list_volumes(session: Session, *, class_code: str | None = None, year: int |
                  catalogue: int | None = None, state: str | None = None) -> list[Volume]:
     """Volumes filtered by class, year, catalogue number and state, in archival-code order.
 
-    Only the volumes the acting account may see (clearance, fonds).
+    Needs ``volume.read``; only the volumes the acting account may see (clearance, fonds).
     """
+    access.require(session, "volume.read")
     query = select(st.volumes).order_by(st.volumes.c.classification, st.volumes.c.year, st.volumes.c.catalogue,
                                         st.volumes.c.volume_no)
     if class_code or catalogue is not None:
@@ -1088,57 +1093,8 @@ def note(session: Session, code: str, *, text: str, kind: str = "note") -> Volum
 
 
 # -- access and security ----------------------------------------------------------------------
-
-def set_access(session: Session, code: str, *, access: str | None = None, security_level: str | None = None,
-               approver: str, reason: str) -> Volume:
-    """Change a volume's 开放标识 (``access``) and/or 密级 (``security_level``; ``"无"`` for
-    none): an appraisal's decision, so it names its approver and reason. It is logged, noted
-    on the notes sheet, and the cover (which prints both) is issued again; the earlier cover
-    is kept as superseded, as filed files are never edited.
-
-    Needs ``access.change`` (its own permission: the archive's head), on a volume the acting
-    account may see.
-    """
-    from ..core.access import ACCESS_STATUSES, SECURITY_LEVELS, require  # `access` is the parameter here
-
-    require(session, "access.change")
-    approver = check_text(approver, "批准人", max_length=50)
-    reason = check_text(reason, "调整理由", max_length=500)
-    if access is None and security_level is None:
-        raise InputError("请指定新的开放标识（--access）或密级（--security-level）", field="access")
-    if access is not None and access not in ACCESS_STATUSES:
-        raise InputError(f"开放标识“{access}”无效，可选：{'、'.join(ACCESS_STATUSES)}", field="access")
-    level = None
-    if security_level is not None:
-        level = None if security_level in ("", "无", "none") else security_level
-        if level is not None and level not in SECURITY_LEVELS:
-            raise InputError(f"密级“{security_level}”无效，可选：{'、'.join(SECURITY_LEVELS)}、无", field="security_level")
-    with session.work() as work:
-        row = volume_row(work.conn, code, session)
-        require(session, "access.change", fonds=row.fonds)
-        if row.state == "destroyed":
-            raise StateError(f"案卷 {row.archival_code} 已销毁，不能调整开放标识或密级", field="archival_code")
-        new_access = access if access is not None else row.access
-        new_level = level if security_level is not None else row.security_level
-        if (new_access, new_level) == (row.access, row.security_level):
-            raise StateError(f"案卷 {row.archival_code} 的开放标识已是“{row.access}”、密级已是“{row.security_level or '无'}”",
-                             field="access")
-        changes = []
-        if new_access != row.access:
-            changes.append(f"开放标识由“{row.access}”改为“{new_access}”")
-        if new_level != row.security_level:
-            changes.append(f"密级由“{row.security_level or '无'}”改为“{new_level or '无'}”")
-        work.conn.execute(st.volumes.update().where(st.volumes.c.id == row.id)
-                          .values(access=new_access, security_level=new_level))
-        session.log(work, "access_change", row.archival_code, access=new_access, security_level=new_level,
-                    previous_access=row.access, previous_security_level=row.security_level, approver=approver,
-                    reason=reason)
-        row = volume_row(work.conn, code)
-        _reissue_cover(work, row)
-        add_note(work, row.id, f"{'；'.join(changes)}。批准人：{approver}。理由：{sentence(reason)}"
-                               "案卷封面已按新的标识重新制作，原封面留存备查。", kind="access")
-    return show(session, code)
-
+# A change of 开放标识/密级 is proposed by one account and decided by another: see
+# ``shelf.access_changes``, which issues the cover again through the function below.
 
 def _reissue_cover(work: Work, row) -> None:
     """Issue the volume's cover again (after a change of its marks); the earlier one is superseded."""
