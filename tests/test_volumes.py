@@ -557,7 +557,7 @@ def test_nobody_approves_their_own_access_proposal_and_a_refusal_changes_nothing
     from archive.shelf import access_changes
 
     case_no = make_case(session).case.case_no
-    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    cases.conclude(session.as_operator("钱进"), case_no, decision="approved", on=CONCLUDED_ON)  # SJ's head
     code = volumes.file_case(session, case_no).archival_code
     head = session.as_operator("周敏")  # the head may propose too, but not approve it herself
     own = access_changes.propose(head, code, access="开放", reason="经开放审核")
@@ -580,7 +580,7 @@ def test_showing_and_listing_volumes_needs_volume_read(session):
     from archive.core.errors import ForbiddenError
 
     case_no = make_case(session).case.case_no
-    cases.conclude(at_window(session), case_no, decision="approved", approver="赵立新", on=CONCLUDED_ON)
+    cases.conclude(session.as_operator("钱进"), case_no, decision="approved", on=CONCLUDED_ON)  # SJ's head
     code = volumes.file_case(session, case_no).archival_code
     for admin in ("冯涛", "蒋丽", "韩梅"):  # sysadmin, secadmin, auditor: refused, not told "nothing"
         other = session.as_operator(admin)
