@@ -470,7 +470,7 @@ def main(argv=None) -> int:
         if home.exists():
             shutil.rmtree(home)
         session = centre.init(home, sample=True)
-        index_root.mkdir()
+        index_root.mkdir(exist_ok=True)  # centre.init made the sample centre's index: the build replaces it
     print(f"corpus: {n} synthetic cases (seed {args.seed}); cores: {os.cpu_count()}; "
           f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
 
