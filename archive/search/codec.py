@@ -897,6 +897,28 @@ class _TokenTable:
             yield token, ids, counts, weights, (None if found[0] == NO_POSITION else found)
 
 
+_WHOLE: dict[int, object] = {}
+
+
+def _whole_value(field):
+    """For a field that indexes its value whole (Whoosh's ID: Existence format, IDTokenizer,
+    optionally lower-cased): whether it lower-cases; None for any other field."""
+    key = id(field)
+    if key not in _WHOLE:
+        from whoosh.analysis import CompositeAnalyzer, IDTokenizer, LowercaseFilter
+        from whoosh.formats import Existence
+
+        analyzer, found = field.analyzer, None
+        if type(field.format) is Existence:
+            if type(analyzer) is IDTokenizer:
+                found = False
+            elif (type(analyzer) is CompositeAnalyzer and len(analyzer.items) == 2
+                  and type(analyzer.items[0]) is IDTokenizer and type(analyzer.items[1]) is LowercaseFilter):
+                found = True
+        _WHOLE[key] = (field, found)  # the field is kept so that its id is not reused
+    return _WHOLE[key][1]
+
+
 class ArrayWriter(SegmentWriter):
     """A segment writer that collects postings per term in arrays (see the module docstring).
 
@@ -965,6 +987,14 @@ class ArrayWriter(SegmentWriter):
                         for word, freq in Counter(value.split()).items():
                             self._add(terms, word, docnum, freq * boost, None)
                             length += freq
+                    elif isinstance(value, str) and _whole_value(field) is not None:
+                        # an ID field: the value itself is the one term (what field.index gives,
+                        # without its analyzer's token objects and generators)
+                        term = value.lower() if _whole_value(field) else value
+                        self._add(self._postings_of(fieldname), term.encode("utf-8"), docnum,
+                                  field.format.field_boost * boost, None)
+                        if field.scorable:
+                            length += 1
                     else:
                         terms = self._postings_of(fieldname)
                         scorable = field.scorable

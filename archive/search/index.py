@@ -104,7 +104,12 @@ _GAP = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
 _WIDTH = {c + 0xFEE0: chr(c).lower() for c in range(0x21, 0x7F)}
 _WIDTH.update({c: chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 _WIDTH[0x3000] = " "
+_WIDE = re.compile("[A-Z\uff01-\uff5e\u3000]+")  # exactly the characters _WIDTH maps
 _opencc = None
+
+
+def _narrow_one(match) -> str:
+    return match.group().translate(_WIDTH)
 
 
 def fold(text: str) -> str:
@@ -114,7 +119,8 @@ def fold(text: str) -> str:
         import opencc
 
         _opencc = opencc.OpenCC("t2s")
-    return _opencc.convert(text.translate(_WIDTH))
+    # translate() looks every character up in a dict; most text has few to change
+    return _opencc.convert(_WIDE.sub(_narrow_one, text))
 
 
 def _pairs(run: str) -> list[str]:
