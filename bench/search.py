@@ -219,7 +219,9 @@ def _in_child(func, *args):
     def run():
         try:
             result = func(*args)
-            child.send((result, _peak_mb(resource.RUSAGE_SELF), _peak_mb(resource.RUSAGE_CHILDREN), None))
+            used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+            cpu = sum(u.ru_utime + u.ru_stime for u in used)  # the workers too: reaped when their pool closed
+            child.send(((result, cpu), _peak_mb(resource.RUSAGE_SELF), _peak_mb(resource.RUSAGE_CHILDREN), None))
         except BaseException as exc:  # report, don't hang
             child.send((None, 0, 0, repr(exc)))
 
@@ -229,13 +231,21 @@ def _in_child(func, *args):
     process.join()
     if error:
         raise RuntimeError(error)
-    return result, own, workers
+    return result, own, workers  # result: (what func returned, CPU seconds of the child and its workers)
 
 
 def build_ours(path: str, n: int, seed: int, procs: int) -> float:
     start = time.perf_counter()
+    shown = [0]
+
+    def progress(done, total, label):  # a line every 10 %: a long build can be projected
+        if total >= 100000 and done * 10 // total > shown[0]:
+            shown[0] = done * 10 // total
+            print(f"       ... {done} documents in {time.perf_counter() - start:.0f} s "
+                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
+
     search.build_index(path, partial(bench_source, n, seed), n, procs=procs, words=domain_words(),
-                       cache_dir=str(Path(path).parent))
+                       cache_dir=str(Path(path).parent), progress=progress)
     return time.perf_counter() - start
 
 
@@ -460,7 +470,7 @@ def main(argv=None) -> int:
         if home.exists():
             shutil.rmtree(home)
         session = centre.init(home, sample=True)
-        index_root.mkdir()
+        index_root.mkdir(exist_ok=True)  # centre.init made the sample centre's index: the build replaces it
     print(f"corpus: {n} synthetic cases (seed {args.seed}); cores: {os.cpu_count()}; "
           f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
 
@@ -471,13 +481,14 @@ def main(argv=None) -> int:
         print(f"build  ours: reused from an earlier run  index {size:.0f} MB", flush=True)
     else:
         build = index_root / "build-bench"
-        seconds, own, workers = _in_child(build_ours, str(build), n, args.seed, args.procs)
+        (seconds, cpu), own, workers = _in_child(build_ours, str(build), n, args.seed, args.procs)
         size = _size_mb(build)
         with session.store.read() as conn:
             generation = search._store_generation(conn)
         search.install_index(session, build, generation=generation, documents=n)
         ours_rate = n / seconds
         print(f"build  ours (Whoosh, {args.procs} procs):   {ours_rate:7.0f} docs/s  {seconds:7.1f} s  "
+              f"CPU {cpu:.0f} s = {1000 * cpu / n:.2f} ms/doc (corpus generation included)  "
               f"peak RSS main {own:.0f} MB, largest worker {workers:.0f} MB  index {size:.0f} MB  "
               f"(load {os.getloadavg()[0]:.2f})", flush=True)
     sizes = {"ours": size}
@@ -494,7 +505,7 @@ def main(argv=None) -> int:
         for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
-        peer_seconds, peer_own, _ = _in_child(build_fts5, str(path), count, args.seed, kind)
+        (peer_seconds, _), peer_own, _ = _in_child(build_fts5, str(path), count, args.seed, kind)
         rates[kind] = count / peer_seconds
         sizes[kind] = _size_mb(path) * n / count
         sample = f"over the first {count} documents, size × {n / count:g} for the corpus" if count < n else ""

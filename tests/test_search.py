@@ -91,6 +91,21 @@ def test_grams_cover_every_pair_and_the_last_character_of_each_run():
     assert gram_tokens("江州 市\n人民") == ["江州", "州市", "市人", "人民", "民"]  # layout gaps are bridged
 
 
+def test_long_words_are_jiebas_own(tmp_path):
+    """The build's segmentation (index._jieba_long_words) gives what jieba.cut_for_search gives."""
+    search.use_jieba_cache(tmp_path)
+    search.add_words(["不动产转移登记", "江州市自然资源和规划局", "江州市鑫源餐饮管理有限公司"])
+    jieba = search._jieba()
+    runs = ["申请人对审批结果有异议的可以依法申请覆核", "江州市自然资源和规划局不动产转移登记", "委托张伟办理不动产转移登记",
+            "中华人民共和国行政许可法第三十二条", "江州市鑫源餐饮管理有限公司作为相关方", "王芳于", "〇一二三四", "一㐀不动产登记",
+            "经营项目包括预包装食品销售散装食品销售和热食类食品制售", "档案已按一案一卷整理归档保管期限为定期三十年", "研究生命起源"]
+    for run in runs:
+        assert search._jieba_long_words(run) == [w for w in jieba.cut_for_search(run, HMM=False) if len(w) >= 3], run
+    search.add_words(["命起源"])  # a word added later changes the route
+    assert search._jieba_long_words("研究生命起源") == [w for w in jieba.cut_for_search("研究生命起源", HMM=False)
+                                                     if len(w) >= 3]
+
+
 def test_parse_query_syntax():
     parsed = parse_query('不动产 applicant:张三 "不予受理 决定书" 食品 OR 药品 -注销 code:Z023-XK* 申请人：李梅')
     clauses = parsed.clauses

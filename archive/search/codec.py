@@ -270,6 +270,23 @@ def _deltas(numbers) -> list[int]:
 _COMPACT = 2  # the first byte of a term inlined in this codec's compact form (W3's is 0 or 1)
 
 
+def _compact_positional(ids: list, counts: list, positions: list, lengths: list) -> bytes:
+    """What :meth:`ArrayTermInfo.to_bytes` writes for an inlined positional term whose
+    weights are its counts (ids ascending; ``positions`` of every posting, one after the
+    other; ``lengths`` the field lengths of the documents), without making the term info."""
+    numbers = [len(ids), ids[0]]
+    numbers += [b - a for a, b in zip(ids, ids[1:])]
+    start = 0
+    for count in counts:
+        found = positions[start:start + count]
+        start += count
+        numbers.append(count)
+        numbers.append(found[0])
+        if count > 1:
+            numbers += [b - a for a, b in zip(found, found[1:])]
+    return bytes((_COMPACT, length_to_byte(min(lengths)), length_to_byte(max(lengths)), 1)) + _varints(numbers)
+
+
 class ArrayTermInfo(W3TermInfo):
     """Whoosh 3's term info; an inlined term (fewer than INLINE_LIMIT postings, the long
     tail of names and numbers) is written as varints instead of W3's 22-byte header and
@@ -695,16 +712,33 @@ class TrainedZlibColumn(Column):
                 yield _inflate(v, self._dictionary) if v else v
 
 
+_primed: dict[bytes, object] = {}  # a compressor with the dictionary already loaded, per dictionary
+
+
 def _deflate(value: bytes, dictionary: bytes) -> bytes:
     if not value:
         return value
-    packer = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=dictionary) if dictionary else \
-        zlib.compressobj(6, zlib.DEFLATED, -15)
+    # Loading a 32 KB dictionary costs more than deflating a document: copy a primed compressor.
+    primed = _primed.get(dictionary)
+    if primed is None:
+        _primed.clear()  # one segment's dictionary at a time
+        primed = _primed[dictionary] = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=dictionary) if dictionary \
+            else zlib.compressobj(6, zlib.DEFLATED, -15)
+    packer = primed.copy()
     return packer.compress(value) + packer.flush()
 
 
+_primed_inflate: dict[bytes, object] = {}
+
+
 def _inflate(value: bytes, dictionary: bytes) -> bytes:
-    unpacker = zlib.decompressobj(-15, zdict=dictionary) if dictionary else zlib.decompressobj(-15)
+    primed = _primed_inflate.get(dictionary)
+    if primed is None:
+        if len(_primed_inflate) >= 64:  # a dictionary per segment
+            _primed_inflate.clear()
+        primed = _primed_inflate[dictionary] = zlib.decompressobj(-15, zdict=dictionary) if dictionary \
+            else zlib.decompressobj(-15)
+    unpacker = primed.copy()
     return unpacker.decompress(value) + unpacker.flush()
 
 
@@ -755,8 +789,7 @@ class _TokenTable:
         self.boosts: dict[int, float] = {}
 
     def number_of(self, tokens) -> list[int]:
-        get = self.numbers.get
-        found = [get(token) for token in tokens]
+        found = list(map(self.numbers.get, tokens))
         if None in found:
             for index, number in enumerate(found):
                 if number is None:
@@ -864,6 +897,28 @@ class _TokenTable:
             yield token, ids, counts, weights, (None if found[0] == NO_POSITION else found)
 
 
+_WHOLE: dict[int, object] = {}
+
+
+def _whole_value(field):
+    """For a field that indexes its value whole (Whoosh's ID: Existence format, IDTokenizer,
+    optionally lower-cased): whether it lower-cases; None for any other field."""
+    key = id(field)
+    if key not in _WHOLE:
+        from whoosh.analysis import CompositeAnalyzer, IDTokenizer, LowercaseFilter
+        from whoosh.formats import Existence
+
+        analyzer, found = field.analyzer, None
+        if type(field.format) is Existence:
+            if type(analyzer) is IDTokenizer:
+                found = False
+            elif (type(analyzer) is CompositeAnalyzer and len(analyzer.items) == 2
+                  and type(analyzer.items[0]) is IDTokenizer and type(analyzer.items[1]) is LowercaseFilter):
+                found = True
+        _WHOLE[key] = (field, found)  # the field is kept so that its id is not reused
+    return _WHOLE[key][1]
+
+
 class ArrayWriter(SegmentWriter):
     """A segment writer that collects postings per term in arrays (see the module docstring).
 
@@ -932,6 +987,14 @@ class ArrayWriter(SegmentWriter):
                         for word, freq in Counter(value.split()).items():
                             self._add(terms, word, docnum, freq * boost, None)
                             length += freq
+                    elif isinstance(value, str) and _whole_value(field) is not None:
+                        # an ID field: the value itself is the one term (what field.index gives,
+                        # without its analyzer's token objects and generators)
+                        term = value.lower() if _whole_value(field) else value
+                        self._add(self._postings_of(fieldname), term.encode("utf-8"), docnum,
+                                  field.format.field_boost * boost, None)
+                        if field.scorable:
+                            length += 1
                     else:
                         terms = self._postings_of(fieldname)
                         scorable = field.scorable
@@ -1056,11 +1119,16 @@ class ArrayWriter(SegmentWriter):
             for term, ids, counts, weights, values, positions in postings:
                 tbytes = term.encode("utf-8") if isinstance(term, str) else term
                 if len(ids) < INLINE_LIMIT:  # the long tail (names, numbers): no postings block
-                    ids_list, weights_list = list(ids), list(weights)
-                    ids_list = [int(i) for i in ids_list]
-                    weights_list = [float(w) for w in weights_list]
+                    ids_list = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]
+                    weights_list = weights.tolist() if isinstance(weights, np.ndarray) else [float(w) for w in weights]
                     if any(b <= a for a, b in zip(ids_list, ids_list[1:])):
                         raise ValueError(f"postings out of order: {fieldname}:{tbytes!r}")
+                    if positions is not None and small_lengths is not None and weights_list == counts.tolist():
+                        # most terms of a build: ArrayTermInfo.to_bytes's compact form, written
+                        # straight from the lists (a new name or number a document)
+                        add_term(prefix + tbytes, _compact_positional(ids_list, counts.tolist(), positions.tolist(),
+                                                                      [small_lengths[d] for d in ids_list]))
+                        continue
                     info = ArrayTermInfo()
                     info._weight, info._df = float(sum(weights_list)), len(ids_list)
                     if small_lengths is not None:

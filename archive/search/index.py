@@ -104,7 +104,12 @@ _GAP = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
 _WIDTH = {c + 0xFEE0: chr(c).lower() for c in range(0x21, 0x7F)}
 _WIDTH.update({c: chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 _WIDTH[0x3000] = " "
+_WIDE = re.compile("[A-Z\uff01-\uff5e\u3000]+")  # exactly the characters _WIDTH maps
 _opencc = None
+
+
+def _narrow_one(match) -> str:
+    return match.group().translate(_WIDTH)
 
 
 def fold(text: str) -> str:
@@ -114,7 +119,8 @@ def fold(text: str) -> str:
         import opencc
 
         _opencc = opencc.OpenCC("t2s")
-    return _opencc.convert(text.translate(_WIDTH))
+    # translate() looks every character up in a dict; most text has few to change
+    return _opencc.convert(_WIDE.sub(_narrow_one, text))
 
 
 def _pairs(run: str) -> list[str]:
@@ -159,7 +165,7 @@ def _run_words(run: str) -> tuple[list[str], list[str]]:
     # Administrative prose repeats itself (legal bases, appeal rights); segment each run once.
     found = _run_cache.get(run)
     if found is None:
-        words = [w for w in _jieba().cut_for_search(run, HMM=False) if len(w) >= 3] if len(run) >= 3 else []
+        words = _jieba_long_words(run) if len(run) >= 3 else []
         found = (_bigrams(run), words)
         if len(_run_cache) >= _RUN_CACHE_SIZE:
             _run_cache.clear()
@@ -244,6 +250,67 @@ def _jieba():
         tokenizer.initialize()
         _tokenizer = tokenizer
     return _tokenizer
+
+
+_JIEBA_HAN = re.compile("[\u4e00-\u9fd5]{3,}")  # the characters jieba segments (jieba.re_han_default), 3 or more
+_log_probability: dict[str, float | None] = {}
+_log_total: list = [None, 0.0]  # the dictionary total the table above was made for, and its log
+
+
+def _jieba_long_words(run: str) -> list[str]:
+    """``[w for w in jieba.cut_for_search(run, HMM=False) if len(w) >= 3]``, computed the same way.
+
+    jieba finds the most probable route through the dictionary's words (``get_DAG`` and
+    ``calc``) with a generator and a tuple per step; the build asks it for every new run
+    (names, addresses: most runs are new), and that alone took a third of the analysis.
+    This follows the same route in one loop, with the log-probabilities of the words
+    computed once (the same floating-point operations in the same order, ties to the
+    longer word as ``max`` over (probability, end) does), and skips the runs in which no
+    three characters begin a dictionary word (jieba keeps every prefix of a word as a key).
+    A test checks it against jieba itself.
+    """
+    from math import log
+
+    tokenizer = _jieba()
+    freq = tokenizer.FREQ
+    if _log_total[0] != tokenizer.total:  # words were added since
+        total = log(tokenizer.total)
+        _log_probability.clear()
+        _log_probability.update((w, log(f) - total if f else None) for w, f in freq.items())
+        _log_total[:] = [tokenizer.total, total]
+    log_total = _log_total[1]
+    probability = _log_probability
+    out: list[str] = []
+    for block in _JIEBA_HAN.findall(run):
+        size = len(block)
+        if not any(block[i:i + 3] in freq for i in range(size - 2)):
+            continue
+        best = [0.0] * (size + 1)
+        ends = [0] * (size + 1)
+        for start in range(size - 1, -1, -1):
+            top = end = None
+            i, piece = start, block[start]
+            while i < size and piece in probability:
+                p = probability[piece]
+                if p is not None:
+                    value = p + best[i + 1]
+                    if top is None or value >= top:
+                        top, end = value, i
+                i += 1
+                piece = block[start:i + 1]
+            if top is None:  # no word starts here: the character alone
+                top, end = log(freq.get(block[start]) or 1) - log_total + best[start + 1], start
+            best[start], ends[start] = top, end
+        at = 0
+        while at < size:
+            stop = ends[at] + 1
+            if stop - at >= 3:
+                word = block[at:stop]
+                if stop - at > 3:  # cut_for_search: the word's dictionary trigrams first
+                    out += [g for g in (word[k:k + 3] for k in range(len(word) - 2)) if freq.get(g)]
+                out.append(word)
+            at = stop
+    return out
 
 
 def _trimmed_dictionary(folder: Path, full: Path) -> str:
