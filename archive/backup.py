@@ -1,6 +1,6 @@
 """Backups of a centre's workspace, taken while clerks keep working, and restoring them.
 
-``backup(session, dest)`` writes one complete backup into a folder of ``dest``:
+``backup(session, dest)`` writes one complete backup into ``dest``:
 
 * the store, as one consistent snapshot: SQLite's online backup API (readers and writers go
   on meanwhile), or ``pg_dump --format=custom`` for PostgreSQL, run inside an exported
@@ -12,18 +12,25 @@
 * ``MANIFEST.json``: every file with its size and SHA-256, the store kind and the last
   change-log entry of the snapshot; ``MANIFEST.sha256`` guards the manifest itself.
 
-Documents are backed up incrementally: a file whose size, modification and change times
-and inode are those the previous backup recorded is hard-linked to the previous backup's
-copy without being read; only new or changed files are read (one whose times changed but
-not its bytes is linked after reading it). A file changed within ``RACY_NS`` of a backup's
-start is recorded without its times, so the next backup reads it. ``full`` reads and copies
-every file. Every backup is still a complete folder that can be restored, copied elsewhere
-or deleted on its own; restoring and checking read every file and check its SHA-256.
+Layout (format 2): the files' contents are stored once each, by SHA-256, under
+``dest/objects/ab/abcd…`` (shared by every backup in ``dest``); each backup is a folder
+``dest/<date>/`` holding its manifest and the store's snapshot. Documents are backed up
+incrementally: a file whose size, modification and change times and inode are those the
+previous backup recorded keeps its manifest entry without being read; only new or changed
+files are read (one whose times changed but not its bytes is found equal and stored no
+second time). A file whose times are not strictly older than the file system's own clock
+at the backup's start (:func:`_clock_threshold`) is recorded without its times, so the next
+backup reads it. ``full`` reads every file and writes every object anew. ``keep`` removes
+the oldest backups and then the objects no remaining backup names. Restoring and checking
+read every file and check its SHA-256. Backups of format 1 (a complete tree of documents
+per backup, hard-linked between backups) are still checked and restored.
 
-A backup is written into ``dest/.partial-<name>`` and renamed into place only once it is
-complete and synced; ``dest/LATEST`` then names it. A backup killed half-way leaves only
-its partial folder (removed by the next run) and every earlier backup whole. One backup
-runs at a time per ``dest`` (an OS file lock, released if the process dies).
+A backup is written into ``dest/.partial-<name>`` (its new objects too, moved into
+``objects/`` once synced) and renamed into place only once it is complete and synced;
+``dest/LATEST`` then names it. A backup killed half-way leaves only its partial folder
+(removed by the next run) and every earlier backup whole. One backup runs at a time per
+``dest`` (an OS file lock, released if the process dies). Everything a backup creates is
+its owner's alone (folders 0700, files 0600), whatever the umask: it holds password hashes.
 
 ``restore(src, home)`` checks every file of the backup against its manifest as it copies
 it into a new workspace and refuses a damaged backup, naming the first bad file (the new
@@ -50,7 +57,9 @@ from .core import store as st
 from .core.config import CONFIG_NAME, DOCUMENTS, resolve_home
 from .core.errors import ArchiveError, InputError, WorkspaceError
 
-FORMAT = 1
+FORMAT = 2  # objects by SHA-256 shared by the backups, a manifest per backup
+READABLE = (1, 2)  # 1: a tree of documents per backup (hard-linked between backups)
+OBJECTS = "objects"
 MANIFEST = "MANIFEST.json"
 MANIFEST_SUM = "MANIFEST.sha256"
 LATEST = "LATEST"
@@ -121,19 +130,22 @@ class RestoreReport:
 
 # -- helpers --------------------------------------------------------------------------------
 
-def _copy_hashing(source: str, target: str) -> tuple[str, int]:
+def _copy_hashing(source: str, target: str, *, private: bool = True, mtime_ns: int | None = None) -> tuple[str, int]:
     """Copy ``source`` to ``target`` (a new file) and return (SHA-256, size) of what was copied.
 
     One read of the source: each block is hashed and written from the same buffer (the GIL
-    is released while hashing, reading and writing, so a few threads copy at once). The
-    copy keeps the source's permissions and modification time.
+    is released while hashing, reading and writing, so a few threads copy at once). A
+    ``private`` copy (a backup's object) is 0600 whatever the umask; otherwise the umask
+    decides, as for any new file. ``mtime_ns`` sets the copy's modification time.
     """
     digest = hashlib.sha256()
     size = 0
     reader = os.open(source, os.O_RDONLY)
     try:
-        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
         try:
+            if private:
+                os.fchmod(writer, 0o600)
             buffer = bytearray(_CHUNK)
             view = memoryview(buffer)
             while True:
@@ -146,9 +158,8 @@ def _copy_hashing(source: str, target: str) -> tuple[str, int]:
                 while written < n:
                     written += os.write(writer, block[written:])
                 size += n
-            stat_result = os.fstat(reader)
-            os.fchmod(writer, stat_result.st_mode & 0o7777)
-            os.utime(writer, ns=(stat_result.st_atime_ns, stat_result.st_mtime_ns))
+            if mtime_ns is not None:
+                os.utime(writer, ns=(mtime_ns, mtime_ns))
         finally:
             os.close(writer)
     finally:
@@ -175,13 +186,35 @@ def _sha256(path: Path) -> tuple[str, int]:
         return hashlib.file_digest(fh, "sha256").hexdigest(), fh.tell()
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str, *, private: bool = False) -> None:
+    """Write ``text`` to ``path`` through a synced temporary file; ``private``: mode 0600
+    whatever the umask (a backup's own files)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+    with open(fd, "w", encoding="utf-8") as fh:
+        if private:
+            os.fchmod(fd, 0o600)
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _private_folder(path: Path) -> Path:
+    """Make the folder ``path`` (if missing) and leave it its owner's alone (0700), whatever
+    the umask: a backup holds every record and the accounts' password hashes."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _object(root: str, sha256: str) -> str:
+    """Where the object with this SHA-256 lives in the backup folder ``root`` (format 2)."""
+    return f"{root}/{OBJECTS}/{sha256[:2]}/{sha256}"
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _sync_filesystem(path: Path) -> None:
@@ -313,7 +346,8 @@ def _make_folders(root: str, paths) -> None:
 def _locked(dest: Path):
     import fcntl
 
-    with open(dest / LOCK, "a") as fh:
+    fd = os.open(dest / LOCK, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with open(fd, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -329,22 +363,28 @@ def _complete_backups(dest: Path) -> list[Path]:
 
 
 def _previous(dest: Path) -> tuple[Path | None, dict]:
-    """The newest complete backup and its files by path (for the incremental copy)."""
+    """The newest complete backup and its files by path (for the incremental copy); a backup
+    of format 1 does not count (its files are not in ``objects/``: the first backup of
+    format 2 reads every file once)."""
     backups = _complete_backups(dest)
     if not backups:
         return None, {}
     previous = backups[-1]
     try:
         manifest = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
-        return previous, {f["path"]: f for f in manifest.get("files", [])}
     except (OSError, ValueError):
         return None, {}
+    if manifest.get("format") != FORMAT:
+        return None, {}
+    return previous, {f["path"]: f for f in manifest.get("files", [])}
 
 
 def _snapshot_store(session, target: Path) -> tuple[str, int, set[str]]:
     """Write the store's snapshot to ``target``: (store kind, change-log head, recorded paths)."""
     from .core import changelog
 
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # 0600 before a byte is in it
+    os.chmod(target, 0o600)
     store = session.store
     if store.dialect == "sqlite":
         import sqlite3
@@ -379,19 +419,68 @@ def _snapshot_store(session, target: Path) -> tuple[str, int, set[str]]:
     return "postgresql", generation, recorded
 
 
-RACY_NS = 2_000_000_000  # a file changed this close to the backup's start is hashed again next time
+# -- which files the next backup may trust without reading them ---------------------------
+#
+# A file's recorded size, times and inode let the next backup keep its entry unread. That
+# is only sound when any later write must change them: a write in the same tick of the file
+# system's clock as the copy read could leave all four as recorded (the "racy" case of
+# git's index). So the times are recorded only for a file whose modification and change
+# times are strictly older than the file system's own clock at the backup's start, less
+# that clock's granularity: a file is stat-ed and read after that moment, so any later
+# write stamps it with a time at least that clock's, which differs from the one recorded.
+
+RACY_NS = 2_000_000_000  # fallback margin against the wall clock, where no clock file could be written
 
 
-def _stat_fields(stat_result, started_ns: int) -> dict:
-    """What the next backup compares to decide that a file is unchanged without reading it.
+def _granularity_ns(stamp_ns: int) -> int:
+    """A safe bound of the time between two distinct file times: the kernel's coarse clock
+    tick (file times come from it) or the file system's own resolution, read off the
+    trailing zeros of a time it just gave (1 s on ext3, 2 s on FAT, 100 ns on NTFS, …),
+    whichever is larger. Over-estimating only makes a few more files be read next time."""
+    import time
 
-    Left out for a file changed within ``RACY_NS`` of the backup's start: a write in the
-    same tick of the file system's clock as the one copied would leave size and times as
-    recorded (the "racy" case git's index knows), so the next backup hashes it instead.
-    """
-    if max(stat_result.st_mtime_ns, stat_result.st_ctime_ns) >= started_ns - RACY_NS:
-        return {}
-    return {"mtime_ns": stat_result.st_mtime_ns, "ctime_ns": stat_result.st_ctime_ns, "ino": stat_result.st_ino}
+    tick = 0
+    with contextlib.suppress(AttributeError, OSError):
+        tick = round(time.clock_getres(time.CLOCK_REALTIME_COARSE) * 1e9)
+    step = 1
+    for unit in (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
+                 2_000_000_000):
+        if stamp_ns % unit:
+            break
+        step = unit
+    return max(tick, step)
+
+
+def _clock_threshold(folder: Path) -> tuple[int, int] | None:
+    """(device, threshold): a file of that device whose times are strictly older than the
+    threshold may be trusted by the next backup. The threshold is the modification time the
+    file system gives a file created in ``folder`` now, less its granularity; None when no
+    file can be written there (a read-only share)."""
+    import secrets
+
+    path = folder / f".backup-clock-{os.getpid()}-{secrets.token_hex(4)}.tmp"  # skipped by _walk
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return None
+    try:
+        os.write(fd, b"0")
+        stamp = os.fstat(fd)
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    reference = min(stamp.st_mtime_ns, stamp.st_ctime_ns)
+    return stamp.st_dev, reference - _granularity_ns(reference)
+
+
+def _stat_fields(stat_result, thresholds: dict[int, int], fallback: int) -> dict:
+    """What the next backup compares to decide that a file is unchanged without reading it:
+    the change time and inode only for a file settled before the backup's start."""
+    fields = {"mtime_ns": stat_result.st_mtime_ns}
+    if max(stat_result.st_mtime_ns, stat_result.st_ctime_ns) < thresholds.get(stat_result.st_dev, fallback):
+        fields.update(ctime_ns=stat_result.st_ctime_ns, ino=stat_result.st_ino)
+    return fields
 
 
 def _unchanged(before: dict | None, stat_result) -> bool:
@@ -410,21 +499,59 @@ def _manifest_text(manifest: dict) -> str:
             + json.dumps(manifest["files"], ensure_ascii=False, separators=(",", ":")) + "\n}\n")
 
 
+def _remove_backup(dest: Path, folder: Path) -> None:
+    """Remove one backup: renamed out of sight first, so a run killed meanwhile leaves a
+    partial folder (cleared by the next run), never a backup that looks whole and is not."""
+    doomed = dest / f"{PARTIAL}removing-{folder.name}"
+    os.replace(folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _collect_garbage(dest: Path) -> int:
+    """Remove the objects no complete backup of ``dest`` names; how many. Nothing is removed
+    when a manifest cannot be read (better a few objects too many than one too few)."""
+    named: set[str] = set()
+    for folder in _complete_backups(dest):
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return 0
+        if manifest.get("format") == FORMAT:
+            named.update(entry["sha256"] for entry in manifest["files"])
+    removed = 0
+    objects = dest / OBJECTS
+    if not objects.is_dir():
+        return 0
+    for fan in os.scandir(objects):
+        if not fan.is_dir(follow_symlinks=False):
+            continue
+        for entry in os.scandir(fan.path):
+            if entry.name not in named:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
 def backup(session, dest, *, keep: int | None = None, full: bool = False, progress=None) -> BackupReport:
-    """Write a complete backup of the session's workspace into a new folder of ``dest``.
+    """Write a complete backup of the session's workspace into ``dest`` (a new folder there,
+    its new file contents in ``dest/objects/``).
 
     Needs ``workspace.backup`` (a backup holds every record, the accounts' password hashes
     and the audit trail); the installation's superuser on the server's shell has it. The
     backup is recorded in the audit trail.
 
     A file whose size, modification and change times and inode are those the previous
-    backup recorded is hard-linked to that backup's copy without being read. A file whose
-    content changed while all four stayed the same would be missed — only a tool that sets
-    the clock back can do that; ``full`` reads and copies every file anew (no links), and
-    restoring or checking a backup checks every file's SHA-256 whatever the mode.
+    backup recorded keeps that backup's entry without being read. A file whose content
+    changed while all four stayed the same would be missed: the change time cannot be set
+    back, so only a clock set back or a write beneath the file system (or a same-size
+    rewrite in place already running when the backup starts) can do that. ``full`` reads
+    every file and writes every object anew; restoring or checking a backup checks every
+    file's SHA-256 whatever the mode.
 
     ``keep`` removes the oldest complete backups beyond that many once the new one is in
-    place. ``progress(done, total, label)`` is called while documents are copied.
+    place, then the objects none of the remaining ones names. ``progress(done, total,
+    label)`` is called once before the store's snapshot and while documents are copied.
     """
     import time
 
@@ -433,7 +560,6 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
 
     access.require(session, "workspace.backup")
     started = time.monotonic()
-    started_ns = time.time_ns()
     if keep is not None and keep < 1:
         raise InputError("--keep 至少为 1（保留最新的几份备份）", field="keep")
     dest = Path(dest).expanduser().resolve()
@@ -442,19 +568,28 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
     if dest == home or home in dest.parents or ws.documents_dir.resolve() in dest.parents:
         raise InputError(f"备份目录 {dest} 在工作区之内，请放到另一块磁盘或另一个目录", field="dest")
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        if not dest.is_dir():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(dest)
     except OSError as exc:
         raise InputError(f"无法建立备份目录 {dest}：{exc}", field="dest") from None
+    documents = ws.documents_dir.resolve()
     with _locked(dest):
         for stale in dest.glob(PARTIAL + "*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a backup that was killed
         name = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
         while (dest / name).exists():
             name = name.split("~")[0] + f"~{int(time.time() * 1000) % 100000}"
-        partial = dest / f"{PARTIAL}{name}"
-        partial.mkdir()
+        partial = _private_folder(dest / f"{PARTIAL}{name}")
+        staged = _private_folder(partial / OBJECTS)  # new objects, moved into dest/objects once synced
+        objects = _private_folder(dest / OBJECTS)
         previous_dir, previous = (None, {}) if full else _previous(dest)
 
+        # The file systems' own clocks, read before anything is stat-ed or read.
+        fallback = time.time_ns() - RACY_NS
+        thresholds = dict(filter(None, (_clock_threshold(folder) for folder in {home, documents})))
+        if progress:
+            progress(0, 1, "数据库快照")
         kind, generation, recorded = _snapshot_store(session, partial / "store.tmp")
         store_name = STORE_FILES[kind]
         os.replace(partial / "store.tmp", partial / store_name)
@@ -465,7 +600,6 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
         for folder in FOLDERS:
             jobs += [(f"{home}/{folder}/{relative}", stat_result, f"{folder}/{relative}")
                      for relative, stat_result in _walk(home / folder)]
-        documents = ws.documents_dir.resolve()
         volumes = ws.relative(volumes_root(session))
         seen = set()
         for relative, stat_result in _walk(documents):
@@ -475,38 +609,39 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
                 continue  # filed after the snapshot: the restored store would not know it
             jobs.append((f"{documents}/{relative}", stat_result, recorded_path))
         missing = tuple(sorted(recorded - seen))
-        target_root = str(partial)
-        previous_root = str(previous_dir) if previous_dir else ""
-        _make_folders(target_root, (job[2] for job in jobs))
+        objects_root, staged_root = str(objects), str(staged)
+        fans: set[str] = set()
 
-        def link(recorded_path: str) -> bool:
-            try:
-                os.link(f"{previous_root}/{recorded_path}", f"{target_root}/{recorded_path}")
-                return True
-            except OSError:
-                return False  # not there any more, another file system, too many links: copy it
+        def stored(sha256: str) -> bool:
+            return not full and os.path.exists(f"{objects_root}/{sha256[:2]}/{sha256}")
 
         def read(job) -> dict | None:
-            """Copy one file into the backup (or link it when its content is the previous
-            copy's): its manifest entry, None if it vanished."""
+            """Store one file's content (unless ``objects/`` has it already): its manifest
+            entry, None if it vanished."""
             source, stat_result, recorded_path = job
             before = previous.get(recorded_path)
+            fields = _stat_fields(stat_result, thresholds, fallback)
             try:
                 if before is not None and before["size"] == stat_result.st_size \
-                        and _sha256(source)[0] == before["sha256"] and link(recorded_path):
-                    return {"path": recorded_path, "size": before["size"], "sha256": before["sha256"],
-                            **_stat_fields(stat_result, started_ns), "linked": True}
-                digest, size = _copy_hashing(source, f"{target_root}/{recorded_path}")
+                        and _sha256(source)[0] == before["sha256"] and stored(before["sha256"]):
+                    return {"path": recorded_path, "size": before["size"], "sha256": before["sha256"], **fields,
+                            "stored": True}
+                temporary = f"{staged_root}/.{id(job)}.tmp"  # the job lives as long as the run
+                digest, size = _copy_hashing(source, temporary)
             except FileNotFoundError:
                 return None  # removed meanwhile (a write that rolled back)
-            return {"path": recorded_path, "size": size, "sha256": digest, **_stat_fields(stat_result, started_ns)}
+            if stored(digest):
+                os.unlink(temporary)  # the same content is stored already (another file, an earlier backup)
+                return {"path": recorded_path, "size": size, "sha256": digest, **fields, "stored": True}
+            os.replace(temporary, f"{staged_root}/{digest}")
+            return {"path": recorded_path, "size": size, "sha256": digest, **fields}
 
-        # Unchanged files are linked here, without reading them; the rest are read by threads.
+        # Unchanged files keep their entries unread; the rest are read by threads.
         entries: list[dict | None] = [None] * len(jobs)
         to_read = []
         for position, job in enumerate(jobs):
             before = previous.get(job[2])
-            if _unchanged(before, job[1]) and link(job[2]):
+            if _unchanged(before, job[1]):
                 entries[position] = before
             else:
                 to_read.append(position)
@@ -515,7 +650,7 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
         for done, (position, entry) in enumerate(zip(to_read, _parallel(read, [jobs[i] for i in to_read])),
                                                  start=linked + 1):
             if entry is not None:
-                if entry.pop("linked", False):
+                if entry.pop("stored", False):
                     linked += 1
                     rehashed += 1
                 else:
@@ -528,6 +663,15 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
             progress(len(jobs), len(jobs), "备份文书")
         files = [entry for entry in entries if entry is not None]
 
+        new_objects = os.listdir(staged_root)
+        if new_objects:
+            _sync_filesystem(partial)  # their bytes on disk before their names appear in objects/
+            for digest in new_objects:
+                if digest[:2] not in fans:
+                    _private_folder(objects / digest[:2])
+                    fans.add(digest[:2])
+                os.replace(f"{staged_root}/{digest}", f"{objects_root}/{digest[:2]}/{digest}")
+        os.rmdir(staged)
         manifest = {
             "format": FORMAT, "created_at": dt.datetime.now().isoformat(timespec="seconds"),
             "workspace": str(home), "store": {"kind": kind, "file": store_name, "size": store_size,
@@ -536,19 +680,22 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
             "files": files, "missing": list(missing),
         }
         text = _manifest_text(manifest)
-        _write_atomic(partial / MANIFEST, text)
-        _write_atomic(partial / MANIFEST_SUM, hashlib.sha256(text.encode("utf-8")).hexdigest() + f"  {MANIFEST}\n")
-        _sync_filesystem(partial)  # every copied file on disk before the backup counts as complete
+        _write_atomic(partial / MANIFEST, text, private=True)
+        _write_atomic(partial / MANIFEST_SUM, hashlib.sha256(text.encode("utf-8")).hexdigest() + f"  {MANIFEST}\n",
+                      private=True)
+        _sync_filesystem(partial)  # every object and file on disk before the backup counts as complete
         final = dest / name
         os.replace(partial, final)
         _fsync_dir(dest)
-        _write_atomic(dest / LATEST, name + "\n")
+        _write_atomic(dest / LATEST, name + "\n", private=True)
         removed = []
         if keep:
             for old in _complete_backups(dest)[:-keep]:
                 if old != final:
-                    shutil.rmtree(old, ignore_errors=True)
+                    _remove_backup(dest, old)
                     removed.append(old.name)
+            if removed:
+                _collect_garbage(dest)
     total = store_size + sum(f["size"] for f in files)
     report = BackupReport(name=name, path=str(final), store=kind, generation=generation, files=len(files) + 1,
                           bytes=total, copied_files=copied_files + 1, copied_bytes=copied_bytes + store_size,
@@ -591,14 +738,32 @@ def _manifest(src) -> dict:
     if hashlib.sha256(text.encode("utf-8")).hexdigest() != expected:
         raise BackupDamagedError(f"备份 {folder} 已损坏：备份清单 {MANIFEST} 被改动过", field=MANIFEST)
     manifest = json.loads(text)
-    if manifest.get("format") != FORMAT:
-        raise BackupDamagedError(f"备份 {folder} 的格式（{manifest.get('format')}）不是本程序能恢复的", field=MANIFEST)
+    if manifest.get("format") not in READABLE:
+        raise BackupDamagedError(f"备份 {folder} 的格式（{manifest.get('format')}）不是本程序能恢复的", field=MANIFEST,
+                                 hint="它大概由更新版本的本系统写成：请用那个版本恢复")
+    for entry in manifest["files"]:
+        if not _safe_path(entry.get("path")):
+            raise BackupDamagedError(f"备份 {folder} 已损坏：备份清单中有不合规的路径“{entry.get('path')}”",
+                                     field=MANIFEST)
+        if manifest["format"] >= 2 and not _SHA256.match(str(entry.get("sha256"))):
+            raise BackupDamagedError(f"备份 {folder} 已损坏：备份清单中文件 {entry['path']} 的 SHA-256 不合规",
+                                     field=MANIFEST)
     return dict(manifest, folder=str(folder))
 
 
-def _bad(folder: Path, entry: dict, found: tuple[str, int] | None) -> BackupDamagedError | None:
-    """The error for a file whose (SHA-256, size) ``found`` differs from its entry (None: missing)."""
-    hint = f"请改用另一份备份（{folder.parent}）"
+def _source(manifest: dict, entry: dict) -> str:
+    """Where a manifest's file is kept: its object (format 2) or its copy in the backup's
+    own tree (format 1)."""
+    folder = manifest["folder"]
+    if manifest["format"] >= 2:
+        return _object(os.path.dirname(folder), entry["sha256"])
+    return f"{folder}/{entry['path']}"
+
+
+def _bad(folder: Path, entry: dict, found: tuple[str, int] | None, kept: str = "") -> BackupDamagedError | None:
+    """The error for a file whose (SHA-256, size) ``found`` differs from its entry (None:
+    missing); ``kept`` is where the backup keeps it, when not under its own name."""
+    hint = (f"它存放在 {kept}；" if kept else "") + f"请改用另一份备份（{folder.parent}）"
     if found is None:
         return BackupDamagedError(f"备份已损坏：缺少文件 {entry['path']}", field=entry["path"], hint=hint)
     if found != (entry["sha256"], entry["size"]):
@@ -625,14 +790,17 @@ def check(src, *, progress=None) -> dict:
     folder = Path(manifest["folder"])
     entries = [_store_entry(manifest)] + manifest["files"]
 
+    def kept(entry) -> str:
+        return f"{folder}/{entry['path']}" if entry is entries[0] else _source(manifest, entry)
+
     def digest(entry):
         try:
-            return _sha256(folder / entry["path"])
+            return _sha256(kept(entry))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
     for done, (entry, found) in enumerate(zip(entries, _parallel(digest, entries)), start=1):
-        error = _bad(folder, entry, found)
+        error = _bad(folder, entry, found, kept(entry) if manifest["format"] >= 2 and entry is not entries[0] else "")
         if error is not None:
             raise error
         if progress and (done % 200 == 0 or done == len(entries)):
@@ -690,15 +858,12 @@ def restore(src, home, *, database_url: str | None = None, progress=None, operat
     if error is not None:
         raise error
 
-    for entry in manifest["files"]:
-        if not _safe_path(entry.get("path")):
-            raise BackupDamagedError(f"备份 {folder} 已损坏：备份清单中有不合规的路径“{entry.get('path')}”",
-                                     field=MANIFEST)
-    source_root, target_root = str(folder), str(home)
+    target_root = str(home)
 
     def copy(entry):
         try:
-            return _copy_hashing(f"{source_root}/{entry['path']}", f"{target_root}/{entry['path']}")
+            return _copy_hashing(_source(manifest, entry), f"{target_root}/{entry['path']}", private=False,
+                                 mtime_ns=entry.get("mtime_ns"))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
@@ -711,7 +876,7 @@ def restore(src, home, *, database_url: str | None = None, progress=None, operat
         total = len(manifest["files"])
         size = 0
         for done, (entry, found) in enumerate(zip(manifest["files"], _parallel(copy, manifest["files"])), start=1):
-            error = _bad(folder, entry, found)
+            error = _bad(folder, entry, found, _source(manifest, entry) if manifest["format"] >= 2 else "")
             if error is not None:
                 raise error
             size += entry["size"]

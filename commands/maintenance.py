@@ -113,9 +113,11 @@ def backup_command(session, dest, keep, full, show_progress, as_json):
     """备份工作区：数据库快照、全部文书、配置、印章图片和字体，附 SHA-256 清单。
 
     办理业务不必停下：数据库取一致的快照（SQLite 在线备份 / PostgreSQL pg_dump）。
-    每次备份是 DEST 下的一个新目录；大小、修改时间、变更时间和 inode 都与上一份备份
-    记录相同的文件不再读取，以硬链接共用上一份的副本（--full 则全部重新读取并复制）。
-    恢复时仍逐个核对每个文件的 SHA-256。备份中途被终止不影响已有的备份。
+    每次备份是 DEST 下的一个新目录（清单和数据库快照），文件内容按 SHA-256 只存一份，
+    放在 DEST/objects 下，各次备份共用；大小、修改时间、变更时间和 inode 都与上一份备份
+    记录相同的文件不再读取（--full 则全部重新读取并重写）。--keep 删除较早的备份后，
+    也删除已无备份用到的文件内容。恢复时仍逐个核对每个文件的 SHA-256。
+    备份中途被终止不影响已有的备份。备份目录只有其所有者可读写（0700/0600）。
     备份含全部数据和账户的密码散列：不指定经办人时在服务器本机上以超级用户身份执行，
     指定经办人时该账户须有“备份工作区”的权限（系统管理员）；每次备份记入审计日志。
 
@@ -133,7 +135,7 @@ def backup_command(session, dest, keep, full, show_progress, as_json):
         f"备份完成：{report.path}",
         f"数据库：{'PostgreSQL（pg_dump）' if report.store == 'postgresql' else 'SQLite'}，快照到第 {report.generation} 项变更",
         f"文件 {report.files} 个，共 {_size(report.bytes)}；本次复制 {report.copied_files} 个（{_size(report.copied_bytes)}）"
-        + (f"，{report.linked_files} 个与上一份备份相同，以硬链接共用" if report.linked_files else ""),
+        + (f"，{report.linked_files} 个与已有备份相同，不再存储" if report.linked_files else ""),
         f"用时 {report.seconds:.1f} 秒",
     ]
     if report.missing:

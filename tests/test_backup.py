@@ -1,5 +1,6 @@
 """Backups and restores: consistent while clerks work, incremental, checked, killed half-way."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -85,10 +87,10 @@ def test_a_second_backup_copies_only_what_changed(session, archive_with_volumes,
     second = backup.backup(as_admin(session), dest)
     assert second.name != first.name and second.linked_files > 0
     assert second.copied_files < 15 and second.linked_files + second.copied_files == second.files
-    manifest = json.loads((Path(second.path) / backup.MANIFEST).read_text(encoding="utf-8"))
-    linked = next(f["path"] for f in manifest["files"] if f["path"].startswith("documents/volumes"))
-    assert os.stat(Path(first.path) / linked).st_ino == os.stat(Path(second.path) / linked).st_ino
-    shutil.rmtree(first.path)  # each backup stands on its own
+    kept = next(p for p in _documents(second) if p.startswith("documents/volumes"))
+    assert _documents(second)[kept]["sha256"] == _documents(first)[kept]["sha256"]  # one object for both
+    assert not any(p.is_file() for p in Path(second.path).rglob("*.docx"))  # the backup's folder holds no copies
+    shutil.rmtree(first.path)  # each backup needs only its own folder and the objects
     backup.check(dest)
 
 
@@ -97,13 +99,14 @@ def test_a_damaged_backup_is_refused_naming_the_first_bad_file(session, archive_
     report = backup.backup(as_admin(session), dest)
     manifest = json.loads((Path(report.path) / backup.MANIFEST).read_text(encoding="utf-8"))
     victim = next(f["path"] for f in manifest["files"] if f["path"].endswith(".docx"))
-    path = Path(report.path) / victim
+    path = _kept(report, victim)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(backup.BackupDamagedError) as err:
         backup.restore(dest, tmp_path / "restored", database_url=test_store.another())
     assert victim in err.value.message and "与备份清单不符" in err.value.message and err.value.exit_code == 1
+    assert str(path) in err.value.hint  # where the damaged content is kept
     assert not (tmp_path / "restored").exists()  # nothing written
     path.unlink()
     with pytest.raises(backup.BackupDamagedError) as err:
@@ -158,7 +161,7 @@ def test_a_backup_killed_half_way_leaves_the_previous_one_whole(session, archive
     try:
         assert process.stdout.readline().strip() == "copying"
         partial = [p for p in dest.iterdir() if p.name.startswith(backup.PARTIAL)]
-        assert len(partial) == 1 and any(partial[0].rglob("extra-*.txt"))
+        assert len(partial) == 1 and len(list((partial[0] / backup.OBJECTS).iterdir())) >= 150  # new contents
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
@@ -168,6 +171,7 @@ def test_a_backup_killed_half_way_leaves_the_previous_one_whole(session, archive
     third = backup.backup(as_admin(session), dest)  # the next run clears the remains
     assert not [p for p in dest.iterdir() if p.name.startswith(backup.PARTIAL)]
     assert third.copied_files >= 420
+    backup.check(dest)
 
 
 def test_a_backup_taken_while_clerks_file_cases_restores_clean(session, archive_with_volumes, tmp_path, test_store):
@@ -228,7 +232,7 @@ def test_the_backup_and_restore_commands(session, archive_with_volumes, tmp_path
     assert data["store"] == test_store.kind and data["missing"] == [] and data["removed"] == []
     result = runner.invoke(main, ["backup", str(tmp_path / "b"), "--home", home, "--keep", "1"],
                            catch_exceptions=False)
-    assert result.exit_code == 0 and "备份完成" in result.output and "以硬链接共用" in result.output
+    assert result.exit_code == 0 and "备份完成" in result.output and "与已有备份相同，不再存储" in result.output
     assert f"已删除较早的备份：{data['name']}" in result.output
     args = ["restore", str(tmp_path / "b"), "--home", str(tmp_path / "r")]
     if test_store.url:
@@ -285,40 +289,209 @@ def _documents(report) -> dict:
     return {f["path"]: f for f in manifest["files"]}
 
 
+def _kept(report, path: str) -> Path:
+    """Where a backup keeps the content of one of its files (its object)."""
+    sha = _documents(report)[path]["sha256"]
+    return Path(report.path).parent / backup.OBJECTS / sha[:2] / sha
+
+
+def _let_the_clock_pass(session):
+    """Wait until the file system's clock, less its granularity, is past the change time of
+    every file of the workspace: what a nightly backup sees of the day's last writes."""
+    home = session.ws.home
+    newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in home.rglob("*") if p.is_file())
+    for _ in range(1000):
+        if backup._clock_threshold(home)[1] > newest:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the file system's clock did not move")
+
+
 def test_unchanged_files_are_linked_without_reading_them_and_changes_are_seen(session, archive_with_volumes,
-                                                                             tmp_path, monkeypatch):
-    monkeypatch.setattr(backup, "RACY_NS", 0)  # as if every file were older than the backup's clock tick
+                                                                             tmp_path):
     dest = tmp_path / "backups"
+    _let_the_clock_pass(session)
     first = backup.backup(as_admin(session), dest)
+    assert all("ctime_ns" in f for f in _documents(first).values())  # every file settled before the start
     second = backup.backup(as_admin(session), dest)
     assert second.rehashed_files == 0 and second.copied_files == 1  # the database's snapshot alone
     assert second.linked_files == second.files - 1
     docx = sorted(p for p in _documents(second) if p.endswith(".docx"))
     touched, rewritten = (session.ws.absolute(p) for p in docx[:2])
-    os.utime(touched)  # new times, same bytes: read again, linked
+    os.utime(touched)  # new times, same bytes: read again, found stored
     data = bytearray(rewritten.read_bytes())
     before = rewritten.stat()
-    data[len(data) // 2] ^= 0xFF  # same size, the modification time put back: the change time tells
+    data[len(data) // 2] ^= 0xFF  # same size, same inode, the modification time put back: the change time tells
     rewritten.write_bytes(bytes(data))
     os.utime(rewritten, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (rewritten.stat().st_size, rewritten.stat().st_mtime_ns, rewritten.stat().st_ino) == \
+        (before.st_size, before.st_mtime_ns, before.st_ino)
     third = backup.backup(as_admin(session), dest)
     assert (third.rehashed_files, third.copied_files) == (1, 2)
     files = _documents(third)
-    assert os.stat(Path(third.path) / docx[0]).st_ino == os.stat(Path(first.path) / docx[0]).st_ino
-    assert os.stat(Path(third.path) / docx[1]).st_ino != os.stat(Path(first.path) / docx[1]).st_ino
-    assert files[docx[1]]["sha256"] != _documents(first)[docx[1]]["sha256"]
-    full = backup.backup(as_admin(session), dest, full=True)  # reads and copies everything
+    assert files[docx[0]]["sha256"] == _documents(first)[docx[0]]["sha256"]
+    assert files[docx[1]]["sha256"] != _documents(first)[docx[1]]["sha256"] and _kept(third, docx[1]).exists()
+    old_object = _kept(first, docx[0])
+    inode = old_object.stat().st_ino
+    full = backup.backup(as_admin(session), dest, full=True)  # reads everything and writes every object anew
     assert full.linked_files == 0 and full.copied_files == full.files
-    assert os.stat(Path(full.path) / docx[0]).st_ino != os.stat(Path(third.path) / docx[0]).st_ino
+    assert old_object.stat().st_ino != inode
     backup.check(full.path)
+    backup.check(first.path)  # the older backups name the same (rewritten) objects
 
 
 def test_a_file_changed_as_the_backup_starts_is_read_again_next_time(session, tmp_path):
+    """The racy edge: a file written after the backup read the file system's clock is copied
+    as it is, but recorded without its times, so the next backup reads it again; once the
+    clock has passed it, it is trusted unread."""
     dest = tmp_path / "backups"
-    first = backup.backup(as_admin(session), dest)  # every file of the fresh workspace is this young
-    assert all("mtime_ns" not in f for f in _documents(first).values())
+    _let_the_clock_pass(session)
+    seal = next(p for p in (session.ws.home / "seals").iterdir() if p.is_file())
+
+    def rewrite_a_seal(done, total, label):
+        if label == "数据库快照":  # after the clock was read, before any file is looked at
+            seal.write_bytes(seal.read_bytes())
+
+    first = backup.backup(as_admin(session), dest, progress=rewrite_a_seal)
+    young = f"seals/{seal.name}"
+    assert [p for p, f in _documents(first).items() if "ctime_ns" not in f] == [young]
     second = backup.backup(as_admin(session), dest)
-    assert second.rehashed_files == second.linked_files == second.files - 1
+    assert (second.rehashed_files, second.copied_files) == (1, 1) and second.linked_files == second.files - 1
+    assert "ctime_ns" in _documents(second)[young]  # read after the clock passed it: settled now
+    third = backup.backup(as_admin(session), dest)
+    assert (third.rehashed_files, third.copied_files) == (0, 1)
+
+
+def test_a_file_changed_while_the_backup_copies_is_read_again_next_time(session, archive_with_volumes, tmp_path):
+    """A file rewritten after the backup looked at it, even with its size and modification
+    time put back, has a new change time: the next backup reads it and stores the new bytes."""
+    dest = tmp_path / "backups"
+    _let_the_clock_pass(session)
+    target = {}
+
+    def rewrite_a_document(done, total, label):
+        if label == "备份文书" and not target:  # the first backup's documents are being copied
+            path = next(p for p in session.ws.documents_dir.rglob("*.docx"))
+            before = path.stat()
+            data = bytearray(path.read_bytes())
+            data[len(data) // 2] ^= 0xFF
+            path.write_bytes(bytes(data))
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+            target["path"] = session.ws.relative(path)
+
+    first = backup.backup(as_admin(session), dest, progress=rewrite_a_document)
+    second = backup.backup(as_admin(session), dest)
+    assert second.copied_files + second.rehashed_files >= 2  # the snapshot and the rewritten file at least
+    now = hashlib.sha256(session.ws.absolute(target["path"]).read_bytes()).hexdigest()
+    assert _documents(second)[target["path"]]["sha256"] == now
+    assert _documents(first)[target["path"]]["sha256"] != now or first.copied_files
+
+
+def test_the_clock_threshold_is_the_file_systems_own(tmp_path):
+    """Files written before the threshold was read are strictly older than it once the clock
+    moved on; a file written after it never is."""
+    before = tmp_path / "before"
+    before.write_text("1", encoding="utf-8")
+    for _ in range(1000):
+        device, threshold = backup._clock_threshold(tmp_path)
+        if threshold > before.stat().st_ctime_ns:
+            break
+        time.sleep(0.01)
+    after = tmp_path / "after"
+    after.write_text("2", encoding="utf-8")
+    assert device == before.stat().st_dev
+    assert "ctime_ns" in backup._stat_fields(before.stat(), {device: threshold}, 0)
+    assert "ctime_ns" not in backup._stat_fields(after.stat(), {device: threshold}, 0)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".backup-clock")]  # the clock file is gone
+    assert backup._granularity_ns(1_000_000_123) >= 1 and backup._granularity_ns(4_000_000_000) >= 2_000_000_000
+
+
+def test_a_backup_is_its_owners_alone_whatever_the_umask(session, tmp_path):
+    old = os.umask(0)
+    try:
+        first = backup.backup(as_admin(session), tmp_path / "b")
+        session.ws.config_path.write_text(session.ws.config_path.read_text(encoding="utf-8") + " ", encoding="utf-8")
+        second = backup.backup(as_admin(session), tmp_path / "b")
+    finally:
+        os.umask(old)
+    dest = tmp_path / "b"
+    folders = [dest, dest / backup.OBJECTS, Path(first.path), Path(second.path)]
+    folders += [p for p in (dest / backup.OBJECTS).iterdir()]
+    assert {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o700"}
+    files = [p for p in dest.rglob("*") if p.is_file()]
+    assert any(p.name == backup.MANIFEST for p in files) and any(p.name == "store.sqlite" or p.suffix == ".pgdump"
+                                                                  for p in files)
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}
+
+
+def test_keep_removes_old_backups_and_the_contents_only_they_named(session, archive_with_volumes, tmp_path):
+    dest = tmp_path / "b"
+    scratch = session.ws.documents_dir / "registers" / "scratch.txt"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.write_text("第一版", encoding="utf-8")
+    first = backup.backup(as_admin(session), dest)
+    gone = _kept(first, "documents/registers/scratch.txt")
+    scratch.write_text("第二版，更长", encoding="utf-8")
+    second = backup.backup(as_admin(session), dest, keep=1)
+    assert second.removed == (first.name,) and not Path(first.path).exists()
+    assert not gone.exists() and _kept(second, "documents/registers/scratch.txt").exists()
+    shared = _kept(second, "config.json")
+    assert shared.exists()
+    backup.check(dest)
+    assert not [p for p in dest.iterdir() if p.name.startswith(backup.PARTIAL)]
+
+
+def _as_format_1(report) -> Path:
+    """The same backup in the layout of format 1 (a tree of copies, as earlier versions
+    wrote it), beside it."""
+    import hashlib
+
+    folder = Path(report.path)
+    old = folder.parent.parent / "old" / folder.name
+    old.mkdir(parents=True)
+    manifest = json.loads((folder / backup.MANIFEST).read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        (old / entry["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(_kept(report, entry["path"]), old / entry["path"])
+    shutil.copy2(folder / manifest["store"]["file"], old / manifest["store"]["file"])
+    text = json.dumps(dict(manifest, format=1), ensure_ascii=False)
+    (old / backup.MANIFEST).write_text(text, encoding="utf-8")
+    (old / backup.MANIFEST_SUM).write_text(hashlib.sha256(text.encode()).hexdigest() + "  MANIFEST.json\n",
+                                           encoding="utf-8")
+    return old
+
+
+def test_backups_of_format_1_are_still_checked_and_restored(session, archive_with_volumes, tmp_path, test_store):
+    report = backup.backup(as_admin(session), tmp_path / "b")
+    old = _as_format_1(report)
+    backup.check(old)
+    restored = _restore(test_store, old, tmp_path / "restored")
+    assert restored.ok and restored.files == report.files
+    victim = next(p for p in _documents(report) if p.endswith(".docx"))
+    (old / victim).write_bytes(b"damaged")
+    with pytest.raises(backup.BackupDamagedError) as err:
+        backup.check(old)
+    assert victim in err.value.message
+    # A new backup beside a format-1 one reads every file once (nothing of it is in objects/).
+    (old.parent / "LATEST").write_text(old.name, encoding="utf-8")
+    (old / victim).unlink()
+    next_one = backup.backup(as_admin(session), old.parent)
+    assert next_one.linked_files == 0 and next_one.copied_files == next_one.files
+    backup.check(old.parent)
+
+
+def test_a_backup_of_an_unknown_format_is_refused_in_chinese(session, tmp_path):
+    import hashlib
+
+    report = backup.backup(as_admin(session), tmp_path / "b")
+    folder = Path(report.path)
+    text = json.dumps(dict(json.loads((folder / backup.MANIFEST).read_text(encoding="utf-8")), format=99))
+    (folder / backup.MANIFEST).write_text(text, encoding="utf-8")
+    (folder / backup.MANIFEST_SUM).write_text(hashlib.sha256(text.encode()).hexdigest(), encoding="utf-8")
+    with pytest.raises(backup.BackupDamagedError) as err:
+        backup.restore(folder, tmp_path / "r")
+    assert "格式（99）不是本程序能恢复的" in err.value.message and "更新版本" in err.value.hint
+    assert not (tmp_path / "r").exists()
 
 
 def test_restore_refuses_a_manifest_naming_a_path_outside_the_backup(session, tmp_path, test_store):
