@@ -322,8 +322,13 @@ def _recorded_paths(conn) -> set[str]:
                st.volumes.c.merged_pdf, st.copies.c.path, st.destruction_lists.c.path,
                st.destruction_lists.c.executed_path)
     found: set[str] = set()
-    for column in columns:
-        found.update(value for value in conn.execute(select(column)).scalars() if value)
+    cursor = conn.connection.driver_connection.cursor()  # thousands of rows: the driver's own rows are cheaper
+    try:
+        for column in columns:
+            cursor.execute(str(select(column).compile(dialect=conn.dialect)))
+            found.update(value for (value,) in cursor.fetchall() if value)
+    finally:
+        cursor.close()
     return found
 
 
@@ -391,19 +396,24 @@ def _snapshot_store(session, target: Path) -> tuple[str, int, set[str]]:
 
         from sqlalchemy.engine import make_url
 
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import StaticPool
+
         source = sqlite3.connect(make_url(store.url).database, timeout=st.BUSY_TIMEOUT_SECONDS)
-        copy = sqlite3.connect(target)
+        copy = sqlite3.connect(target, check_same_thread=False)
+        snapshot = None
         try:
+            copy.execute("PRAGMA synchronous=OFF")  # synced with the rest of the backup, once
             source.backup(copy)  # one step: a consistent snapshot, writers go on (WAL)
-        finally:
             source.close()
-            copy.close()
-        snapshot = st.Store(f"sqlite:///{target}")
-        try:
-            with snapshot.read() as conn:
+            snapshot = create_engine("sqlite://", creator=lambda: copy, poolclass=StaticPool)
+            with snapshot.connect() as conn:  # the snapshot's own connection: read what it holds
                 return "sqlite", changelog.head(conn), _recorded_paths(conn)
         finally:
-            snapshot.dispose()
+            source.close()
+            if snapshot is not None:
+                snapshot.dispose()
+            copy.close()
     # PostgreSQL: pg_dump reads the snapshot this transaction exported, the same state the
     # recorded paths and the change-log head come from.
     with st.translated(store.url), store.engine.connect().execution_options(
@@ -437,11 +447,14 @@ def _granularity_ns(stamp_ns: int) -> int:
     tick (file times come from it) or the file system's own resolution, read off the
     trailing zeros of a time it just gave (1 s on ext3, 2 s on FAT, 100 ns on NTFS, …),
     whichever is larger. Over-estimating only makes a few more files be read next time."""
+    import sys
     import time
 
-    tick = 0
-    with contextlib.suppress(AttributeError, OSError):
-        tick = round(time.clock_getres(time.CLOCK_REALTIME_COARSE) * 1e9)
+    tick = 10_000_000  # 10 ms where the coarse clock cannot be asked (HZ=100 is the slowest tick)
+    coarse = getattr(time, "CLOCK_REALTIME_COARSE", 5 if sys.platform.startswith("linux") else None)
+    if coarse is not None:
+        with contextlib.suppress(OSError):
+            tick = round(time.clock_getres(coarse) * 1e9)
     step = 1
     for unit in (10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000,
                  2_000_000_000):
