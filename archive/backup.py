@@ -607,6 +607,8 @@ def backup(session, dest, *, keep: int | None = None, full: bool = False, progre
         store_name = STORE_FILES[kind]
         os.replace(partial / "store.tmp", partial / store_name)
         store_sha, store_size = _sha256(partial / store_name)
+        if progress:
+            progress(1, 1, "数据库快照")
 
         # (source, stat, recorded path) of every file to back up.
         jobs = [(str(home / CONFIG_NAME), (home / CONFIG_NAME).stat(), CONFIG_NAME)]
