@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .common import ArchiveGroup, emit, json_option, session_command, split_codes
+from .common import ArchiveGroup, as_installation_unless_named, emit, json_option, session_command, split_codes
 
 
 def _scope(session):
@@ -120,6 +120,29 @@ def warning_cards(session, month, date_from, date_to, unit, open_only, all_time,
              for c in cards]
     lines.append(f"共 {len(cards)} 张红牌")
     emit(as_json, [c.to_dict() for c in cards], "\n".join(lines))
+
+
+@session_command(warning_group, "sweep")
+@json_option
+def warning_sweep(session, as_json):
+    """登记红牌：把截至今天的超期办件、超期未整改的差评记为红牌，更新在册红牌的超期天数。
+
+    archive serve 运行时每 10 分钟自动登记一次；只用命令行的安装请每天由 cron 运行本命令，
+    否则月报要在打开时补登整月的红牌。需要“查看所辖单位的监察统计”权限（服务器本机的
+    命令行不指定操作员时以安装管理员身份运行）。
+
+    \b
+    示例：
+      archive warning sweep
+      archive warning sweep --json
+    """
+    from archive.supervision import sweeper
+
+    as_installation_unless_named(session)
+    done = sweeper.sweep(session)
+    emit(as_json, {"as_of": session.today.isoformat(), **done.to_dict()},
+         f"红牌登记（截至 {session.today.isoformat()}）：新增 {done.raised} 张，更新 {done.updated} 张，"
+         f"关闭 {done.closed} 张")
 
 
 # -- ratings ---------------------------------------------------------------------------------

@@ -70,6 +70,24 @@ def test_warning_commands(month_home):
     assert bad.exit_code == 2 and "预警级别" in bad.output
 
 
+def test_warning_sweep_records_the_days_cards_for_cron(month_home):
+    """What cron runs on an installation without the server: the day's cards, without a report."""
+    home, made = month_home
+    refused = run(home, "warning", "sweep", ARCHIVE_TODAY="2026-11-03")  # 王芳, a clerk: her own figures only
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert "查看所辖单位的监察统计" in refused.output
+    swept = run(home, "warning", "sweep", "--json", operator=None, ARCHIVE_TODAY="2026-11-03")
+    assert swept.exit_code == 0, swept.output
+    done = json.loads(swept.output)
+    # E, due 2 November, is one working day over on the 3rd; F's days over grow.
+    assert done["as_of"] == "2026-11-03" and done["raised"] == 1 and done["updated"] >= 1
+    again = run(home, "warning", "sweep", operator="钱进", ARCHIVE_TODAY="2026-11-03")  # a unit head may too
+    assert again.exit_code == 0, again.output
+    assert "新增 0 张，更新 0 张，关闭 0 张" in again.output
+    cards = run(home, "warning", "cards", "--all", "--json", operator=None)
+    assert made["E"] in [c["case"] for c in json.loads(cards.output)]
+
+
 def test_the_cli_takes_its_working_date_from_archive_today(month_home):
     home, made = month_home
     # As the server does: 2026-10-20 is a day of the sample month, so the current month is October

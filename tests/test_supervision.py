@@ -189,6 +189,29 @@ def test_a_sweep_looks_again_only_when_a_write_was_logged_or_the_day_moved(month
     assert card.closed_on == D(11, 3)
 
 
+def test_the_servers_sweeper_records_a_new_card_without_any_report(month):
+    """``archive serve`` keeps the cards up day by day, so a report records only the day's news."""
+    import time
+
+    from archive.core.errors import ForbiddenError
+    from archive.supervision import sweeper
+
+    session, made = month
+    with pytest.raises(ForbiddenError):  # 王芳, a clerk, may not sweep the centre's cards herself
+        sweeper.sweep(session)
+    session.today = D(11, 3)  # E, due 2 November, is one working day over
+    assert made["E"] not in [c.case_no for c in alerts.red_cards(session, scope=None)]
+    stop = sweeper.start_thread(session, minutes=60)
+    try:
+        deadline = time.monotonic() + 60  # a bound for a stuck thread, not a speed check
+        while made["E"] not in [c.case_no for c in alerts.red_cards(session, scope=None)]:
+            assert time.monotonic() < deadline, "the sweeper did not record E's card"
+            time.sleep(0.05)
+    finally:
+        stop()
+    assert alerts.record_red_cards(session).to_dict() == {"raised": 0, "updated": 0, "closed": 0}
+
+
 def test_paused_working_days_are_counted_within_the_period(month):
     session, _ = month
     per = figures.Period(D(10, 14), D(10, 15), D(10, 15))

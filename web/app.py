@@ -45,10 +45,17 @@ def _indexer(session):
     return start_thread(session)
 
 
+def _red_cards(session):
+    from archive.supervision.sweeper import start_thread
+
+    return start_thread(session)
+
+
 # Callables ``hook(session) -> stop()`` that `archive serve` runs beside the server for
 # its whole life (the search indexer thread, applying the store's change log to the
-# index); each returns a function that stops it.
-BACKGROUND: list = [_indexer]
+# index; the red-card sweeper, keeping supervision's cards up to date day by day); each
+# returns a function that stops it.
+BACKGROUND: list = [_indexer, _red_cards]
 
 
 def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastAPI:

@@ -12,6 +12,7 @@ can always answer who was late, in which case, by how many working days.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import String, and_, bindparam, exists, func, or_, select, type_coerce
@@ -163,6 +164,15 @@ def _open_warning_conditions(f: fx.CaseFacts, scope: Scope, clerk: str | None) -
 
 # -- red cards -------------------------------------------------------------------------------
 
+class _Remembering:
+    """The calendar's day counts, each question answered once: a sweep asks the same few
+    hundred (due date, conclusion) pairs tens of thousands of times."""
+
+    def __init__(self, calendar):
+        self.workdays_between = functools.lru_cache(maxsize=None)(calendar.workdays_between)
+        self.add_workdays = functools.lru_cache(maxsize=None)(calendar.add_workdays)
+
+
 @retrying
 def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     """Put on record every missed limit seen on ``as_of`` (today) and bring open cards up to date.
@@ -179,6 +189,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     as_of = as_of or session.today
     calendar = session.calendar
     calendar.schedule(as_of.year)
+    days = _Remembering(calendar)
     now = session.now()
     # What a sweep sees depends only on the logged writes (every write that changes a case,
     # a rating or a rectification appends to the event log, which is never shortened), the
@@ -188,9 +199,10 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
         if seen == _last_sweep(conn):
             return Sweep(0, 0, 0)
     c, k, x = st.cases, st.red_cards, st.rectifications
+    day, parse = _dates(session)
     no_card = ~exists().where(k.c.kind == "case", k.c.case_id == c.c.id)
     columns = (c.c.id, c.c.case_no, c.c.unit, c.c.item_code, func.coalesce(c.c.clerk, "").label("clerk"), c.c.status,
-               c.c.received_on, c.c.promised_days, c.c.due_on, c.c.concluded_on)
+               day(c.c.received_on), c.c.promised_days, day(c.c.due_on), day(c.c.concluded_on))
     # Open cases past due (few: found by status), and cases concluded late (the partial
     # index ix_cases_concluded_late holds exactly those), without a card yet.
     # (SQLite's planner, left alone, walks the due-date index or the concluded status through
@@ -217,17 +229,17 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
             if card.kind == "case" and card.status == "concluded":
                 # Days over count to the conclusion only if it was late against the due date
                 # in force (an extension may have moved it): otherwise they stay as last seen.
-                late = calendar.workdays_between(card.case_due or card.due_on, card.concluded_on) > 0
+                late = days.workdays_between(card.case_due or card.due_on, card.concluded_on) > 0
                 values = {"closed_on": card.concluded_on,
-                          "days_over": calendar.workdays_between(card.due_on, card.concluded_on) if late else 0}
+                          "days_over": days.workdays_between(card.due_on, card.concluded_on) if late else 0}
             elif card.kind == "case" and card.status == "paused":
                 continue  # the clock is stopped
-            elif card.kind == "case" and calendar.workdays_between(card.case_due or card.due_on, as_of) <= 0:
+            elif card.kind == "case" and days.workdays_between(card.case_due or card.due_on, as_of) <= 0:
                 values = {"closed_on": as_of}  # the due date moved (extension): late no longer
             elif card.kind == "rectification" and card.rectified_on is not None:
-                values = {"closed_on": card.rectified_on, "days_over": calendar.workdays_between(card.due_on, card.rectified_on)}
+                values = {"closed_on": card.rectified_on, "days_over": days.workdays_between(card.due_on, card.rectified_on)}
             else:
-                values = {"days_over": calendar.workdays_between(card.due_on, as_of)}
+                values = {"days_over": days.workdays_between(card.due_on, as_of)}
             days_over = max(card.days_over, values.get("days_over", 0))
             if "closed_on" in values:
                 closing.append({"card": card.id, "closed": values["closed_on"], "days": days_over})
@@ -242,27 +254,27 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
                          .values(days_over=bindparam("days"), updated_at=now), growing)
         closed, updated = len(closing), len(growing)
         new_cards = []
-        for row in [*conn.execute(late_open), *conn.execute(late_concluded)]:
-            due = row.due_on
+        for row in [*conn.execute(late_open).all(), *conn.execute(late_concluded).all()]:
+            due, concluded = parse(row.due_on), parse(row.concluded_on)
             if row.status == "received":  # a deemed acceptance not yet recorded
-                due = calendar.add_workdays(row.received_on, row.promised_days)
-            over = calendar.workdays_between(due, row.concluded_on or as_of)
+                due = days.add_workdays(parse(row.received_on), row.promised_days)
+            over = days.workdays_between(due, concluded or as_of)
             if over <= 0:
                 continue
             new_cards.append(dict(kind="case", case_id=row.id, case_no=row.case_no, unit=row.unit,
                                   item_code=row.item_code, clerk=row.clerk, due_on=due,
-                                  raised_on=calendar.add_workdays(due, 1), days_over=over,
-                                  closed_on=row.concluded_on, recorded_at=now, updated_at=now))
+                                  raised_on=days.add_workdays(due, 1), days_over=over,
+                                  closed_on=concluded, recorded_at=now, updated_at=now))
         for row in conn.execute(late_rects):
-            over = calendar.workdays_between(row.due_on, row.rectified_on or as_of)
+            over = days.workdays_between(row.due_on, row.rectified_on or as_of)
             if over <= 0:
                 continue
             new_cards.append(dict(kind="rectification", case_id=row.case_id, case_no=row.case_no, unit=row.unit,
                                   item_code=row.item_code, clerk=row.clerk, due_on=row.due_on,
-                                  raised_on=calendar.add_workdays(row.due_on, 1), days_over=over,
+                                  raised_on=days.add_workdays(row.due_on, 1), days_over=over,
                                   closed_on=row.rectified_on, recorded_at=now, updated_at=now))
         if new_cards:
-            conn.execute(k.insert(), new_cards)
+            st.execute_many(conn, _INSERT_CARD, k, new_cards)
             ledger.cards_raised(conn, new_cards)  # the day's sums, in the same transaction
             raised = len(new_cards)
         for scope, value in zip(SWEPT, _swept(conn, calendar_stamp(calendar), as_of)):
@@ -270,6 +282,8 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
                 conn.execute(st.counters.insert().values(scope=scope, value=value))
     return Sweep(raised, updated, closed)
 
+
+_INSERT_CARD = st.red_cards.insert()
 
 # counters: the event log's length, the day and the calendar stamp the last sweep saw
 SWEPT = ("supervision:swept:events", "supervision:swept:day", "supervision:swept:calendar")
@@ -302,25 +316,41 @@ def _card_conditions(scope: Scope, date_from, date_to, open_only: bool, kind: st
     return conditions
 
 
+def _dates(session):
+    """``(day, parse)``: how a query selects a date column and how a row's value becomes a date.
+
+    A sweep or a report reads tens of thousands of dates: SQLite's are read as their ISO text
+    and parsed by the standard library, several times faster than the generic Date type does.
+    """
+    if session.store.engine.dialect.name != "sqlite":
+        return (lambda column: column), (lambda value: value)
+
+    seen: dict[str, dt.date] = {}  # a few hundred distinct days among tens of thousands of values
+
+    def parse(value):
+        if not value:
+            return value
+        day = seen.get(value)
+        if day is None:
+            day = seen[value] = dt.date.fromisoformat(value)
+        return day
+    return (lambda column: type_coerce(column, String).label(column.name)), parse
+
+
 def red_cards(session, *, scope: Scope, date_from: dt.date | None = None, date_to: dt.date | None = None,
               open_only: bool = False, kind: str | None = None, limit: int | None = None,
               clerk: str | None = None) -> list[RedCard]:
     """Red cards on record that were in force during ``[date_from, date_to]`` (all without dates)."""
     k = st.red_cards
-    # A report lists tens of thousands of cards: SQLite's dates are read as their ISO text and
-    # parsed by the standard library, several times faster than the generic Date type does.
-    raw = session.store.engine.dialect.name == "sqlite"
-    day = (lambda column: type_coerce(column, String).label(column.name)) if raw else (lambda column: column)
+    day, parse = _dates(session)  # a report lists tens of thousands of cards
     query = (select(k.c.kind, k.c.case_no, k.c.unit, k.c.item_code, k.c.clerk, day(k.c.due_on), day(k.c.raised_on),
                     k.c.days_over, day(k.c.closed_on))
              .where(*_card_conditions(scope, date_from, date_to, open_only, kind, clerk))
              .order_by(k.c.raised_on, k.c.case_no, k.c.kind))
     if limit:
         query = query.limit(check_positive_int(limit, "limit"))
-    parse = dt.date.fromisoformat if raw else (lambda value: value)
     with session.store.read() as conn:
-        return [RedCard(kind, case_no, unit, item, clerk, parse(due), parse(raised), over,
-                        closed and parse(closed))
+        return [RedCard(kind, case_no, unit, item, clerk, parse(due), parse(raised), over, parse(closed))
                 for kind, case_no, unit, item, clerk, due, raised, over, closed in conn.execute(query).all()]
 
 

@@ -136,6 +136,9 @@ def additions(f: dict | None) -> dict[tuple, dict]:
 
 # -- keeping them ----------------------------------------------------------------------------
 
+_UPSERTS: dict[tuple, object] = {}  # built once per dialect, table and summed columns (execute_many caches by statement)
+
+
 def _upsert_days(conn, rows: list[dict], names=VALUES) -> None:
     """Add ``rows`` (day, unit, item_code, clerk and the values ``names``) into ``case_days``."""
     if not rows:
@@ -151,12 +154,16 @@ def _upsert_days(conn, rows: list[dict], names=VALUES) -> None:
             bucket[name] = bucket.get(name, 0) + row.get(name, 0)
     month_rows = [{"month": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], **values}
                   for key, values in months.items()]
-    for table, first, found in ((st.case_days, "day", rows), (st.case_months, "month", month_rows)):
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c[first], table.c.unit, table.c.item_code, table.c.clerk],
-            set_={name: table.c[name] + statement.excluded[name] for name in names})
-        conn.execute(statement, [{**dict.fromkeys(DAY_VALUES, 0), **row} for row in found])
+    day_rows = [{"day": row["day"], "unit": row["unit"], "item_code": row["item_code"], "clerk": row["clerk"],
+                 **{name: row.get(name, 0) for name in names}} for row in rows]
+    for table, first, found in ((st.case_days, "day", day_rows), (st.case_months, "month", month_rows)):
+        key = (conn.dialect.name, table.name, tuple(names))
+        if key not in _UPSERTS:
+            statement = insert(table)
+            _UPSERTS[key] = statement.on_conflict_do_update(
+                index_elements=[table.c[first], table.c.unit, table.c.item_code, table.c.clerk],
+                set_={name: table.c[name] + statement.excluded[name] for name in names})
+        st.execute_many(conn, _UPSERTS[key], table, found)  # the other sums start at their default, 0
 
 
 def rating_values(level: int, scores) -> dict:

@@ -17,6 +17,7 @@ import datetime as dt
 
 from sqlalchemy import Column, Date, Integer, MetaData, Table, text
 
+from ..core import store as st
 from ..core.errors import CalendarMissingError
 
 _metadata = MetaData()
@@ -28,7 +29,7 @@ TABLE = Table(
     prefixes=["TEMPORARY"],
     sqlite_with_rowid=False,  # look-ups by day go straight to n
 )
-
+_INSERT = TABLE.insert()
 
 # The years a query's table covers by default: a few before the period (cases received
 # long ago and still open) and one after (due dates past the period's end).
@@ -80,7 +81,7 @@ def table(conn, calendar, around: dt.date, span: tuple[int, int] | None = None):
     conn.execute(text("DROP TABLE IF EXISTS sv_workdays"))
     TABLE.create(conn)
     try:
-        conn.execute(TABLE.insert(), rows)
+        st.execute_many(conn, _INSERT, TABLE, rows)
         yield TABLE
     finally:
         conn.execute(text("DROP TABLE IF EXISTS sv_workdays"))
