@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .common import ArchiveCommand, emit, json_option, session_command
+from .common import ArchiveCommand, as_installation_unless_named, emit, json_option, session_command
 
 
 def _size(n: float) -> str:
@@ -19,15 +19,6 @@ def _size(n: float) -> str:
             return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
         n /= 1024
     return str(n)
-
-
-def _as_installation_unless_named(session) -> None:
-    """With no operator named, act as the installation's superuser on the server's own shell
-    (as `archive user …` does, and recorded so in the audit trail); a named operator acts
-    as their account, whose role the library checks."""
-    if session.operator_name is None:
-        session.superuser = True
-        session.client = "服务器命令行"
 
 
 def _progress_printer(enabled: bool):
@@ -63,7 +54,7 @@ def indexer_command(session, once, poll, verbose, as_json):
 
     from archive.search import indexer
 
-    _as_installation_unless_named(session)
+    as_installation_unless_named(session)
     stop = threading.Event()
 
     def on_event(kind, detail):
@@ -127,7 +118,7 @@ def backup_command(session, dest, keep, full, show_progress, as_json):
     """
     from archive import backup
 
-    _as_installation_unless_named(session)
+    as_installation_unless_named(session)
     report = backup.backup(session, dest, keep=keep, full=full, progress=_progress_printer(show_progress))
     lines = [
         f"备份完成：{report.path}",
