@@ -1061,7 +1061,7 @@ def install_index(session, build: Path, *, generation: int, documents: int, no_t
         os.replace(build, area.root / name)
         area.write_state({
             "format": INDEX_FORMAT, "current": name, "generation": generation,
-            "built_at": dt.datetime.now().isoformat(timespec="seconds"), "documents": documents,
+            "built_at": session.now().isoformat(timespec="seconds"), "documents": documents,
             "no_text": no_text, "reindexing": None,
         })
     _remove_old_versions(area.root, keep={name, previous})
