@@ -12,10 +12,14 @@ Importing this module registers the kinds:
   ``documents/catalogues/``; the file is downloaded through :func:`result_file`, which checks
   who asks (``catalogue.read``).
 
+- ``reindex`` (重建检索索引): ``search.index.rebuild``, the whole index built again from the
+  store in a new folder and swapped in (``index.maintain``, the system administrator's). Its
+  workers are spawned, not forked, from the runner's thread; the server's indexer thread
+  keeps applying the change log to the current index meanwhile (see ``index.reindex``). One
+  rebuild at a time: submitting one while another is queued or running answers that one.
+
 Only the owner follows a job, or an account holding the kind's permission that sees at
-least what the owner sees (see :func:`archive.core.jobs.get`). The search index's rebuild
-(``archive reindex``) stays a command on the server's shell: it checks no account and
-rebuilds in worker processes, which a web server's threads should not start.
+least what the owner sees (see :func:`archive.core.jobs.get`).
 """
 
 from __future__ import annotations
@@ -99,12 +103,27 @@ def _run_export(session, params: dict, progress) -> dict:
             "catalogues": len(found), "volumes": sum(len(s.rows) for s in found), "refused": []}
 
 
+def _run_reindex(session, params: dict, progress) -> dict:
+    from .search import index
+
+    progress(0, 0, "读取数据库中的办件")
+
+    def step(done, total, label):
+        progress(done, total, f"已索引 {done}/{total} 件")
+
+    report = index.rebuild(session, progress=step)
+    return dict(report.to_dict(), no_text=report.to_dict()["no_text"][:100], no_text_count=len(report.no_text),
+                refused=[])
+
+
 for _kind in (
     jobs.Kind("file", "归档", "volume.file", _run_file, _check_file, watch="volume.file", first_step="开始归档"),
     jobs.Kind("verify", "完整性校验", "fixity.verify", _run_verify, _check_verify, watch="fixity.verify",
               first_step="开始校验"),
     jobs.Kind("catalogue_export", "案卷目录导出", "catalogue.read", _run_export, _check_export,
               first_step="开始导出"),
+    jobs.Kind("reindex", "重建检索索引", "index.maintain", _run_reindex, watch="index.maintain",
+              first_step="开始重建", single=True),
 ):
     jobs.register(_kind)
 

@@ -488,6 +488,15 @@ def home_option(func):
                         help="工作区目录（默认取 ARCHIVE_HOME，未设置时为 ./archive-home）")(func)
 
 
+def as_installation_unless_named(session) -> None:
+    """With no operator named, act as the installation's superuser on the server's own shell
+    (as `archive user …` does, and recorded so in the audit trail); a named operator acts
+    as their account, whose role the library checks."""
+    if session.operator_name is None:
+        session.superuser = True
+        session.client = "服务器命令行"
+
+
 def session_command(group, name, **kwargs):
     """A command that receives an open session as its first argument (``--home``/``--operator``).
 
@@ -585,12 +594,3 @@ def describe_result(result, session=None) -> str:
     for warning in case.warnings:
         lines.append(f"提醒：{warning}")
     return "\n".join(lines)
-
-
-def as_installation_unless_named(session) -> None:
-    """With no operator named, act as the installation's superuser on the server's own shell
-    (as `archive user …` does, and recorded so in the audit trail); a named operator acts
-    as their account, whose role the library checks (backups, the indexer, cron's sweeps)."""
-    if session.operator_name is None:
-        session.superuser = True
-        session.client = "服务器命令行"

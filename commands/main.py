@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from . import accounts, filing, lending, maintenance, registers, search, server, supervision, window
+from . import accounts, filing, jobs, lending, maintenance, registers, search, server, supervision, window
 from .common import CONTEXT_SETTINGS, ArchiveGroup, localise
 
 
@@ -32,7 +32,7 @@ def main():
 
 
 
-for module in (window, filing, search, lending, supervision, registers, accounts, server, maintenance):
+for module in (window, filing, search, lending, supervision, registers, accounts, server, maintenance, jobs):
     for command in module.COMMANDS:
         main.add_command(command)
 

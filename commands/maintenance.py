@@ -21,8 +21,6 @@ def _size(n: float) -> str:
     return str(n)
 
 
-
-
 def _progress_printer(enabled: bool):
     def progress(done, total, label):
         click.echo(f"\r{label}：{done}/{total}", nl=False, err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import Choice, emit, json_option, progress_reporter, session_command
+from .common import Choice, as_installation_unless_named, emit, json_option, progress_reporter, session_command
 
 
 def _facet_text(result, unit_names: dict) -> str:
@@ -103,15 +103,19 @@ def reindex_command(session, show_progress, as_json):
     """从数据库重建全文检索索引（索引只是缓存，随时可以重建）。
 
     新索引建在临时目录中，建好后再替换旧索引；重建期间检索照常使用旧索引。
+    不指定经办人时在服务器本机上以超级用户身份执行；指定经办人时该账户须有“运行检索索引进程”的权限
+    （系统管理员）。每次重建记入审计日志。网页上由系统管理员在“检索索引”页面提交，在后台进行。
 
     \b
     示例：
       archive reindex --progress
+      archive reindex --operator 冯涛 --json     以系统管理员账户（示例工作区中的冯涛）重建
     """
     from archive.search import index as search
 
+    as_installation_unless_named(session)
     progress = progress_reporter("重建检索索引", as_json, force=show_progress)
-    report = search.reindex(session, progress=progress)
+    report = search.rebuild(session, progress=progress)
     lines = [f"检索索引已重建：{report.documents} 件，用时 {report.seconds:.1f} 秒，索引目录 {report.path}"]
     if report.no_text:
         lines.append(f"没有文字的文件 {len(report.no_text)} 个（扫描件或图像，只按题名等元数据检索）：")

@@ -28,7 +28,10 @@ ARCHIVE_COMMANDS = {"borrower", "lend", "return", "renew", "inspect", "overdue",
 
 
 def operator_for(args) -> str:
-    """The account a command is run as: the archivist 陈静 at the archive, else the clerk 王芳."""
+    """The account a command is run as: the archivist 陈静 at the archive, the system
+    administrator 冯涛 for the index, else the clerk 王芳."""
+    if args and args[0] == "reindex":
+        return "冯涛"
     return "陈静" if args and args[0] in ARCHIVE_COMMANDS else "王芳"
 
 

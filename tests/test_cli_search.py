@@ -26,7 +26,7 @@ def made(session):
 
 
 def test_reindex_then_search(home, made):
-    result = run("reindex", "--progress", "--home", str(home))
+    result = run("reindex", "--progress", "--home", str(home), operator=None)  # the installation, on its shell
     assert result.exit_code == 0, result.output
     assert "检索索引已重建：3 件" in result.output
     assert f"索引目录 {home / 'index' / 'v0002'}" in result.output  # v0001: the empty index of `archive init`
@@ -42,7 +42,7 @@ def test_reindex_then_search(home, made):
 
 
 def test_search_json_has_exactly_the_documented_keys(home, made):
-    run("reindex", "--home", str(home))
+    run("reindex", "--home", str(home), operator=None)
     result = run("search", "applicant:张三", "--json", "--home", str(home))
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -54,7 +54,7 @@ def test_search_json_has_exactly_the_documented_keys(home, made):
 
 
 def test_words_and_options(home, made):
-    run("reindex", "--home", str(home))
+    run("reindex", "--home", str(home), operator=None)
     result = run("search", "食品", "-鑫源", "--unit", "SJ", "--year", "2020-2026", "--sort", "date", "--limit", "5",
                  "--json", "--home", str(home))
     assert result.exit_code == 0, result.output
@@ -66,7 +66,7 @@ def test_words_and_options(home, made):
 
 
 def test_nothing_found(home, made):
-    run("reindex", "--home", str(home))
+    run("reindex", "--home", str(home), operator=None)
     result = run("search", "火星基地", "--home", str(home))
     assert (result.exit_code, result.output) == (0, "没有找到符合条件的办件或案卷\n")
 
@@ -80,14 +80,14 @@ def test_nothing_found(home, made):
     (["食品", "--role", "principal"], "超出"),
 ])
 def test_bad_input_is_exit_2_with_a_chinese_message(home, made, args, message):
-    run("reindex", "--home", str(home))
+    run("reindex", "--home", str(home), operator=None)
     result = run("search", "--home", str(home), *args, operator="王芳")
     assert result.exit_code == 2, result.output
     assert message in result.output and result.output.startswith("错误：")
 
 
 def test_an_unknown_long_option_is_still_refused(home, made):
-    run("reindex", "--home", str(home))
+    run("reindex", "--home", str(home), operator=None)
     result = run("search", "食品", "--yaer", "2026", "--home", str(home))
     assert result.exit_code == 2
     assert "--yaer" in result.output
@@ -103,7 +103,7 @@ def test_a_missing_index_says_to_reindex_with_exit_1(home, made):
 
 
 def test_an_index_behind_the_store_answers_with_a_note_and_lag_in_json(home, made):
-    run("reindex", "--home", str(home))
+    run("reindex", "--home", str(home), operator=None)
     from archive.core.config import open_workspace
     from archive.core.session import Session
 
@@ -120,7 +120,7 @@ def test_an_index_behind_the_store_answers_with_a_note_and_lag_in_json(home, mad
 
 
 def test_role_narrowing_from_the_command_line(home, made):
-    run("reindex", "--home", str(home))
+    run("reindex", "--home", str(home), operator=None)
     result = run("search", "不动产", "--json", "--home", str(home), operator="陈静")
     assert result.exit_code == 0 and json.loads(result.output)["total"] == 1
     # A case not yet filed is for those who handle cases (case.read), never for the public.

@@ -6,6 +6,7 @@ real thread pool; a real second process for the job a killed server left running
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -112,8 +113,10 @@ def test_submitting_checks_the_permission_then_the_input_and_makes_no_job_when_r
             jobs.submit(archivist, "catalogue_export", {"format": "pdf"})
         assert fmt.value.field == "format" and "xlsx" in fmt.value.message
         with pytest.raises(InputError) as kind:
-            jobs.submit(archivist, "reindex", {})
+            jobs.submit(archivist, "defragment", {})
         assert kind.value.field == "kind"
+        with pytest.raises(ForbiddenError):  # the system administrator's
+            jobs.submit(archivist, "reindex", {})
     assert count(home, st.jobs) == 0
 
 
@@ -307,3 +310,177 @@ def test_filing_one_case_with_pdfs_through_the_api_is_a_job(home, monkeypatch):
         assert filed["case"] == two and filed["merged_pdf"] is True
     finally:
         made.state.session.close()
+
+
+# -- the search index's rebuild as a job (index.maintain: the system administrator 冯涛) -----------
+
+def _no_index(home) -> None:
+    """Take the index away: search then refuses until a rebuild makes it again."""
+    import shutil
+
+    shutil.rmtree(home / "index")
+
+
+def test_a_reindex_job_reports_progress_and_the_new_index_answers_searches(home):
+    from archive.core.errors import ArchiveError
+    from archive.search import index
+
+    made = concluded(home, 2)
+    _no_index(home)
+    with as_account(home, "王芳") as clerk:
+        with pytest.raises(ArchiveError):
+            index.search(clerk, "张三")
+        with clerk.store.read() as conn:
+            cases_now = conn.execute(select(func.count()).select_from(st.cases)).scalar()
+    seen = []
+
+    def listener(job):
+        with as_account(home, "冯涛") as other:
+            seen.append(jobs.get(other, job.id))
+
+    with as_account(home, "冯涛") as sysadmin:
+        job = jobs.submit(sysadmin, "reindex", {})
+        assert jobs.submit(sysadmin, "reindex", {}).id == job.id  # one at a time: a second click follows it
+        finished = jobs.run(sysadmin, job.id, listener=listener)
+    assert [(j.status, j.label) for j in seen[:1]] == [("running", "读取数据库中的办件")]
+    assert (seen[-1].done, seen[-1].total, seen[-1].label) == (cases_now, cases_now, f"已索引 {cases_now}/{cases_now} 件")
+    assert finished.status == "done" and finished.result["documents"] == cases_now > 0
+    with as_account(home, "王芳") as clerk:
+        assert sorted(index.find_all(clerk, "张三")) == sorted(made)
+    with as_account(home, "冯涛") as s, s.store.read() as conn:
+        audited = conn.execute(select(st.audit_log.c.actor, st.audit_log.c.subject)
+                               .where(st.audit_log.c.action == "index.rebuild")).all()
+    assert [tuple(a) for a in audited] == [("冯涛", "检索索引")]
+
+
+def test_a_rebuild_is_refused_to_every_role_without_index_maintain_by_every_path(app, home):  # noqa: F811
+    from click.testing import CliRunner
+
+    from archive.search import index
+    from cli import main
+
+    for name in ("王芳", "陈静", "周敏", "赵立新", "郑洁", "蒋丽", "韩梅"):
+        with as_account(home, name) as s:
+            with pytest.raises(ForbiddenError):
+                index.rebuild(s)
+            with pytest.raises(ForbiddenError):
+                jobs.submit(s, "reindex", {})
+        c, csrf = login(app, name)
+        assert c.get("/index").status_code == 403
+        assert c.post("/index/rebuild", data={"csrf_token": csrf}).status_code == 403
+        refused = c.post("/api/v1/reindex", headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        cli = CliRunner().invoke(main, ["reindex", "--home", str(home), "--json"], env={"ARCHIVE_OPERATOR": name})
+        assert cli.exit_code == 2 and "无权运行检索索引进程" in json.loads(cli.output)["error"]["message"], cli.output
+        assert 'href="/index"' not in c.get("/password").text  # no nav entry either
+    assert count(home, st.jobs) == 0
+    with as_account(home, "冯涛") as s, s.store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(st.audit_log)
+                            .where(st.audit_log.c.action == "index.rebuild")).scalar() == 0
+    ok = CliRunner().invoke(main, ["reindex", "--home", str(home)], env={"ARCHIVE_OPERATOR": "冯涛"})
+    assert ok.exit_code == 0 and ok.output.startswith("检索索引已重建："), ok.output
+
+
+def test_the_index_page_rebuilds_in_the_background_while_the_indexer_thread_keeps_up(app, home):  # noqa: F811
+    """The server's indexer thread runs beside the rebuild; a case received meanwhile is found after it."""
+    from archive.search import indexer
+
+    from .test_web import receive_json
+
+    concluded(home, 2)
+    halt = indexer.start_thread(app.state.session)
+    try:
+        admin, _ = login(app, "冯涛")
+        page = admin.get("/index")
+        assert page.status_code == 200 and 'id="index-state"' in page.text and 'href="/index"' in page.text
+        started = admin.post("/index/rebuild", data={"csrf_token": csrf_of(page.text)})
+        assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+        job_id = started.headers["location"].rsplit("/", 1)[1]
+        clerk, clerk_csrf = login(app, "王芳")
+        made = clerk.post("/api/v1/cases", json=receive_json(applicant="欧阳娜娜"), headers={"X-CSRF-Token": clerk_csrf})
+        assert made.status_code == 201, made.text
+        again = admin.post("/api/v1/reindex", headers={"X-CSRF-Token": csrf_of(page.text)})
+        assert again.status_code == 202 and again.headers["location"].startswith("/api/v1/jobs/")
+        job = wait_done(admin, job_id)
+        assert job["status"] == "done" and job["kind_label"] == "重建检索索引" and job["result"]["documents"] >= 2
+        shown = admin.get(f"/jobs/{job_id}")
+        assert "检索索引已重建：" in shown.text and 'href="/index"' in shown.text
+        if again.json()["job"]["id"] != job_id:  # the first had finished: the second is a rebuild of its own
+            assert wait_done(admin, again.json()["job"]["id"])["status"] == "done"
+        deadline = time.monotonic() + 60  # the indexer thread's lag, not a speed check
+        while True:
+            found = clerk.get("/api/v1/search", params={"q": "欧阳娜娜"}).json()
+            if found["total"] == 1:
+                break
+            assert time.monotonic() < deadline, found
+            time.sleep(0.1)
+        assert found["hits"][0]["case"] == made.json()["case"]
+        back = admin.get("/index")
+        assert 'id="recent-jobs"' in back.text and f'href="/jobs/{job_id}"' in back.text
+    finally:
+        halt()
+
+
+def test_a_rebuild_from_a_thread_spawns_its_workers(home, tmp_path):
+    """A server's thread must not fork: its workers are spawned, and read the store themselves."""
+    from functools import partial
+
+    from archive.search import index
+
+    concluded(home, 2)
+    with as_account(home, "冯涛") as s, s.store.read() as conn:
+        ids = list(conn.execute(select(st.cases.c.id)).scalars())
+    source = partial(index._store_source, str(home), {}, ids)
+    built, reports = {}, []
+
+    def build():  # a total of 250 makes it take two workers (fewer than 200 documents take one)
+        built.update(index.build_index(tmp_path / "built", source, 250, procs=2, start_method="spawn",
+                                       progress=lambda done, total, label: reports.append((done, total))))
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join(timeout=300)
+    assert not worker.is_alive() and built["documents"] == len(ids) == 2
+    assert reports and reports[-1] == (2, 250)  # the workers' shared counter
+
+
+# -- archive jobs: the operator's jobs on the command line --------------------------------------
+
+def _cli(home, *args, operator=None):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    env = {"ARCHIVE_HOME": str(home), "ARCHIVE_OPERATOR": operator or ""}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_archive_jobs_lists_the_operators_jobs_newest_first_and_shows_one_as_the_api_does(app, home):  # noqa: F811
+    with as_account(home, "陈静") as archivist:
+        verify = jobs.run(archivist, jobs.submit(archivist, "verify", {}).id)
+        export = jobs.submit(archivist, "catalogue_export", {"format": "xlsx"})  # still queued
+    listed = _cli(home, "jobs", operator="陈静")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert [line.split()[0] for line in lines] == [export.id, verify.id]  # newest first
+    assert lines[0].split()[1:4] == ["案卷目录导出", "排队等候", "—"] and "开始 —" in lines[0]
+    assert lines[1].split()[1:3] == ["完整性校验", "已完成"] and "结束 —" not in lines[1]
+    as_json = json.loads(_cli(home, "jobs", "--json", operator="陈静").output)
+    assert [j["id"] for j in as_json["jobs"]] == [export.id, verify.id]
+
+    c, _ = login(app, "陈静")
+    shown = _cli(home, "jobs", "show", verify.id, "--json", operator="陈静")
+    assert shown.exit_code == 0 and json.loads(shown.output) == c.get(f"/api/v1/jobs/{verify.id}").json()
+    text = _cli(home, "jobs", "show", verify.id, operator="陈静").output
+    assert text.startswith(f"任务 {verify.id}：完整性校验，已完成，提交人 陈静") and "全部完好" in text
+
+    head = _cli(home, "jobs", "show", verify.id, operator="周敏")  # the archive head follows a verify
+    assert head.exit_code == 0 and "提交人 陈静" in head.output
+    assert _cli(home, "jobs", operator="周敏").output.strip() == "周敏 还没有提交过后台任务"  # her own only
+    for name, job_id in (("王芳", verify.id), ("周敏", export.id), ("陈静", "0" * 32)):
+        hidden = _cli(home, "jobs", "show", job_id, operator=name)
+        assert hidden.exit_code == 2 and f"找不到编号为“{job_id}”的任务" in hidden.output, (name, hidden.output)
+    nobody = _cli(home, "jobs")
+    assert nobody.exit_code == 2 and "未指定经办人" in nobody.output
+    missing = json.loads(_cli(home, "jobs", "show", export.id, "--json", operator="王芳").output)
+    assert missing["error"]["code"] == "not_found"

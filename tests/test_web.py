@@ -814,6 +814,10 @@ DESK_ROUTES = [
     ("POST", "/registers/lending", ARCHIVE, 400, {"form": {"date_from": "昨天"}}),
     ("POST", "/api/v1/volumes/{open}/access", ARCHIVE, 400, {"json": {"access": "开放"}}),  # no reason
     ("POST", "/api/v1/access-changes/99/approve", {"archive_head"}, 404, {"json": {}}),
+    # the search index's rebuild (index.maintain): the system administrator's page, a job
+    ("GET", "/index", {"sysadmin"}, 200, None),
+    ("POST", "/index/rebuild", {"sysadmin"}, 303, {"form": {}}),
+    ("POST", "/api/v1/reindex", {"sysadmin"}, 202, {}),  # the same job while the first is under way
 ]
 
 

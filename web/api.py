@@ -193,6 +193,12 @@ def export_catalogues(request: Request, body: ExportIn):
     return _job_accepted(request, _changing(request), "catalogue_export", body.model_dump())
 
 
+@router.post("/reindex", status_code=202, tags=["检索"],
+             summary="重建检索索引（同 archive reindex --json），在后台进行：答复 202 与任务")
+def reindex(request: Request):
+    return _job_accepted(request, _changing(request), "reindex", {})
+
+
 @router.get("/jobs/{job_id}", tags=["任务"], summary="后台任务：状态、进度与结果")
 def show_job(request: Request, job_id: str):
     """The job (only for its owner, or an account allowed to follow that kind of work)."""

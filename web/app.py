@@ -11,9 +11,10 @@ commit: ``notices.convert_later``; all closed when the app shuts down) and mount
 - ``lending``: the lending desk (borrower banner, scanning, returns, renewals, overdue list);
 - ``reader``: the search page, within what the account may see;
 - ``api``: the JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``);
-- ``jobs``: long work in the background (filing, verify, catalogue export): the job page
-  with its progress bar, the result, the exported file;
+- ``jobs``: long work in the background (filing, verify, catalogue export, reindex): the job
+  page with its progress bar, the result, the exported file;
 - ``audit``: the auditor's page;
+- ``maintenance``: the system administrator's page for the search index and its rebuild;
 - ``supervision``: the supervision dashboard, big screen, drill-down, ratings, report downloads;
 - ``/static``: vendored assets only (htmx, CSS). Stored documents are never static: they
   are served by checking endpoints (``notices.notice_file``).
@@ -36,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive.core.errors import ArchiveError
 
-from . import api, audit, auth, common, disposal, jobs, lending, reader, shelf, supervision, window
+from . import api, audit, auth, common, disposal, jobs, lending, maintenance, reader, shelf, supervision, window
 
 
 def _indexer(session):
@@ -68,7 +69,7 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
     # A receive answers once its .docx is written; the notice's PDF follows from a thread
     # (or is made when the page's viewer asks for it first).
     notices.convert_later(parent)
-    # Long work (filing, verify, catalogue export) runs on a small pool of this process's
+    # Long work (filing, verify, catalogue export, reindex) runs on a small pool of this process's
     # threads; jobs a stopped or killed server left unfinished are marked failed first.
     from archive import background  # noqa: F401  (registers the kinds of job)
     from archive.core import jobs as job_records
@@ -133,7 +134,7 @@ def create_app(home=None, *, today: dt.date | None = None, **overrides) -> FastA
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(common.HERE / "static")), name="static")
-    for module in (auth, window, shelf, disposal, lending, reader, api, audit, supervision, jobs):
+    for module in (auth, window, shelf, disposal, lending, reader, api, audit, supervision, jobs, maintenance):
         app.include_router(module.router)
 
     return app

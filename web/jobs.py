@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 PROBLEMS = {"changed": "已改动", "missing": "缺失", "unexpected": "多出的文件", "destroying": "销毁未完成"}
 BACK = {"file": ("/filing", "返回待归档"), "verify": ("/verify", "返回完整性校验"),
-        "catalogue_export": ("/catalogues", "返回案卷目录")}
+        "catalogue_export": ("/catalogues", "返回案卷目录"), "reindex": ("/index", "返回检索索引")}
 
 
 def start(request: Request, here, kind: str, params: dict):

@@ -28,15 +28,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import secrets
 import threading
-import uuid
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlalchemy import select, update
 
 from . import store as st
-from .errors import ArchiveError, InputError, NotFoundError
+from .errors import ArchiveError, InputError, NotFoundError, StateError
 
 log = logging.getLogger("archive.jobs")
 
@@ -65,6 +66,7 @@ class Kind:
     check: Callable = None  # default: the parameters as given
     watch: str | None = None
     first_step: str = "准备中"
+    single: bool = False  # one at a time: submitting while one is queued or running answers that one
 
 
 KINDS: dict[str, Kind] = {}
@@ -143,6 +145,10 @@ def submit(session, kind_name: str, params: dict) -> Job:
     The kind's permission is checked first, then the parameters (its ``check``): a refusal
     or bad input raises here and no job is made. The job remembers the request's client
     address, request id and working date, so the work is recorded as the request's.
+
+    A ``single`` kind (the index's rebuild) runs one at a time: while one is queued or
+    running, submitting another answers that one (a second click follows the first
+    rebuild), or StateError when the account may not follow it.
     """
     from . import access
 
@@ -150,15 +156,30 @@ def submit(session, kind_name: str, params: dict) -> Job:
     access.require(session, kind.permission)
     account = session.operator
     params = kind.check(session, dict(params or {})) if kind.check else dict(params or {})
+    if kind.single:
+        with session.store.read() as conn:
+            busy = conn.execute(select(st.jobs).where(st.jobs.c.kind == kind.name,
+                                                      st.jobs.c.status.in_((QUEUED, RUNNING)))
+                                .order_by(st.jobs.c.created_at).limit(1)).first()
+        if busy is not None:
+            if _may_see(session, busy):
+                return _job(busy)
+            raise StateError(f"{kind.label}正在进行，不能同时再提交一次", field="kind", hint="稍后再试")
     params["origin"] = {"client": session.client, "request_id": session.request_id,
                         "today": session.today.isoformat()}
-    job_id = uuid.uuid4().hex
+    job_id = _new_id()
     now = session.now()
     with session.work() as work:
         work.conn.execute(st.jobs.insert().values(
             id=job_id, kind=kind.name, params=params, account=account, status=QUEUED, done=0, total=0,
             label=STATUS_LABELS[QUEUED], result=None, error=None, pid=os.getpid(), created_at=now))
     return get(session, job_id)
+
+
+def _new_id() -> str:
+    """32 hex digits that sort as the jobs were made: the microsecond, then 72 random bits
+    (``created_at`` keeps only the second, and lists are newest first)."""
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
 
 
 def _load(session, job_id: str):
@@ -219,7 +240,7 @@ def recent(session, *, kind: str | None = None, limit: int = 20) -> list[Job]:
     if kind:
         query = query.where(st.jobs.c.kind == kind)
     with session.store.read() as conn:
-        rows = conn.execute(query.order_by(st.jobs.c.created_at.desc(), st.jobs.c.id).limit(limit)).all()
+        rows = conn.execute(query.order_by(st.jobs.c.created_at.desc(), st.jobs.c.id.desc()).limit(limit)).all()
     return [_job(r) for r in rows]
 
 
@@ -362,7 +383,9 @@ class Runner:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="archive-job")
 
     def start(self, job: Job):
-        """Run ``job`` (queued) on one of the pool's threads."""
+        """Run ``job`` (queued) on one of the pool's threads (once: a job handed over again is left)."""
+        if job.id in self._mine:
+            return None
         self._mine.append(job.id)
         return self._pool.submit(self._run, job.id)
 

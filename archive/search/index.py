@@ -61,6 +61,7 @@ import os
 import random
 import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -858,13 +859,15 @@ def _build_share(path: str, source, share: int, shares: int):
 
 
 def build_index(path: str | os.PathLike, source, total: int, *, procs: int | None = None, words=(),
-                progress=None, cache_dir: str | None = None) -> dict:
+                progress=None, cache_dir: str | None = None, start_method: str | None = None) -> dict:
     """Build a new index at ``path`` from ``source(share, shares)``, which yields raw documents.
 
     With ``procs`` > 1 (default: two, or one on a single core) each worker process reads,
     analyses and indexes its share into segments of its own, and the segments are
     committed together without a merge, as Whoosh's own multiprocessing writer does with
-    ``multisegment=True``. Returns {"documents": n, "no_text": [...]}.
+    ``multisegment=True``. The workers are forked unless ``start_method`` says otherwise
+    (``"spawn"`` from a thread of a server: a fork copies the other threads' locks).
+    Returns {"documents": n, "no_text": [...]}.
     """
     import multiprocessing
 
@@ -887,7 +890,7 @@ def build_index(path: str | os.PathLike, source, total: int, *, procs: int | Non
             progress(total, total, "建立检索索引")
     else:
         methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+        ctx = multiprocessing.get_context(start_method or ("fork" if "fork" in methods else None))
         counter = ctx.Value("i", 0)
         with ctx.Pool(procs, initializer=_init_worker, initargs=(counter, list(words), cache_dir)) as pool:
             pending = pool.starmap_async(_build_share, [(str(path), source, i, procs) for i in range(procs)])
@@ -944,13 +947,63 @@ def _pid_alive(pid) -> bool:
     return True
 
 
+_REBUILDING = threading.Lock()  # one rebuild at a time within a process (the state file tells other processes)
+
+
+def _another_rebuild(pid) -> ArchiveError:
+    return ArchiveError(f"另一个重建索引的进程（{pid}）正在运行", field="index", hint="等它完成后再试")
+
+
+def rebuild(session, *, progress=None) -> ReindexReport:
+    """Rebuild the index for an account holding ``index.maintain`` (the system administrator;
+    the installation's superuser on the server's shell), recorded in the audit trail.
+
+    What the skins call: ``archive reindex``, the index page's button and ``POST
+    /api/v1/reindex`` (both as a background job, see :mod:`archive.background`). The work is
+    :func:`reindex`, which the installation's own processes (``archive init``, a restore,
+    the indexer meeting a pruned log) call directly.
+    """
+    from ..core import access, audit
+
+    access.require(session, "index.maintain")
+    report = reindex(session, progress=progress)
+    audit.record(session, "index.rebuild", "检索索引", documents=report.documents, generation=report.generation,
+                 seconds=round(report.seconds, 2))
+    return report
+
+
+def maintenance(session) -> IndexStatus:
+    """The index's state for the account that keeps it (``index.maintain``): the index page."""
+    from ..core import access
+
+    access.require(session, "index.maintain")
+    return status(session)
+
+
 def reindex(session, *, progress=None, procs: int | None = None) -> ReindexReport:
     """Rebuild the index from the store alone, in a new folder, and swap it in.
 
     ``progress(done, total, label)`` is called while documents are indexed. The new index
     reflects the change log up to the entry the store had reached when the rebuild began;
-    the indexer applies the entries committed during the rebuild after the swap.
+    the indexer applies the entries committed during the rebuild after the swap. The
+    indexer keeps writing the current index meanwhile: the rebuild writes only its own
+    folder, and the swap, like every write of the current index, holds the index's lock.
+
+    Checks no account (the index is a cache of what the store holds): skins call
+    :func:`rebuild`. From the main thread the workers are forked; from any other thread
+    (a job of the web server) they are spawned, and the session's store, shared with the
+    server's requests, is left alone. One rebuild runs at a time; a second one, in this
+    process or another, raises ArchiveError.
     """
+    if not _REBUILDING.acquire(blocking=False):
+        raise _another_rebuild(os.getpid())
+    try:
+        return _reindex(session, progress=progress, procs=procs)
+    finally:
+        _REBUILDING.release()
+
+
+def _reindex(session, *, progress=None, procs: int | None = None) -> ReindexReport:
     from functools import partial
 
     started = time.monotonic()
@@ -963,8 +1016,7 @@ def reindex(session, *, progress=None, procs: int | None = None) -> ReindexRepor
             state = {"format": INDEX_FORMAT, "current": None, "generation": 0}
         running = state.get("reindexing") or {}
         if running.get("pid") not in (None, os.getpid()) and _pid_alive(running.get("pid")):
-            raise ArchiveError(f"另一个重建索引的进程（{running['pid']}）正在运行", field="index",
-                               hint="等它完成后再试")
+            raise _another_rebuild(running["pid"])
         state["reindexing"] = {"pid": os.getpid(), "started": dt.datetime.now().isoformat(timespec="seconds")}
         area.write_state(state)
     build = area.root / f"build-{os.getpid()}-{random.randrange(16 ** 6):06x}"
@@ -973,10 +1025,12 @@ def reindex(session, *, progress=None, procs: int | None = None) -> ReindexRepor
             generation = _store_generation(conn)
             case_ids = list(conn.execute(select(st.cases.c.id).order_by(st.cases.c.id)).scalars())
             words = _domain_words(session, conn)
-        session.store.dispose()  # no pooled SQLite connection crosses into the workers
+        forking = threading.current_thread() is threading.main_thread()
+        if forking:
+            session.store.dispose()  # no pooled SQLite connection crosses into the workers
         source = partial(_store_source, str(session.ws.home), dict(session.ws.overrides), case_ids)
         built = build_index(build, source, len(case_ids), procs=procs, words=words, progress=progress,
-                            cache_dir=str(area.root))
+                            cache_dir=str(area.root), start_method=None if forking else "spawn")
         name = install_index(session, build, generation=generation, documents=built["documents"],
                              no_text=len(built["no_text"]))
     except BaseException:
@@ -1007,7 +1061,7 @@ def install_index(session, build: Path, *, generation: int, documents: int, no_t
         os.replace(build, area.root / name)
         area.write_state({
             "format": INDEX_FORMAT, "current": name, "generation": generation,
-            "built_at": dt.datetime.now().isoformat(timespec="seconds"), "documents": documents,
+            "built_at": session.now().isoformat(timespec="seconds"), "documents": documents,
             "no_text": no_text, "reindexing": None,
         })
     _remove_old_versions(area.root, keep={name, previous})

@@ -112,8 +112,12 @@ class Indexer:
         if upto is None:
             return 0  # no index yet, or one of an old format: `archive reindex` makes it
         with self.session.store.read() as conn:
+            # The head first: every entry up to it has committed, so the next statement sees
+            # them all. (PostgreSQL's READ COMMITTED reads each statement at its own moment:
+            # read the other way round, an entry committed in between looked missing and the
+            # whole index was rebuilt for nothing.)
+            newest = changelog.head(conn)
             entries = changelog.entries(conn, upto, self.batch)
-            newest = changelog.head(conn) if not entries else entries[-1].seq
         if not entries and newest <= upto:
             return 0
         if not entries or entries[0].seq != upto + 1:
