@@ -713,3 +713,19 @@ def test_two_threads_searching_at_once_get_what_one_alone_gets(session, indexed)
     assert failures == [] and len(answers) == 80
     assert all(got == alone[key] for key, got in answers)
     assert engine.RESULTS_KEPT > 0
+
+
+def test_a_touch_that_changes_nothing_leaves_the_index_and_what_it_remembers(session, indexed):
+    """A lend or a return names the volume in the change log without changing its document:
+    the index is not written again, so the engine (and the answers it remembers) stays."""
+    code = filed(session, receive_land(session, name="钱七"))
+    staff = BUILT_IN["staff"]
+    assert search.search(session, "钱七", role=staff).total == 1
+    before, _ = search._open_engine(session)
+    set_volume(session, code, state="on_shelf")  # touched; the document is the same
+    assert search.status(session).fresh
+    after, _ = search._open_engine(session)
+    assert after is before and search.search(session, "钱七", role=staff).total == 1
+    set_volume(session, code, title="钱七不动产登记（更正）")  # a real change is written
+    assert search._open_engine(session)[0] is not before
+    assert search.search(session, "更正", role=staff).total == 1

@@ -545,7 +545,7 @@ def _case_document(ws, data: dict, item_names: dict[str, str], extract=None) -> 
         "security_level": volume.security_level if volume is not None else None,
         "no_text": no_text,
     }
-    return {
+    doc = {
         "key": case.case_no, "archival_code": info["archival_code"], "ids": [i for i in ids if i],
         "item": case.item_code, "item_name": item_name, "unit": case.unit,
         "classification": info["classification"], "catalogue": str(volume.catalogue) if volume is not None else None,
@@ -554,6 +554,33 @@ def _case_document(ws, data: dict, item_names: dict[str, str], extract=None) -> 
         "security": _security_value(volume.security_level) if volume is not None else "-",
         "applicant": applicant.get("name", ""), "title": title, "text": text, "info": info,
     }
+    info["digest"] = _digest(doc)  # stored: an update that changes nothing is not written (apply_changes)
+    return doc
+
+
+def _digest(doc: dict) -> str:
+    import hashlib
+
+    return hashlib.sha1(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _changed(ix, docs: list[tuple[str, dict | None]]) -> list[tuple[str, dict | None]]:
+    """The documents that differ from those in the index (by the digest each one stores).
+
+    A lend or a return names its volume in the change log, but the volume's document is the
+    same: writing it again would make a new index segment, and every server worker would open
+    the index again and forget the answers it remembers (Engine.remember).
+    """
+    out = []
+    with ix.searcher() as searcher:
+        for key, doc in docs:
+            stored = searcher.document(key=key)
+            if doc is None:
+                if stored is not None:
+                    out.append((key, doc))
+            elif stored is None or (stored.get("info") or {}).get("digest") != doc["info"]["digest"]:
+                out.append((key, doc))
+    return out
 
 
 def _access_value(access: str | None) -> str:
@@ -748,7 +775,10 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
         if current is None or int(state.get("generation") or 0) != after:
             return False
         if docs:
-            _write_documents(_open_dir(current), docs, merge_at=merge_at)
+            ix = _open_dir(current)
+            docs = _changed(ix, docs)
+            if docs:
+                _write_documents(ix, docs, merge_at=merge_at)
         state["generation"] = upto
         area.write_state(state)
     return True
