@@ -397,7 +397,10 @@ async def reader_loop(url, name, seconds, times, seed, failures):
                 failures.append(f"{r.status_code} {query}")
 
 
-async def desk_loop(url, name, borrower, codes, seconds, scans, returns, errors):
+async def desk_loop(url, name, borrower, codes, seconds, scans, returns, errors, *, pace=0.0, offset=0.0):
+    """One lending desk scanning ``codes`` for ``seconds``, each loan returned through the API at
+    once: the next scan the moment the return answers, or with ``pace`` one scan every ``pace``
+    seconds, the first after ``offset``."""
     import re
 
     import httpx
@@ -407,10 +410,13 @@ async def desk_loop(url, name, borrower, codes, seconds, scans, returns, errors)
         r.raise_for_status()
         csrf = r.json()["csrf_token"]
         (await client.get("/lending", params={"borrower": borrower})).raise_for_status()  # the banner, once
-        deadline = time.monotonic() + seconds
-        for code in codes:
-            if time.monotonic() >= deadline:
+        start = time.monotonic() + offset
+        deadline = start - offset + seconds
+        for n, code in enumerate(codes):
+            due = start + n * pace if pace else time.monotonic()
+            if due >= deadline:
                 break
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
             t0 = time.perf_counter()
             r = await client.post(f"/lending/{borrower}/scan", headers={"HX-Request": "true"},
                                   data={"csrf_token": csrf, "code": code, "mode": "read", "purpose": "工作查考"})
@@ -451,39 +457,6 @@ async def paced_reader(url, name, seconds, pace, offset, times, seed, failures):
             times.append(time.perf_counter() - t0)
             if r.status_code != 200:
                 failures.append(f"{r.status_code} {query}")
-
-
-async def paced_desk(url, name, borrower, codes, seconds, pace, offset, scans, returns, errors):
-    """One lending desk scanning a volume every ``pace`` seconds (the first after ``offset``),
-    each returned through the API at once, for ``seconds``."""
-    import re
-
-    import httpx
-
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        r = await client.post("/api/v1/login", json={"username": name, "password": PASSWORD})
-        r.raise_for_status()
-        csrf = r.json()["csrf_token"]
-        (await client.get("/lending", params={"borrower": borrower})).raise_for_status()
-        start = time.monotonic() + offset
-        for n, code in enumerate(codes):
-            due = start + n * pace
-            if due >= start - offset + seconds:
-                break
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            t0 = time.perf_counter()
-            r = await client.post(f"/lending/{borrower}/scan", headers={"HX-Request": "true"},
-                                  data={"csrf_token": csrf, "code": code, "mode": "read", "purpose": "工作查考"})
-            scans.append(time.perf_counter() - t0)
-            loan = re.search(r"<td>(JY\d+)", r.text)
-            if r.status_code != 200 or loan is None:
-                errors.append(re.sub(r"<[^>]+>", " ", r.text)[:200])
-                continue
-            t0 = time.perf_counter()
-            back = await client.post(f"/api/v1/loans/{loan.group(1)}/return", json={"pages": 7},
-                                     headers={"X-CSRF-Token": csrf})
-            returns.append(time.perf_counter() - t0)
-            back.raise_for_status()
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -613,8 +586,8 @@ def desks_phase(args) -> None:
                         *(paced_reader(server.url, name, args.paced_desk_seconds, args.reader_pace,
                                        args.reader_pace * n / len(readers), searches, 100 + n, failures)
                           for n, name in enumerate(readers)),
-                        *(paced_desk(server.url, name, borrowers[n], mine[n][half:], args.paced_desk_seconds,
-                                     args.desk_pace, args.desk_pace * n / len(desks), scans, returns, errors)
+                        *(desk_loop(server.url, name, borrowers[n], mine[n][half:], args.paced_desk_seconds,
+                                    scans, returns, errors, pace=args.desk_pace, offset=args.desk_pace * n / len(desks))
                           for n, name in enumerate(desks)))
 
                 asyncio.run(paced())
