@@ -374,7 +374,9 @@ def index_volumes(su, codes: list[str], batch: int = 2000) -> None:
         search.apply_changes(su, [("volume", c) for c in codes[start:start + batch]], after=at, upto=at)
 
 
-async def reader_loop(url, name, seconds, times, seed, failures):
+async def reader_loop(url, name, seconds, times, seed, failures, *, pace=0.0, offset=0.0):
+    """One reader searching for ``seconds``: the next search the moment the page answers, or with
+    ``pace`` one every ``pace`` seconds (reading the page in between), the first after ``offset``."""
     import random
 
     import httpx
@@ -382,8 +384,12 @@ async def reader_loop(url, name, seconds, times, seed, failures):
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         (await client.post("/api/v1/login", json={"username": name, "password": PASSWORD})).raise_for_status()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        start = time.monotonic() + offset
+        deadline = start - offset + seconds
+        n = 0
+        while (due := start + n * pace if pace else time.monotonic()) < deadline:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            n += 1
             query = rng.choice(QUERIES)
             page = rng.choice((1, 1, 1, 2))
             t0 = time.perf_counter()
@@ -430,33 +436,6 @@ async def desk_loop(url, name, borrower, codes, seconds, scans, returns, errors,
                                      headers={"X-CSRF-Token": csrf})
             returns.append(time.perf_counter() - t0)
             back.raise_for_status()
-
-
-async def paced_reader(url, name, seconds, pace, offset, times, seed, failures):
-    """One reader searching every ``pace`` seconds (the first after ``offset``), reading the
-    page in between, for ``seconds``."""
-    import random
-
-    import httpx
-
-    rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        (await client.post("/api/v1/login", json={"username": name, "password": PASSWORD})).raise_for_status()
-        start = time.monotonic() + offset
-        n = 0
-        while (due := start + n * pace) < start - offset + seconds:
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            n += 1
-            query, page = rng.choice(QUERIES), rng.choice((1, 1, 1, 2))
-            t0 = time.perf_counter()
-            try:
-                r = await client.get("/search", params={"q": query, "page": page})
-            except httpx.HTTPError as exc:
-                failures.append(f"{type(exc).__name__} {query}")
-                continue
-            times.append(time.perf_counter() - t0)
-            if r.status_code != 200:
-                failures.append(f"{r.status_code} {query}")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -583,8 +562,8 @@ def desks_phase(args) -> None:
 
                 async def paced():
                     await asyncio.gather(
-                        *(paced_reader(server.url, name, args.paced_desk_seconds, args.reader_pace,
-                                       args.reader_pace * n / len(readers), searches, 100 + n, failures)
+                        *(reader_loop(server.url, name, args.paced_desk_seconds, searches, 100 + n, failures,
+                                      pace=args.reader_pace, offset=args.reader_pace * n / len(readers))
                           for n, name in enumerate(readers)),
                         *(desk_loop(server.url, name, borrowers[n], mine[n][half:], args.paced_desk_seconds,
                                     scans, returns, errors, pace=args.desk_pace, offset=args.desk_pace * n / len(desks))
