@@ -617,3 +617,115 @@ def test_exact_at_any_number_of_candidates(session, monkeypatch):
     assert search.find_all(session, '"询办人。登"', role=EVERYONE) == every(1)  # ends with a single character
     assert search.find_all(session, '"询办人，登记"', role=EVERYONE) == []
     assert len(search.find_all(session, "登记 -咨询办", role=EVERYONE)) == count - len(every(7))
+
+
+# -- answers remembered per state of the index -----------------------------------------------------
+
+def test_a_remembered_query_sees_a_new_case_and_an_access_change(session, indexed):
+    """A query's matches, facets and best hits are kept while the index stays the same: a new
+    document or an access change opens a new state, which remembers nothing."""
+    code = filed(session, receive_land(session, name="钱七"))  # 控制: staff see it, the public do not
+    staff = BUILT_IN["staff"]
+    first = search.search(session, "钱七", role=staff)
+    assert search.search(session, "钱七", role=staff) == first and first.total == 1  # the second from memory
+    receive_land(session, name="钱七", id_number="110101199003071217")  # unfiled: only case readers see it
+    again = search.search(session, "钱七", role=EVERYONE)
+    assert again.total == 2 and sum(again.facets["year"].values()) == 2
+    assert search.search(session, "钱七", role=staff).total == 1
+    set_volume(session, code, access="延期开放")
+    assert search.search(session, "钱七", role=staff).total == 0
+    assert search.search(session, "钱七", role=staff).facets == {"year": {}, "unit": {}, "class": {}}
+
+
+def test_a_lower_clearance_never_gets_a_higher_ones_remembered_answer(session, indexed):
+    code = filed(session, receive_land(session, name="钱七"))
+    set_volume(session, code, security_level="秘密")
+    for _ in range(2):  # the higher clearance first, then again in the other order: nothing leaks either way
+        high = search.search(session, "钱七", role=BUILT_IN["archivist"])
+        low = search.search(session, "钱七", role=BUILT_IN["staff"])
+        public = search.search(session, "钱七", role=BUILT_IN["public"])
+        assert [h.archival_code for h in high.hits] == [code] and high.facets["class"] == {"DJ·BDC": 1}
+        assert low.total == public.total == 0 and low.hits == public.hits == ()
+        assert low.facets == public.facets == {"year": {}, "unit": {}, "class": {}}
+        assert search.search(session, "钱七", role=BUILT_IN["public"], page=2, limit=1).hits == ()
+
+
+def test_unfiled_cases_are_remembered_per_unit_scope(home):
+    """Two clerks of one role but different units see different unfiled cases of one query."""
+    from archive.core.config import open_workspace
+    from archive.core.session import Session
+
+    add_account(home, "市监窗口", "clerk", units=("SJ",))
+    add_account(home, "自然窗口", "clerk", units=("ZR",))
+    with Session(open_workspace(home), superuser=True, today=DEMO_DAY) as su:
+        food = make_case(su, applicant=Applicant.person("周九", PERSON_ID, "13800138000")).case.case_no
+        land = receive_land(su, name="周九").case.case_no
+        search.reindex(su)
+    for name, mine in (("市监窗口", food), ("自然窗口", land), ("市监窗口", food)):
+        with Session(open_workspace(home), operator=name, today=DEMO_DAY) as clerk:
+            assert keys(search.search(clerk, "周九")) == [mine], name
+
+
+def test_later_pages_beyond_those_remembered_are_ranked_afresh(session, indexed, monkeypatch):
+    """Only the first REMEMBERED_HITS of a query are kept; a page further on ranks again."""
+    for n in range(3):
+        make_case(session, applicant=Applicant.person(f"吴十{n}", PERSON_ID, "13800138000"))
+    caught_up(session)
+    everything = keys(search.search(session, "食品", role=EVERYONE, limit=50))
+    assert len(everything) >= 4
+    monkeypatch.setattr(search, "REMEMBERED_HITS", 2)
+    paged = []
+    for page in range(1, len(everything) + 1):
+        paged += keys(search.search(session, "食品", role=EVERYONE, limit=1, page=page))
+    assert paged == everything
+
+
+def test_two_threads_searching_at_once_get_what_one_alone_gets(session, indexed):
+    """The server searches in a pool of threads: searches that overlap (a lock around the index's
+    part, snippets outside it) give exactly the answers each gives alone."""
+    import threading
+
+    from archive.search import engine
+
+    filed(session, receive_land(session, name="钱七"))
+    queries = [("不动产", BUILT_IN["staff"]), ("钱七", BUILT_IN["public"]), ("张三", EVERYONE),
+               ("食品 OR 不动产", BUILT_IN["archivist"]), ('"食品经营"', EVERYONE)]
+    alone = {(q, r.name): search.search(session, q, role=r) for q, r in queries}
+    failures, answers = [], []
+
+    def searcher(offset: int):
+        try:
+            for n in range(40):
+                if n % 10 == 0:  # forget now and then: overlapping searches fill the caches too
+                    opened = search._open_engine(session, start=False)[0]
+                    with opened.lock:
+                        opened._results.clear()
+                q, r = queries[(n + offset) % len(queries)]
+                answers.append(((q, r.name), search.search(session, q, role=r)))
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=searcher, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == [] and len(answers) == 80
+    assert all(got == alone[key] for key, got in answers)
+    assert engine.RESULTS_KEPT > 0
+
+
+def test_a_touch_that_changes_nothing_leaves_the_index_and_what_it_remembers(session, indexed):
+    """A lend or a return names the volume in the change log without changing its document:
+    the index is not written again, so the engine (and the answers it remembers) stays."""
+    code = filed(session, receive_land(session, name="钱七"))
+    staff = BUILT_IN["staff"]
+    assert search.search(session, "钱七", role=staff).total == 1
+    before, _ = search._open_engine(session)
+    set_volume(session, code, state="on_shelf")  # touched; the document is the same
+    assert search.status(session).fresh
+    after, _ = search._open_engine(session)
+    assert after is before and search.search(session, "钱七", role=staff).total == 1
+    set_volume(session, code, title="钱七不动产登记（更正）")  # a real change is written
+    assert search._open_engine(session)[0] is not before
+    assert search.search(session, "更正", role=staff).total == 1

@@ -8,7 +8,7 @@ checks again.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -47,11 +47,16 @@ def search_page(request: Request, q: str = "", year: str = "", unit: str = "", c
         except ArchiveError as exc:  # a malformed query (400) or an index to rebuild (503), beside the box
             error, status = exc.message + (f"（{exc.hint}）" if exc.hint else ""), status_of(exc)
 
+    quoted = {k: quote_plus(str(v)) for k, v in filters.items() if v not in ("", None)}  # once, not per link
+
     def link(**changes) -> str:
-        params = {k: v for k, v in dict(filters, **changes).items() if v not in ("", None)}
-        if params.get("sort") == "relevance":
-            del params["sort"]
-        return "/search?" + urlencode(params)
+        """This search's URL with some parameters changed ("" drops one), as urlencode would write it."""
+        parts = []
+        for k, v in dict(filters, **changes).items():
+            if v in ("", None) or (k == "sort" and v == "relevance"):
+                continue
+            parts.append(f"{k}={quoted[k] if k not in changes else quote_plus(str(v))}")
+        return "/search?" + "&".join(parts)
 
     pages = 0 if result is None else (result.total + PAGE_SIZE - 1) // PAGE_SIZE
     facet_param = {"year": "year", "unit": "unit", "class": "cls"}

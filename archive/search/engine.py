@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import math
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from .codec import LENGTH_TABLE, Postings, TokenPositions, field_lengths, read_t
 BM25_K1, BM25_B = 1.2, 0.75
 CACHE_POSTINGS = True  # keep decoded postings while the index does not change
 _CACHE_LIMIT = 10_000_000  # postings kept, at most (8 bytes each)
+RESULTS_KEPT = 512  # answers to recent queries kept per open index (see Engine.remember)
 
 _MISSING = object()
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
@@ -42,6 +44,10 @@ class Engine:
         # Whoosh's readers and this engine's caches fill themselves lazily and are not safe for
         # two threads at once: a search holds the lock while it uses the engine (the server
         # answers requests in threads; its workers are processes, each with its own engine).
+        # It is held for the index's part only (matching, ranking, facets, reading the stored
+        # fields of the page's hits): snippets are made and the page rendered outside it.
+        # Narrower would gain little: the threads of a worker share one interpreter lock, so
+        # two searches do not run at once anyway, and a remembered query holds it ~1 ms.
         self.lock = threading.RLock()
         self.searcher = index.open_dir(str(path)).searcher()
         self.reader = self.searcher.reader()
@@ -63,6 +69,7 @@ class Engine:
         self._facets: dict = {}
         self._lengths: dict = {}
         self._masks: dict = {}
+        self._results: OrderedDict = OrderedDict()  # see remember()
 
     def current(self) -> bool:
         try:
@@ -204,7 +211,7 @@ class Engine:
                 keys = found if keys is None else keys[_in_sorted(keys, found)]
                 if not len(keys):
                     break
-                ranks = np.unique(keys >> 32)
+                ranks = _sorted_unique(keys >> 32)
             if keys is not None and len(keys):
                 out[local[ranks].astype(np.int64) + offset] = True
         return out
@@ -290,6 +297,35 @@ class Engine:
         out = np.zeros(self.count_all, dtype=bool)
         out[list(query.docs(self.searcher))] = True
         return out
+
+    def remember(self, key, compute):
+        """The answer ``compute()`` gives for ``key``, computed once while this index stays open.
+
+        An engine belongs to one state of the index: when a document is added, changed
+        (its access status, its security level) or removed, the next search opens a new
+        engine with nothing remembered. ``key`` must hold everything the answer depends on
+        besides the index (the query and filters, and what the searcher may see). The most
+        recently used :data:`RESULTS_KEPT` answers are kept. Call it holding :attr:`lock`.
+        """
+        found = self.recall(key)
+        if found is None:
+            found = compute()
+            self.keep(key, found)
+        return found
+
+    def recall(self, key):
+        """What :meth:`keep` kept for ``key`` (None when nothing); hold :attr:`lock`."""
+        found = self._results.get(key)
+        if found is not None:
+            self._results.move_to_end(key)
+        return found
+
+    def keep(self, key, value) -> None:
+        """Keep ``value`` (not None) for ``key`` (see :meth:`remember`); hold :attr:`lock`."""
+        self._results[key] = value
+        self._results.move_to_end(key)
+        while len(self._results) > RESULTS_KEPT:
+            self._results.popitem(last=False)
 
     def mask(self, role) -> np.ndarray:
         """The documents ``role`` may not see (see :func:`hidden_from`)."""
@@ -457,6 +493,16 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     steps[firsts[0]] = starts[0]
     steps[firsts[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
     return np.cumsum(steps)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array (np.unique sorts or hashes them again)."""
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

@@ -80,6 +80,7 @@ WRITE_TIMEOUT = 30.0  # seconds the indexer waits for the index lock (a rebuild'
 SWAP_TIMEOUT = 300.0
 MARK_OPEN, MARK_CLOSE = "【", "】"
 SNIPPET_CHARS = 96
+REMEMBERED_HITS = 100  # the best hits of a query kept for its later pages (see search)
 SEGMENT_DOCS = 100_000  # documents per segment written by a rebuild, at most: a query pays per segment
 SEGMENT_TOKENS = 50_000_000  # ... and token occurrences (8 bytes each while collected, 25 when written)
 SMALL_SEGMENT = 200  # segments below this many documents are merged by later updates (8 at a time)
@@ -545,7 +546,7 @@ def _case_document(ws, data: dict, item_names: dict[str, str], extract=None) -> 
         "security_level": volume.security_level if volume is not None else None,
         "no_text": no_text,
     }
-    return {
+    doc = {
         "key": case.case_no, "archival_code": info["archival_code"], "ids": [i for i in ids if i],
         "item": case.item_code, "item_name": item_name, "unit": case.unit,
         "classification": info["classification"], "catalogue": str(volume.catalogue) if volume is not None else None,
@@ -554,6 +555,33 @@ def _case_document(ws, data: dict, item_names: dict[str, str], extract=None) -> 
         "security": _security_value(volume.security_level) if volume is not None else "-",
         "applicant": applicant.get("name", ""), "title": title, "text": text, "info": info,
     }
+    info["digest"] = _digest(doc)  # stored: an update that changes nothing is not written (apply_changes)
+    return doc
+
+
+def _digest(doc: dict) -> str:
+    import hashlib
+
+    return hashlib.sha1(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _changed(ix, docs: list[tuple[str, dict | None]]) -> list[tuple[str, dict | None]]:
+    """The documents that differ from those in the index (by the digest each one stores).
+
+    A lend or a return names its volume in the change log, but the volume's document is the
+    same: writing it again would make a new index segment, and every server worker would open
+    the index again and forget the answers it remembers (Engine.remember).
+    """
+    out = []
+    with ix.searcher() as searcher:
+        for key, doc in docs:
+            stored = searcher.document(key=key)
+            if doc is None:
+                if stored is not None:
+                    out.append((key, doc))
+            elif stored is None or (stored.get("info") or {}).get("digest") != doc["info"]["digest"]:
+                out.append((key, doc))
+    return out
 
 
 def _access_value(access: str | None) -> str:
@@ -748,7 +776,10 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
         if current is None or int(state.get("generation") or 0) != after:
             return False
         if docs:
-            _write_documents(_open_dir(current), docs, merge_at=merge_at)
+            ix = _open_dir(current)
+            docs = _changed(ix, docs)
+            if docs:
+                _write_documents(ix, docs, merge_at=merge_at)
         state["generation"] = upto
         area.write_state(state)
     return True
@@ -1690,6 +1721,15 @@ def _unfiled_hidden(session, role):
     return Q.And([Q.Term("kind", "case"), Q.Not(Q.Or([Q.Term("unit", u) for u in user.units]))])
 
 
+def _unit_scope(session):
+    """The units whose unfiled cases the searcher sees apart from the role (see _unfiled_hidden):
+    None for all of them."""
+    user = None if session.superuser else session.user
+    if user is None or not user.units:
+        return None
+    return tuple(sorted(user.units))
+
+
 def _upper(engine, plan: _Plan):
     """The documents that may match a clause: all its tokens, or its sure part."""
     import numpy as np
@@ -1743,33 +1783,50 @@ def search(session, query: str = "", *, year=None, unit: str | None = None, item
     filters = _filters(session, year=year, unit=unit, item=item, classification=classification, status=status)
     role = _role(session, role)
     engine, applied_upto = _open_engine(session, start=False)
+    wanted = page * limit
+    # What a query finds, its facets and its best hits are the same for every searcher who
+    # may see the same (role, and the units whose unfiled cases they see) until the index
+    # changes: remembered by the engine of this state of the index (Engine.remember).
+    key = ("search", query, str(year or ""), unit or "", item or "", classification or "", status or "", sort,
+           role, _unit_scope(session))
+
+    def ranked(count: int):
+        found, ranking = _matches(session, engine, parsed, filters, role)
+        if sort == "relevance" and ranking:
+            top = engine.best(found, ranking, count)
+        else:
+            top = [(docnum, 0.0) for docnum in engine.newest(found, count)]
+        facet_counts = {}
+        for name, fieldname in (("year", "year_key"), ("unit", "unit"), ("class", "classification")):
+            counts = engine.facet(fieldname, found)
+            facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return int(found.sum()), tuple(top), facet_counts, count
+
     with engine.lock:  # one search at a time per engine (see Engine.lock)
         engine.start()
-        found, ranking = _matches(session, engine, parsed, filters, role)
-        wanted = page * limit
-        if sort == "relevance" and ranking:
-            top = engine.best(found, ranking, wanted)
-        else:
-            top = [(docnum, 0.0) for docnum in engine.newest(found, wanted)]
+        total, top, facet_counts, ranked_upto = engine.remember(key, lambda: ranked(max(wanted, REMEMBERED_HITS)))
+        if wanted > ranked_upto and len(top) >= ranked_upto:  # a page beyond those remembered
+            total, top, facet_counts, _ = ranked(wanted)
+        shown = top[(page - 1) * limit:wanted]
+        hits = engine.recall(key + (page, limit, highlight))  # the page itself, once made
+        stored = None if hits is not None else [engine.searcher.stored_fields(docnum) for docnum, _ in shown]
+    if hits is None:
+        # snippets are made from this request's copies of the stored fields: outside the lock
         needles = _needles(parsed) if highlight else []
-        hits = []
-        for docnum, score in top[(page - 1) * limit:]:
-            stored = engine.searcher.stored_fields(docnum)
-            info = stored.get("info") or {}
-            hits.append(Hit(
-                case=info.get("case", stored.get("key", "")), archival_code=info.get("archival_code"),
-                title=info.get("title", ""), applicant=info.get("applicant", ""), year=int(info.get("year") or 0),
-                score=round(score, 3), snippet=snippet(_body(stored), needles) if highlight else "",
-                unit=info.get("unit", ""), unit_name=info.get("unit_name", ""), item_name=info.get("item_name", ""),
-                status=info.get("status", ""),
-            ))
-        facet_counts = {}
-        if facets:
-            for name, fieldname in (("year", "year_key"), ("unit", "unit"), ("class", "classification")):
-                counts = engine.facet(fieldname, found)
-                facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return SearchResult(total=int(found.sum()), hits=tuple(hits), facets=facet_counts, page=page, limit=limit,
-                        role=role.name, lag=_lag(session, applied_upto))
+        hits = tuple(_hit(fields, score, needles, highlight) for (_, score), fields in zip(shown, stored))
+        with engine.lock:
+            engine.keep(key + (page, limit, highlight), hits)
+    return SearchResult(total=total, hits=hits, facets={k: dict(v) for k, v in facet_counts.items()} if facets else {},
+                        page=page, limit=limit, role=role.name, lag=_lag(session, applied_upto))
+
+
+def _hit(stored: dict, score: float, needles: list[str], highlight: bool) -> Hit:
+    info = stored.get("info") or {}
+    return Hit(case=info.get("case", stored.get("key", "")), archival_code=info.get("archival_code"),
+               title=info.get("title", ""), applicant=info.get("applicant", ""), year=int(info.get("year") or 0),
+               score=round(score, 3), snippet=snippet(_body(stored), needles) if highlight else "",
+               unit=info.get("unit", ""), unit_name=info.get("unit_name", ""), item_name=info.get("item_name", ""),
+               status=info.get("status", ""))
 
 
 def find_all(session, query: str = "", *, role=None, **filters) -> list[str]:
