@@ -51,9 +51,12 @@ ms; scan-to-line p95 ≤ 300 ms. Two loads again, on the same server one after t
   spread over the first pace. 10 readers every 3 s is 12,000 searches an hour. This is
   the load the latency targets are read at.
 
-Before both, each reader searches every query of the list once (untimed there; printed
+Before both, each reader searches every query of the fixed list once (untimed there; printed
 apart as the first searches: each worker opens the index then, and remembers a query's
-answer until the index changes, see ``Engine.remember``). ``--keep DIR`` builds the centre
+answer until the index changes, see ``Engine.remember``). The timed searches then draw from
+``--reader-queries`` queries of 1–3 words taken from the indexed documents (default 1,000),
+so most are new to the worker that answers them, as a reading room's are; ``--reader-queries
+0`` draws from the fixed list instead, every answer then remembered (a best case). ``--keep DIR`` builds the centre
 in DIR once and reuses it in later runs with the same sizes (a 100,000-document build takes
 ~10 minutes). The final ``targets:`` line names the phase of every figure.
 
@@ -363,6 +366,22 @@ def make_desks_centre(home: Path, *, readers: int, desks: int, docs: int, volume
     return reader_names, desk_names, borrowers, open_codes
 
 
+def reader_queries(count: int, docs: int, seed: int = 15) -> tuple:
+    """``count`` queries of 1–3 words drawn from documents of the index's corpus (the fixed
+    ``QUERIES`` when 0): readers look for many different things, so most timed searches are
+    answers a worker has not remembered yet."""
+    if not count:
+        return QUERIES
+    import random
+
+    from archive.search import index as search
+
+    corpus = _bench_module("search")
+    rng = random.Random(seed)
+    texts = [search._bridged(corpus.make_doc(rng.randrange(docs), 7)["text"]) for _ in range(min(count, 2000))]
+    return tuple(dict.fromkeys(corpus.word_queries(texts, count, rng, search._jieba())))
+
+
 def index_volumes(su, codes: list[str], batch: int = 2000) -> None:
     """Add the bulk-inserted volumes' cases to the index, as a centre's index holds every filed
     volume (otherwise a desk's first lend of each would add a document, the index would change
@@ -374,7 +393,7 @@ def index_volumes(su, codes: list[str], batch: int = 2000) -> None:
         search.apply_changes(su, [("volume", c) for c in codes[start:start + batch]], after=at, upto=at)
 
 
-async def reader_loop(url, name, seconds, times, seed, failures, *, pace=0.0, offset=0.0):
+async def reader_loop(url, name, seconds, times, seed, failures, *, pace=0.0, offset=0.0, queries=QUERIES):
     """One reader searching for ``seconds``: the next search the moment the page answers, or with
     ``pace`` one every ``pace`` seconds (reading the page in between), the first after ``offset``."""
     import random
@@ -390,7 +409,7 @@ async def reader_loop(url, name, seconds, times, seed, failures, *, pace=0.0, of
         while (due := start + n * pace if pace else time.monotonic()) < deadline:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             n += 1
-            query = rng.choice(QUERIES)
+            query = rng.choice(queries)
             page = rng.choice((1, 1, 1, 2))
             t0 = time.perf_counter()
             try:
@@ -500,6 +519,11 @@ def desks_phase(args) -> None:
                 past=args.past_loans, procs=args.procs)
             if kept is not None:
                 kept.write_text(json.dumps(shape))
+        pool = reader_queries(args.reader_queries, args.docs)
+        print(f"  timed searches draw from {len(pool)} queries"
+              + (" of 1–3 words taken from the indexed documents (mostly new to a worker: its remembered answers "
+                 "help little)" if args.reader_queries else " of the fixed list (each remembered after the warm-up)")
+              + f", e.g. {' / '.join(pool[:4])}")
         print("  uptime:", _uptime())
         server = Server(home, pdf="never", workers=args.workers, log=work / "server.log")
         rng = random.Random(11)
@@ -544,7 +568,7 @@ def desks_phase(args) -> None:
 
             async def saturated():
                 await asyncio.gather(
-                    *(reader_loop(server.url, name, args.desk_seconds, searches, n, failures)
+                    *(reader_loop(server.url, name, args.desk_seconds, searches, n, failures, queries=pool)
                       for n, name in enumerate(readers)),
                     *(desk_loop(server.url, name, borrowers[n], mine[n][:half], args.desk_seconds,
                                 scans, returns, errors) for n, name in enumerate(desks)))
@@ -563,7 +587,8 @@ def desks_phase(args) -> None:
                 async def paced():
                     await asyncio.gather(
                         *(reader_loop(server.url, name, args.paced_desk_seconds, searches, 100 + n, failures,
-                                      pace=args.reader_pace, offset=args.reader_pace * n / len(readers))
+                                      pace=args.reader_pace, offset=args.reader_pace * n / len(readers),
+                                      queries=pool)
                           for n, name in enumerate(readers)),
                         *(desk_loop(server.url, name, borrowers[n], mine[n][half:], args.paced_desk_seconds,
                                     scans, returns, errors, pace=args.desk_pace, offset=args.desk_pace * n / len(desks))
@@ -604,6 +629,8 @@ def main():
     parser.add_argument("--paced-desk-seconds", type=float, default=60,
                         help="length of the paced readers-and-desks phase (0: skipped)")
     parser.add_argument("--reader-pace", type=float, default=3, help="seconds between one reader's searches, paced")
+    parser.add_argument("--reader-queries", type=int, default=1000,
+                        help="timed searches draw from this many queries taken from the corpus (0: the fixed list)")
     parser.add_argument("--desk-pace", type=float, default=2, help="seconds between one desk's scans, paced")
     parser.add_argument("--procs", type=int, default=2, help="processes building the index")
     parser.add_argument("--keep", metavar="DIR", help="build the readers-and-desks centre in DIR and keep it; "
