@@ -263,8 +263,7 @@ class Session:
                 if unit.audits:
                     from . import audit
 
-                    for action, subject, detail in unit.audits:
-                        audit.append(conn, self, action, subject, **detail)
+                    audit.append_all(conn, self, unit.audits)
                 if unit.touched:
                     seq = changelog.append(conn, unit.touched)
         except BaseException:
