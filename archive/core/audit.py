@@ -115,7 +115,7 @@ def _append(conn, session, who: str, their_role: str, entries: list[tuple[str, s
     last = st.next_number(conn, st.AUDIT_CHAIN, len(entries))  # also serialises appenders on PostgreSQL (row lock)
     seq = last - len(entries) + 1
     prev = GENESIS
-    if seq > 1:
+    if seq > 1:  # (a statement of its own: on PostgreSQL it must see the entry committed while we waited)
         prev = conn.execute(_PREVIOUS_HASH, {"previous": seq - 1}).scalar() or GENESIS
     at = session.now().isoformat()
     rows = []

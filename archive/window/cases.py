@@ -542,7 +542,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         elif status == "needs_supplement":
             issued.append(_issue_supplement(work, item, values, on=received_day, received=received,
                                             defects=defect_map))
-        case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
+        case = _case_from_row(session, work.conn, _load_row(work.conn, case_no), item_names={item.code: item.name})
     return Result(case, tuple(issued))
 
 
