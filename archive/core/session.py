@@ -73,6 +73,7 @@ class Work:
     created: list[Path] = field(default_factory=list)
     touched: list[tuple[str, str]] = field(default_factory=list)
     audits: list[tuple] = field(default_factory=list)  # audit entries, appended at the end (see Session.work)
+    new_case_ids: set = field(default_factory=set)  # cases inserted here: nothing derived from them exists yet
     after: list = field(default_factory=list)
 
     def later(self, action) -> None:

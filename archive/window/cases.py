@@ -529,6 +529,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         )
         case_id = work.conn.execute(st.cases.insert().values(**values)).inserted_primary_key[0]
         values["id"] = case_id
+        work.new_case_ids.add(case_id)
         work.touch("case", case_no)
         session.log(work, "receive", case_no, case_id=case_id, effective_on=received_day, item=item.code,
                     materials=received, missing=missing, status=status)
