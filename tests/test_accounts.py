@@ -210,3 +210,31 @@ def test_every_write_is_in_the_audit_trail(session):
         rows = [e for e in audit.entries(su) if e.subject == made.case.case_no]
     assert [e.action for e in reversed(rows)] == ["receive", "notice", "conclude"]
     assert {e.actor for e in rows} == {"王芳"} and all(e.at.startswith(str(dt.date.today().year)) for e in rows)
+
+
+def test_concurrent_writers_keep_the_audit_chain_whole(home):
+    """Four writers, each unit of work with two entries written together as it ends: the
+    numbers have no gap and every entry links to the one before (on PostgreSQL a writer
+    waiting for the chain's counter must read the hash its predecessor just committed)."""
+    import threading
+
+    def write(n):
+        with Session(open_workspace(home), superuser=True) as su:
+            for i in range(6):
+                with su.work() as work:
+                    su.log(work, "test.first", f"写入{n}-{i}")
+                    su.log(work, "test.second", f"写入{n}-{i}")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    with superuser(home) as su:
+        checked = audit.verify(su)
+        ours = [e for e in audit.entries(su, limit=1000) if e.action.startswith("test.")]
+    assert checked.ok, checked.reason
+    assert len(ours) == 48
+    for first, second in zip(sorted(ours, key=lambda e: e.seq)[::2], sorted(ours, key=lambda e: e.seq)[1::2]):
+        assert (first.action, second.action, second.seq, second.subject) == \
+            ("test.first", "test.second", first.seq + 1, first.subject)

@@ -176,6 +176,28 @@ def test_a_deadlock_is_retried_and_both_writers_succeed(session, test_store):
         assert st.peek_number(conn, "left") == st.peek_number(conn, "right") == 4
 
 
+@pytest.mark.postgresql_only
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(tmp_path, test_store, monkeypatch):
+    """The pool pings a connection that waited in it (not one used a moment ago): a server
+    that dropped it meanwhile costs the next write nothing."""
+    from sqlalchemy import text
+
+    store = st.open_store(_url(test_store, tmp_path), migrate=True)
+    try:
+        with store.read() as conn:
+            first = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with test_store.server.connect(test_store.database) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [first])
+        monkeypatch.setattr(st, "PING_AFTER_IDLE_SECONDS", 0.0)  # (instead of waiting two seconds)
+        with store.write() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != first
+            st.next_number(conn, "after")
+        with store.read() as conn:
+            assert st.peek_number(conn, "after") == 2
+    finally:
+        store.dispose()
+
+
 def test_a_collision_that_persists_is_a_chinese_error_after_the_retries(session, monkeypatch):
     from archive.core import retry
     from archive.core.session import retrying

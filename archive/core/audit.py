@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import store as st
 
@@ -91,20 +91,46 @@ def append(conn, session, action: str, subject: str, *, outcome: str = "ok", as_
 
     The actor is the session's account unless ``as_actor`` names who tried (a login).
     """
-    seq = st.next_number(conn, st.AUDIT_CHAIN)  # also serialises appenders on PostgreSQL (row lock)
-    prev = GENESIS
-    if seq > 1:
-        prev = conn.execute(select(st.audit_log.c.hash).where(st.audit_log.c.seq == seq - 1)).scalar() or GENESIS
     who, their_role = _actor(session) if as_actor is None else (as_actor, as_role or "")
-    values = {
-        "seq": seq, "at": session.now().isoformat(), "actor": str(who)[:100], "role": their_role[:32],
-        "action": action[:64], "subject": str(subject)[:200], "outcome": outcome,
-        "client": (session.client or "")[:64], "request_id": (session.request_id or "")[:64],
-        "detail": json.loads(json.dumps(detail, ensure_ascii=False, default=str)), "prev_hash": prev,
-    }
-    values["hash"] = _digest(values)
-    conn.execute(st.audit_log.insert().values(**values))
-    return seq
+    return _append(conn, session, who, their_role, [(action, subject, outcome, detail)])
+
+
+def append_all(conn, session, entries: list[tuple[str, str, dict]]) -> int:
+    """Add the entries ``(action, subject, detail)`` of the session's account, in order,
+    inside the caller's transaction; returns the last one's number.
+
+    A unit of work's entries go in together as it ends: one counter update, one read of the
+    chain's last hash and one INSERT for all of them, instead of three round trips each.
+    """
+    who, their_role = _actor(session)
+    return _append(conn, session, who, their_role, [(action, subject, "ok", detail) for action, subject, detail in entries])
+
+
+# Built once (each write appends entries).
+_PREVIOUS_HASH = select(st.audit_log.c.hash).where(st.audit_log.c.seq == bindparam("previous"))
+_INSERT = st.audit_log.insert()
+
+
+def _append(conn, session, who: str, their_role: str, entries: list[tuple[str, str, str, dict]]) -> int:
+    last = st.next_number(conn, st.AUDIT_CHAIN, len(entries))  # also serialises appenders on PostgreSQL (row lock)
+    seq = last - len(entries) + 1
+    prev = GENESIS
+    if seq > 1:  # (a statement of its own: on PostgreSQL it must see the entry committed while we waited)
+        prev = conn.execute(_PREVIOUS_HASH, {"previous": seq - 1}).scalar() or GENESIS
+    at = session.now().isoformat()
+    rows = []
+    for action, subject, outcome, detail in entries:
+        values = {
+            "seq": seq, "at": at, "actor": str(who)[:100], "role": their_role[:32],
+            "action": action[:64], "subject": str(subject)[:200], "outcome": outcome,
+            "client": (session.client or "")[:64], "request_id": (session.request_id or "")[:64],
+            "detail": json.loads(json.dumps(detail, ensure_ascii=False, default=str)), "prev_hash": prev,
+        }
+        values["hash"] = prev = _digest(values)
+        rows.append(values)
+        seq += 1
+    conn.execute(_INSERT, rows if len(rows) > 1 else rows[0])
+    return last
 
 
 def record(session, action: str, subject: str, *, outcome: str = "ok", **detail) -> int:

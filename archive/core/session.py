@@ -73,6 +73,7 @@ class Work:
     created: list[Path] = field(default_factory=list)
     touched: list[tuple[str, str]] = field(default_factory=list)
     audits: list[tuple] = field(default_factory=list)  # audit entries, appended at the end (see Session.work)
+    new_case_ids: set = field(default_factory=set)  # cases inserted here: nothing derived from them exists yet
     after: list = field(default_factory=list)
 
     def later(self, action) -> None:
@@ -263,8 +264,7 @@ class Session:
                 if unit.audits:
                     from . import audit
 
-                    for action, subject, detail in unit.audits:
-                        audit.append(conn, self, action, subject, **detail)
+                    audit.append_all(conn, self, unit.audits)
                 if unit.touched:
                     seq = changelog.append(conn, unit.touched)
         except BaseException:

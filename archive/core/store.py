@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import (
@@ -737,10 +738,7 @@ def make_engine(url: str, *, synchronous: str = "normal") -> Engine:
         raise ValueError(synchronous)
     url = normalise_url(url)
     if not url.startswith("sqlite"):
-        # READ COMMITTED (PostgreSQL's default, said explicitly): a clerk waiting for a counter
-        # row sees the number the first clerk committed instead of failing (see next_number).
-        return create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True,
-                             connect_args={"connect_timeout": 10, "application_name": "archive"})
+        return _postgresql_engine(url)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
@@ -758,6 +756,39 @@ def make_engine(url: str, *, synchronous: str = "normal") -> Engine:
     def _on_begin(conn):
         mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+# A pooled PostgreSQL connection that waited in the pool longer than this is pinged before
+# use (a restarted server or a dropped network leaves it dead; the ping finds that and the pool
+# connects again). One checked in moments ago is used as it is: a ping is a round trip, and
+# pinging at every checkout (``pool_pre_ping``) cost two round trips of client CPU per receive.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _postgresql_engine(url: str) -> Engine:
+    from sqlalchemy.exc import DisconnectionError
+
+    # READ COMMITTED (PostgreSQL's default, said explicitly): a clerk waiting for a counter
+    # row sees the number the first clerk committed instead of failing (see next_number).
+    engine = create_engine(url, isolation_level="READ COMMITTED",
+                           connect_args={"connect_timeout": 10, "application_name": "archive"})
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return  # a new connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure means the connection is gone
+            # The pool drops this connection and checks out a new one.
+            raise DisconnectionError(str(exc)) from exc
 
     return engine
 
@@ -882,7 +913,7 @@ def translated(url: str = ""):
 
 # Built once: every write takes a number or two, and building the statement cost as much as running it.
 _TAKE_NUMBER = (update(counters).where(counters.c.scope == bindparam("counter_scope"))
-                .values(value=counters.c.value + 1).returning(counters.c.value))
+                .values(value=counters.c.value + bindparam("counter_step")).returning(counters.c.value))
 _READ_NUMBER = select(counters.c.value).where(counters.c.scope == bindparam("counter_scope"))
 _LOCK_NUMBER = _READ_NUMBER.with_for_update()
 _IF_MISSING: dict[tuple, object] = {}
@@ -906,8 +937,9 @@ def insert_if_missing(conn: Connection, table: Table, **values):
     return conn.execute(_IF_MISSING[key], {f"new_{name}": value for name, value in values.items()})
 
 
-def next_number(conn: Connection, scope: str) -> int:
-    """Take the next number of a gap-free counter inside the caller's transaction.
+def next_number(conn: Connection, scope: str, count: int = 1) -> int:
+    """Take the next number of a gap-free counter inside the caller's transaction (with
+    ``count``, the next ``count`` numbers at once: the last of them is returned).
 
     The number is consumed only if the transaction commits, so a failure half-way never
     leaves a gap. The UPDATE locks the counter's row until the commit: on PostgreSQL a
@@ -916,11 +948,12 @@ def next_number(conn: Connection, scope: str) -> int:
     the same moment both go on (the second waits for the first's row) instead of one
     failing on the primary key.
     """
-    value = conn.execute(_TAKE_NUMBER, {"counter_scope": scope}).scalar()
+    step = {"counter_scope": scope, "counter_step": count}
+    value = conn.execute(_TAKE_NUMBER, step).scalar()
     if value is not None:
         return value
     insert_if_missing(conn, counters, scope=scope, value=0)
-    return conn.execute(_TAKE_NUMBER, {"counter_scope": scope}).scalar()
+    return conn.execute(_TAKE_NUMBER, step).scalar()
 
 
 def reserve_number(conn: Connection, scope: str) -> int:

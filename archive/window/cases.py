@@ -529,6 +529,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         )
         case_id = work.conn.execute(st.cases.insert().values(**values)).inserted_primary_key[0]
         values["id"] = case_id
+        work.new_case_ids.add(case_id)
         work.touch("case", case_no)
         session.log(work, "receive", case_no, case_id=case_id, effective_on=received_day, item=item.code,
                     materials=received, missing=missing, status=status)
@@ -542,7 +543,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         elif status == "needs_supplement":
             issued.append(_issue_supplement(work, item, values, on=received_day, received=received,
                                             defects=defect_map))
-        case = _case_from_row(session, work.conn, _load_row(work.conn, case_no))
+        case = _case_from_row(session, work.conn, _load_row(work.conn, case_no), item_names={item.code: item.name})
     return Result(case, tuple(issued))
 
 
