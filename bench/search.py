@@ -453,6 +453,8 @@ def main(argv=None) -> int:
                         help="build the FTS5 trigram peer over at most this many documents")
     parser.add_argument("--seed", type=int, default=20260928)
     parser.add_argument("--keep", help="build in this folder and keep it (default: a temporary folder)")
+    parser.add_argument("--skip-recall", action="store_true",
+                        help="leave out recall, precision and the cold process (query timings again on a kept index)")
     parser.add_argument("--reuse", action="store_true",
                         help="with --keep: reuse the indexes an earlier run left there (no build figures)")
     args = parser.parse_args(argv)
@@ -582,6 +584,8 @@ def main(argv=None) -> int:
     sets = {"substrings of 2–8 characters": substring_queries(texts, args.recall_queries, rng),
             "near misses of 3–6 characters": near_miss_queries(texts, args.near_miss_queries, rng)}
     quality = {}
+    if args.skip_recall:
+        sets = {}
     for name, subs in sets.items():
         tallies = {"ours": Tally(), **{kind: Tally() for kind in PEERS}}
         started = time.perf_counter()
@@ -607,15 +611,16 @@ def main(argv=None) -> int:
     # A cold `archive search` process: time and peak memory.
     archive = str(Path(sys.executable).with_name("archive"))
     cold, peaks = [], []
-    for _ in range(5):
+    for _ in range(0 if args.skip_recall else 5):
         done = subprocess.run([sys.executable, "-c", COLD, archive, "search", "不动产", "登记", "--home", str(home),
                                "--role", "public"], capture_output=True, check=True, text=True,
                               env=dict(os.environ, ARCHIVE_OPERATOR="赵立新"))
         seconds_taken, peak = (float(x) for x in done.stdout.split())
         cold.append(seconds_taken)
         peaks.append(peak)
-    print(f"cold   `archive search 不动产 登记` process: median {statistics.median(cold):.2f} s  max {max(cold):.2f} s  "
-          f"peak RSS {max(peaks):.0f} MB", flush=True)
+    if cold:
+        print(f"cold   `archive search 不动产 登记` process: median {statistics.median(cold):.2f} s  "
+              f"max {max(cold):.2f} s  peak RSS {max(peaks):.0f} MB", flush=True)
 
     plain, high = results["ours plain"][1], results["ours highlights"][1]
     large = n >= 1000000
@@ -628,8 +633,9 @@ def main(argv=None) -> int:
     if ours_rate is not None:
         checks.append(("build ≥ 800 docs/s", ours_rate >= 800))
     if large:
-        checks += [("search process peak ≤ 1.5 GB", max(peaks) <= 1536), ("cold search ≤ 2 s", statistics.median(cold) <= 2),
-                   ("index no larger than FTS5 trigram", sizes["ours"] <= sizes["trigram"])]
+        checks.append(("index no larger than FTS5 trigram", sizes["ours"] <= sizes["trigram"]))
+    if large and cold:
+        checks += [("search process peak ≤ 1.5 GB", max(peaks) <= 1536), ("cold search ≤ 2 s", statistics.median(cold) <= 2)]
     print(f"targets (issue 17, for {'1,000,000' if large else '100,000'} documents): "
           + "; ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in checks))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
