@@ -406,3 +406,23 @@ class Runner:
             _fail(self.session, self._mine, STOPPED)
         except ArchiveError:
             log.exception("jobs left by this process could not be marked failed")
+
+
+def daemon(run: Callable[[threading.Event], None], *, name: str, close: Callable[[], None] | None = None):
+    """Run ``run(stop)`` in a daemon thread of this process until ``stop`` is set; returns the
+    function that sets it, waits for the thread (up to a minute) and then calls ``close``.
+
+    For the helpers `archive serve` keeps beside the server (``web.app.BACKGROUND``): the
+    search indexer and supervision's red-card sweeper.
+    """
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(stop,), name=name, daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=60)
+        if close is not None:
+            close()
+
+    return halt

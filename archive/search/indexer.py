@@ -286,16 +286,8 @@ def start_thread(session):
     """Run an indexer in a daemon thread of this process, with a session of its own on
     ``session``'s workspace (``archive serve`` starts one, see ``web.app.BACKGROUND``);
     returns the function that stops it and waits for it."""
+    from ..core import jobs
     from ..core.session import Session
 
     own = Session(session.ws, superuser=True, client="检索索引线程")
-    stop = threading.Event()
-    thread = threading.Thread(target=Indexer(own).run, args=(stop,), name="search-indexer", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=60)
-        own.close()
-
-    return halt
+    return jobs.daemon(Indexer(own).run, name="search-indexer", close=own.close)

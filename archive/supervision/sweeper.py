@@ -18,8 +18,8 @@ A report then records only what changed since the last sweep.
 from __future__ import annotations
 
 import logging
-import threading
 
+from ..core import jobs
 from ..core.errors import ArchiveError
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,8 @@ def start_thread(session, *, minutes: float = SWEEP_MINUTES):
     own = session.as_operator(None)
     own.superuser = True
     own.client = "红牌登记线程"
-    stop = threading.Event()
 
-    def run() -> None:
+    def run(stop) -> None:
         while not stop.is_set():
             try:
                 done = sweep(own)
@@ -66,12 +65,4 @@ def start_thread(session, *, minutes: float = SWEEP_MINUTES):
                 wait = ERROR_PAUSE
             stop.wait(wait)
 
-    thread = threading.Thread(target=run, name="red-card-sweeper", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=60)
-        own.close()
-
-    return halt
+    return jobs.daemon(run, name="red-card-sweeper", close=own.close)
