@@ -128,7 +128,7 @@ def test_rating_commands(month_home, tmp_path):
 
 
 def test_every_supervision_command_has_help_with_an_example():
-    for args in (["report", "window"], ["warning", "list"], ["warning", "cards"], ["rating", "record"],
+    for args in (["report", "window"], ["warning", "list"], ["warning", "cards"], ["warning", "sweep"], ["rating", "record"],
                  ["rating", "show"], ["rating", "list"], ["rating", "follow-up"], ["rating", "rectify"],
                  ["rating", "export"]):
         result = CliRunner().invoke(main, [*args, "--help"])
