@@ -107,6 +107,54 @@ def test_a_reserved_number_is_the_one_the_counter_gives_next(tmp_path, test_stor
     store.dispose()
 
 
+def test_many_rows_are_written_at_once_plain_and_upserted(tmp_path, test_store):
+    """execute_many: 1,200 rows inserted (on PostgreSQL by COPY), then 1,200 upserted, half of
+    them new; every row lands once with its sum, and nothing else changes."""
+    from sqlalchemy import func, select
+
+    url = _url(test_store, tmp_path)
+    store = st.open_store(url, migrate=True)
+    c = st.counters
+    if store.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    upsert = insert(c)
+    upsert = upsert.on_conflict_do_update(index_elements=[c.c.scope], set_={"value": c.c.value + upsert.excluded.value})
+    try:
+        with store.write() as conn:
+            before = conn.execute(select(func.count()).select_from(c)).scalar()
+            st.execute_many(conn, c.insert(), c, [{"scope": f"many:{i:04d}", "value": i} for i in range(1200)])
+            st.execute_many(conn, upsert, c, [{"scope": f"many:{i:04d}", "value": 1} for i in range(600, 1800)])
+        with store.read() as conn:
+            found = dict(conn.execute(select(c.c.scope, c.c.value).where(c.c.scope.like("many:%"))).all())
+            assert conn.execute(select(func.count()).select_from(c)).scalar() == before + 1800
+    finally:
+        store.dispose()
+    assert found == {f"many:{i:04d}": (i if i < 600 else i + 1 if i < 1200 else 1) for i in range(1800)}
+
+
+@pytest.mark.sqlite_only
+def test_a_query_hint_names_the_index_sqlite_uses(tmp_path):
+    """``with_hint(table, "INDEXED BY …", "sqlite")`` reaches SQLite (SQLAlchemy's own compiler drops it)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError
+
+    store = st.open_store(f"sqlite:///{tmp_path / 'db.sqlite'}", migrate=True)
+    c = st.cases
+    hinted = select(c.c.id).where(c.c.status == "accepted", c.c.due_on < dt.date(2026, 11, 2))
+    try:
+        with store.read() as conn:
+            sql = hinted.with_hint(c, "INDEXED BY ix_cases_status", "sqlite").compile(
+                conn, compile_kwargs={"literal_binds": True})
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "ix_cases_status" in plan
+            with pytest.raises(OperationalError, match="no such index"):
+                conn.execute(hinted.with_hint(c, "INDEXED BY ix_no_such_index", "sqlite")).all()
+    finally:
+        store.dispose()
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 def test_a_database_that_cannot_be_reached_is_a_chinese_error():

@@ -740,6 +740,7 @@ def make_engine(url: str, *, synchronous: str = "normal") -> Engine:
     if not url.startswith("sqlite"):
         return _postgresql_engine(url)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+    engine.dialect.statement_compiler = _sqlite_hinting_compiler()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -758,6 +759,19 @@ def make_engine(url: str, *, synchronous: str = "normal") -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _sqlite_hinting_compiler():
+    """SQLite's statement compiler, rendering a query's table hints (``select.with_hint(table,
+    "INDEXED BY ix_…", "sqlite")``) after the table's name, as SQLite writes them: SQLAlchemy's
+    own SQLite compiler drops them."""
+    from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+
+    class HintingCompiler(SQLiteCompiler):
+        def get_from_hint_text(self, table, text):
+            return text
+
+    return HintingCompiler
 
 
 # A pooled PostgreSQL connection that waited in the pool longer than this is pinged before
