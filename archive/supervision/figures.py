@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, fields
 from functools import cached_property
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, or_, select, true
 
 from ..core import store as st
 from ..core.errors import CalendarMissingError, InputError
@@ -504,13 +504,23 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
 
 def _supplements(conn, per: Period, scope: Scope, rows: dict) -> None:
     n, c = st.notices, st.cases
-    clerk = func.coalesce(c.c.clerk, "")
-    query = (select(c.c.unit, c.c.item_code, clerk.label("clerk"), func.count().label("notices"),
-                    func.count(n.c.case_id.distinct()).label("cases"))
-             .select_from(n.join(c, c.c.id == n.c.case_id))
-             .where(n.c.kind == "supplement", n.c.reprint_of.is_(None), n.c.issued_on >= per.start,
-                    n.c.issued_on <= per.end, where_unit(c.c.unit, scope))
-             .group_by(c.c.unit, c.c.item_code, clerk))
+    # The period's supplement notices counted per case first, then each case's key looked up.
+    per_case = (select(n.c.case_id, func.count().label("notices"))
+                .where(n.c.kind == "supplement", n.c.reprint_of.is_(None), n.c.issued_on >= per.start,
+                       n.c.issued_on <= per.end)
+                .group_by(n.c.case_id).subquery("per_case"))
+    if conn.dialect.name == "postgresql":
+        # LIMIT 1 keeps PostgreSQL's planner from flattening the lookup into a hash join over a
+        # sequential scan of every case (a province's month: 0.46 s, against 0.24 s by key).
+        who = (select(c.c.unit, c.c.item_code, func.coalesce(c.c.clerk, "").label("clerk"))
+               .where(c.c.id == per_case.c.case_id).limit(1).lateral("who"))
+        source, unit, item, clerk = per_case.join(who, true()), who.c.unit, who.c.item_code, who.c.clerk
+    else:
+        source = per_case.join(c, c.c.id == per_case.c.case_id)
+        unit, item, clerk = c.c.unit, c.c.item_code, func.coalesce(c.c.clerk, "")
+    query = (select(unit, item, clerk.label("clerk"), cast(func.sum(per_case.c.notices), Integer).label("notices"),
+                    func.count().label("cases"))
+             .select_from(source).where(where_unit(unit, scope)).group_by(unit, item, clerk))
     _accumulate(rows, conn.execute(query), _targets("supplement_notices", "supplement_cases"))
 
 
