@@ -668,10 +668,10 @@ case_facts = Table(
     Column("exact", Boolean, nullable=False),  # False: a day outside the loaded calendar
 )
 # Summed per day beside the cases' facts (migration 0011): ratings given (by level, and the
-# sums of the four sub-scores) and red cards raised that day, kept as ratings and cards are
-# recorded — neither is ever edited or deleted.
+# sums of the four sub-scores), kept as ratings are recorded — they are never edited or
+# deleted. (Red cards are counted from their own table: migration 0013.)
 RECORD_VALUES = ("ratings", "level_5", "level_4", "level_3", "level_2", "level_1", "overall", "efficiency",
-                 "quality", "attitude", "red_cards")
+                 "quality", "attitude")
 DAY_VALUES = FACT_VALUES + RECORD_VALUES
 case_days = Table(
     "case_days",

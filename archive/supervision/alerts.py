@@ -183,7 +183,6 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     case is no longer late (an extension moved the due date) is closed on ``as_of``.
     Cards are never deleted.
     """
-    from . import ledger
     from .ledger import calendar_stamp
 
     as_of = as_of or session.today
@@ -275,7 +274,6 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
                                   closed_on=row.rectified_on, recorded_at=now, updated_at=now))
         if new_cards:
             st.execute_many(conn, _INSERT_CARD, k, new_cards)
-            ledger.cards_raised(conn, new_cards)  # the day's sums, in the same transaction
             raised = len(new_cards)
         for scope, value in zip(SWEPT, _swept(conn, calendar_stamp(calendar), as_of)):
             if not conn.execute(st.counters.update().where(st.counters.c.scope == scope).values(value=value)).rowcount:

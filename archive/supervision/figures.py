@@ -370,11 +370,11 @@ def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdo
             span = (min(calendar.years()), max(calendar.years()))  # an old open case: cover every year
         _supplements(conn, per, scope, rows)
         _rectifications(conn, per, scope, rows)
-        if from_ledger:  # ratings and red cards came with the day sums
+        _red_cards(conn, per, scope, rows)
+        if from_ledger:  # the ratings came with the day sums
             pauses = _kept_pause_rows(conn, per, scope)
         else:
             _ratings(conn, per, scope, rows)
-            _red_cards(conn, per, scope, rows)
             pauses = _pause_rows(conn, per, scope)
     for key, values in _paused(calendar, per, pauses).items():
         _add(rows, key, values)

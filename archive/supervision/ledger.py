@@ -14,9 +14,9 @@ that case's *facts* in the same transaction, before it commits:
   how many working days, working days used, promised and statutory limits);
 - ``case_days``: those additions summed per day, unit, item and clerk. A change of a case
   takes its old facts' additions away and puts its new ones in. Beside them, the same rows
-  sum the ratings given that day (by level, and the sub-scores) and the red cards raised
-  that day, added as :mod:`.ratings` and :mod:`.alerts` record them (neither is ever edited
-  or deleted);
+  sum the ratings given that day (by level, and the sub-scores), added as :mod:`.ratings`
+  records them (a rating is never edited or deleted). Red cards are not summed here: a
+  report counts the period's cards from ``red_cards`` (it reads them anyway to list them);
 - ``case_pauses``: each case's pauses (art. 45) as intervals read from its pause and
   resume events, with the case's key and dates, recounted with its facts.
 
@@ -47,7 +47,7 @@ from ..core.errors import CalendarMissingError
 from ..core.session import subscribe_within
 
 VALUES = st.FACT_VALUES  # the columns of case_days a case's facts give
-DAY_VALUES = st.DAY_VALUES  # every summed column of case_days: those, ratings and red cards
+DAY_VALUES = st.DAY_VALUES  # every summed column of case_days: those and the ratings'
 # What a case's outcome adds on the day it was concluded or refused.
 OUTCOME = tuple(name for name in VALUES if name not in ("received", "accepted", "deemed_accepted"))
 GENERATION = "supervision:facts"  # counters: the store generation the facts reflect
@@ -178,16 +178,6 @@ def rated(conn, rating) -> None:
                                              rating["attitude"]))
     _upsert_days(conn, [{"day": rating["rated_on"], "unit": rating["unit"], "item_code": rating["item_code"],
                          "clerk": rating["clerk"] or "", **values}], tuple(values))
-
-
-def cards_raised(conn, cards) -> None:
-    """Inside the unit of work that records red ``cards`` (mappings of ``red_cards`` rows): count them on their day."""
-    days: dict[tuple, int] = {}
-    for card in cards:
-        key = (card["raised_on"], card["unit"], card["item_code"], card["clerk"] or "")
-        days[key] = days.get(key, 0) + 1
-    _upsert_days(conn, [{"day": key[0], "unit": key[1], "item_code": key[2], "clerk": key[3], "red_cards": n}
-                        for key, n in days.items()], ("red_cards",))
 
 
 # -- pauses (art. 45): from the pause and resume events --------------------------------------
@@ -349,9 +339,6 @@ def rebuild(conn, calendar, progress=None) -> int:
                                    r.c.efficiency, r.c.quality, r.c.attitude)):
         add((row.rated_on, row.unit, row.item_code, row.clerk or ""),
             rating_values(row.level, (row.overall, row.efficiency, row.quality, row.attitude)))
-    k = st.red_cards
-    for row in conn.execute(select(k.c.raised_on, k.c.unit, k.c.item_code, k.c.clerk)):
-        add((row.raised_on, row.unit, row.item_code, row.clerk or ""), {"red_cards": 1})
     months: dict[tuple, list[int]] = {}
     for key, vector in days.items():
         month = (key[0].replace(day=1), *key[1:])
