@@ -275,7 +275,9 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
         if new_cards:
             st.execute_many(conn, _INSERT_CARD, k, new_cards)
             raised = len(new_cards)
-        for scope, value in zip(SWEPT, _swept(conn, calendar_stamp(calendar), as_of)):
+        # What this sweep saw at its start: it read everything those writes left (the event log
+        # only grows, and the sweep appends no event), and a write since makes the next one run.
+        for scope, value in zip(SWEPT, seen):
             if not conn.execute(st.counters.update().where(st.counters.c.scope == scope).values(value=value)).rowcount:
                 conn.execute(st.counters.insert().values(scope=scope, value=value))
     return Sweep(raised, updated, closed)
