@@ -189,6 +189,30 @@ def test_a_sweep_looks_again_only_when_a_write_was_logged_or_the_day_moved(month
     assert card.closed_on == D(11, 3)
 
 
+@pytest.mark.parametrize("log", ["kept", "pruned", "too long"])
+def test_a_late_conclusion_written_since_the_last_sweep_gets_its_card(month, monkeypatch, log):
+    """I (due 3 November) was on track at the last sweep and is concluded late: the next sweep
+    finds it among the cases the change log says were written since — or, when the log was
+    pruned past the last sweep or holds more entries than a sweep looks at, among every case."""
+    from archive.core import changelog
+    from archive.window import cases
+
+    session, made = month
+    assert alerts.record_red_cards(session).to_dict() == {"raised": 0, "updated": 0, "closed": 0}
+    session.today = D(11, 5)
+    cases.conclude(session, made["I"], decision="approved", on=D(11, 5))
+    if log == "pruned":
+        with session.store.write() as conn:
+            assert changelog.prune(conn, upto=changelog.head(conn), before=dt.datetime(2100, 1, 1)) > 0
+    if log == "too long":
+        monkeypatch.setattr(alerts, "CHANGES_LOOKED_AT", 0)
+    swept = alerts.record_red_cards(session)
+    [card] = [c for c in alerts.red_cards(session, scope=None) if c.case_no == made["I"]]
+    assert (card.due_on, card.raised_on, card.days_over, card.closed_on) == (D(11, 3), D(11, 4), 2, D(11, 5))
+    assert swept.raised == 2  # I's, and E's (due 2 November, open: three working days over)
+    assert alerts.record_red_cards(session).to_dict() == {"raised": 0, "updated": 0, "closed": 0}
+
+
 def test_the_servers_sweeper_records_a_new_card_without_any_report(month):
     """``archive serve`` keeps the cards up day by day, so a report records only the day's news."""
     import time

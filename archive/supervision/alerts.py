@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, bindparam, exists, func, or_, select, type_coerce
 
+from ..core import changelog
 from ..core import store as st
 from ..core.retry import retrying
 from ..core.errors import InputError
@@ -195,8 +196,12 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     # day and the calendar: a sweep that saw the same three has nothing to do.
     with session.store.read() as conn:
         seen = _swept(conn, calendar_stamp(calendar), as_of)
-        if seen == _last_sweep(conn):
+        last = _last_sweep(conn)
+        if seen == last:
             return Sweep(0, 0, 0)
+    # Late conclusions are looked for among the cases written since the last sweep, unless the
+    # calendar changed since (a day counted again may make an old conclusion late).
+    since = last[3] if last[2] == seen[2] else None
     c, k, x = st.cases, st.red_cards, st.rectifications
     day, parse = _dates(session)
     no_card = ~exists().where(k.c.kind == "case", k.c.case_id == c.c.id)
@@ -209,8 +214,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     late_open = select(*columns).where(no_card, or_(
         and_(c.c.status == "accepted", c.c.due_on < as_of),
         and_(c.c.status == "received", c.c.check_due_on < as_of))).with_hint(c, "INDEXED BY ix_cases_status", "sqlite")
-    late_concluded = (select(*columns).where(no_card, c.c.concluded_on > c.c.due_on, c.c.status == "concluded")
-                      .with_hint(c, "INDEXED BY ix_cases_concluded_late", "sqlite"))
+    late_concluded = select(*columns).where(no_card, c.c.concluded_on > c.c.due_on, c.c.status == "concluded")
     no_rect_card = ~exists().where(k.c.kind == "rectification", k.c.case_id == x.c.case_id)
     late_rects = select(x).where(no_rect_card, x.c.due_on < as_of,
                                  or_(x.c.rectified_on.is_(None), x.c.rectified_on > x.c.due_on))
@@ -253,7 +257,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
                          .values(days_over=bindparam("days"), updated_at=now), growing)
         closed, updated = len(closing), len(growing)
         new_cards = []
-        for row in [*conn.execute(late_open).all(), *conn.execute(late_concluded).all()]:
+        for row in [*conn.execute(late_open).all(), *_late_concluded(conn, late_concluded, since)]:
             due, concluded = parse(row.due_on), parse(row.concluded_on)
             if row.status == "received":  # a deemed acceptance not yet recorded
                 due = days.add_workdays(parse(row.received_on), row.promised_days)
@@ -285,12 +289,44 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
 
 _INSERT_CARD = st.red_cards.insert()
 
-# counters: the event log's length, the day and the calendar stamp the last sweep saw
-SWEPT = ("supervision:swept:events", "supervision:swept:day", "supervision:swept:calendar")
+# counters: the event log's length, the day, the calendar stamp and the change log's head the last sweep saw
+SWEPT = ("supervision:swept:events", "supervision:swept:day", "supervision:swept:calendar",
+         "supervision:swept:changes")
+# A sweep looks for late conclusions among the cases written since the last one when the change
+# log still holds every entry since and they are at most this many; else among every case.
+CHANGES_LOOKED_AT = 20000
 
 
-def _swept(conn, stamp: int, as_of: dt.date) -> tuple[int, int, int]:
-    return conn.execute(select(func.count()).select_from(st.events)).scalar(), as_of.toordinal(), stamp
+def _swept(conn, stamp: int, as_of: dt.date) -> tuple[int, int, int, int]:
+    return (conn.execute(select(func.count()).select_from(st.events)).scalar(), as_of.toordinal(), stamp,
+            changelog.head(conn))
+
+
+def _late_concluded(conn, query, since: int | None) -> list:
+    """The rows of ``query`` (cases concluded late without a card), among the cases written
+    since the change log's entry ``since`` (what the last sweep saw), or among all of them.
+
+    A case gets its card at the first sweep after its late conclusion was written, so the
+    earlier ones have theirs: looking only at the cases written since keeps a sweep's work
+    to the day's news instead of every late conclusion in the store's history. Every write
+    of a case appends its number to the change log, in commit order and without gaps; a log
+    pruned past ``since``, or more entries than CHANGES_LOOKED_AT, and every case is looked at
+    (the partial index ix_cases_concluded_late holds exactly the late ones).
+    """
+    c = st.cases
+    if since is not None:
+        entries = changelog.entries(conn, since, limit=CHANGES_LOOKED_AT + 1)
+        head = changelog.head(conn)
+        complete = (not entries and head <= since) or (
+            entries and entries[0].seq == since + 1 and len(entries) <= CHANGES_LOOKED_AT)
+        if complete:
+            numbers = sorted({key for entry in entries for kind, key in entry.changes if kind == "case"})
+            rows = []
+            for start in range(0, len(numbers), 1000):
+                rows += conn.execute(query.where(c.c.case_no.in_(numbers[start:start + 1000]))).all()
+            return rows
+    # (SQLite's planner, left alone, walks the concluded status through nearly every case.)
+    return conn.execute(query.with_hint(c, "INDEXED BY ix_cases_concluded_late", "sqlite")).all()
 
 
 def _last_sweep(conn) -> tuple:
