@@ -460,15 +460,18 @@ def _from_ledger(conn, calendar, per: Period, scope: Scope, rows: dict, yellow: 
         # The cases not concluded by as_of, found by the conclusion index (SQLite would rather
         # walk the unit index through every case than pick the few open ones).
         c = st.cases
-        unconcluded = (select(c.c.id).where(or_(c.c.concluded_on.is_(None), c.c.concluded_on > as_of))
-                       .with_hint(c, "INDEXED BY ix_cases_concluded_on", "sqlite"))
+        if conn.dialect.name == "sqlite":  # by their ids, from the conclusion index SQLite is told to use
+            unconcluded = col.id.in_(select(c.c.id).where(or_(c.c.concluded_on.is_(None), c.c.concluded_on > as_of))
+                                     .with_hint(c, "INDEXED BY ix_cases_concluded_on", "sqlite"))
+        else:  # PostgreSQL finds them by the same index itself (a self-join cost it a second heap scan)
+            unconcluded = or_(col.concluded_on.is_(None), col.concluded_on > as_of)
         # Each open case's state decided once, then counted by (unit, item, clerk, state); the
         # days left summed per group give the red cases' days over.
         judged = (select(col.unit, col.item_code, f.clerk.label("clerk"), f.state.label("state"),
                          f.left.label("left"), case((pending_received, 1), else_=0).label("pending_received"),
                          case((pending_window, 1), else_=0).label("pending_window"))
                   .select_from(f.source)
-                  .where(col.id.in_(unconcluded), col.received_on <= per.end, f.open, where_unit(col.unit, scope))
+                  .where(unconcluded, col.received_on <= per.end, f.open, where_unit(col.unit, scope))
                   .subquery("judged"))
         j = judged.c
         query = (select(j.unit, j.item_code, j.clerk, j.state, func.count(), func.sum(j.left), func.sum(j.pending_received),
