@@ -193,7 +193,7 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     now = session.now()
     # What a sweep sees depends only on the logged writes (every write that changes a case,
     # a rating or a rectification appends to the event log, which is never shortened), the
-    # day and the calendar: a sweep that saw the same three has nothing to do.
+    # day and the calendar: a sweep that saw the same (and the same change-log head) has nothing to do.
     with session.store.read() as conn:
         seen = _swept(conn, calendar_stamp(calendar), as_of)
         last = _last_sweep(conn)
