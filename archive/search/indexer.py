@@ -46,14 +46,11 @@ LEASE_NAME = "search-indexer"
 LEASE_SECONDS = 30.0  # a killed indexer blocks the next one for at most this long
 POLL_SECONDS = 0.2  # how often an idle indexer looks for new entries
 BATCH = 500  # entries applied in one index commit, at most
-# A running indexer lets entries gather before it commits them: each commit costs ~100 ms
-# of CPU whatever it holds (the term dictionary of a segment: the words every notice has),
-# ~3 ms a case besides, and it shares the cores with the clerks. The entries gather until
-# the oldest one, applied by a batch taking as long as the last one did (longer for more
-# entries), would be in the index this long after its commit: on a busy centre fewer,
-# larger batches, on a loaded machine (slower batches) shorter waits. Lag p95 stays under
-# 2 s (bench/concurrency.py).
-GATHER_SECONDS = 1.6
+# A running indexer lets entries gather this long before it commits them: each commit costs
+# ~80 ms of CPU whatever it holds (a segment's term dictionary, readers of the segments for
+# the deletions), ~3 ms a case besides, and it shares the cores with the clerks. Lag p95
+# stays under 2 s (bench/concurrency.py).
+GATHER_SECONDS = 1.0
 ERROR_PAUSE = 5.0  # seconds before trying again after a failed batch
 KEEP_DAYS = 30  # applied entries older than this are pruned from the log
 BUSY_MERGE_AT = 48  # small index segments a busy indexer lets pile up before it merges them
@@ -97,7 +94,6 @@ class Indexer:
         self.on_event = on_event or (lambda kind, detail: None)
         self.stats = Stats()
         self._pruned = 0.0
-        self._last_batch = (0, 0.0)  # entries and seconds of the last batch applied
 
     # -- one batch ------------------------------------------------------------------------
     def step(self, *, rebuild: bool = True) -> int:
@@ -105,10 +101,9 @@ class Indexer:
 
         The caller holds the lease. When the log lacks the entry after the index's last one,
         the index is rebuilt (``rebuild``) or nothing is done. Fewer than a batch of entries
-        wait (``gathering`` says how long) while the oldest one, applied by a batch as slow
-        as the last, would still be in the index within ``gather`` seconds of its commit:
-        every commit writes a segment whose cost grows with the words in it rather than
-        the documents, so a busy centre's entries are applied in fewer, larger batches.
+        younger than ``gather`` seconds wait (``gathering`` says how long): every commit
+        writes a segment whose cost grows with the words in it rather than the documents,
+        so a busy centre's entries are applied in fewer, larger batches.
         """
         from . import index
 
@@ -131,10 +126,8 @@ class Indexer:
             return self._rebuild(upto, newest)
         if self.gather and len(entries) < self.batch:
             age = (dt.datetime.now() - entries[0].committed_at).total_seconds()
-            done, took = self._last_batch
-            wait = self.gather - age - (took * max(1.0, len(entries) / done) if done else 0.0)
-            if age >= 0 and wait > 0:
-                self.gathering = wait
+            if 0 <= age < self.gather:
+                self.gathering = self.gather - age
                 return 0
         touched: list[tuple[str, str]] = []
         seen = set()
@@ -146,13 +139,11 @@ class Indexer:
         started = time.monotonic()
         if not index.apply_changes(self.session, touched, after=upto, upto=entries[-1].seq, merge_at=self.merge_at):
             return 0  # a rebuild was swapped in meanwhile: read the state again
-        took = time.monotonic() - started
-        self._last_batch = (len(entries), took)
         self.stats.batches += 1
         self.stats.entries += len(entries)
         self.stats.applied = entries[-1].seq
         self.on_event("batch", {"entries": len(entries), "records": len(touched), "applied": entries[-1].seq,
-                                "seconds": round(took, 3)})
+                                "seconds": round(time.monotonic() - started, 3)})
         return len(entries)
 
     def _rebuild(self, upto: int, newest: int) -> int:
