@@ -182,12 +182,11 @@ class Lease:
         self.held = self._take(only_if_held=True)
         return self.held
 
-    def renew_if_due(self, after: float | None = None) -> bool:
-        """Renew when ``after`` seconds (a third of the lease by default) have passed since
-        the last renewal (cheap to call in a loop)."""
+    def renew_if_due(self) -> bool:
+        """Renew when a third of the lease has passed (cheap to call in a loop)."""
         if not self.held:
             return False
-        if time.time() - self.renewed < (self.seconds / 3 if after is None else after):
+        if time.time() - self.renewed < self.seconds / 3:
             return True
         return self.renew()
 

@@ -194,12 +194,7 @@ class Indexer:
                     if applied:
                         merged = False
                     elif self.gathering:
-                        # Renew the lease while the entries gather, ahead of the loop's own
-                        # renewal: on SQLite a renewal queues for the write lock behind every
-                        # clerk (seconds on a busy centre), and here it holds up no entry.
-                        began = time.monotonic()
-                        self.lease.renew_if_due(after=self.lease.seconds / 6)
-                        stop.wait(max(0.0, self.gathering - (time.monotonic() - began)))  # not a poll: each look reads the log again
+                        stop.wait(self.gathering)  # not a poll: each look reads the log again
                         continue
                     elif not merged:  # nothing pending: a good moment to merge what the batches left
                         index.merge_small_segments(self.session, at_least=IDLE_MERGE_AT)
