@@ -19,7 +19,8 @@ pg_ctl, ``tools/pgserver.py``) with its default durability (fsync on,
 project's default ``synchronous=NORMAL``.
 
 CPU per case is printed too (the clerks' own, the PostgreSQL server's and the indexer's per
-case it applied),
+case it applied), and under a run with the indexer its batches (one index commit each, from
+its ``--verbose`` lines) and their sizes,
 since on a shared machine the rates depend on what else runs; the indexer runs in a session
 of its own (as its own systemd service would), so that the kernel's autogroup scheduling
 shares the cores between it and the clerks as it would between two services.
@@ -204,7 +205,8 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
     url = server.url(f"bench{run_no}") if server else None
     env = dict(os.environ, ARCHIVE_PDF="never", PYTHONPATH=str(ROOT))
     env.pop("ARCHIVE_DB_URL", None)
-    indexer = None
+    indexer = indexer_log = None
+    batches: list[int] = []
     try:
         centre.init(home, sample=True, database_url=url).close()
         with Session(open_workspace(home), superuser=True) as admin:  # one clerk's account per process
@@ -219,8 +221,9 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
             # the kernel's autogroup scheduling the clerks and the indexer then share the
             # cores as the web server's and the indexer's services would, instead of the
             # indexer taking its CPU out of the clerks' share.
+            indexer_log = open(tmp / "indexer.log", "w+b")  # its --verbose lines: one a batch applied
             indexer = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "indexer", "--home", str(home),
-                                        "--poll", "0.05"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
+                                        "--poll", "0.05", "--verbose"], cwd=ROOT, env=env, stderr=indexer_log,
                                        start_new_session=True)
         ctx = multiprocessing.get_context("fork")
         ready, start, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
@@ -240,6 +243,7 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
             while _state_generation(home) < warm_head and time.monotonic() < deadline:
                 time.sleep(0.05)
         indexer_cpu = _cpu_seconds(indexer.pid) if indexer else 0.0
+        log_from = indexer_log.seek(0, os.SEEK_END) if indexer else 0
         server_cpu = _server_cpu_seconds(server)
         samples: list = []
         stop = threading.Event()
@@ -262,6 +266,8 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
                 while _state_generation(home) < head and time.monotonic() < deadline:
                     time.sleep(0.05)
                 indexer_cpu = _cpu_seconds(indexer.pid) - indexer_cpu
+                indexer_log.seek(log_from)
+                batches = [int(m.group(1)) for m in re.finditer(r"已应用 (\d+) 项变更", indexer_log.read().decode())]
             time.sleep(0.05)
             stop.set()
             monitor.join()
@@ -278,7 +284,7 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
                 "rate": count / elapsed, "p50": _pct(latencies, 50) * 1000, "p95": _pct(latencies, 95) * 1000,
                 "errors": len(errors), "first_error": errors[0] if errors else "", "numbers_ok": numbers_ok,
                 "numbers_problem": numbers_problem, "lag_p50": _pct(lags, 50), "lag_p95": _pct(lags, 95),
-                "caught_up": not with_indexer or _state_generation(home) >= head}
+                "caught_up": not with_indexer or _state_generation(home) >= head, "batches": batches}
     finally:
         if indexer is not None:
             indexer.send_signal(signal.SIGTERM)
@@ -286,6 +292,8 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
                 indexer.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 indexer.kill()
+        if indexer_log is not None:
+            indexer_log.close()
         shutil.rmtree(tmp, ignore_errors=True)
         if server:
             server.drop_database(f"bench{run_no}")
@@ -331,6 +339,10 @@ def main(argv=None) -> int:
                           + (f" {row['server_cpu_ms']:>5.1f} ms" if store == "postgresql" else f" {'—':>8}")
                           + (f" {row['indexer_cpu_ms']:>5.1f} ms" if with_indexer else ""),
                           flush=True)
+                    if row["batches"]:
+                        sizes = sorted(row["batches"])
+                        print(f"    索引进程：{len(sizes)} 批（每批一次索引提交），每批 {sizes[0]}–{sizes[-1]} 项变更，"
+                              f"中位数 {sizes[len(sizes) // 2]}", flush=True)
                     if row["errors"]:
                         print(f"    第一个错误：{row['first_error']}", flush=True)
                     if not row["caught_up"]:

@@ -565,14 +565,15 @@ def _digest(doc: dict) -> str:
     return hashlib.sha1(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def _changed(ix, docs: list[tuple[str, dict | None]]) -> list[tuple[str, dict | None]]:
-    """The documents that differ from those in the index (by the digest each one stores).
+def _changed(ix, docs: list[tuple[str, dict | None]]) -> tuple[list[tuple[str, dict | None]], set[str]]:
+    """The documents that differ from those in the index (by the digest each one stores), and
+    the keys among them that the index does not hold at all (new cases: nothing to delete).
 
     A lend or a return names its volume in the change log, but the volume's document is the
     same: writing it again would make a new index segment, and every server worker would open
     the index again and forget the answers it remembers (Engine.remember).
     """
-    out = []
+    out, absent = [], set()
     with ix.searcher() as searcher:
         for key, doc in docs:
             stored = searcher.document(key=key)
@@ -581,7 +582,9 @@ def _changed(ix, docs: list[tuple[str, dict | None]]) -> list[tuple[str, dict | 
                     out.append((key, doc))
             elif stored is None or (stored.get("info") or {}).get("digest") != doc["info"]["digest"]:
                 out.append((key, doc))
-    return out
+                if stored is None:
+                    absent.add(key)
+    return out, absent
 
 
 def _access_value(access: str | None) -> str:
@@ -670,9 +673,11 @@ def _open_dir(path: Path):
     return index.open_dir(str(path))
 
 
-def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int = 8) -> None:
+def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int = 8, absent=()) -> None:
     """Replace (or delete) the documents of these cases in an open index; the small segments
-    are merged once there are ``merge_at`` of them."""
+    are merged once there are ``merge_at`` of them. The keys in ``absent`` are known not to be
+    in the index (the caller holds its lock): they are added without looking for an old
+    document to delete, a look-up in every segment that a busy day's new cases would each pay."""
     from functools import partial
 
     from .codec import ArrayWriter
@@ -680,7 +685,8 @@ def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int =
     writer = ArrayWriter(ix)
     try:
         for key, doc in docs:
-            writer.delete_by_term("key", key)
+            if key not in absent:
+                writer.delete_by_term("key", key)
             if doc is not None:
                 writer.add_document(**_fields(doc))
     except BaseException:
@@ -777,9 +783,9 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
             return False
         if docs:
             ix = _open_dir(current)
-            docs = _changed(ix, docs)
+            docs, absent = _changed(ix, docs)
             if docs:
-                _write_documents(ix, docs, merge_at=merge_at)
+                _write_documents(ix, docs, merge_at=merge_at, absent=absent)
         state["generation"] = upto
         area.write_state(state)
     return True
