@@ -346,6 +346,36 @@ def test_a_lease_is_held_by_one_holder_and_lapses_when_not_renewed(session, monk
     first.release()
 
 
+def test_a_lease_renewed_by_its_own_thread_stays_held_until_stopped(session):
+    """Lease.renewing keeps a short lease held beyond its duration, and stops when told;
+    a lease taken over meanwhile turns ``held`` False for the old holder."""
+    import time as time_module
+
+    first = changelog.Lease(session.store, "test", seconds=0.6)
+    second = changelog.Lease(session.store, "test", seconds=0.6)
+    assert first.acquire()
+    stop = first.renewing()
+    try:
+        deadline = time_module.monotonic() + 1.5  # more than twice the lease's duration
+        while time_module.monotonic() < deadline:
+            assert not second.acquire(), "the renewing thread let the lease lapse"
+            time_module.sleep(0.1)
+        assert first.held and second.current_holder() == first.holder
+    finally:
+        stop.set()
+    time_module.sleep(0.7)  # no renewal since: it lapses
+    assert second.acquire()
+    stolen = first.renewing()
+    try:
+        deadline = time_module.monotonic() + 30  # a bound for a stuck thread, not a speed check
+        while first.held:
+            assert time_module.monotonic() < deadline, "the old holder still thinks it holds the lease"
+            time_module.sleep(0.05)
+    finally:
+        stolen.set()
+        second.release()
+
+
 @pytest.mark.sqlite_only  # it starts a PostgreSQL run of its own
 @pytest.mark.parametrize("ci, code", [("true", 1), ("", 0)])
 def test_a_missing_postgresql_fails_the_run_under_ci_and_skips_it_elsewhere(tmp_path, ci, code):

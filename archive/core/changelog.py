@@ -22,9 +22,11 @@ on any host, sees the same lock.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import random
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,6 +36,7 @@ from sqlalchemy.engine import Connection
 from . import store as st
 
 GENERATION = st.STORE_GENERATION
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,31 @@ class Lease:
         if time.time() - self.renewed < self.seconds / 3:
             return True
         return self.renew()
+
+    def renewing(self) -> threading.Event:
+        """Renew the lease from a thread of its own, every third of its duration, until the
+        returned event is set or the lease is lost (``held`` turns False).
+
+        A renewal is a write: on a busy SQLite store it queues behind every clerk's write
+        (2–3 s with eight clerks), and the holder's own work should not wait with it. A
+        renewal that fails (the store unreachable) is tried again; once the lease would have
+        lapsed without one, ``held`` turns False and the holder must stop.
+        """
+        stop = threading.Event()
+
+        def keep():
+            while self.held and not stop.wait(max(0.0, self.renewed + self.seconds / 3 - time.time())):
+                try:
+                    self.renew()
+                except Exception as exc:  # noqa: BLE001 - tried again until the lease would lapse
+                    log.warning("未能续租“%s”：%s", self.name, exc)
+                    if time.time() - self.renewed >= self.seconds:
+                        self.held = False
+                    else:
+                        stop.wait(1.0)
+
+        threading.Thread(target=keep, name=f"lease-{self.name}", daemon=True).start()
+        return stop
 
     def release(self) -> None:
         """Free the lease at once (when this process holds it)."""

@@ -175,10 +175,14 @@ class Indexer:
         stop = stop or threading.Event()
         said_waiting = False
         merged = True
+        renewing = None  # the lease is renewed by a thread of its own while held (Lease.renewing)
         try:
             while not stop.is_set():
                 try:
-                    if not self.lease.held:
+                    if not self.lease.held:  # not yet taken, or lapsed and another indexer took it
+                        if renewing is not None:
+                            renewing.set()
+                            renewing = None
                         if not self.lease.acquire():
                             if not said_waiting:
                                 self.on_event("waiting", {"holder": self.lease.current_holder()})
@@ -188,8 +192,10 @@ class Indexer:
                             stop.wait(min(self.lease.seconds / 3, 2.0))
                             continue
                         self.on_event("started", {"holder": self.lease.holder})
-                    elif not self.lease.renew_if_due():
-                        continue  # it lapsed and another indexer took over: wait for it again
+                        if not once:
+                            renewing = self.lease.renewing()
+                    elif once and not self.lease.renew_if_due():
+                        continue
                     applied = self.step()
                     if applied:
                         merged = False
@@ -214,6 +220,8 @@ class Indexer:
                         break
                     stop.wait(self.poll)
         finally:
+            if renewing is not None:
+                renewing.set()
             try:
                 self.lease.release()
             except Exception as exc:  # noqa: BLE001 - the lease lapses by itself
