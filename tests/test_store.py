@@ -108,8 +108,9 @@ def test_a_reserved_number_is_the_one_the_counter_gives_next(tmp_path, test_stor
 
 
 def test_many_rows_are_written_at_once_plain_and_upserted(tmp_path, test_store):
-    """execute_many: 1,200 rows inserted (on PostgreSQL by COPY), then 1,200 upserted, half of
-    them new; every row lands once with its sum, and nothing else changes."""
+    """execute_many: 1,200 rows inserted (on PostgreSQL by COPY), then 1,200 upserted from a
+    generator, half of them new; every row lands once with its sum, and nothing else changes.
+    Rows that fail half-way leave nothing behind."""
     from sqlalchemy import func, select
 
     url = _url(test_store, tmp_path)
@@ -124,11 +125,27 @@ def test_many_rows_are_written_at_once_plain_and_upserted(tmp_path, test_store):
     try:
         with store.write() as conn:
             before = conn.execute(select(func.count()).select_from(c)).scalar()
-            st.execute_many(conn, c.insert(), c, [{"scope": f"many:{i:04d}", "value": i} for i in range(1200)])
-            st.execute_many(conn, upsert, c, [{"scope": f"many:{i:04d}", "value": 1} for i in range(600, 1800)])
+            assert st.execute_many(conn, c.insert(), c, [{"scope": f"many:{i:04d}", "value": i} for i in range(1200)]) == 1200
+            # any iterable: a generator's rows are written as it yields them (COPY on PostgreSQL)
+            assert st.execute_many(conn, upsert, c, ({"scope": f"many:{i:04d}", "value": 1} for i in range(600, 1800))) == 1200
+            assert st.execute_many(conn, c.insert(), c, ({"scope": f"few:{i}", "value": i} for i in range(3))) == 3
+            assert st.execute_many(conn, c.insert(), c, iter([])) == 0
         with store.read() as conn:
             found = dict(conn.execute(select(c.c.scope, c.c.value).where(c.c.scope.like("many:%"))).all())
-            assert conn.execute(select(func.count()).select_from(c)).scalar() == before + 1800
+            assert conn.execute(select(func.count()).select_from(c)).scalar() == before + 1803
+
+        def failing():  # the caller's rows fail half-way, after the first ones were sent
+            for i in range(2000):
+                if i == 1500:
+                    raise ValueError("half-way")
+                yield {"scope": f"lost:{i:04d}", "value": i}
+
+        with pytest.raises(ValueError, match="half-way"):
+            with store.write() as conn:
+                st.execute_many(conn, c.insert(), c, failing())
+        with store.read() as conn:  # nothing of it was kept, and the store still answers
+            assert conn.execute(select(func.count()).select_from(c).where(c.c.scope.like("lost:%"))).scalar() == 0
+            assert conn.execute(select(func.count()).select_from(c)).scalar() == before + 1803
     finally:
         store.dispose()
     assert found == {f"many:{i:04d}": (i if i < 600 else i + 1 if i < 1200 else 1) for i in range(1800)}

@@ -21,8 +21,11 @@ with a Chinese message (:func:`translate`), never as a driver exception.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import (
@@ -1001,9 +1004,15 @@ def lock(conn: Connection, table: Table, *where) -> list:
 _MANY: dict[tuple, tuple] = {}
 
 
-def execute_many(conn: Connection, statement, table: Table, rows: list[dict]) -> None:
+def execute_many(conn: Connection, statement, table: Table, rows: Iterable[dict]) -> int:
     """Run an INSERT ``statement`` of ``table`` (plain, or with ON CONFLICT) for every one of
-    ``rows`` in one driver ``executemany`` (on PostgreSQL, many rows by ``COPY``).
+    ``rows`` (a list, or any iterable of them); how many rows there were.
+
+    On SQLite, and on PostgreSQL for fewer than ``COPY_FROM_ROWS`` rows, one driver
+    ``executemany``. On PostgreSQL from that many on, ``COPY``, fed as ``rows`` yields them:
+    the server inserts (checking keys and filling indexes) while the caller computes the
+    next rows, instead of after it has computed them all. ``rows`` must not read from
+    ``conn`` meanwhile.
 
     The rows must all have the keys of the first; columns they leave out get their scalar
     default. Values are converted by each column type's own bind processor, as
@@ -1011,9 +1020,11 @@ def execute_many(conn: Connection, statement, table: Table, rows: list[dict]) ->
     tens of thousands of rows sharing a few hundred dates, and SQLAlchemy's per-row parameter
     handling cost several times the driver's own work.
     """
-    if not rows:
-        return
-    given = tuple(rows[0])
+    rows = iter(rows)
+    first = list(itertools.islice(rows, COPY_FROM_ROWS if conn.dialect.name == "postgresql" else None))
+    if not first:
+        return 0
+    given = tuple(first[0])
     key = (conn.dialect.name, statement, given)
     if key not in _MANY:
         defaults = {c.key: c.default.arg for c in table.columns
@@ -1027,22 +1038,48 @@ def execute_many(conn: Connection, statement, table: Table, rows: list[dict]) ->
         processors = [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in order]
         _MANY[key] = (str(compiled), order, processors, defaults, positional)
     sql, order, processors, defaults, positional = _MANY[key]
-    columns = []
-    for name, process in zip(order, processors):
-        values = [row[name] for row in rows] if name not in defaults else [defaults[name]] * len(rows)
-        if process is not None:
-            try:
-                memo = {value: process(value) for value in set(values)}
-            except TypeError:  # unhashable values (JSON): each its own
-                values = [process(value) for value in values]
-            else:
-                values = [memo[value] for value in values]
-        columns.append(values)
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-        _copy_many(conn, sql, table, order, columns)
-        return
+    converters = [_Converter(name, process, defaults) for name, process in zip(order, processors)]
+    if len(first) == COPY_FROM_ROWS and conn.dialect.name == "postgresql":
+        return _copy_many(conn, sql, table, order, converters, itertools.chain(first, rows))
+    rows = first + list(rows)
+    columns = [converter.column(rows) for converter in converters]
     params = list(zip(*columns)) if positional else [dict(zip(order, values)) for values in zip(*columns)]
     conn.exec_driver_sql(sql, params)
+    return len(rows)
+
+
+class _Converter:
+    """One column's values made ready for the driver: the row's value (or the column's
+    default) through the column type's bind processor, each distinct value converted once."""
+
+    __slots__ = ("name", "process", "default", "memo")
+
+    def __init__(self, name: str, process, defaults: dict):
+        self.name, self.process = name, process
+        self.default = (defaults[name],) if name in defaults else None
+        self.memo: dict = {}
+
+    def column(self, rows: list[dict]) -> list:
+        values = [row[self.name] for row in rows] if self.default is None else [self.default[0]] * len(rows)
+        if self.process is None:
+            return values
+        try:
+            memo = {value: self.process(value) for value in set(values)}
+        except TypeError:  # unhashable values (JSON): each its own
+            return [self.process(value) for value in values]
+        return [memo[value] for value in values]
+
+    def value(self, row: dict):
+        value = row[self.name] if self.default is None else self.default[0]
+        if self.process is None:
+            return value
+        try:
+            return self.memo[value]
+        except KeyError:
+            converted = self.memo[value] = self.process(value)
+            return converted
+        except TypeError:  # unhashable (JSON)
+            return self.process(value)
 
 
 # PostgreSQL: from this many rows on, execute_many sends them by COPY (a statement per row
@@ -1052,28 +1089,37 @@ def execute_many(conn: Connection, statement, table: Table, rows: list[dict]) ->
 COPY_FROM_ROWS = 500
 
 
-def _copy_many(conn: Connection, sql: str, table: Table, names: list[str], columns: list[list]) -> None:
+def _copy_many(conn: Connection, sql: str, table: Table, names: list[str], converters: list[_Converter],
+               rows: Iterator[dict]) -> int:
     """PostgreSQL: the rows of an INSERT by COPY — straight into ``table``; for an INSERT …
     ON CONFLICT into a temporary table first, then one INSERT … SELECT with the statement's own
-    conflict clause (taken from its compiled ``sql``)."""
+    conflict clause (taken from its compiled ``sql``). How many rows were sent."""
     quote = conn.dialect.identifier_preparer.quote
     listed = ", ".join(quote(name) for name in names)
     target = conn.dialect.identifier_preparer.format_table(table)
     _, conflict, action = sql.partition(" ON CONFLICT ")
     cursor = conn.connection.driver_connection.cursor()
+    count = 0
     try:
         into = target
         if conflict:
             into = quote(f"many_{table.name}")
             cursor.execute(f"CREATE TEMPORARY TABLE {into} AS SELECT {listed} FROM {target} WITH NO DATA")
+        if all(c.process is None and c.default is None for c in converters) and len(names) > 1:
+            values = operator.itemgetter(*names)  # nothing to convert: the values as they are, in C
+        else:
+            def values(row):
+                return [converter.value(row) for converter in converters]
         with cursor.copy(f"COPY {into} ({listed}) FROM STDIN") as copy:
-            for row in zip(*columns):
-                copy.write_row(row)
+            for row in rows:  # (psycopg sends the rows on every 32 KB: the server works meanwhile)
+                copy.write_row(values(row))
+                count += 1
         if conflict:
             cursor.execute(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {into}{conflict}{action}")
             cursor.execute(f"DROP TABLE {into}")
     finally:
         cursor.close()
+    return count
 
 
 # -- migrations --------------------------------------------------------------------------

@@ -218,7 +218,6 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
     no_rect_card = ~exists().where(k.c.kind == "rectification", k.c.case_id == x.c.case_id)
     late_rects = select(x).where(no_rect_card, x.c.due_on < as_of,
                                  or_(x.c.rectified_on.is_(None), x.c.rectified_on > x.c.due_on))
-    raised = 0
     with session.work() as work:
         conn = work.conn
         # Cards already open follow their case or rectification first.
@@ -256,29 +255,29 @@ def record_red_cards(session, *, as_of: dt.date | None = None) -> Sweep:
             conn.execute(k.update().where(k.c.id == bindparam("card"))
                          .values(days_over=bindparam("days"), updated_at=now), growing)
         closed, updated = len(closing), len(growing)
-        new_cards = []
-        for row in [*conn.execute(late_open).all(), *_late_concluded(conn, late_concluded, since)]:
-            due, concluded = parse(row.due_on), parse(row.concluded_on)
-            if row.status == "received":  # a deemed acceptance not yet recorded
-                due = days.add_workdays(parse(row.received_on), row.promised_days)
-            over = days.workdays_between(due, concluded or as_of)
-            if over <= 0:
-                continue
-            new_cards.append(dict(kind="case", case_id=row.id, case_no=row.case_no, unit=row.unit,
-                                  item_code=row.item_code, clerk=row.clerk, due_on=due,
-                                  raised_on=days.add_workdays(due, 1), days_over=over,
-                                  closed_on=concluded, recorded_at=now, updated_at=now))
-        for row in conn.execute(late_rects):
-            over = days.workdays_between(row.due_on, row.rectified_on or as_of)
-            if over <= 0:
-                continue
-            new_cards.append(dict(kind="rectification", case_id=row.case_id, case_no=row.case_no, unit=row.unit,
-                                  item_code=row.item_code, clerk=row.clerk, due_on=row.due_on,
-                                  raised_on=days.add_workdays(row.due_on, 1), days_over=over,
-                                  closed_on=row.rectified_on, recorded_at=now, updated_at=now))
-        if new_cards:
-            st.execute_many(conn, _INSERT_CARD, k, new_cards)
-            raised = len(new_cards)
+        late_cases = [*conn.execute(late_open).all(), *_late_concluded(conn, late_concluded, since)]
+        late_rect_rows = conn.execute(late_rects).all()
+
+        def new_cards():  # made while the rows before them are being written (execute_many)
+            for row in late_cases:
+                due, concluded = parse(row.due_on), parse(row.concluded_on)
+                if row.status == "received":  # a deemed acceptance not yet recorded
+                    due = days.add_workdays(parse(row.received_on), row.promised_days)
+                over = days.workdays_between(due, concluded or as_of)
+                if over > 0:
+                    yield dict(kind="case", case_id=row.id, case_no=row.case_no, unit=row.unit,
+                               item_code=row.item_code, clerk=row.clerk, due_on=due,
+                               raised_on=days.add_workdays(due, 1), days_over=over,
+                               closed_on=concluded, recorded_at=now, updated_at=now)
+            for row in late_rect_rows:
+                over = days.workdays_between(row.due_on, row.rectified_on or as_of)
+                if over > 0:
+                    yield dict(kind="rectification", case_id=row.case_id, case_no=row.case_no, unit=row.unit,
+                               item_code=row.item_code, clerk=row.clerk, due_on=row.due_on,
+                               raised_on=days.add_workdays(row.due_on, 1), days_over=over,
+                               closed_on=row.rectified_on, recorded_at=now, updated_at=now)
+
+        raised = st.execute_many(conn, _INSERT_CARD, k, new_cards())
         # What this sweep saw at its start: it read everything those writes left (the event log
         # only grows, and the sweep appends no event), and a write since makes the next one run.
         for scope, value in zip(SWEPT, seen):
