@@ -338,12 +338,14 @@ def _targets(*names: str) -> list[int]:
     return out
 
 
-def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdown:
+def compute(session, per: Period, *, scope: Scope, kept: bool = True, cards: bool = True) -> Breakdown:
     """The breakdown of ``per`` for the units in ``scope`` (None: the whole centre).
 
     The case figures come from the facts kept with every case write (:mod:`.ledger`),
     brought up to date first if they are stale; with ``kept=False`` (or when the facts
-    cannot give them) every relevant case is judged again from the cases table.
+    cannot give them) every relevant case is judged again from the cases table. With
+    ``cards=False`` the red cards are left out, for :func:`add_red_cards` to count later
+    (the window report counts the figures while the cards are being recorded).
     """
     calendar = session.calendar
     calendar.schedule(per.start.year)  # CalendarMissingError naming the year, before any query
@@ -370,7 +372,8 @@ def compute(session, per: Period, *, scope: Scope, kept: bool = True) -> Breakdo
             span = (min(calendar.years()), max(calendar.years()))  # an old open case: cover every year
         _supplements(conn, per, scope, rows)
         _rectifications(conn, per, scope, rows)
-        _red_cards(conn, per, scope, rows)
+        if cards:
+            _red_cards(conn, per, scope, rows)
         if from_ledger:  # the ratings came with the day sums
             pauses = _kept_pause_rows(conn, per, scope)
         else:
@@ -550,6 +553,15 @@ def _rectifications(conn, per: Period, scope: Scope, rows: dict) -> None:
              .where(or_(opened, done, late), where_unit(x.c.unit, scope))
              .group_by(x.c.unit, x.c.item_code, x.c.clerk))
     _accumulate(rows, conn.execute(query), _targets("rectifications", "rectifications_done", "rectifications_late"))
+
+
+def add_red_cards(session, breakdown: Breakdown) -> None:
+    """Count into ``breakdown`` (from ``compute(cards=False)``, not yet summed) the red cards
+    raised in its period."""
+    if "_matrix" in breakdown.__dict__:  # pragma: no cover - a caller's mistake
+        raise ValueError("add_red_cards: the breakdown was already summed")
+    with session.store.read() as conn:
+        _red_cards(conn, breakdown.period, breakdown.scope, breakdown.vectors)
 
 
 def _red_cards(conn, per: Period, scope: Scope, rows: dict) -> None:
