@@ -51,6 +51,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -308,14 +309,6 @@ def run_once(store: str, server, procs: int, with_indexer: bool, seconds: float,
             server.drop_database(f"bench{run_no}")
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _print_row(row: dict) -> None:
     store, procs, with_indexer = row["store"], row["procs"], row["indexer"]
     lag = (f"{row['lag_p50']:>7.2f}s{row['lag_p95']:>7.2f}s" if with_indexer else f"{'—':>8}{'—':>8}")
@@ -397,13 +390,13 @@ def main(argv=None) -> int:
             base, with_ix = rates(store, procs, False), rates(store, procs, True)
             if not base or not with_ix:
                 continue
-            ratio = _median(with_ix) / _median(base)
+            ratio = statistics.median(with_ix) / statistics.median(base)
             lag_p95 = max(r["lag_p95"] for r in rows if r["store"] == store and r["procs"] == procs and r["indexer"])
             caught_up = all(r["caught_up"] for r in rows if r["store"] == store and r["procs"] == procs)
             ratios_ok &= ratio >= 0.8
             lags_ok &= lag_p95 <= 2 and caught_up
             each = "、".join(f"{w / b:.0%}" for w, b in zip(with_ix, base))
-            print(f"  {store} {procs} 进程：有索引进程 {_median(with_ix):.1f} 件/秒 = 无索引 {_median(base):.1f} 件/秒的 "
+            print(f"  {store} {procs} 进程：有索引进程 {statistics.median(with_ix):.1f} 件/秒 = 无索引 {statistics.median(base):.1f} 件/秒的 "
                   f"{ratio:.0%}（目标 ≥ 80%）{'✓' if ratio >= 0.8 else '✗'}（逐轮 {each}）；"
                   f"索引滞后 p95 最大 {lag_p95:.2f} s（目标 ≤ 2 s）{'✓' if lag_p95 <= 2 else '✗'}")
     pg_vs_lite = []
@@ -411,8 +404,8 @@ def main(argv=None) -> int:
         pg, lite = rates("postgresql", 8, mode), rates("sqlite", 8, mode)
         if pg and lite:
             label = "有索引进程" if mode else "无索引"
-            ok = _median(pg) >= _median(lite)
-            print(f"  8 进程 4 个单位（{label}）：PostgreSQL {_median(pg):.1f} 件/秒，SQLite {_median(lite):.1f} 件/秒"
+            ok = statistics.median(pg) >= statistics.median(lite)
+            print(f"  8 进程 4 个单位（{label}）：PostgreSQL {statistics.median(pg):.1f} 件/秒，SQLite {statistics.median(lite):.1f} 件/秒"
                   f"（目标 PostgreSQL ≥ SQLite）{'✓' if ok else '✗'}"
                   f"（逐轮 PostgreSQL {'、'.join(f'{x:.1f}' for x in pg)}；SQLite {'、'.join(f'{x:.1f}' for x in lite)}）")
             pg_vs_lite.append(ok)
