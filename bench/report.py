@@ -27,7 +27,9 @@ window --month 2026-10`` runs it), three times:
 Prints seconds (wall clock, and the process's CPU time: on SQLite that is all the work, so
 it shows what the report costs on a machine busy with other work; on PostgreSQL the
 server's CPU time as well, read from /proc for the postmaster and its backends), the load
-average and the process's peak resident memory. Targets: at most 5 s and 1 GB on either
+average, the machine's speed just before (seconds a fixed pure-Python loop took: about 0.25
+when this VM runs at its usual speed, up to half more in a slow stretch) and the process's
+peak resident memory. Targets: at most 5 s and 1 GB on either
 store.
 
 The three are measured ``--repeat`` times (the store put back to its generated copy before
@@ -261,6 +263,17 @@ def _bulk(session, batches) -> None:
         raw.close()
 
 
+def _machine_speed() -> float:
+    """Seconds a fixed pure-Python loop takes now (about 0.25 s when this machine runs at its
+    usual speed): printed beside each report, since a shared VM's speed moves by half from one
+    minute to the next and a report's seconds mean little without it."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i % 7
+    return time.perf_counter() - started
+
+
 def _measure(home: str) -> None:
     """Run in a child process: one timed month's report; prints a JSON line."""
     import resource
@@ -273,6 +286,7 @@ def _measure(home: str) -> None:
         session.calendar  # the calendar is read once per session, not part of the report
         with session.store.read() as conn:  # the connection the report will use, opened beforehand
             conn.exec_driver_sql("SELECT 1")
+        speed = _machine_speed()
         server = _server_cpu()
         started, cpu = time.perf_counter(), time.process_time()
         result = report.window(session, scope=None, month=MONTH)
@@ -282,7 +296,7 @@ def _measure(home: str) -> None:
     t = result.totals
     print(json.dumps({"seconds": round(seconds, 2), "cpu": round(cpu, 2),
                       "server_cpu": round(server, 2) if server is not None else None,
-                      "load": round(os.getloadavg()[0], 2),
+                      "load": round(os.getloadavg()[0], 2), "speed": round(speed, 3),
                       "peak_mb": round(peak_mb), "received": t.received,
                       "concluded": t.concluded, "on_time_rate": t.on_time_rate, "overdue": t.overdue,
                       "open": t.open, "red_cards": len(result.red_cards), "units": len(result.units),
@@ -443,7 +457,7 @@ def _run_store(label: str, home: Path, units, cases: int, database_url: str | No
             verdict = "达标" if figures["seconds"] <= 5 and figures["peak_mb"] <= 1024 else "未达标"
             server = f"，数据库服务器 CPU {figures['server_cpu']:.2f} 秒" if figures.get("server_cpu") is not None else ""
             print(f"   第 {repetition} 轮 月报 {run}：{figures['seconds']:.2f} 秒（本进程 CPU {figures['cpu']:.2f} 秒{server}，"
-                  f"负载 {figures['load']}），内存峰值 {figures['peak_mb']} MB（{verdict}）", flush=True)
+                  f"负载 {figures['load']}，本机速度 {figures['speed']:.2f} 秒），内存峰值 {figures['peak_mb']} MB（{verdict}）", flush=True)
             print(f"     收件 {figures['received']:,}　办结 {figures['concluded']:,}　按时办结率 {figures['on_time_rate']}"
                   f"　超期件 {figures['overdue']:,}　在办 {figures['open']:,}　红牌 {figures['red_cards']:,}"
                   f"　单位/事项/人员 {figures['units']}/{figures['items']}/{figures['clerks']}", flush=True)
@@ -454,8 +468,9 @@ def _run_store(label: str, home: Path, units, cases: int, database_url: str | No
             median = statistics.median(seconds)
             peak = max(r["peak_mb"] for r in results)
             verdict = "达标" if median <= 5 and peak <= 1024 else "未达标"
-            print(f"     {run}：{median:.2f} 秒（各轮 {' / '.join(f'{x:.2f}' for x in seconds)}），"
-                  f"内存峰值 {peak} MB（{verdict}）", flush=True)
+            speeds = sorted(r["speed"] for r in results)
+            print(f"     {run}：{median:.2f} 秒（各轮 {' / '.join(f'{x:.2f}' for x in seconds)}；本机速度 "
+                  f"{speeds[0]:.2f}–{speeds[-1]:.2f} 秒），内存峰值 {peak} MB（{verdict}）", flush=True)
 
 
 def _kept_port(home: Path) -> int | None:

@@ -146,6 +146,16 @@ def test_red_cards_name_case_unit_clerk_and_days_over_and_stay_after_conclusion(
             if c.case_no == made["G"]] == [(made["G"], D(11, 2), 1)]
 
 
+def test_every_red_card_names_its_case_by_id_and_number(month):
+    # red_cards.case_id has no foreign key (migration 0014): the sweep alone keeps it true
+    session, made = month
+    alerts.record_red_cards(session)
+    k, c = st.red_cards, st.cases
+    with session.store.read() as conn:
+        pairs = conn.execute(select(k.c.case_no, c.c.case_no).select_from(k.outerjoin(c, c.c.id == k.c.case_id))).all()
+    assert len(pairs) >= 4 and all(card == case for card, case in pairs)
+
+
 def test_a_red_card_outlives_a_late_extension_request_and_closes_at_the_conclusion(month):
     """G, red since 2 November, can no longer be extended (the limit has run out); J, still
     within its limit, is extended by the head's approval and stays out of the red."""

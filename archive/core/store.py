@@ -636,7 +636,9 @@ red_cards = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("kind", String(16), nullable=False),  # case (limit missed) | rectification (not put right in time)
-    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    # (no foreign key: cases are never deleted, and on PostgreSQL its check locked the case's
+    # row for every card written, most of the time a month's cards took; migration 0014)
+    Column("case_id", Integer, nullable=False),
     Column("case_no", String(64), nullable=False),
     Column("unit", String(32), nullable=False, index=True),
     Column("item_code", String(64), nullable=False),
