@@ -12,7 +12,6 @@ checks that every card names a case that exists, on both stores.
 Revision ID: 0014
 Revises: 0013
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
