@@ -41,7 +41,7 @@ running, throughput ≥ 80% of the same run with no index (the median over the r
 of with ÷ without, each repetition's two slices); index lag p95 ≤ 2 s (in every slice);
 PostgreSQL with 8 processes over 4 units ≥ the SQLite figure (median against median). The
 last line, ``targets:``, says which are met. The whole run (4 process counts × 2 stores,
-each a series of 6 slices of 15 s) takes about 15 minutes; ``--repeat 1`` gives the quick
+each a series of 6 slices of 15 s) takes about 18 minutes (the waits for the indexer included); ``--repeat 1`` gives the quick
 look.
 """
 
