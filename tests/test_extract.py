@@ -157,3 +157,60 @@ def test_reading_the_package_directly_gives_what_python_docx_gives(tmp_path):
     files += sorted((Path(__file__).resolve().parent.parent / "templates").glob("*.docx"))
     for path in files:
         assert docx_text(path) == _python_docx_text(path), path.name
+
+
+def _text_parts(path) -> list[bytes]:
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as package:
+        return [package.read(name) for name in package.namelist()
+                if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", name)]
+
+
+def test_the_flat_reading_gives_what_the_parse_gives_and_steps_aside_when_unsure(tmp_path):
+    from docx import Document
+    from docx.oxml import parse_xml
+    from lxml import etree
+
+    from archive.documents.extract import _flat_outline, _parsed_outline
+
+    plain = Document()
+    paragraph = plain.add_paragraph("甲 & 乙 <丙> \"丁\" '戊'")
+    run = paragraph.add_run("制表")
+    run.add_tab()
+    run.add_text("之后")
+    run.add_break()
+    run.add_text("换行&#之后")
+    plain.add_paragraph("")
+    plain.sections[0].footer.paragraphs[0].text = "页脚 A&B"
+    plain.save(tmp_path / "plain.docx")
+    files = [make_docx(tmp_path / "sample.docx"), tmp_path / "plain.docx"]
+    files += sorted((Path(__file__).resolve().parent.parent / "templates").glob("*.docx"))
+    flat = 0
+    for path in files:
+        for data in _text_parts(path):
+            found = _flat_outline(data)
+            if found is not None:
+                flat += 1
+                assert found == _parsed_outline(data), path.name
+    assert flat >= len(files)  # every document part of these is read the flat way
+    referenced = _text_parts(tmp_path / "plain.docx")[0].replace("甲".encode(), b"&#x7532;").replace("乙".encode(), b"&#20057;")
+    assert _flat_outline(referenced) == _parsed_outline(referenced)
+    assert _flat_outline(referenced)[0][0].startswith("甲 & 乙")
+    assert docx_text(tmp_path / "plain.docx").splitlines() == ["甲 & 乙 <丙> \"丁\" '戊'制表 之后 换行&#之后", "页脚 A&B"]
+
+    # A text box holds paragraphs inside a paragraph; a comment, or a part cut short: parsed.
+    boxed = Document()
+    outer = boxed.add_paragraph("框外文字")
+    outer._p.append(parse_xml(
+        '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+        'xmlns:v="urn:schemas-microsoft-com:vml"><w:pict><v:shape><v:textbox><w:txbxContent>'
+        '<w:p><w:r><w:t>框中文字</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r>'))
+    boxed.add_paragraph("正文").runs[0]._r.append(etree.Comment("<w:t>注释里的字</w:t>"))
+    boxed.save(tmp_path / "boxed.docx")
+    document = _text_parts(tmp_path / "boxed.docx")[0]
+    assert _flat_outline(document) is None
+    assert docx_text(tmp_path / "boxed.docx").splitlines() == ["框外文字框中文字", "框中文字", "正文"]
+    assert _flat_outline(document.replace(b"txbxContent", b"txbxContenu")) is None  # the comment
+    assert _flat_outline(_text_parts(tmp_path / "plain.docx")[0][:-40]) is None
