@@ -215,3 +215,39 @@ def test_positions_survive_updates_merges_and_deletions(built):
         start = len("常见词语，中等频率。" if i % 3 == 0 else "常见词语。") + (5 if i % 50 == 0 else 0)
         assert positions == [start + 2 * k for k in range(i % 4 + 1)], key
     engine.close()
+
+
+def test_a_small_segment_is_written_to_the_same_bytes_by_the_direct_path(tmp_path, monkeypatch):
+    # The indexer's batches make small segments, where most terms are in a few dozen
+    # documents: those are written straight from lists (_write_positional_term), and the
+    # term dictionary by _TermIndexWriter, which must give the bytes the general path and
+    # Whoosh's own writer give.
+    import re
+
+    from whoosh.filedb.filetables import OrderedHashWriter
+
+    from archive.search import codec
+
+    written = {}
+    for direct in (True, False):
+        folder = tmp_path / f"direct-{direct}"
+        folder.mkdir()
+        ix = index.create_in(str(folder), search._schema())
+        monkeypatch.setattr(ArrayWriter, "direct_small_terms", direct)
+        if not direct:
+            monkeypatch.setattr(codec._TermIndexWriter, "add", OrderedHashWriter.add)
+        writer = ArrayWriter(ix)
+        for doc in documents(60, 0, 1):
+            writer.add_document(**search._fields(doc))
+        writer.commit()
+        written[direct] = {re.sub(r"^MAIN_\w+?(?=[._])", "", f.name): f.read_bytes()
+                           for f in folder.iterdir() if f.name.startswith("MAIN_") and f.suffix != ".toc"}
+    assert written[True].keys() == written[False].keys() and ".pst" in written[True]
+    for name, data in written[True].items():
+        assert data == written[False][name], name
+    engine = Engine(tmp_path / "direct-True")
+    ids, weights = engine.postings("text", "次数")  # in all 60 documents, 1 to 4 times
+    assert ids.tolist() == list(range(60)) and weights.tolist() == [float(i % 4 + 1) for i in range(60)]
+    assert engine.postings("text", "中等")[0].tolist() == list(range(0, 60, 3))  # 20 documents
+    assert engine.postings("text", "59")[0].tolist() == [59]  # inlined in the term dictionary
+    engine.close()

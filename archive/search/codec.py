@@ -30,6 +30,7 @@ table of contents names :class:`ArrayCodec`, :class:`TokenCounts` and
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import mmap
 import pickle
@@ -42,6 +43,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import (WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldCursor, W3FieldWriter, W3LeafMatcher,
                                   W3PerDocReader, W3PerDocWriter, W3PostingsWriter, W3TermInfo, W3TermsReader)
 from whoosh.columns import Column, PickleColumn, VarBytesColumn
+from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.formats import Frequency
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
@@ -54,6 +56,7 @@ _POINTER = struct.Struct("!Iq")  # whoosh.filedb.filetables: a hash slot (hash, 
 _LENGTHS = struct.Struct("!ii")  # ... and an item's key and value lengths
 LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 BITMAP_DENSITY = 32  # a block's documents are a bitmap when at least one in this many has the term
+BITMAP_MIN = 64  # ... and it is in at least this many documents
 
 
 class Tokens:
@@ -104,7 +107,7 @@ def _encode_ids(ids: np.ndarray):
     count = len(ids)
     first = int(ids[0])
     span = int(ids[-1]) - first + 1
-    if count >= 64 and span <= count * BITMAP_DENSITY:
+    if count >= BITMAP_MIN and span <= count * BITMAP_DENSITY:
         bits = np.zeros(span, dtype=bool)
         bits[ids - first] = True
         return "b", (first, span, np.packbits(bits, bitorder="little").tobytes())
@@ -239,6 +242,54 @@ class ArrayPostingsWriter(W3PostingsWriter):
             offset = posfile.tell()
         posfile.write(positions.astype(_DTYPES[kind]).tobytes())
         return offset, kind, counts_kind, counts
+
+
+_TERM_INFO = struct.Struct("!BfIBBfIIqi")  # W3TermInfo.to_bytes of a term with a postings block
+
+
+DIRECT_LIMIT = 256  # terms in fewer documents of a segment are written by _write_positional_term
+
+
+def _write_positional_term(fieldwriter, key: bytes, ids: np.ndarray, counts: np.ndarray, positions: np.ndarray,
+                           lengths: list) -> None:
+    """Write one term of a positional field whose weights are its counts and which is in
+    fewer than ``DIRECT_LIMIT`` documents: the same bytes as ``start_term``, ``write_arrays``
+    and ``finish_term`` (one block), from Python lists instead of a dozen numpy calls on a
+    few dozen numbers each.
+
+    Every batch of the indexer writes a small segment, and the common words of the notices
+    are in every one of its documents: several hundred such terms a batch, whatever the
+    batch holds. ``lengths``: each document's length in the field.
+    """
+    postfile, posfile = fieldwriter._postfile, fieldwriter._posfile
+    id_list, count_list = ids.tolist(), counts.tolist()
+    if any(b <= a for a, b in zip(id_list, id_list[1:])):
+        raise ValueError(f"postings out of order: {key!r}")
+    own = [lengths[d] for d in id_list]
+    low, high = length_to_byte(int(min(own))), length_to_byte(int(max(own)))
+    top = max(count_list)
+    # the positions first, in the .pos file (ArrayPostingsWriter._write_positions)
+    where = posfile.tell()
+    if where % 4:
+        posfile.write(b"\0" * (4 - where % 4))
+        where = posfile.tell()
+    kind = "H" if int(positions.max()) < 65536 else "I"
+    posfile.write(positions.astype(_DTYPES[kind]).tobytes())
+    # then the block (ArrayPostingsWriter._write_block with _encode_ids and _encode_numbers)
+    if top == 1:
+        weights = ("1", None)
+    else:
+        weight_kind = "B" if top < 256 else "H" if top < 65536 else "I"
+        weights = (weight_kind, counts.astype(_DTYPES[weight_kind]).tobytes())
+    data = pickle.dumps((BLOCK_TAG, *_encode_ids(ids), *weights, None, (where, kind, "w", None)), pickle.HIGHEST_PROTOCOL)
+    head = pickle.dumps((len(id_list), id_list[-1], float(top), 0, low, high), 2)
+    start = postfile.tell()
+    postfile.write(WHOOSH3_HEADER_MAGIC)
+    postfile.write(_INT.pack(-(len(head) + len(data))))
+    postfile.write(head)
+    postfile.write(data)
+    fieldwriter._tindex.add(key, _TERM_INFO.pack(False, float(sum(count_list)), len(id_list), low, high, float(top),
+                                                 id_list[0], id_list[-1], start, postfile.tell() - start))
 
 
 def _varints(numbers) -> bytearray:
@@ -579,11 +630,35 @@ class ArrayFieldCursor(W3FieldCursor):
         return ArrayTermInfo.from_bytes(self._tindex.dbfile.get(self._datapos, self._datalen))
 
 
+class _TermIndexWriter(OrderedHashWriter):
+    """Whoosh's term dictionary file, the same bytes; :meth:`add` with one write and one
+    position look-up instead of three and two (an indexer's batch adds a thousand terms)."""
+
+    def add(self, key, value):
+        if key <= self.lastkey:
+            raise ValueError(f"Keys must increase: {self.lastkey!r}..{key!r}")
+        dbfile = self.dbfile
+        where = dbfile.tell()
+        self.index.append(where)
+        dbfile.write(_LENGTHS.pack(len(key), len(value)) + key + value)
+        hashed = int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[12:], "big")  # filetables.md5_hash
+        self.buckets[hashed & 255].append((hashed, where))
+        self.lastkey = key
+
+
 class ArrayFieldWriter(W3FieldWriter):
     """Whoosh's field writer with a positions file beside the postings."""
 
     def __init__(self, codec, storage, segment):
-        super().__init__(codec, storage, segment)
+        # W3FieldWriter.__init__, with the term dictionary written by _TermIndexWriter
+        self._codec, self._storage, self._segment = codec, storage, segment
+        self._fieldname = self._fieldid = self._btext = self._fieldobj = self._format = None
+        self._tindex = _TermIndexWriter(self._create_file(W3Codec.TERMS_EXT))
+        self._fieldmap = self._tindex.extras["fieldmap"] = {}
+        self._postfile = self._create_file(W3Codec.POSTS_EXT)
+        self._postwriter = None
+        self._infield = False
+        self.is_closed = False
         self._posfile = self._create_file(POSITIONS_EXT)
 
     def start_field(self, fieldname, fieldobj):
@@ -929,6 +1004,8 @@ class ArrayWriter(SegmentWriter):
     with term vectors or separate spelling fields is refused.
     """
 
+    direct_small_terms = True  # _write_positional_term where it applies (False: the general path, the same bytes)
+
     def __init__(self, ix, **kwargs):
         refuse_unsupported(ix.schema)
         kwargs.setdefault("codec", ArrayCodec())
@@ -1109,6 +1186,9 @@ class ArrayWriter(SegmentWriter):
             small_lengths = lengths.tolist() if lengths is not None else None
             prefix = pack_ushort(fieldwriter._fieldid)
             add_term = fieldwriter._tindex.add
+            # a positional field's weights are its counts unless a document was boosted
+            direct = (self.direct_small_terms and fieldname in self._tables and not self._tables[fieldname].boosts
+                      and lengths is not None and fieldobj.format.fixed_value_size() == 0)
             if fieldname in self._tables:
                 postings = ((term, ids, counts, weights, None, positions)
                             for term, ids, counts, weights, positions in self._tables[fieldname].postings())
@@ -1147,6 +1227,9 @@ class ArrayWriter(SegmentWriter):
                             info._inlined = (info._inlined[0], info._inlined[1],
                                              tuple(np.asarray(p, dtype="<u4").tobytes() for p in found))
                     add_term(prefix + tbytes, info.to_bytes())
+                    continue
+                if direct and positions is not None and len(ids) < DIRECT_LIMIT:
+                    _write_positional_term(fieldwriter, prefix + tbytes, ids, counts, positions, small_lengths)
                     continue
                 ordered = np.asarray(ids, dtype=np.uint32)
                 if (ordered[1:] <= ordered[:-1]).any():
