@@ -275,14 +275,19 @@ def _follow(work) -> None:
     # The generation this write's change-log entry takes as the transaction's last statement
     # (core.changelog.append, after these hooks). On PostgreSQL a concurrent writer may take
     # it first; the stamp then lags one behind and the next report recounts (slower, never wrong).
-    generation = st.peek_number(conn, st.STORE_GENERATION)
+    # (the three counters in one statement: every write runs this)
+    counters = dict(conn.execute(_FOLLOW_COUNTERS).all())
+    generation = (counters.get(st.STORE_GENERATION) or 0) + 1  # st.peek_number
     numbers = [key for kind, key in work.touched if kind == "case"]
     if numbers:
         refresh(conn, calendar, conn.execute(select(*_CASE_COLUMNS).where(st.cases.c.case_no.in_(numbers))),
                 new_ids=work.new_case_ids)
-    if _counter(conn, GENERATION) == generation - 1 and _counter(conn, CALENDAR) == calendar_stamp(calendar):
+    if counters.get(GENERATION) == generation - 1 and counters.get(CALENDAR) == calendar_stamp(calendar):
         _set_counter(conn, GENERATION, generation)
 
+
+_FOLLOW_COUNTERS = select(st.counters.c.scope, st.counters.c.value).where(
+    st.counters.c.scope.in_([st.STORE_GENERATION, GENERATION, CALENDAR]))
 
 subscribe_within(_follow)
 
