@@ -831,6 +831,14 @@ class ArrayPerDocReader(W3PerDocReader):
     def stored_fields(self, docnum):
         return self._cached_reader("_stored", STORED)[docnum] or {}
 
+    def has_column(self, fieldname):
+        # A segment's files never change: look once, not once a document and field (a merge
+        # asks for every length of every document, each a stat() of the column's file).
+        known = self.__dict__.setdefault("_has_column", {})
+        if fieldname not in known:
+            known[fieldname] = super().has_column(fieldname)
+        return known[fieldname]
+
 
 INLINE_LIMIT = 8  # a term with fewer postings in a segment keeps them in the term dictionary
 
@@ -887,12 +895,13 @@ class _TokenTable:
         if boost != 1.0:
             self.boosts[docnum] = boost
 
-    def add_inverted(self, tokens: list, ids: np.ndarray, positions: np.ndarray) -> None:
+    def add_inverted(self, tokens, ids: np.ndarray, positions: np.ndarray) -> None:
         """Entries (token, document, position) in any order, e.g. a merged segment's postings:
-        filed document after document, in the order they came for each document."""
+        filed document after document, in the order they came for each document. ``tokens``:
+        a list of tokens, or an array of their numbers (:meth:`number_of`)."""
         if not len(ids):
             return
-        numbers = np.asarray(self.number_of(tokens), dtype=np.uint32)
+        numbers = tokens if isinstance(tokens, np.ndarray) else np.asarray(self.number_of(tokens), dtype=np.uint32)
         order = np.argsort(ids, kind="stable")
         ids = ids[order]
         self.terms.extend(numbers[order].tolist())
@@ -1131,6 +1140,26 @@ class ArrayWriter(SegmentWriter):
             fieldobj = schema[fieldname]
             positional = isinstance(fieldobj.format, TokenPositions)
             found = read_term(terms_reader._postfile, terminfo, positional=positional)
+            if positional and live is None and found.counts is not None:
+                # the usual case (a small segment without deletions): every entry, as it is
+                counts = found.counts
+                if not isinstance(found.positions, tuple):
+                    positions = found.positions
+                else:
+                    positions = terms_reader.positions(found.positions, int(counts.sum()))
+                table = self._table(fieldname)
+                if (found.weights != counts).any():
+                    new = found.ids.astype(np.int64) + startdoc
+                    boosted = found.weights != counts
+                    for doc, count, weight in zip(new[boosted].tolist(), counts[boosted].tolist(),
+                                                  found.weights[boosted].tolist()):
+                        table.boosts[doc] = weight / count
+                pending = inverted.setdefault(fieldname, ([], [], []))
+                pending[0].append(np.full(len(positions), table.number_of([tbytes.decode("utf-8")])[0],
+                                          dtype=np.uint32))
+                pending[1].append(np.repeat(found.ids.astype(np.uint32) + np.uint32(startdoc), counts))
+                pending[2].append(positions)
+                continue
             ids = found.ids.astype(np.int64)
             new = ids + startdoc if live is None else live[ids]
             keep = new >= 0
@@ -1147,11 +1176,15 @@ class ArrayWriter(SegmentWriter):
                         positions = terms_reader.positions(positions, int(counts.sum()))
                     positions = positions[np.repeat(keep, counts)]
                 table = self._table(fieldname)
-                for doc, count, weight in zip(new[keep].tolist(), counts[keep].tolist(), found.weights[keep].tolist()):
-                    if weight != count:
+                weights = found.weights[keep]
+                boosted = weights != counts[keep]
+                if boosted.any():
+                    for doc, count, weight in zip(new[keep][boosted].tolist(), counts[keep][boosted].tolist(),
+                                                  weights[boosted].tolist()):
                         table.boosts[doc] = weight / count
+                number = table.number_of([tbytes.decode("utf-8")])[0]
                 pending = inverted.setdefault(fieldname, ([], [], []))
-                pending[0].extend([tbytes.decode("utf-8")] * int(counts[keep].sum()))
+                pending[0].append(np.full(int(counts[keep].sum()), number, dtype=np.uint32))
                 pending[1].append(np.repeat(new[keep], counts[keep]))
                 pending[2].append(np.asarray(positions, dtype=np.uint32))
                 continue
@@ -1170,8 +1203,8 @@ class ArrayWriter(SegmentWriter):
                 if entry[2] is None:
                     entry[2] = []
                 entry[2].extend(v for v, k in zip(values, keep.tolist()) if k)
-        for fieldname, (tokens, ids, positions) in inverted.items():
-            self._table(fieldname).add_inverted(tokens, np.concatenate(ids), np.concatenate(positions))
+        for fieldname, (numbers, ids, positions) in inverted.items():
+            self._table(fieldname).add_inverted(np.concatenate(numbers), np.concatenate(ids), np.concatenate(positions))
 
     def _flush_segment(self):
         from whoosh.system import pack_ushort
