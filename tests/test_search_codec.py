@@ -251,3 +251,28 @@ def test_a_small_segment_is_written_to_the_same_bytes_by_the_direct_path(tmp_pat
     assert engine.postings("text", "中等")[0].tolist() == list(range(0, 60, 3))  # 20 documents
     assert engine.postings("text", "59")[0].tolist() == [59]  # inlined in the term dictionary
     engine.close()
+
+
+def test_a_merge_takes_the_oldest_small_segments_eight_at_most(built):
+    # No entry is applied while the indexer merges: a merge's size bounds the index's lag.
+    ix = index.open_dir(str(built))
+    big = len(ix._segments())
+    more = list(documents(620, 0, 1))[600:]
+    for doc in more:  # twenty small segments, none merged
+        search._write_documents(ix, [(doc["key"], doc)], merge_at=100)
+
+    def small():
+        return [s for s in index.open_dir(str(built))._segments() if s.doc_count_all() < search.SMALL_SEGMENT]
+
+    assert len(small()) == 20
+    oldest = {s.segment_id() for s in small()[:search.MERGE_AT_MOST]}
+    search._write_documents(ix, [], merge_at=8)
+    left = small()
+    assert len(left) == 20 - search.MERGE_AT_MOST + 1  # eight became one
+    assert not oldest & {s.segment_id() for s in left}
+    assert len(index.open_dir(str(built))._segments()) == big + len(left)
+    engine = Engine(built)
+    keys = engine.keys()
+    mask = engine.docs(Q.Term("text", "次数")) & ~engine.deleted
+    assert {keys[d] for d in np.flatnonzero(mask)} >= {doc["key"] for doc in more}
+    engine.close()

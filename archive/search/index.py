@@ -84,6 +84,10 @@ REMEMBERED_HITS = 100  # the best hits of a query kept for its later pages (see 
 SEGMENT_DOCS = 100_000  # documents per segment written by a rebuild, at most: a query pays per segment
 SEGMENT_TOKENS = 50_000_000  # ... and token occurrences (8 bytes each while collected, 25 when written)
 SMALL_SEGMENT = 200  # segments below this many documents are merged by later updates (8 at a time)
+# A merge takes at most this many small segments, the oldest: no entry is applied while it
+# runs, so its size bounds the index's lag (a merge of 8 of a busy indexer's batches, ~600
+# documents, takes under a second).
+MERGE_AT_MOST = 8
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -696,14 +700,16 @@ def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int =
 
 
 def _merge_small_segments(writer, segments, at_least: int = 8):
-    """Whoosh merge policy for updates: merge the small segments the updates made, never the
-    large ones of a rebuild (Whoosh's MERGE_SMALL would, once there are enough of them, merge
-    most of the archive inside a clerk's command)."""
+    """Whoosh merge policy for updates: once there are ``at_least`` small segments the updates
+    made, merge the oldest ``MERGE_AT_MOST`` of them; never the large ones of a rebuild
+    (Whoosh's MERGE_SMALL would, once there are enough of them, merge most of the archive
+    inside a clerk's command)."""
     from whoosh.reading import SegmentReader
 
     small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT]
     if len(small) < max(2, at_least):
         return segments
+    small = small[:MERGE_AT_MOST]
     for segment in small:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         writer.add_reader(reader)
@@ -792,8 +798,9 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
 
 
 def merge_small_segments(session, *, at_least: int = 2) -> bool:
-    """Merge the small segments updates left, when there are ``at_least`` of them (the indexer
-    does it when it has nothing else to do, so that merging does not hold up new entries)."""
+    """Merge small segments updates left (``MERGE_AT_MOST`` of them), when there are
+    ``at_least``; False when there were not (the indexer does it when it has nothing else to
+    do, a merge at a time, so that merging does not hold up new entries for long)."""
     area = _Area(session)
     with area.lock(WRITE_TIMEOUT):
         current = area.current(area.read_state())

@@ -19,8 +19,9 @@ run it:
   installation without an indexer process still keeps its index current.
 
 Each batch is one small index segment. A busy indexer lets up to ``BUSY_MERGE_AT`` of them
-pile up before it merges them, and merges them as soon as nothing is pending, so that
-merging seldom holds up new entries.
+pile up before it merges some, and merges them as soon as nothing is pending, so that
+merging seldom holds up new entries; a merge takes at most ``index.MERGE_AT_MOST`` of them
+(the oldest), so that it never holds them up for long.
 
 A kill at any moment loses nothing. An entry counts as applied only once the state file
 says so, which is written after the index has committed; the entries of a batch cut short
@@ -47,9 +48,10 @@ LEASE_SECONDS = 30.0  # a killed indexer blocks the next one for at most this lo
 POLL_SECONDS = 0.2  # how often an idle indexer looks for new entries
 BATCH = 500  # entries applied in one index commit, at most
 # A running indexer lets entries gather this long before it commits them: each commit costs
-# ~80 ms of CPU whatever it holds (a segment's term dictionary, readers of the segments for
-# the deletions), ~3 ms a case besides, and it shares the cores with the clerks. Lag p95
-# stays under 2 s (bench/concurrency.py).
+# ~45 ms of CPU whatever it holds (the notices' common words are in every batch: a segment's
+# term dictionary and postings; readers of the segments for the deletions), ~2-2.5 ms a case
+# besides, and it shares the cores with the clerks. Lag p95 stays near 1.3 s
+# (bench/concurrency.py).
 GATHER_SECONDS = 1.0
 ERROR_PAUSE = 5.0  # seconds before trying again after a failed batch
 KEEP_DAYS = 30  # applied entries older than this are pruned from the log
@@ -203,8 +205,10 @@ class Indexer:
                         stop.wait(self.gathering)  # not a poll: each look reads the log again
                         continue
                     elif not merged:  # nothing pending: a good moment to merge what the batches left
-                        index.merge_small_segments(self.session, at_least=IDLE_MERGE_AT)
-                        merged = True
+                        # one merge (MERGE_AT_MOST segments) a turn, and new entries first
+                        merged = not index.merge_small_segments(self.session, at_least=IDLE_MERGE_AT)
+                        if not merged:
+                            continue
                     self._prune_if_due()
                 except Exception as exc:  # noqa: BLE001 - the loop outlives a failed batch
                     self.stats.errors += 1
