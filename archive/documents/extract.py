@@ -220,9 +220,10 @@ def _flat_outline(data: bytes) -> tuple[list[str], list[dict]] | None:
     sections = []
     for section in _SECTION.findall(data):
         references = {}
-        for kind, attributes in _REFERENCE.findall(section):
-            if _R_DECLARED not in data:
-                return None
+        found = _REFERENCE.findall(section)
+        if found and _R_DECLARED not in data:
+            return None
+        for kind, attributes in found:
             values = {name: first or second for name, first, second in _ATTRIBUTE.findall(attributes)}
             references[(kind.decode(), values.get(b"w:type", b"").decode() or None)] = \
                 values.get(b"r:id", b"").decode() or None

@@ -30,7 +30,6 @@ table of contents names :class:`ArrayCodec`, :class:`TokenCounts` and
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import mmap
 import pickle
@@ -43,7 +42,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import (WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldCursor, W3FieldWriter, W3LeafMatcher,
                                   W3PerDocReader, W3PerDocWriter, W3PostingsWriter, W3TermInfo, W3TermsReader)
 from whoosh.columns import Column, PickleColumn, VarBytesColumn
-from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.formats import Frequency
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
@@ -641,7 +640,7 @@ class _TermIndexWriter(OrderedHashWriter):
         where = dbfile.tell()
         self.index.append(where)
         dbfile.write(_LENGTHS.pack(len(key), len(value)) + key + value)
-        hashed = int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[12:], "big")  # filetables.md5_hash
+        hashed = md5_hash(key)
         self.buckets[hashed & 255].append((hashed, where))
         self.lastkey = key
 
@@ -650,15 +649,8 @@ class ArrayFieldWriter(W3FieldWriter):
     """Whoosh's field writer with a positions file beside the postings."""
 
     def __init__(self, codec, storage, segment):
-        # W3FieldWriter.__init__, with the term dictionary written by _TermIndexWriter
-        self._codec, self._storage, self._segment = codec, storage, segment
-        self._fieldname = self._fieldid = self._btext = self._fieldobj = self._format = None
-        self._tindex = _TermIndexWriter(self._create_file(W3Codec.TERMS_EXT))
-        self._fieldmap = self._tindex.extras["fieldmap"] = {}
-        self._postfile = self._create_file(W3Codec.POSTS_EXT)
-        self._postwriter = None
-        self._infield = False
-        self.is_closed = False
+        super().__init__(codec, storage, segment)
+        self._tindex.__class__ = _TermIndexWriter  # the same writer and file, with the leaner add
         self._posfile = self._create_file(POSITIONS_EXT)
 
     def start_field(self, fieldname, fieldobj):
@@ -1140,53 +1132,42 @@ class ArrayWriter(SegmentWriter):
             fieldobj = schema[fieldname]
             positional = isinstance(fieldobj.format, TokenPositions)
             found = read_term(terms_reader._postfile, terminfo, positional=positional)
-            if positional and live is None and found.counts is not None:
-                # the usual case (a small segment without deletions): every entry, as it is
-                counts = found.counts
-                if not isinstance(found.positions, tuple):
-                    positions = found.positions
+            if positional:
+                if found.counts is None:  # a word: as many entries as it occurs, without positions
+                    counts, positions = np.maximum(1, np.rint(found.weights)).astype(np.uint32), None
                 else:
-                    positions = terms_reader.positions(found.positions, int(counts.sum()))
-                table = self._table(fieldname)
-                if (found.weights != counts).any():
+                    counts, positions = found.counts, found.positions
+                    if isinstance(positions, tuple):
+                        positions = terms_reader.positions(positions, int(counts.sum()))
+                weights = found.weights
+                if live is None:  # the usual case (small segments without deletions): every entry as it is
                     new = found.ids.astype(np.int64) + startdoc
-                    boosted = found.weights != counts
+                else:
+                    new = live[found.ids]
+                    keep = new >= 0
+                    if not keep.any():
+                        continue
+                    if positions is not None:
+                        positions = positions[np.repeat(keep, counts)]
+                    new, counts, weights = new[keep], counts[keep], weights[keep]
+                if positions is None:
+                    positions = np.full(int(counts.sum()), NO_POSITION, dtype=np.uint32)
+                table = self._table(fieldname)
+                boosted = weights != counts
+                if boosted.any():
                     for doc, count, weight in zip(new[boosted].tolist(), counts[boosted].tolist(),
-                                                  found.weights[boosted].tolist()):
+                                                  weights[boosted].tolist()):
                         table.boosts[doc] = weight / count
                 pending = inverted.setdefault(fieldname, ([], [], []))
                 pending[0].append(np.full(len(positions), table.number_of([tbytes.decode("utf-8")])[0],
                                           dtype=np.uint32))
-                pending[1].append(np.repeat(found.ids.astype(np.uint32) + np.uint32(startdoc), counts))
+                pending[1].append(np.repeat(new, counts))
                 pending[2].append(positions)
                 continue
             ids = found.ids.astype(np.int64)
             new = ids + startdoc if live is None else live[ids]
             keep = new >= 0
             if not keep.any():
-                continue
-            if positional:
-                if found.counts is None:  # a word: as many entries as it occurs, without positions
-                    counts = np.maximum(1, np.rint(found.weights)).astype(np.int64)
-                    positions = np.full(int(counts[keep].sum()), NO_POSITION, dtype=np.uint32)
-                else:
-                    counts = found.counts.astype(np.int64)
-                    positions = found.positions
-                    if isinstance(positions, tuple):
-                        positions = terms_reader.positions(positions, int(counts.sum()))
-                    positions = positions[np.repeat(keep, counts)]
-                table = self._table(fieldname)
-                weights = found.weights[keep]
-                boosted = weights != counts[keep]
-                if boosted.any():
-                    for doc, count, weight in zip(new[keep][boosted].tolist(), counts[keep][boosted].tolist(),
-                                                  weights[boosted].tolist()):
-                        table.boosts[doc] = weight / count
-                number = table.number_of([tbytes.decode("utf-8")])[0]
-                pending = inverted.setdefault(fieldname, ([], [], []))
-                pending[0].append(np.full(int(counts[keep].sum()), number, dtype=np.uint32))
-                pending[1].append(np.repeat(new[keep], counts[keep]))
-                pending[2].append(np.asarray(positions, dtype=np.uint32))
                 continue
             terms = self._postings_of(fieldname)
             term = tbytes.decode("utf-8") if isinstance(fieldobj.format, TokenCounts) else tbytes
