@@ -173,8 +173,8 @@ def _check_numbers(session) -> tuple[bool, str]:
         notices = conn.execute(select(st.notices.c.unit, st.notices.c.kind, st.notices.c.seq)
                                .where(st.notices.c.reprint_no == 0)).all()
     by_unit: dict[str, list[int]] = {}
-    for unit, case_no in cases:
-        by_unit.setdefault(unit, []).append(int(re.search(r"(\d{4})$", case_no).group(1)))
+    for unit, case_no in cases:  # the project's format: unit, yyyymmdd, the number (4 digits or more)
+        by_unit.setdefault(unit, []).append(int(re.fullmatch(rf"{re.escape(unit)}\d{{8}}(\d+)", case_no).group(1)))
     for unit, seqs in by_unit.items():
         if sorted(seqs) != list(range(1, len(seqs) + 1)):
             problems.append(f"办件编号 {unit}")

@@ -13,7 +13,7 @@ notice .docx each, no PDF) without following the change log, keeps a copy of its
 * splits a case's CPU into its parts (reading the notices' text, building the index
   document, analysing and adding it, committing), from the batches of 80;
 * times one idle merge of the small segments the batches of 80 left
-  (``index.merge_small_segments``, ``index.MERGE_AT_MOST`` of them): no entry is applied
+  (``index.merge_segments``, ``index.MERGE_AT_MOST`` of them): no entry is applied
   while it runs, so it is what the index's lag can grow by.
 
 The floor beside each figure is the clerk's own CPU per received case, measured in the
@@ -93,7 +93,7 @@ def _merge(session) -> float:
     from archive.search import index
 
     cpu = time.process_time()
-    index.merge_small_segments(session, at_least=2)
+    index.merge_segments(session, at_least=2)
     return time.process_time() - cpu
 
 

@@ -136,6 +136,26 @@ def test_an_index_older_than_the_log_is_rebuilt_by_the_indexer(session):
     assert len(search.find_all(session, "又一个", role=EVERYONE)) == 1
 
 
+def test_an_idle_indexer_merges_the_segments_a_busy_one_left(session):
+    from whoosh import index as whoosh_index
+
+    def segments() -> int:
+        area = search._Area(session)
+        return len(whoosh_index.open_dir(str(area.current(area.read_state())))._segments())
+
+    indexer.catch_up(session)
+    before = segments()
+    busy = indexer.Indexer(session.as_operator("冯涛"), merge_at=100, gather=0)  # under load: no merge yet
+    made = []
+    for number in range(9):
+        made.append(receive(session, f"分段客户{number}"))
+        assert busy.step() == 1
+    assert segments() == before + 9
+    indexer.Indexer(session.as_operator("冯涛")).run(once=True)  # nothing pending: it merges (cron's --once too)
+    assert segments() == before + 9 - search.MERGE_AT_MOST + 1  # the oldest eight became one
+    assert sorted(search.find_all(session, "分段客户", role=EVERYONE)) == sorted(made)
+
+
 def test_applied_entries_are_pruned_after_a_while(session):
     receive(session, "旧变更")
     indexer.catch_up(session)

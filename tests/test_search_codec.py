@@ -98,6 +98,50 @@ def test_updates_and_merges_of_small_segments_keep_every_posting(built):
     engine.close()
 
 
+def test_segments_are_merged_by_tiers_and_a_merge_stays_within_its_documents(tmp_path, monkeypatch):
+    # A busy indexer's batches hold more than SMALL_SEGMENT documents each: before tiers they
+    # were never merged, and a busy year left thousands of segments for every query to visit.
+    monkeypatch.setattr(search, "SMALL_SEGMENT", 2)  # tiers: 0-1, 2-15, 16-127 documents
+    monkeypatch.setattr(search, "MERGED_SEGMENT", 128)  # and from 128 on, left as they are
+    ix = index.create_in(str(tmp_path), search._schema())
+    pending = iter(documents(400, 0, 1))
+
+    def batch(count: int, merge_at: int = 100) -> None:  # an update's commit: merges 30 documents at most
+        search._write_documents(ix, [(doc["key"], doc) for doc in (next(pending) for _ in range(count))],
+                                merge_at=merge_at, merge_docs=30)
+
+    def segments() -> list:
+        return index.open_dir(str(tmp_path))._segments()
+
+    def sizes() -> list[int]:
+        return [segment.doc_count_all() for segment in segments()]
+
+    batch(130)  # as large as a rebuild's: never merged
+    for _ in range(9):
+        batch(3)  # tier 1
+    batch(1)  # tier 0
+    assert sizes() == [130] + [3] * 9 + [1]
+    now = segments()
+    # the oldest of the lowest tier that holds enough, MERGE_AT_MOST and most_docs at most
+    assert search._to_merge(now, at_least=8, most_docs=2_000) == now[1:9]
+    assert search._to_merge(now, at_least=8, most_docs=10) == now[1:4]  # 9 documents
+    assert search._to_merge(now, at_least=10, most_docs=2_000) == []
+    batch(1, merge_at=8)  # eight of tier 1; the batch's own document joins them
+    assert sizes() == [130, 3, 1, 25]
+    for _ in range(8):
+        batch(16)  # tier 2, with the 25
+    batch(1, merge_at=8)  # nine of tier 2, but two of them are more than 30 documents
+    assert sizes() == [130, 3, 1, 25] + [16] * 8 + [1]
+    search._write_documents(ix, [], merge_at=8, merge_docs=1_000)  # the idle indexer's merge
+    assert sizes() == [130, 3, 1, 16, 1, 25 + 7 * 16]
+    assert search._tier(127) == 2 and search._tier(137) is None  # and 137 is left as it is
+    engine = Engine(tmp_path)
+    keys = list(engine.keys())
+    assert len(keys) == len(set(keys)) == 130 + 9 * 3 + 1 + 1 + 8 * 16 + 1  # every document, once
+    assert not engine.deleted.any()
+    engine.close()
+
+
 def test_fractional_weights_are_kept(tmp_path):
     ix = index.create_in(str(tmp_path), search._schema())
     writer = ArrayWriter(ix)

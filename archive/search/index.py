@@ -83,11 +83,21 @@ SNIPPET_CHARS = 96
 REMEMBERED_HITS = 100  # the best hits of a query kept for its later pages (see search)
 SEGMENT_DOCS = 100_000  # documents per segment written by a rebuild, at most: a query pays per segment
 SEGMENT_TOKENS = 50_000_000  # ... and token occurrences (8 bytes each while collected, 25 when written)
-SMALL_SEGMENT = 200  # segments below this many documents are merged by later updates (8 at a time)
-# A merge takes at most this many small segments, the oldest: no entry is applied while it
-# runs, so its size bounds the index's lag (a merge of 8 of a busy indexer's batches, ~600
-# documents, takes under a second).
+# Updates write a small segment each, merged by tiers: segments below SMALL_SEGMENT
+# documents, then each TIER_FACTOR times larger, are merged with their own tier's oldest
+# once there are enough of them (8, a busy indexer 48), so that a busy year leaves a few
+# dozen segments rather than thousands (a query, and a commit's look-up of old documents,
+# pay per segment). No entry is applied while a merge runs, so its size bounds the index's
+# lag: a merge takes at most MERGE_AT_MOST segments and writes at most MERGE_DOCS documents
+# when entries wait (an update's commit), IDLE_MERGE_DOCS when the indexer has nothing else
+# to do. Segments of MERGED_SEGMENT documents or more (and a rebuild's) are left as they are;
+# `archive reindex` compacts the whole index.
+SMALL_SEGMENT = 200
+TIER_FACTOR = 8
 MERGE_AT_MOST = 8
+MERGE_DOCS = 2_000  # 0.7-2.7 s of merging (bench/segments.py: as long as writing them)
+IDLE_MERGE_DOCS = 10_000  # a few seconds, once in ten thousand cases
+MERGED_SEGMENT = SMALL_SEGMENT * TIER_FACTOR ** 2  # 12,800
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -677,11 +687,13 @@ def _open_dir(path: Path):
     return index.open_dir(str(path))
 
 
-def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int = 8, absent=()) -> None:
-    """Replace (or delete) the documents of these cases in an open index; the small segments
-    are merged once there are ``merge_at`` of them. The keys in ``absent`` are known not to be
-    in the index (the caller holds its lock): they are added without looking for an old
-    document to delete, a look-up in every segment that a busy day's new cases would each pay."""
+def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int = 8, absent=(),
+                     merge_docs: int = MERGE_DOCS) -> None:
+    """Replace (or delete) the documents of these cases in an open index; segments are merged
+    once a tier holds ``merge_at`` of them (:func:`_merge_tiers`). The keys in ``absent`` are
+    known not to be in the index (the caller holds its lock): they are added without looking
+    for an old document to delete, a look-up in every segment that a busy day's new cases
+    would each pay."""
     from functools import partial
 
     from .codec import ArrayWriter
@@ -696,25 +708,54 @@ def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int =
     except BaseException:
         writer.cancel()
         raise
-    writer.commit(mergetype=partial(_merge_small_segments, at_least=merge_at))
+    writer.commit(mergetype=partial(_merge_tiers, at_least=merge_at, most_docs=merge_docs))
 
 
-def _merge_small_segments(writer, segments, at_least: int = 8):
-    """Whoosh merge policy for updates: once there are ``at_least`` small segments the updates
-    made, merge the oldest ``MERGE_AT_MOST`` of them; never the large ones of a rebuild
-    (Whoosh's MERGE_SMALL would, once there are enough of them, merge most of the archive
-    inside a clerk's command)."""
+def _tier(docs: int) -> int | None:
+    """A segment's tier by its documents: 0 below SMALL_SEGMENT, then one a TIER_FACTOR; None
+    for a segment merges leave as it is."""
+    if docs >= MERGED_SEGMENT:
+        return None
+    tier, bound = 0, SMALL_SEGMENT
+    while docs >= bound:
+        tier, bound = tier + 1, bound * TIER_FACTOR
+    return tier
+
+
+def _to_merge(segments, *, at_least: int, most_docs: int) -> list:
+    """The segments to merge now: the oldest of the lowest tier holding ``at_least`` segments,
+    ``MERGE_AT_MOST`` of them and ``most_docs`` documents at most (two at least); none else."""
+    tiers: dict[int, list] = {}
+    for segment in segments:  # oldest first
+        tier = _tier(segment.doc_count_all())
+        if tier is not None:
+            tiers.setdefault(tier, []).append(segment)
+    for tier in sorted(tiers):
+        if len(tiers[tier]) < max(2, at_least):
+            continue
+        chosen, docs = [], 0
+        for segment in tiers[tier][:MERGE_AT_MOST]:
+            if len(chosen) >= 2 and docs + segment.doc_count_all() > most_docs:
+                break
+            chosen.append(segment)
+            docs += segment.doc_count_all()
+        if docs <= most_docs:
+            return chosen
+    return []
+
+
+def _merge_tiers(writer, segments, at_least: int = 8, most_docs: int = MERGE_DOCS):
+    """Whoosh merge policy for updates (see SMALL_SEGMENT): merge the segments
+    :func:`_to_merge` picks; never a rebuild's large ones (Whoosh's MERGE_SMALL would, once
+    there are enough of them, merge most of the archive inside a clerk's command)."""
     from whoosh.reading import SegmentReader
 
-    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT]
-    if len(small) < max(2, at_least):
-        return segments
-    small = small[:MERGE_AT_MOST]
-    for segment in small:
+    chosen = _to_merge(segments, at_least=at_least, most_docs=most_docs)
+    for segment in chosen:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         writer.add_reader(reader)
         reader.close()
-    return [s for s in segments if s not in small]
+    return [s for s in segments if s not in chosen]
 
 
 # -- following the store --------------------------------------------------------------------
@@ -776,8 +817,8 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
     as they are now, so applying an entry twice does no harm. Returns False, changing
     nothing, when the index no longer stands at ``after`` (a rebuild was swapped in): the
     caller reads the state again. Errors propagate: the entries then stay to be applied.
-    The small segments updates leave are merged once there are ``merge_at`` of them (a
-    busy indexer puts that off, see :func:`merge_small_segments`).
+    The segments updates leave are merged once a tier holds ``merge_at`` of them (a busy
+    indexer puts that off, see :func:`merge_segments`).
     """
     area = _Area(session)
     use_jieba_cache(area.root)
@@ -797,9 +838,9 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
     return True
 
 
-def merge_small_segments(session, *, at_least: int = 2) -> bool:
-    """Merge small segments updates left (``MERGE_AT_MOST`` of them), when there are
-    ``at_least``; False when there were not (the indexer does it when it has nothing else to
+def merge_segments(session, *, at_least: int = 2, most_docs: int = IDLE_MERGE_DOCS) -> bool:
+    """Merge the segments updates left, once a tier holds ``at_least`` of them (one merge, see
+    :func:`_to_merge`); False when none did (the indexer merges when it has nothing else to
     do, a merge at a time, so that merging does not hold up new entries for long)."""
     area = _Area(session)
     with area.lock(WRITE_TIMEOUT):
@@ -807,9 +848,9 @@ def merge_small_segments(session, *, at_least: int = 2) -> bool:
         if current is None:
             return False
         ix = _open_dir(current)
-        if sum(1 for segment in ix._segments() if segment.doc_count_all() < SMALL_SEGMENT) < at_least:
+        if not _to_merge(ix._segments(), at_least=at_least, most_docs=most_docs):
             return False
-        _write_documents(ix, [], merge_at=at_least)
+        _write_documents(ix, [], merge_at=at_least, merge_docs=most_docs)
     return True
 
 

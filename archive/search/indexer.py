@@ -18,10 +18,12 @@ run it:
   indexer holds the lease (:func:`archive.centre.open_session` arranges it), so an
   installation without an indexer process still keeps its index current.
 
-Each batch is one small index segment. A busy indexer lets up to ``BUSY_MERGE_AT`` of them
-pile up before it merges some, and merges them as soon as nothing is pending, so that
-merging seldom holds up new entries; a merge takes at most ``index.MERGE_AT_MOST`` of them
-(the oldest), so that it never holds them up for long.
+Each batch is one index segment, merged with others of its size by tiers
+(:data:`archive.search.index.SMALL_SEGMENT`). A busy indexer lets up to ``BUSY_MERGE_AT`` of
+a tier pile up before it merges some, and merges them as soon as nothing is pending, so
+that merging seldom holds up new entries; a merge takes at most ``index.MERGE_AT_MOST`` of
+them (the oldest) and ``index.MERGE_DOCS`` documents while entries wait, so that it never
+holds them up for long. ``archive indexer --once`` merges too, after the entries.
 
 A kill at any moment loses nothing. An entry counts as applied only once the state file
 says so, which is written after the index has committed; the entries of a batch cut short
@@ -55,7 +57,7 @@ BATCH = 500  # entries applied in one index commit, at most
 GATHER_SECONDS = 1.0
 ERROR_PAUSE = 5.0  # seconds before trying again after a failed batch
 KEEP_DAYS = 30  # applied entries older than this are pruned from the log
-BUSY_MERGE_AT = 48  # small index segments a busy indexer lets pile up before it merges them
+BUSY_MERGE_AT = 48  # index segments of a tier a busy indexer lets pile up before it merges some
 IDLE_MERGE_AT = 8  # ... and an idle one (as every update merged before the indexer)
 PRUNE_EVERY = 3600.0
 
@@ -176,7 +178,7 @@ class Indexer:
 
         stop = stop or threading.Event()
         said_waiting = False
-        merged = True
+        merged = False  # merges wait until nothing is pending; at start too (--once from cron)
         renewing = None  # the lease is renewed by a thread of its own while held (Lease.renewing)
         try:
             while not stop.is_set():
@@ -206,7 +208,7 @@ class Indexer:
                         continue
                     elif not merged:  # nothing pending: a good moment to merge what the batches left
                         # one merge (MERGE_AT_MOST segments) a turn, and new entries first
-                        merged = not index.merge_small_segments(self.session, at_least=IDLE_MERGE_AT)
+                        merged = not index.merge_segments(self.session, at_least=IDLE_MERGE_AT)
                         if not merged:
                             continue
                     self._prune_if_due()
