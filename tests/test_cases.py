@@ -228,6 +228,20 @@ def test_pending_materials_case_is_accepted_with_pending_list(session):
     assert "待补交" in docx_text(result.notices[0].docx)
 
 
+
+@pytest.mark.parametrize("kind, overrides", [
+    ("complete", {}),
+    ("supplement", {"materials": ["M01", "M02", "M04"], "defects": {"M04": "未加盖公章"}}),
+    ("deferred", {"defer": True}),
+    ("pending materials", {"item_code": "SJ-XK-004", "materials": ["M01", "M02"]}),
+    ("joint", {"item_code": "SJ-XK-002", "materials": ["M01", "M02", "M03", "M04", "M05", "M06"]}),
+])
+def test_the_case_receive_returns_is_the_case_as_stored(session, kind, overrides):
+    # receive builds the new case from what it inserted instead of reading it back
+    result = make_case(session, **overrides)
+    assert result.case == cases.show(session, result.case.case_no)
+    assert result.case.notices == result.notices
+
 def test_joint_case_prints_three_parts(session):
     result = make_case(session, item_code="SJ-XK-002", materials=["M01", "M02", "M03", "M04", "M05", "M06"])
     text = docx_text(result.notices[0].docx)

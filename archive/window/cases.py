@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -216,9 +217,10 @@ class Case:
 # -- reading ---------------------------------------------------------------------------
 
 def _case_from_row(session: Session, conn, row, *, with_notices: bool = True,
-                   item_names: dict[str, str] | None = None) -> Case:
+                   item_names: dict[str, str] | None = None, issued: tuple | None = None) -> Case:
     """The case of ``row``; ``item_names`` (code → name), when given, saves a list one
-    query per case."""
+    query per case. ``issued``: the row of a case just received, as inserted, and the notices
+    issued with it (it has no others, nor an extension request), so nothing is read back."""
     if item_names is None:
         item_name = conn.execute(select(st.items.c.name).where(st.items.c.code == row.item_code)).scalar() or ""
     else:
@@ -233,8 +235,9 @@ def _case_from_row(session: Session, conn, row, *, with_notices: bool = True,
         sealed_at=row.sealed_at, id=row.id,
         pending_due={code: dt.date.fromisoformat(day) for code, day in (row.pending_due or {}).items()},
         pause_expected_days=row.pause_expected_days, approver=row.approver, approved_on=row.approved_on,
-        notices=tuple(nt.for_case(session, conn, row.id, row.case_no)) if with_notices else (),
-        extension=_latest_extension(conn, row) if with_notices else None,
+        notices=issued if issued is not None else tuple(nt.for_case(session, conn, row.id, row.case_no))
+        if with_notices else (),
+        extension=_latest_extension(conn, row) if with_notices and issued is None else None,
     )
     return replace(case, warnings=tuple(_warnings(session, case)))
 
@@ -534,6 +537,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         session.log(work, "receive", case_no, case_id=case_id, effective_on=received_day, item=item.code,
                     materials=received, missing=missing, status=status)
         issued = []
+        pending_due = {}
         if status == "accepted":
             pending_due = _pending_due(session, item, received_day, missing) if missing else {}
             if pending_due:
@@ -543,7 +547,12 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
         elif status == "needs_supplement":
             issued.append(_issue_supplement(work, item, values, on=received_day, received=received,
                                             defects=defect_map))
-        case = _case_from_row(session, work.conn, _load_row(work.conn, case_no), item_names={item.code: item.name})
+        if pending_due:  # the row changed after its insert
+            row = _load_row(work.conn, case_no)
+        else:  # as inserted (three statements fewer: a tenth of a receive's on PostgreSQL)
+            row = SimpleNamespace(**({column.name: None for column in st.cases.columns} | values))
+        case = _case_from_row(session, work.conn, row, item_names={item.code: item.name},
+                              issued=None if pending_due else tuple(issued))
     return Result(case, tuple(issued))
 
 
