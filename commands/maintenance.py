@@ -31,7 +31,7 @@ def _progress_printer(enabled: bool):
 
 
 @session_command(None, "indexer")
-@click.option("--once", is_flag=True, help="只应用当前积压的变更，然后退出（适合在批量导入后或由定时任务运行）")
+@click.option("--once", is_flag=True, help="只应用当前积压的变更并合并索引分段，然后退出（适合在批量导入后或由定时任务运行）")
 @click.option("--poll", type=click.FloatRange(0.05, 60), default=0.2, show_default=True,
               help="空闲时每隔多少秒查看一次新的变更")
 @click.option("--verbose", "-v", is_flag=True, help="每应用一批变更输出一行")
@@ -47,7 +47,7 @@ def indexer_command(session, once, poll, verbose, as_json):
     \b
     示例：
       archive indexer                 常驻运行（可由 systemd 管理，见 docs/deploy.md）
-      archive indexer --once --json   应用积压的变更后退出
+      archive indexer --once --json   应用积压的变更、合并索引分段后退出
     """
     import signal
     import threading
