@@ -409,6 +409,15 @@ def main(argv=None) -> int:
     def rates(store, procs, with_indexer):
         return [r["rate"] for r in rows if r["store"] == store and r["procs"] == procs and r["indexer"] == with_indexer]
 
+    def cores(store, procs, with_indexer):
+        """The cores the clerks, the database server and the indexer kept busy (median of the
+        slices): a store that leaves some idle is held back by something else than the CPU."""
+        def busy(row):
+            parts = (row["clerk_cpu_ms"], row["server_cpu_ms"], row["indexer_cpu_ms"])
+            return row["rate"] * sum(x for x in parts if x == x) / 1000  # (nan: not measured)
+        return statistics.median(busy(r) for r in rows if r["store"] == store and r["procs"] == procs
+                                 and r["indexer"] == with_indexer)
+
     print(f"\n对照目标（每组 {args.repeat} 轮，每轮有索引进程与无索引各一段）：")
     errors = sum(r["errors"] for r in rows)
     print(f"  错误总数 {errors}（目标 0）{'✓' if errors == 0 else '✗'}")
@@ -440,7 +449,9 @@ def main(argv=None) -> int:
             ok = statistics.median(pg) >= statistics.median(lite)
             print(f"  8 进程 4 个单位（{label}）：PostgreSQL {statistics.median(pg):.1f} 件/秒，SQLite {statistics.median(lite):.1f} 件/秒"
                   f"（目标 PostgreSQL ≥ SQLite）{'✓' if ok else '✗'}"
-                  f"（逐轮 PostgreSQL {'、'.join(f'{x:.1f}' for x in pg)}；SQLite {'、'.join(f'{x:.1f}' for x in lite)}）")
+                  f"（逐轮 PostgreSQL {'、'.join(f'{x:.1f}' for x in pg)}；SQLite {'、'.join(f'{x:.1f}' for x in lite)}；"
+                  f"占用 CPU：PostgreSQL {cores('postgresql', 8, mode):.2f} 核，SQLite {cores('sqlite', 8, mode):.2f} 核，"
+                  f"本机 {os.cpu_count()} 核）")
             pg_vs_lite.append(ok)
     for store in stores:
         cpu = [r["clerk_cpu_ms"] for r in rows if r["store"] == store]

@@ -287,12 +287,12 @@ class Session:
         ``at`` is when it was entered; ``effective_on`` the date the action takes effect in
         law (a supplement handed in yesterday and entered today), when that is not today.
         """
-        work.conn.execute(
-            st.events.insert().values(
-                case_id=case_id, subject=subject, action=action, operator=self.operator, at=self.now(),
-                effective_on=effective_on, detail=detail,
-            )
-        )
+        # one statement, its values as parameters: .values(...) would make SQLAlchemy build a
+        # new statement and its cache key from the values on every call
+        work.conn.execute(st.events.insert(), dict(
+            case_id=case_id, subject=subject, action=action, operator=self.operator, at=self.now(),
+            effective_on=effective_on, detail=detail,
+        ))
         work.audits.append((action, subject, detail))  # written when the unit of work ends
 
     def at_close(self, callback) -> None:

@@ -530,7 +530,7 @@ def receive(session: Session, *, item_code: str, applicant: Applicant, materials
             deemed_accepted=False, due_on=due, promised_days=item.promised_days, statutory_days=item.statutory_days,
             paused_workdays=0, extended_days=0, created_at=now, updated_at=now,
         )
-        case_id = work.conn.execute(st.cases.insert().values(**values)).inserted_primary_key[0]
+        case_id = work.conn.execute(st.cases.insert(), values).inserted_primary_key[0]
         values["id"] = case_id
         work.new_case_ids.add(case_id)
         work.touch("case", case_no)

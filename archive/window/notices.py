@@ -141,15 +141,13 @@ def _render_and_record(work: Work, *, kind, unit_code, year, seq, context, path,
         pdf_path = work.track(_convert(session, path, context, subject))
         pdf_sha = sha256_file(pdf_path)
     digest = sha256_file(path)
-    notice_id = work.conn.execute(
-        st.notices.insert().values(
-            kind=kind, unit=unit_code, year=year, seq=seq, number=context["number"],
-            check_code=context["check_code"], case_id=case_id, appointment_id=appointment_id, subject=subject,
-            reprint_of=reprint_of, reprint_no=reprint_no, path=session.ws.relative(path), sha256=digest,
-            pdf_path=session.ws.relative(pdf_path) if pdf_path else None, pdf_sha256=pdf_sha, context=stored,
-            issued_on=on, issued_at=session.now(), operator=session.operator,
-        )
-    ).inserted_primary_key[0]
+    notice_id = work.conn.execute(st.notices.insert(), dict(
+        kind=kind, unit=unit_code, year=year, seq=seq, number=context["number"],
+        check_code=context["check_code"], case_id=case_id, appointment_id=appointment_id, subject=subject,
+        reprint_of=reprint_of, reprint_no=reprint_no, path=session.ws.relative(path), sha256=digest,
+        pdf_path=session.ws.relative(pdf_path) if pdf_path else None, pdf_sha256=pdf_sha, context=stored,
+        issued_on=on, issued_at=session.now(), operator=session.operator,
+    )).inserted_primary_key[0]
     if case_id is not None:
         work.touch("case", subject)
     session.log(work, "reprint" if reprint_no else "notice", subject, case_id=case_id, effective_on=on, kind=kind,
