@@ -67,14 +67,15 @@ def run(policy: str, folder: Path, docs: list[dict], batch: int, busy: int, quer
         ix = whoosh_index.create_in(str(folder), index._schema())
         commits = idle = longest = 0.0
         for number, start in enumerate(range(0, len(docs), batch), 1):
+            chunk = [(doc["key"], doc) for doc in docs[start:start + batch]]
             cpu = time.process_time()
-            index._write_documents(ix, [(doc["key"], doc) for doc in docs[start:start + batch]],
-                                   merge_at=BUSY_MERGE_AT, absent={doc["key"] for doc in docs[start:start + batch]})
+            index._write_documents(ix, chunk, merge_at=BUSY_MERGE_AT, absent={key for key, _ in chunk})
             commits += time.process_time() - cpu
             if number % busy == 0 or start + batch >= len(docs):
-                while index._to_merge(ix._segments(), at_least=IDLE_MERGE_AT, most_docs=index.IDLE_MERGE_DOCS):
+                while True:  # the idle indexer's merges (index.merge_segments, without a workspace)
                     cpu = time.process_time()
-                    index._write_documents(ix, [], merge_at=IDLE_MERGE_AT, merge_docs=index.IDLE_MERGE_DOCS)
+                    if not index._merge_once(ix, at_least=IDLE_MERGE_AT, most_docs=index.IDLE_MERGE_DOCS):
+                        break
                     spent = time.process_time() - cpu
                     idle += spent
                     longest = max(longest, spent)

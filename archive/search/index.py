@@ -847,10 +847,15 @@ def merge_segments(session, *, at_least: int = 2, most_docs: int = IDLE_MERGE_DO
         current = area.current(area.read_state())
         if current is None:
             return False
-        ix = _open_dir(current)
-        if not _to_merge(ix._segments(), at_least=at_least, most_docs=most_docs):
-            return False
-        _write_documents(ix, [], merge_at=at_least, merge_docs=most_docs)
+        return _merge_once(_open_dir(current), at_least=at_least, most_docs=most_docs)
+
+
+def _merge_once(ix, *, at_least: int, most_docs: int) -> bool:
+    """One merge in an open index whose lock the caller holds, when a tier holds ``at_least``
+    segments; False, writing nothing, when none does."""
+    if not _to_merge(ix._segments(), at_least=at_least, most_docs=most_docs):
+        return False
+    _write_documents(ix, [], merge_at=at_least, merge_docs=most_docs)
     return True
 
 

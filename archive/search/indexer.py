@@ -50,10 +50,10 @@ LEASE_SECONDS = 30.0  # a killed indexer blocks the next one for at most this lo
 POLL_SECONDS = 0.2  # how often an idle indexer looks for new entries
 BATCH = 500  # entries applied in one index commit, at most
 # A running indexer lets entries gather this long before it commits them: each commit costs
-# ~45 ms of CPU whatever it holds (the notices' common words are in every batch: a segment's
-# term dictionary and postings; readers of the segments for the deletions), ~2-2.5 ms a case
-# besides, and it shares the cores with the clerks. Lag p95 stays near 1.3 s
-# (bench/concurrency.py).
+# 20-75 ms of CPU whatever it holds (the notices' common words are in every batch: a segment's
+# term dictionary and postings; readers of the segments for the deletions), 0.7-2.9 ms a case
+# besides (bench/indexer.py, on a fast and a slow 2-core machine), and it shares the cores
+# with the clerks. Lag p95 stays near 1.3 s (bench/concurrency.py).
 GATHER_SECONDS = 1.0
 ERROR_PAUSE = 5.0  # seconds before trying again after a failed batch
 KEEP_DAYS = 30  # applied entries older than this are pruned from the log

@@ -225,6 +225,12 @@ def _case_from_row(session: Session, conn, row, *, with_notices: bool = True,
         item_name = conn.execute(select(st.items.c.name).where(st.items.c.code == row.item_code)).scalar() or ""
     else:
         item_name = item_names.get(row.item_code, "")
+    if issued is not None:
+        notices, extension = issued, None
+    elif with_notices:
+        notices, extension = tuple(nt.for_case(session, conn, row.id, row.case_no)), _latest_extension(conn, row)
+    else:
+        notices, extension = (), None
     case = Case(
         case_no=row.case_no, item_code=row.item_code, item_name=item_name, unit=row.unit, case_type=row.case_type,
         applicant=Applicant(**row.applicant), status=row.status, materials=tuple(row.materials),
@@ -235,9 +241,7 @@ def _case_from_row(session: Session, conn, row, *, with_notices: bool = True,
         sealed_at=row.sealed_at, id=row.id,
         pending_due={code: dt.date.fromisoformat(day) for code, day in (row.pending_due or {}).items()},
         pause_expected_days=row.pause_expected_days, approver=row.approver, approved_on=row.approved_on,
-        notices=issued if issued is not None else tuple(nt.for_case(session, conn, row.id, row.case_no))
-        if with_notices else (),
-        extension=_latest_extension(conn, row) if with_notices and issued is None else None,
+        notices=notices, extension=extension,
     )
     return replace(case, warnings=tuple(_warnings(session, case)))
 
