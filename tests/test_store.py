@@ -321,6 +321,45 @@ def test_the_change_log_numbers_commits_in_order_without_gaps(session):
     assert lag.changes == 2 and lag.seconds >= 0
 
 
+def test_the_first_change_log_entry_makes_its_counter(tmp_path, test_store):
+    """A store whose change-log counter has no row yet (PostgreSQL's one-statement append
+    then finds none to take a number from) numbers its first entries 1 and 2."""
+    store = st.open_store(_url(test_store, tmp_path), migrate=True)
+    try:
+        with store.write() as conn:
+            conn.execute(st.counters.delete().where(st.counters.c.scope == changelog.GENERATION))
+            conn.execute(st.change_log.delete())
+        with store.write() as conn:
+            assert changelog.append(conn, [("case", "A1")]) == 1
+        with store.write() as conn:
+            assert changelog.append(conn, [("case", "B1")], at=dt.datetime(2026, 3, 2, 9)) == 2
+        with store.read() as conn:
+            entries = changelog.entries(conn, 0)
+            assert changelog.head(conn) == 2
+        assert [(e.seq, e.changes) for e in entries] == [(1, (("case", "A1"),)), (2, (("case", "B1"),))]
+        assert entries[1].committed_at == dt.datetime(2026, 3, 2, 9)
+    finally:
+        store.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_reads_leave_no_transaction_open_on_postgresql(tmp_path, test_store):
+    """PostgreSQL: a read runs each statement on its own (autocommit: one round trip, no
+    BEGIN and COMMIT), a write inside one transaction."""
+    from psycopg.pq import TransactionStatus
+
+    store = st.open_store(_url(test_store, tmp_path), migrate=True)
+    try:
+        with store.read() as conn:
+            assert changelog.head(conn) >= 0
+            assert conn.connection.driver_connection.info.transaction_status == TransactionStatus.IDLE
+        with store.write() as conn:
+            assert changelog.head(conn) >= 0
+            assert conn.connection.driver_connection.info.transaction_status == TransactionStatus.INTRANS
+    finally:
+        store.dispose()
+
+
 def test_concurrent_writers_get_log_numbers_in_commit_order(session):
     from archive.core.config import open_workspace
     from archive.core.session import Session

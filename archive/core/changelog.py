@@ -30,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from . import store as st
@@ -67,6 +67,13 @@ class Lag:
 
 _INSERT = st.change_log.insert().values(seq=bindparam("seq"), committed_at=bindparam("at"),
                                         changes=bindparam("changes"))
+_TAKEN = (update(st.counters).where(st.counters.c.scope == bindparam("counter_scope"))
+          .values(value=st.counters.c.value + 1).returning(st.counters.c.value).cte("taken"))
+_TAKE_AND_INSERT = (insert(st.change_log)
+                    .from_select(["seq", "committed_at", "changes"],
+                                 select(_TAKEN.c.value, bindparam("at", type_=st.change_log.c.committed_at.type),
+                                        bindparam("changes", type_=st.change_log.c.changes.type)))
+                    .add_cte(_TAKEN).returning(st.change_log.c.seq))
 _AFTER = (select(st.change_log.c.seq, st.change_log.c.committed_at, st.change_log.c.changes)
           .where(st.change_log.c.seq > bindparam("after")).order_by(st.change_log.c.seq)
           .limit(bindparam("limit")))
@@ -79,9 +86,15 @@ def append(conn: Connection, changes, *, at: dt.datetime | None = None) -> int:
     Call it as the last statement of the transaction: the counter's row lock is then held
     only for the commit itself.
     """
+    values = {"at": at or dt.datetime.now(), "changes": [list(change) for change in changes]}
+    if conn.dialect.name == "postgresql":
+        # the number and the entry in one statement: one round trip fewer with the counter
+        # locked, which every writer waits for (none comes back before the counter's first use)
+        seq = conn.execute(_TAKE_AND_INSERT, {**values, "counter_scope": GENERATION}).scalar()
+        if seq is not None:
+            return seq
     seq = st.next_number(conn, GENERATION)
-    conn.execute(_INSERT, {"seq": seq, "at": at or dt.datetime.now(),
-                           "changes": [list(change) for change in changes]})
+    conn.execute(_INSERT, {**values, "seq": seq})
     return seq
 
 

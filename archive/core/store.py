@@ -786,12 +786,13 @@ def _sqlite_hinting_compiler():
 PING_AFTER_IDLE_SECONDS = 2.0
 
 
-def _postgresql_engine(url: str) -> Engine:
+def _postgresql_engine(url: str, isolation_level: str = "READ COMMITTED") -> Engine:
+    """``isolation_level``: READ COMMITTED (PostgreSQL's default, said explicitly) for writes,
+    so that a clerk waiting for a counter row sees the number the first clerk committed
+    instead of failing (see next_number); AUTOCOMMIT for the engine of reads."""
     from sqlalchemy.exc import DisconnectionError
 
-    # READ COMMITTED (PostgreSQL's default, said explicitly): a clerk waiting for a counter
-    # row sees the number the first clerk committed instead of failing (see next_number).
-    engine = create_engine(url, isolation_level="READ COMMITTED",
+    engine = create_engine(url, isolation_level=isolation_level,
                            connect_args={"connect_timeout": 10, "application_name": "archive"})
 
     @event.listens_for(engine, "checkin")
@@ -850,6 +851,10 @@ class Store:
         # sleeps, which starves some of them when many threads write (a server's clerks).
         # Threads of one process queue here instead; other processes still meet busy_timeout.
         self._writers = threading.RLock() if self.url.startswith("sqlite") else None
+        # PostgreSQL: reads use connections of their own in autocommit, one round trip for a
+        # statement instead of three (BEGIN, the statement, COMMIT). Nothing is lost: under READ
+        # COMMITTED each statement of a transaction took a snapshot of its own anyway.
+        self.read_engine = self.engine if self._writers else _postgresql_engine(self.url, "AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -865,8 +870,10 @@ class Store:
 
     @contextlib.contextmanager
     def read(self):
+        """Reads: on PostgreSQL each statement sees what was committed when it began (as
+        under READ COMMITTED); on SQLite the whole block sees one snapshot."""
         with self._translated():
-            with self.engine.connect() as conn:
+            with self.read_engine.connect() as conn:
                 with conn.begin():
                     yield conn
 
@@ -875,6 +882,7 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 # -- errors -------------------------------------------------------------------------------
