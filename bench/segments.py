@@ -8,10 +8,13 @@ corpus; a busy indexer gathers a second's entries into one commit, 150–290 of 
 ``archive.search.index._write_documents``, as the indexer's commits do: each commit merges
 as a busy indexer's does (``indexer.BUSY_MERGE_AT``, ``index.MERGE_DOCS``), and after every
 ``--busy`` commits the indexer is idle for a moment and merges until nothing is left to
-merge (``indexer.IDLE_MERGE_AT``, ``index.IDLE_MERGE_DOCS``). Twice, on the same documents:
+merge (``indexer.IDLE_MERGE_AT``, ``index.IDLE_MERGE_DOCS``). Three times, on the same documents:
 
 * **分层合并** (tiers, this version): segments merged with others of their size;
-* **只合并小段** (small ones only, the version before): segments of ``SMALL_SEGMENT``
+* **分层合并后再经一夜安静时合并** (tiers, then a night): the same, then the merges of a
+  quiet time (``indexer.QUIET_SECONDS`` with no entry: segments of every tier below
+  ``index.LARGE_MERGE_DOCS``, up to that many documents a merge), until none is left;
+* **只合并小段** (small ones only, the version before tiers): segments of ``SMALL_SEGMENT``
   documents or more never merged again (a busy indexer's batches are that large already).
 
 Printed per policy: the segments left and the largest; the CPU of the commits (merges inside
@@ -79,6 +82,14 @@ def run(policy: str, folder: Path, docs: list[dict], batch: int, busy: int, quer
                     spent = time.process_time() - cpu
                     idle += spent
                     longest = max(longest, spent)
+        quiet = quiet_longest = 0.0
+        while policy == "quiet":  # then a night: the quiet time's merges (indexer.QUIET_SECONDS)
+            cpu = time.process_time()
+            if not index._merge_once(ix, at_least=2, most_docs=index.LARGE_MERGE_DOCS, quiet=True):
+                break
+            spent = time.process_time() - cpu
+            quiet += spent
+            quiet_longest = max(quiet_longest, spent)
         sizes = [segment.doc_count_all() for segment in whoosh_index.open_dir(str(folder))._segments()]
     finally:
         index.MERGED_SEGMENT = saved
@@ -100,7 +111,7 @@ def run(policy: str, folder: Path, docs: list[dict], batch: int, busy: int, quer
         spent.append(time.process_time() - cpu)
     engine.close()
     return {"segments": len(sizes), "largest": max(sizes), "documents": sum(sizes), "commits": commits,
-            "idle": idle, "longest": longest, "open_ms": statistics.median(opens) * 1000,
+            "idle": idle, "longest": longest, "quiet": quiet, "quiet_longest": quiet_longest, "open_ms": statistics.median(opens) * 1000,
             "query_ms": statistics.median(spent) * 1000, "found": found, "files": files}
 
 
@@ -126,19 +137,25 @@ def main(argv=None) -> int:
     results = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-segments-"))
     try:
-        for policy, label in (("tiers", "分层合并"), ("small", "只合并小段（此前）")):
+        for policy, label in (("tiers", "分层合并"), ("quiet", "分层合并后再经一夜安静时合并"),
+                              ("small", "只合并小段（早先）")):
             started = time.perf_counter()
             (tmp / policy).mkdir()
             result = results[policy] = run(policy, tmp / policy, docs, args.batch, args.busy, queries)
             print(f"{label}：{result['segments']} 段（最大 {result['largest']} 件，共 {result['documents']} 件）；"
                   f"提交 CPU {result['commits']:.1f} s，空闲合并 {result['idle']:.1f} s，最长一次合并 "
-                  f"{result['longest']:.2f} s；打开索引 {result['open_ms']:.1f} ms、{result['files']} 个文件，一次查询 {result['query_ms']:.2f} ms"
+                  f"{result['longest']:.2f} s"
+                  + (f"，安静时合并 {result['quiet']:.1f} s（最长一次 {result['quiet_longest']:.2f} s）"
+                     if policy == "quiet" else "")
+                  + f"；打开索引 {result['open_ms']:.1f} ms、{result['files']} 个文件，一次查询 {result['query_ms']:.2f} ms"
                   f"（{time.perf_counter() - started:.0f} s）", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    tiers, small = results["tiers"], results["small"]
-    assert tiers["found"] == small["found"], "the two indexes answered differently"
-    print(f"分层合并对此前：段数 {tiers['segments']} 对 {small['segments']}，打开索引 "
+    tiers, quiet, small = results["tiers"], results["quiet"], results["small"]
+    assert tiers["found"] == small["found"] == quiet["found"], "the indexes answered differently"
+    print(f"安静时合并后对分层合并：段数 {quiet['segments']} 对 {tiers['segments']}，打开索引 "
+          f"{quiet['open_ms'] / tiers['open_ms']:.0%}，查询 {quiet['query_ms'] / tiers['query_ms']:.0%}")
+    print(f"分层合并对早先：段数 {tiers['segments']} 对 {small['segments']}，打开索引 "
           f"{tiers['open_ms'] / small['open_ms']:.0%}，查询 {tiers['query_ms'] / small['query_ms']:.0%}，"
           f"写入与合并 CPU {(tiers['commits'] + tiers['idle']) / (small['commits'] + small['idle']):.0%}")
     return 0

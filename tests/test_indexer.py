@@ -151,8 +151,27 @@ def test_an_idle_indexer_merges_the_segments_a_busy_one_left(session):
         made.append(receive(session, f"分段客户{number}"))
         assert busy.step() == 1
     assert segments() == before + 9
-    indexer.Indexer(session.as_operator("冯涛")).run(once=True)  # nothing pending: it merges (cron's --once too)
-    assert segments() == before + 9 - search.MERGE_AT_MOST + 1  # the oldest eight became one
+
+    def run_until(worker, condition) -> None:
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stop,))
+        thread.start()
+        try:
+            assert wait_until(condition)
+        finally:
+            stop.set()
+            thread.join()
+
+    # nothing pending: it merges (eight of a tier, the smallest), but it is no quiet time yet
+    run_until(indexer.Indexer(session.as_operator("冯涛"), poll=0.02),
+              lambda: segments() == before + 9 - search.MERGE_AT_MOST + 1)
+    assert segments() == before + 9 - search.MERGE_AT_MOST + 1
+    # after QUIET_SECONDS with no entry (here at once), the larger merges: everything below
+    # LARGE_MERGE_DOCS documents, the first index's segments too, becomes one segment
+    run_until(indexer.Indexer(session.as_operator("冯涛"), poll=0.02, quiet=0.0), lambda: segments() == 1)
+    made.append(receive(session, "分段客户9"))
+    indexer.Indexer(session.as_operator("冯涛")).run(once=True)  # cron's --once: the entry, then both merges
+    assert segments() == 1
     assert sorted(search.find_all(session, "分段客户", role=EVERYONE)) == sorted(made)
 
 

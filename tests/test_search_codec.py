@@ -132,13 +132,76 @@ def test_segments_are_merged_by_tiers_and_a_merge_stays_within_its_documents(tmp
         batch(16)  # tier 2, with the 25
     batch(1, merge_at=8)  # nine of tier 2, but two of them are more than 30 documents
     assert sizes() == [130, 3, 1, 25] + [16] * 8 + [1]
-    search._write_documents(ix, [], merge_at=8, merge_docs=1_000)  # the idle indexer's merge
-    assert sizes() == [130, 3, 1, 16, 1, 25 + 7 * 16]
-    assert search._tier(127) == 2 and search._tier(137) is None  # and 137 is left as it is
+    search._write_documents(ix, [], merge_at=8, merge_docs=1_000)  # the idle indexer's merge: the smallest 8
+    assert sizes() == [130, 3, 1, 25, 1, 8 * 16]
+    assert search._tier(127) == 2 and search._tier(128) is None  # and 128 is left as it is
     engine = Engine(tmp_path)
     keys = list(engine.keys())
     assert len(keys) == len(set(keys)) == 130 + 9 * 3 + 1 + 1 + 8 * 16 + 1  # every document, once
     assert not engine.deleted.any()
+    engine.close()
+
+
+class _Segment:
+    """What the merge policy reads of a segment."""
+
+    def __init__(self, docs: int, deleted: int = 0):
+        self.docs, self.deleted = docs, deleted
+
+    def doc_count_all(self) -> int:
+        return self.docs
+
+    def deleted_count(self) -> int:
+        return self.deleted
+
+    def doc_count(self) -> int:
+        return self.docs - self.deleted
+
+
+def test_a_large_segment_of_a_tier_does_not_keep_the_small_ones_from_merging(monkeypatch):
+    # An idle merge writes up to IDLE_MERGE_DOCS; its segment stays in its tier, the oldest.
+    # Taken oldest first, it and the next were always too many documents, and the tier's
+    # small segments piled up behind it for ever.
+    monkeypatch.setattr(search, "SMALL_SEGMENT", 2)  # tiers: 0-1, 2-15, 16-127 documents
+    monkeypatch.setattr(search, "MERGED_SEGMENT", 128)
+    now = [_Segment(100), _Segment(20), _Segment(16), _Segment(17)]
+    assert search._to_merge(now, at_least=2, most_docs=40) == now[2:]  # the smallest two (33)
+    assert search._to_merge(now, at_least=2, most_docs=60) == now[1:]
+    assert search._to_merge(now, at_least=2, most_docs=30) == []  # no two fit
+
+
+def test_a_quiet_time_merges_large_segments_and_compacts_deleted_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(search, "SMALL_SEGMENT", 2)  # tiers: ... 16-127, 128-1023 documents
+    monkeypatch.setattr(search, "MERGED_SEGMENT", 128)  # left to a quiet time from 128 on
+    monkeypatch.setattr(search, "LARGE_MERGE_DOCS", 1_000)  # and left as they are from 1,000 on
+    ix = index.create_in(str(tmp_path), search._schema())
+    pending = iter(documents(400, 0, 1))
+    written = []
+    for _ in range(3):
+        docs = [next(pending) for _ in range(130)]
+        written.append([doc["key"] for doc in docs])
+        search._write_documents(ix, [(doc["key"], doc) for doc in docs], merge_at=100)
+
+    def sizes() -> list[tuple[int, int]]:
+        return [(s.doc_count_all(), s.deleted_count()) for s in index.open_dir(str(tmp_path))._segments()
+                if s.doc_count_all()]
+
+    assert not search._merge_once(ix, at_least=2, most_docs=10_000)  # an idle merge leaves them
+    assert search._merge_once(ix, at_least=2, most_docs=300, quiet=True)  # a quiet time's: the oldest two fit
+    assert sizes() == [(130, 0), (260, 0)]
+    assert not search._merge_once(ix, at_least=2, most_docs=300, quiet=True)  # 390 do not; nothing deleted
+    gone = written[1][:70]  # 70 of the 260 (27%): their cases changed since, say
+    search._write_documents(ix, [(key, None) for key in gone])
+    assert sizes() == [(130, 0), (260, 70)]
+    assert search._tier(260) is None and search._tier(260, quiet=True) == 3
+    assert search._merge_once(ix, at_least=2, most_docs=300, quiet=True)  # rewritten alone, without them
+    assert sizes() == [(130, 0), (190, 0)]
+    assert not search._merge_once(ix, at_least=2, most_docs=300, quiet=True)
+    search._write_documents(ix, [(key, None) for key in written[0][:20]])  # 15%: not yet
+    assert not search._merge_once(ix, at_least=2, most_docs=300, quiet=True)
+    engine = Engine(tmp_path)
+    live = sorted(key for key, deleted in zip(engine.keys(), engine.deleted) if not deleted)
+    assert live == sorted(set(sum(written, [])) - set(gone) - set(written[0][:20]))
     engine.close()
 
 

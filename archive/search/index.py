@@ -84,20 +84,26 @@ REMEMBERED_HITS = 100  # the best hits of a query kept for its later pages (see 
 SEGMENT_DOCS = 100_000  # documents per segment written by a rebuild, at most: a query pays per segment
 SEGMENT_TOKENS = 50_000_000  # ... and token occurrences (8 bytes each while collected, 25 when written)
 # Updates write a small segment each, merged by tiers: segments below SMALL_SEGMENT
-# documents, then each TIER_FACTOR times larger, are merged with their own tier's oldest
-# once there are enough of them (8, a busy indexer 48), so that a busy year leaves a few
-# dozen segments rather than thousands (a query, and a commit's look-up of old documents,
-# pay per segment). No entry is applied while a merge runs, so its size bounds the index's
-# lag: a merge takes at most MERGE_AT_MOST segments and writes at most MERGE_DOCS documents
-# when entries wait (an update's commit), IDLE_MERGE_DOCS when the indexer has nothing else
-# to do. Segments of MERGED_SEGMENT documents or more (and a rebuild's) are left as they are;
-# `archive reindex` compacts the whole index.
+# documents, then each TIER_FACTOR times larger, are merged with others of their own tier
+# (the smallest first, the oldest of equal ones) once there are enough of them (8, a busy
+# indexer 48), so that a busy year leaves a few dozen segments rather than thousands (a
+# query, and a commit's look-up of old documents, pay per segment). No entry is applied
+# while a merge runs, so its size bounds the index's lag: a merge takes at most
+# MERGE_AT_MOST segments and writes at most MERGE_DOCS documents when entries wait (an
+# update's commit), IDLE_MERGE_DOCS when the indexer has nothing else to do. Segments of
+# MERGED_SEGMENT documents or more (and a rebuild's) are left to the merges of a quiet time
+# (the indexer, after QUIET_SECONDS with no entry, or `archive indexer --once` from cron):
+# they take segments of any tier below LARGE_MERGE_DOCS, write up to that many documents,
+# and rewrite alone a segment whose deleted documents (a case's older versions) are
+# COMPACT_SHARE of it or more. `archive reindex` compacts the whole index.
 SMALL_SEGMENT = 200
 TIER_FACTOR = 8
 MERGE_AT_MOST = 8
 MERGE_DOCS = 2_000  # 0.7-2.7 s of merging (bench/segments.py: as long as writing them)
 IDLE_MERGE_DOCS = 10_000  # a few seconds, once in ten thousand cases
 MERGED_SEGMENT = SMALL_SEGMENT * TIER_FACTOR ** 2  # 12,800
+LARGE_MERGE_DOCS = SEGMENT_DOCS  # a quiet time's merges: a minute or so each, at night
+COMPACT_SHARE = 0.25
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -688,12 +694,12 @@ def _open_dir(path: Path):
 
 
 def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int = 8, absent=(),
-                     merge_docs: int = MERGE_DOCS) -> None:
+                     merge_docs: int = MERGE_DOCS, quiet: bool = False) -> None:
     """Replace (or delete) the documents of these cases in an open index; segments are merged
-    once a tier holds ``merge_at`` of them (:func:`_merge_tiers`). The keys in ``absent`` are
-    known not to be in the index (the caller holds its lock): they are added without looking
-    for an old document to delete, a look-up in every segment that a busy day's new cases
-    would each pay."""
+    once a tier holds ``merge_at`` of them (:func:`_merge_tiers`; ``quiet``: as a quiet
+    time's merges are). The keys in ``absent`` are known not to be in the index (the caller
+    holds its lock): they are added without looking for an old document to delete, a
+    look-up in every segment that a busy day's new cases would each pay."""
     from functools import partial
 
     from .codec import ArrayWriter
@@ -708,13 +714,14 @@ def _write_documents(ix, docs: list[tuple[str, dict | None]], *, merge_at: int =
     except BaseException:
         writer.cancel()
         raise
-    writer.commit(mergetype=partial(_merge_tiers, at_least=merge_at, most_docs=merge_docs))
+    writer.commit(mergetype=partial(_merge_tiers, at_least=merge_at, most_docs=merge_docs, quiet=quiet))
 
 
-def _tier(docs: int) -> int | None:
+def _tier(docs: int, *, quiet: bool = False) -> int | None:
     """A segment's tier by its documents: 0 below SMALL_SEGMENT, then one a TIER_FACTOR; None
-    for a segment merges leave as it is."""
-    if docs >= MERGED_SEGMENT:
+    for a segment merges leave as it is (from MERGED_SEGMENT documents on; in a quiet time's
+    merges, from LARGE_MERGE_DOCS on)."""
+    if docs >= (LARGE_MERGE_DOCS if quiet else MERGED_SEGMENT):
         return None
     tier, bound = 0, SMALL_SEGMENT
     while docs >= bound:
@@ -722,35 +729,46 @@ def _tier(docs: int) -> int | None:
     return tier
 
 
-def _to_merge(segments, *, at_least: int, most_docs: int) -> list:
-    """The segments to merge now: the oldest of the lowest tier holding ``at_least`` segments,
-    ``MERGE_AT_MOST`` of them and ``most_docs`` documents at most (two at least); none else."""
+def _to_merge(segments, *, at_least: int, most_docs: int, quiet: bool = False) -> list:
+    """The segments to merge now (oldest first), none when no merge is due.
+
+    The lowest tier holding ``at_least`` segments gives its smallest ones (the oldest of
+    equal ones), ``MERGE_AT_MOST`` of them and ``most_docs`` documents at most, two at least:
+    a large segment of the tier then never keeps the small ones from merging. With
+    ``quiet`` (a quiet time's merges), when no tier does, the oldest segment whose deleted
+    documents are ``COMPACT_SHARE`` of it or more and whose others fit in ``most_docs`` is
+    rewritten alone, without them."""
     tiers: dict[int, list] = {}
     for segment in segments:  # oldest first
-        tier = _tier(segment.doc_count_all())
+        tier = _tier(segment.doc_count_all(), quiet=quiet)
         if tier is not None:
             tiers.setdefault(tier, []).append(segment)
     for tier in sorted(tiers):
         if len(tiers[tier]) < max(2, at_least):
             continue
         chosen, docs = [], 0
-        for segment in tiers[tier][:MERGE_AT_MOST]:
-            if len(chosen) >= 2 and docs + segment.doc_count_all() > most_docs:
+        for segment in sorted(tiers[tier], key=lambda segment: segment.doc_count_all()):  # (a stable sort)
+            if len(chosen) == MERGE_AT_MOST or docs + segment.doc_count_all() > most_docs:
                 break
             chosen.append(segment)
             docs += segment.doc_count_all()
-        if docs <= most_docs:
-            return chosen
+        if len(chosen) >= 2:
+            return [segment for segment in tiers[tier] if segment in chosen]
+    if quiet:
+        for segment in segments:
+            if segment.deleted_count() >= COMPACT_SHARE * segment.doc_count_all() > 0 \
+                    and segment.doc_count() <= most_docs:
+                return [segment]
     return []
 
 
-def _merge_tiers(writer, segments, at_least: int = 8, most_docs: int = MERGE_DOCS):
+def _merge_tiers(writer, segments, at_least: int = 8, most_docs: int = MERGE_DOCS, quiet: bool = False):
     """Whoosh merge policy for updates (see SMALL_SEGMENT): merge the segments
     :func:`_to_merge` picks; never a rebuild's large ones (Whoosh's MERGE_SMALL would, once
     there are enough of them, merge most of the archive inside a clerk's command)."""
     from whoosh.reading import SegmentReader
 
-    chosen = _to_merge(segments, at_least=at_least, most_docs=most_docs)
+    chosen = _to_merge(segments, at_least=at_least, most_docs=most_docs, quiet=quiet)
     for segment in chosen:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         writer.add_reader(reader)
@@ -838,24 +856,25 @@ def apply_changes(session, touched: list[tuple[str, str]], *, after: int, upto: 
     return True
 
 
-def merge_segments(session, *, at_least: int = 2, most_docs: int = IDLE_MERGE_DOCS) -> bool:
+def merge_segments(session, *, at_least: int = 2, most_docs: int = IDLE_MERGE_DOCS, quiet: bool = False) -> bool:
     """Merge the segments updates left, once a tier holds ``at_least`` of them (one merge, see
-    :func:`_to_merge`); False when none did (the indexer merges when it has nothing else to
-    do, a merge at a time, so that merging does not hold up new entries for long)."""
+    :func:`_to_merge`; ``quiet``: a quiet time's merge, of larger segments and up to
+    ``most_docs``, or a compaction); False when none did (the indexer merges when it has
+    nothing else to do, a merge at a time, so that merging does not hold up new entries for long)."""
     area = _Area(session)
     with area.lock(WRITE_TIMEOUT):
         current = area.current(area.read_state())
         if current is None:
             return False
-        return _merge_once(_open_dir(current), at_least=at_least, most_docs=most_docs)
+        return _merge_once(_open_dir(current), at_least=at_least, most_docs=most_docs, quiet=quiet)
 
 
-def _merge_once(ix, *, at_least: int, most_docs: int) -> bool:
+def _merge_once(ix, *, at_least: int, most_docs: int, quiet: bool = False) -> bool:
     """One merge in an open index whose lock the caller holds, when a tier holds ``at_least``
-    segments; False, writing nothing, when none does."""
-    if not _to_merge(ix._segments(), at_least=at_least, most_docs=most_docs):
+    segments (or, ``quiet``, a segment is due for compaction); False, writing nothing, when none is."""
+    if not _to_merge(ix._segments(), at_least=at_least, most_docs=most_docs, quiet=quiet):
         return False
-    _write_documents(ix, [], merge_at=at_least, merge_docs=most_docs)
+    _write_documents(ix, [], merge_at=at_least, merge_docs=most_docs, quiet=quiet)
     return True
 
 

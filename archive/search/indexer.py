@@ -22,8 +22,12 @@ Each batch is one index segment, merged with others of its size by tiers
 (:data:`archive.search.index.SMALL_SEGMENT`). A busy indexer lets up to ``BUSY_MERGE_AT`` of
 a tier pile up before it merges some, and merges them as soon as nothing is pending, so
 that merging seldom holds up new entries; a merge takes at most ``index.MERGE_AT_MOST`` of
-them (the oldest) and ``index.MERGE_DOCS`` documents while entries wait, so that it never
-holds them up for long. ``archive indexer --once`` merges too, after the entries.
+them (the smallest) and ``index.MERGE_DOCS`` documents while entries wait, so that it never
+holds them up for long. After ``QUIET_SECONDS`` with no entry (a night, a weekend) the
+indexer merges the larger segments those merges leave, up to ``index.LARGE_MERGE_DOCS``
+documents a merge (a minute or so), and rewrites those a quarter deleted (the older
+versions of cases changed since), once per quiet spell. ``archive indexer --once`` (from
+cron) merges both ways too, after the entries.
 
 A kill at any moment loses nothing. An entry counts as applied only once the state file
 says so, which is written after the index has committed; the entries of a batch cut short
@@ -60,6 +64,7 @@ KEEP_DAYS = 30  # applied entries older than this are pruned from the log
 BUSY_MERGE_AT = 48  # index segments of a tier a busy indexer lets pile up before it merges some
 IDLE_MERGE_AT = 8  # ... and an idle one (as every update merged before the indexer)
 PRUNE_EVERY = 3600.0
+QUIET_SECONDS = 1800.0  # no entry for this long: a quiet time, for the larger merges
 
 
 @dataclass
@@ -87,8 +92,9 @@ class Indexer:
 
     def __init__(self, session, *, poll: float = POLL_SECONDS, batch: int = BATCH,
                  lease_seconds: float = LEASE_SECONDS, on_event=None, merge_at: int = BUSY_MERGE_AT,
-                 gather: float = GATHER_SECONDS):
+                 gather: float = GATHER_SECONDS, quiet: float = QUIET_SECONDS):
         self.session = session
+        self.quiet = quiet
         self.merge_at = merge_at
         self.gather = gather
         self.gathering = 0.0  # seconds the pending entries still wait to gather (0: not waiting)
@@ -179,6 +185,8 @@ class Indexer:
         stop = stop or threading.Event()
         said_waiting = False
         merged = False  # merges wait until nothing is pending; at start too (--once from cron)
+        quieted = False  # a quiet time's merges are done (until the next entry)
+        last_entry = time.monotonic()  # when an entry was last applied (or the indexer started)
         renewing = None  # the lease is renewed by a thread of its own while held (Lease.renewing)
         try:
             while not stop.is_set():
@@ -202,7 +210,8 @@ class Indexer:
                         continue
                     applied = self.step()
                     if applied:
-                        merged = False
+                        merged = quieted = False
+                        last_entry = time.monotonic()
                     elif self.gathering:
                         stop.wait(self.gathering)  # not a poll: each look reads the log again
                         continue
@@ -210,6 +219,12 @@ class Indexer:
                         # one merge (MERGE_AT_MOST segments) a turn, and new entries first
                         merged = not index.merge_segments(self.session, at_least=IDLE_MERGE_AT)
                         if not merged:
+                            continue
+                    elif not quieted and (once or time.monotonic() - last_entry >= self.quiet):
+                        # a quiet time: the larger merges, one a turn (new entries still first)
+                        quieted = not index.merge_segments(self.session, at_least=2, quiet=True,
+                                                           most_docs=index.LARGE_MERGE_DOCS)
+                        if not quieted:
                             continue
                     self._prune_if_due()
                 except Exception as exc:  # noqa: BLE001 - the loop outlives a failed batch
@@ -222,9 +237,10 @@ class Indexer:
                     stop.wait(ERROR_PAUSE)
                     continue
                 if not applied:
-                    if once:
+                    if once and quieted:
                         break
-                    stop.wait(self.poll)
+                    if not once:
+                        stop.wait(self.poll)
         finally:
             if renewing is not None:
                 renewing.set()
