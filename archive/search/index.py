@@ -764,8 +764,8 @@ def _to_merge(segments, *, at_least: int, most_docs: int, quiet: bool = False) -
 
 def _merge_tiers(writer, segments, at_least: int = 8, most_docs: int = MERGE_DOCS, quiet: bool = False):
     """Whoosh merge policy for updates (see SMALL_SEGMENT): merge the segments
-    :func:`_to_merge` picks; never a rebuild's large ones (Whoosh's MERGE_SMALL would, once
-    there are enough of them, merge most of the archive inside a clerk's command)."""
+    :func:`_to_merge` picks, within ``most_docs`` (Whoosh's MERGE_SMALL would, once there
+    are enough of them, merge most of the archive inside a clerk's command)."""
     from whoosh.reading import SegmentReader
 
     chosen = _to_merge(segments, at_least=at_least, most_docs=most_docs, quiet=quiet)
