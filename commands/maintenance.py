@@ -31,7 +31,8 @@ def _progress_printer(enabled: bool):
 
 
 @session_command(None, "indexer")
-@click.option("--once", is_flag=True, help="只应用当前积压的变更并合并索引分段，然后退出（适合在批量导入后或由定时任务运行）")
+@click.option("--once", is_flag=True, help="只应用当前积压的变更并合并索引分段（包括较大的分段，大的索引可能要几分钟），"
+                                           "然后退出（适合在批量导入后或由夜间定时任务运行）")
 @click.option("--poll", type=click.FloatRange(0.05, 60), default=0.2, show_default=True,
               help="空闲时每隔多少秒查看一次新的变更")
 @click.option("--verbose", "-v", is_flag=True, help="每应用一批变更输出一行")
@@ -69,6 +70,8 @@ def indexer_command(session, once, poll, verbose, as_json):
         elif kind == "batch" and verbose:
             click.echo(f"已应用 {detail['entries']} 项变更（{detail['records']} 件），索引已到第 {detail['applied']} 项，"
                        f"用时 {detail['seconds']:.2f} 秒", err=True)
+        elif kind == "merged" and (verbose or once):
+            click.echo(f"已合并一次索引分段，用时 {detail['seconds']:.1f} 秒", err=True)
         elif kind == "rebuild":
             click.echo(f"变更记录中缺少索引之后的部分（索引在第 {detail['applied']} 项，数据库已到第 {detail['head']} 项），"
                        "正在重建检索索引……", err=True)

@@ -241,6 +241,12 @@ def test_indexer_once_reports_what_it_applied_and_the_lag(home):
     assert data["entries"] == 1 and data["lag"] == {"changes": 0, "seconds": 0.0} and data["exists"] is True
     result = run_cli("indexer", "--once", "--home", str(home))
     assert result.exit_code == 0 and "已应用 0 项变更；索引尚落后 0 项" in result.output
+    assert "合并" not in result.output  # merged by the run before: nothing left to merge
+    with Session(open_workspace(home), operator="王芳", today=DEMO_DAY) as session:
+        receive(session, "一次客户二")
+    result = run_cli("indexer", "--once", "--home", str(home))  # the entry's segment and the one before
+    assert result.exit_code == 0 and "已应用 1 项变更" in result.output
+    assert "已合并一次索引分段，用时" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["indexer", "backup", "restore"])

@@ -87,7 +87,8 @@ class Indexer:
     """Applies the change log to the index of ``session``'s workspace.
 
     ``on_event(kind, detail)`` hears what happens (kinds: ``waiting`` for another indexer's
-    lease, ``started``, ``batch``, ``rebuild``, ``error``, ``stopped``); the CLI prints it.
+    lease, ``started``, ``batch``, ``merged`` after a quiet time's merge, ``rebuild``,
+    ``error``, ``stopped``); the CLI prints it.
     """
 
     def __init__(self, session, *, poll: float = POLL_SECONDS, batch: int = BATCH,
@@ -222,9 +223,11 @@ class Indexer:
                             continue
                     elif not quieted and (once or time.monotonic() - last_entry >= self.quiet):
                         # a quiet time: the larger merges, one a turn (new entries still first)
+                        started = time.monotonic()
                         quieted = not index.merge_segments(self.session, at_least=2, quiet=True,
                                                            most_docs=index.LARGE_MERGE_DOCS)
                         if not quieted:
+                            self.on_event("merged", {"seconds": round(time.monotonic() - started, 3)})
                             continue
                     self._prune_if_due()
                 except Exception as exc:  # noqa: BLE001 - the loop outlives a failed batch
