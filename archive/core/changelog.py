@@ -67,8 +67,7 @@ class Lag:
 
 _INSERT = st.change_log.insert().values(seq=bindparam("seq"), committed_at=bindparam("at"),
                                         changes=bindparam("changes"))
-_TAKEN = (update(st.counters).where(st.counters.c.scope == bindparam("counter_scope"))
-          .values(value=st.counters.c.value + 1).returning(st.counters.c.value).cte("taken"))
+_TAKEN = st.TAKE_NUMBER.cte("taken")
 _TAKE_AND_INSERT = (insert(st.change_log)
                     .from_select(["seq", "committed_at", "changes"],
                                  select(_TAKEN.c.value, bindparam("at", type_=st.change_log.c.committed_at.type),
@@ -90,7 +89,7 @@ def append(conn: Connection, changes, *, at: dt.datetime | None = None) -> int:
     if conn.dialect.name == "postgresql":
         # the number and the entry in one statement: one round trip fewer with the counter
         # locked, which every writer waits for (none comes back before the counter's first use)
-        seq = conn.execute(_TAKE_AND_INSERT, {**values, "counter_scope": GENERATION}).scalar()
+        seq = conn.execute(_TAKE_AND_INSERT, {**values, "counter_scope": GENERATION, "counter_step": 1}).scalar()
         if seq is not None:
             return seq
     seq = st.next_number(conn, GENERATION)

@@ -939,7 +939,8 @@ def translated(url: str = ""):
 # -- counters -------------------------------------------------------------------------------
 
 # Built once: every write takes a number or two, and building the statement cost as much as running it.
-_TAKE_NUMBER = (update(counters).where(counters.c.scope == bindparam("counter_scope"))
+# TAKE_NUMBER (parameters counter_scope, counter_step) is also the change log's WITH query.
+TAKE_NUMBER = (update(counters).where(counters.c.scope == bindparam("counter_scope"))
                 .values(value=counters.c.value + bindparam("counter_step")).returning(counters.c.value))
 _READ_NUMBER = select(counters.c.value).where(counters.c.scope == bindparam("counter_scope"))
 _LOCK_NUMBER = _READ_NUMBER.with_for_update()
@@ -976,11 +977,11 @@ def next_number(conn: Connection, scope: str, count: int = 1) -> int:
     failing on the primary key.
     """
     step = {"counter_scope": scope, "counter_step": count}
-    value = conn.execute(_TAKE_NUMBER, step).scalar()
+    value = conn.execute(TAKE_NUMBER, step).scalar()
     if value is not None:
         return value
     insert_if_missing(conn, counters, scope=scope, value=0)
-    return conn.execute(_TAKE_NUMBER, step).scalar()
+    return conn.execute(TAKE_NUMBER, step).scalar()
 
 
 def reserve_number(conn: Connection, scope: str) -> int:
